@@ -1,0 +1,1 @@
+//! cvmbot: a team's purchasing desk for Tencent Cloud CVM servers.
