@@ -1,1 +1,10 @@
 //! cvmbot: a team's purchasing desk for Tencent Cloud CVM servers.
+//!
+//! One engine ([`desk`]) knows the purchasing rules; thin adapters bring it to Discord and to a
+//! local console; [`tencent`] talks to Tencent Cloud (or to the [`sim`]ulator); [`store`] keeps
+//! everything in SQLite or PostgreSQL.
+
+pub mod money;
+pub mod rand;
+pub mod secret;
+pub mod tencent;
