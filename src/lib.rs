@@ -4,6 +4,8 @@
 //! local console; [`tencent`] talks to Tencent Cloud (or to the [`sim`]ulator); [`store`] keeps
 //! everything in SQLite or PostgreSQL.
 
+pub mod config;
+pub mod domain;
 pub mod money;
 pub mod rand;
 pub mod secret;

@@ -1,0 +1,129 @@
+//! Configuration: typed settings from layered sources, validated at start-up, and secrets from the
+//! environment only.
+//!
+//! Layers, later winning: the built-in `config/default.toml` < the file given with `--config` <
+//! `CVMBOT_SECTION__KEY` variables. Every error names the key, the bad value, where it came from
+//! and what is allowed.
+
+mod layers;
+mod secrets;
+pub mod settings;
+mod validate;
+pub mod values;
+
+pub use layers::{DEFAULTS, ENV_PREFIX};
+pub use secrets::Secrets;
+pub use settings::FileSettings;
+
+use crate::domain::{ParseContext, Policy};
+use crate::tencent::ClientSettings;
+use layers::Layers;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The whole validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Every setting as read.
+    pub settings: FileSettings,
+    /// The database to open.
+    pub database: DatabaseTarget,
+    /// The Tencent client's settings.
+    pub tencent: ClientSettings,
+    /// The purchasing policy.
+    pub policy: Policy,
+    /// Presets and defaults for parsing requests.
+    pub parse: ParseContext,
+    /// Secrets from the environment.
+    pub secrets: Secrets,
+    /// The `--config` file, if one was read.
+    pub file: Option<PathBuf>,
+}
+
+/// Which database, by URL scheme.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite file, created if missing.
+    Sqlite(String),
+    /// A PostgreSQL server.
+    Postgres(String),
+}
+
+/// A configuration problem: the key, its value, where the value came from, and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The dotted key (`policy.max_count`) or the source (`--config`).
+    pub key: String,
+    /// The offending value as written, if there is one.
+    pub value: Option<String>,
+    /// Where it came from: a variable, a file, or the built-in defaults.
+    pub origin: String,
+    /// What is wrong and what is allowed.
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: `{}`", self.key)?;
+        if let Some(value) = &self.value {
+            write!(f, " = {value}")?;
+        }
+        write!(f, " (from {}): {}", self.origin, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads from the optional `--config` file and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        Config::load_from(file, &env)
+    }
+
+    /// Loads from the optional file and the given environment (tests pass their own).
+    pub fn load_from(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| ConfigError {
+                key: "--config".into(),
+                value: Some(path.display().to_string()),
+                origin: "the command line".into(),
+                problem: format!("cannot read the file: {e}"),
+            })?),
+            None => None,
+        };
+        let layers = Layers::build(file.zip(text.as_deref()), env).map_err(|problem| ConfigError {
+            key: "--config".into(),
+            value: file.map(|p| p.display().to_string()),
+            origin: "the command line".into(),
+            problem,
+        })?;
+        let settings = deserialize(&layers)?;
+        let secrets = Secrets::from_env(env)?;
+        validate::validate(settings, secrets, &layers, file.map(Path::to_path_buf))
+    }
+}
+
+fn deserialize(layers: &Layers) -> Result<FileSettings, ConfigError> {
+    let value = toml::Value::Table(layers.merged.clone());
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let key = error.path().to_string().replace('[', ".").replace(']', "");
+        let problem = error.inner().to_string();
+        let (key, value) = if problem.starts_with("unknown field") {
+            (key, None)
+        } else {
+            let value = layers.value_at(&key);
+            (key, value)
+        };
+        ConfigError {
+            origin: layers.origin(&key),
+            key,
+            value,
+            problem,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

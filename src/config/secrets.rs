@@ -1,0 +1,72 @@
+//! Secrets come from the environment only (or from a file named by `NAME_FILE`), never from a
+//! config file that could be committed.
+
+use super::ConfigError;
+use crate::secret::Secret;
+use crate::tencent::Credentials;
+use std::collections::BTreeMap;
+
+/// The secrets cvmbot may need.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// `DISCORD_TOKEN`.
+    pub discord_token: Option<Secret>,
+    /// `TENCENTCLOUD_SECRET_ID` + `TENCENTCLOUD_SECRET_KEY` (+ `TENCENTCLOUD_SESSION_TOKEN`).
+    pub tencent: Option<Credentials>,
+}
+
+impl Secrets {
+    /// Reads the secrets from `env`.
+    pub fn from_env(env: &BTreeMap<String, String>) -> Result<Secrets, ConfigError> {
+        let discord_token = read(env, "DISCORD_TOKEN")?;
+        let secret_id = read(env, "TENCENTCLOUD_SECRET_ID")?;
+        let secret_key = read(env, "TENCENTCLOUD_SECRET_KEY")?;
+        let token = read(env, "TENCENTCLOUD_SESSION_TOKEN")?;
+        let tencent = match (secret_id, secret_key) {
+            (Some(id), Some(key)) => Some(Credentials {
+                secret_id: id.expose().to_owned(),
+                secret_key: key,
+                token,
+            }),
+            (None, None) => None,
+            (Some(_), None) => return Err(missing_pair("TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SECRET_ID")),
+            (None, Some(_)) => return Err(missing_pair("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY")),
+        };
+        Ok(Secrets { discord_token, tencent })
+    }
+}
+
+fn missing_pair(missing: &str, present: &str) -> ConfigError {
+    ConfigError {
+        key: missing.into(),
+        value: None,
+        origin: "the environment".into(),
+        problem: format!("is not set, but {present} is; set both or neither"),
+    }
+}
+
+/// `NAME` from the environment, or the contents of the file `NAME_FILE` points to. Empty is unset.
+fn read(env: &BTreeMap<String, String>, name: &str) -> Result<Option<Secret>, ConfigError> {
+    if let Some(value) = env.get(name).filter(|v| !v.trim().is_empty()) {
+        return Ok(Some(Secret::new(value)));
+    }
+    let file_var = format!("{name}_FILE");
+    let Some(path) = env.get(&file_var).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => Ok(Some(Secret::new(text))),
+        Ok(_) => Err(ConfigError {
+            key: file_var,
+            value: Some(path.clone()),
+            origin: "the environment".into(),
+            problem: "the file is empty".into(),
+        }),
+        Err(e) => Err(ConfigError {
+            key: file_var,
+            value: Some(path.clone()),
+            origin: "the environment".into(),
+            problem: format!("cannot read the file: {e}"),
+        }),
+    }
+}

@@ -1,0 +1,174 @@
+//! The typed settings, one struct per section of `config/default.toml`. Unknown keys are refused so
+//! a typo fails at start-up instead of being ignored.
+
+use super::values::{Amount, OptionalYuan, Snowflake, Span};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Every setting but the secrets.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct FileSettings {
+    pub database: DatabaseSettings,
+    pub tencent: TencentSettings,
+    pub discord: DiscordSettings,
+    pub policy: PolicySettings,
+    #[serde(default)]
+    pub presets: BTreeMap<String, BTreeMap<String, PresetValue>>,
+    pub submitter: SubmitterSettings,
+    pub tracker: TrackerSettings,
+    pub balance: BalanceSettings,
+    pub digest: DigestSettings,
+    pub log: LogSettings,
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// `[tencent]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct TencentSettings {
+    pub endpoint: String,
+    pub region: String,
+    pub language: String,
+    pub timeout: Span,
+    pub connect_timeout: Span,
+    pub max_attempts: u32,
+    pub backoff_base: Span,
+    pub backoff_max: Span,
+    pub rate_limits: HashMap<String, u32>,
+}
+
+/// `[discord]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DiscordSettings {
+    pub api_base: String,
+    pub guild_ids: Vec<Snowflake>,
+    pub alert_channel_id: Snowflake,
+    pub thread_per_request: bool,
+}
+
+/// A group of people named by role and user ids.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct AudienceSettings {
+    #[serde(default)]
+    pub anyone: bool,
+    #[serde(default)]
+    pub roles: Vec<Snowflake>,
+    #[serde(default)]
+    pub users: Vec<Snowflake>,
+}
+
+/// One approval tier.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct TierSettings {
+    pub up_to: Amount,
+    pub approvals: u32,
+}
+
+/// `[policy]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PolicySettings {
+    pub requesters: AudienceSettings,
+    pub approvers: AudienceSettings,
+    pub admins: AudienceSettings,
+    pub allowed_zones: Vec<String>,
+    pub allowed_instance_types: Vec<String>,
+    pub allowed_charge_types: Vec<String>,
+    pub max_count: u32,
+    pub request_expiry: Span,
+    pub requester_monthly_cap: OptionalYuan,
+    pub team_monthly_cap: OptionalYuan,
+    pub balance_check: String,
+    pub requote_after: Span,
+    pub tiers: Vec<TierSettings>,
+}
+
+/// A preset value: people write numbers bare (`count = 2`) or quoted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+#[allow(missing_docs)]
+pub enum PresetValue {
+    Text(String),
+    Integer(i64),
+    Bool(bool),
+}
+
+impl PresetValue {
+    /// The value as the text a user would have typed.
+    pub fn as_text(&self) -> String {
+        match self {
+            PresetValue::Text(text) => text.clone(),
+            PresetValue::Integer(number) => number.to_string(),
+            PresetValue::Bool(flag) => flag.to_string(),
+        }
+    }
+}
+
+/// `[submitter]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct SubmitterSettings {
+    pub poll_interval: Span,
+    pub keep_trying_interval: Span,
+    pub keep_trying_max_interval: Span,
+    pub keep_trying_for: Span,
+}
+
+/// `[tracker]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct TrackerSettings {
+    pub initial_interval: Span,
+    pub max_interval: Span,
+    pub backoff: f64,
+    pub pending_warning_after: Span,
+    pub settle_after: Span,
+}
+
+/// `[balance]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BalanceSettings {
+    pub check_interval: Span,
+    pub warn_below: Vec<Amount>,
+    pub reminder_interval: Span,
+}
+
+/// `[digest]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DigestSettings {
+    pub enabled: bool,
+    pub at: String,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}

@@ -1,0 +1,291 @@
+//! Semantic checks on settings that parsed: ranges, URLs, policy consistency, presets.
+
+use super::layers::Layers;
+use super::settings::{AudienceSettings, FileSettings};
+use super::{Config, ConfigError, DatabaseTarget, Secrets};
+use crate::domain::form::PRESET_OPTIONS;
+use crate::domain::{Audience, BalanceCheck, BillingKind, ParseContext, Policy, PurchaseForm, PurchaseSpec, Tier};
+use crate::tencent::{ClientSettings, Endpoint, RetryPolicy};
+use std::path::PathBuf;
+
+struct Checker<'a> {
+    layers: &'a Layers,
+}
+
+impl Checker<'_> {
+    fn error(&self, key: &str, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: key.into(),
+            value: self.layers.value_at(key),
+            origin: self.layers.origin(key),
+            problem: problem.into(),
+        }
+    }
+
+    fn ensure(&self, ok: bool, key: &str, problem: &str) -> Result<(), ConfigError> {
+        if ok { Ok(()) } else { Err(self.error(key, problem)) }
+    }
+}
+
+/// Turns settings that parsed into a valid [`Config`], or names the first problem.
+pub(super) fn validate(
+    settings: FileSettings,
+    secrets: Secrets,
+    layers: &Layers,
+    file: Option<PathBuf>,
+) -> Result<Config, ConfigError> {
+    let check = Checker { layers };
+    let database = database(&check, &settings)?;
+    let tencent = tencent(&check, &settings)?;
+    check.ensure(
+        settings.discord.api_base.starts_with("https://") || settings.discord.api_base.starts_with("http://"),
+        "discord.api_base",
+        "must be an http(s) URL such as https://discord.com",
+    )?;
+    let policy = policy(&check, &settings)?;
+    let parse = presets(&check, &settings)?;
+    others(&check, &settings)?;
+    Ok(Config {
+        settings,
+        database,
+        tencent,
+        policy,
+        parse,
+        secrets,
+        file,
+    })
+}
+
+fn database(check: &Checker<'_>, settings: &FileSettings) -> Result<DatabaseTarget, ConfigError> {
+    let url = settings.database.url.trim();
+    check.ensure(
+        (1..=100).contains(&settings.database.max_connections),
+        "database.max_connections",
+        "must be from 1 to 100",
+    )?;
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseTarget::Sqlite(url.to_owned()))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseTarget::Postgres(url.to_owned()))
+    } else {
+        Err(check.error(
+            "database.url",
+            "must start with sqlite:// (a file) or postgres:// (a server)",
+        ))
+    }
+}
+
+fn tencent(check: &Checker<'_>, settings: &FileSettings) -> Result<ClientSettings, ConfigError> {
+    let t = &settings.tencent;
+    let endpoint = Endpoint::parse(&t.endpoint).map_err(|problem| check.error("tencent.endpoint", problem))?;
+    let region_ok = t.region.split('-').count() >= 2 && t.region.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    check.ensure(region_ok, "tencent.region", "must be a region such as ap-guangzhou")?;
+    check.ensure(
+        matches!(t.language.as_str(), "en-US" | "zh-CN"),
+        "tencent.language",
+        "must be \"en-US\" or \"zh-CN\"",
+    )?;
+    check.ensure(
+        (1..=10).contains(&t.max_attempts),
+        "tencent.max_attempts",
+        "must be from 1 to 10",
+    )?;
+    check.ensure(!t.timeout.0.is_zero(), "tencent.timeout", "must be longer than 0s")?;
+    check.ensure(
+        t.backoff_base.0 <= t.backoff_max.0,
+        "tencent.backoff_base",
+        "must not exceed tencent.backoff_max",
+    )?;
+    Ok(ClientSettings {
+        endpoint,
+        region: t.region.clone(),
+        language: t.language.clone(),
+        timeout: t.timeout.0,
+        connect_timeout: t.connect_timeout.0,
+        retry: RetryPolicy {
+            max_attempts: t.max_attempts,
+            base_delay: t.backoff_base.0,
+            max_delay: t.backoff_max.0,
+        },
+        rate_limits: t.rate_limits.clone(),
+    })
+}
+
+fn audience(settings: &AudienceSettings) -> Audience {
+    Audience {
+        anyone: settings.anyone,
+        roles: settings.roles.iter().map(|s| s.0).collect(),
+        users: settings.users.iter().map(|s| s.0).collect(),
+    }
+}
+
+fn policy(check: &Checker<'_>, settings: &FileSettings) -> Result<Policy, ConfigError> {
+    let p = &settings.policy;
+    let approvers = audience(&p.approvers);
+    check.ensure(
+        !approvers.is_nobody(),
+        "policy.approvers",
+        "names nobody: list approver roles or users (e.g. approvers = { roles = [\"123…\"] }), or set anyone = true",
+    )?;
+    let mut allowed_billing = Vec::new();
+    for (i, name) in p.allowed_charge_types.iter().enumerate() {
+        let kind = BillingKind::parse(name).ok_or_else(|| {
+            check.error(
+                &format!("policy.allowed_charge_types.{i}"),
+                "must be POSTPAID_BY_HOUR, SPOTPAID or PREPAID",
+            )
+        })?;
+        allowed_billing.push(kind);
+    }
+    check.ensure(
+        !allowed_billing.is_empty(),
+        "policy.allowed_charge_types",
+        "must allow at least one billing mode",
+    )?;
+    for (i, zone) in p.allowed_zones.iter().enumerate() {
+        crate::domain::names::Zone::parse(zone).map_err(|e| check.error(&format!("policy.allowed_zones.{i}"), e))?;
+    }
+    for (i, pattern) in p.allowed_instance_types.iter().enumerate() {
+        let exact = pattern
+            .strip_suffix(".*")
+            .map_or(pattern.clone(), |family| format!("{family}.X"));
+        crate::domain::names::InstanceType::parse(&exact).map_err(|_| {
+            check.error(
+                &format!("policy.allowed_instance_types.{i}"),
+                "must be a type such as S5.MEDIUM4 or a family such as S5.*",
+            )
+        })?;
+    }
+    check.ensure(
+        (1..=crate::domain::spec::MAX_COUNT).contains(&p.max_count),
+        "policy.max_count",
+        "must be from 1 to 100",
+    )?;
+    check.ensure(
+        !p.request_expiry.0.is_zero(),
+        "policy.request_expiry",
+        "must be longer than 0s",
+    )?;
+    check.ensure(!p.tiers.is_empty(), "policy.tiers", "must have at least one tier")?;
+    let mut tiers = Vec::new();
+    for (i, tier) in p.tiers.iter().enumerate() {
+        check.ensure(
+            (1..=10).contains(&tier.approvals),
+            &format!("policy.tiers.{i}.approvals"),
+            "must be from 1 to 10",
+        )?;
+        if let Some(previous) = tiers.last().map(|t: &Tier| t.up_to) {
+            check.ensure(
+                tier.up_to.0 > previous,
+                &format!("policy.tiers.{i}.up_to"),
+                "tiers must be in ascending order of up_to",
+            )?;
+        }
+        tiers.push(Tier {
+            up_to: tier.up_to.0,
+            approvals: tier.approvals,
+        });
+    }
+    let balance_check = match p.balance_check.as_str() {
+        "block" => BalanceCheck::Block,
+        "warn" => BalanceCheck::Warn,
+        _ => return Err(check.error("policy.balance_check", "must be \"block\" or \"warn\"")),
+    };
+    Ok(Policy {
+        requesters: audience(&p.requesters),
+        approvers,
+        admins: audience(&p.admins),
+        allowed_zones: p.allowed_zones.iter().map(|z| z.trim().to_ascii_lowercase()).collect(),
+        allowed_types: p
+            .allowed_instance_types
+            .iter()
+            .map(|t| t.trim().to_ascii_uppercase())
+            .collect(),
+        allowed_billing,
+        max_count: p.max_count,
+        expiry: p.request_expiry.0,
+        tiers,
+        requester_monthly_cap: p.requester_monthly_cap.0,
+        team_monthly_cap: p.team_monthly_cap.0,
+        balance_check,
+        requote_after: p.requote_after.0,
+    })
+}
+
+/// Presets are checked by parsing each one as a request would, so a bad preset fails at start-up
+/// rather than in front of a user.
+fn presets(check: &Checker<'_>, settings: &FileSettings) -> Result<ParseContext, ConfigError> {
+    let mut context = ParseContext {
+        presets: Default::default(),
+        keep_trying_default: settings.submitter.keep_trying_for.0,
+    };
+    for (name, values) in &settings.presets {
+        let mut texts = std::collections::BTreeMap::new();
+        for (option, value) in values {
+            if !PRESET_OPTIONS.contains(&option.as_str()) {
+                return Err(check.error(
+                    &format!("presets.{name}.{option}"),
+                    format!(
+                        "is not an option a preset can set; allowed: {}",
+                        PRESET_OPTIONS.join(", ")
+                    ),
+                ));
+            }
+            texts.insert(option.clone(), value.as_text());
+        }
+        context.presets.insert(name.clone(), texts);
+    }
+    for name in settings.presets.keys() {
+        let probe = PurchaseForm::new(BillingKind::PayAsYouGo)
+            .with("preset", name.clone())
+            .with("zone", "ap-guangzhou-3")
+            .with("type", "S5.MEDIUM4")
+            .with("image", "img-00000000");
+        if let Err(errors) = PurchaseSpec::parse(&probe, &context) {
+            let first = &errors.0[0];
+            return Err(check.error(&format!("presets.{name}.{}", first.field), first.problem.clone()));
+        }
+    }
+    Ok(context)
+}
+
+fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<(), ConfigError> {
+    let backoff = settings.tracker.backoff;
+    check.ensure(
+        (1.0..=10.0).contains(&backoff),
+        "tracker.backoff",
+        "must be a factor from 1.0 to 10.0",
+    )?;
+    check.ensure(
+        settings.tracker.initial_interval.0 <= settings.tracker.max_interval.0
+            && !settings.tracker.initial_interval.0.is_zero(),
+        "tracker.initial_interval",
+        "must be above 0s and not above tracker.max_interval",
+    )?;
+    check.ensure(
+        !settings.submitter.poll_interval.0.is_zero(),
+        "submitter.poll_interval",
+        "must be longer than 0s",
+    )?;
+    check.ensure(
+        !settings.balance.check_interval.0.is_zero(),
+        "balance.check_interval",
+        "must be longer than 0s",
+    )?;
+    let at = &settings.digest.at;
+    let valid_at = at.len() == 5
+        && at.as_bytes()[2] == b':'
+        && at[..2].parse::<u8>().is_ok_and(|h| h < 24)
+        && at[3..].parse::<u8>().is_ok_and(|m| m < 60);
+    check.ensure(
+        valid_at,
+        "digest.at",
+        "must be a UTC time of day as HH:MM, such as 09:00",
+    )?;
+    check.ensure(
+        matches!(settings.log.format.as_str(), "text" | "json"),
+        "log.format",
+        "must be \"text\" or \"json\"",
+    )?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! The purchasing domain: pure types and rules, no I/O. Nothing here knows Discord, HTTP or SQL.
+
+pub mod form;
+pub mod names;
+pub mod policy;
+pub mod quote;
+pub mod request;
+pub mod spec;
+
+pub use form::{FieldError, PurchaseForm, SpecErrors};
+pub use policy::{Audience, BalanceCheck, Person, Policy, Refusal, Tier, VoteFacts, VoteRefusal};
+pub use quote::Quote;
+pub use request::{RequestState, approval_hash, client_token};
+pub use spec::{BillingKind, BillingMode, ParseContext, PurchaseSpec};

@@ -1,0 +1,274 @@
+//! The purchasing policy: who may request and approve, what may be bought, how many approvals a
+//! cost needs, and the caps. Pure decisions; the desk supplies the facts.
+
+use super::request::RequestState;
+use super::spec::{BillingKind, PurchaseSpec};
+use crate::money::Yuan;
+use std::fmt;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A person in the chat, with the roles they hold there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// Their chat user id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// Role ids.
+    pub roles: Vec<u64>,
+}
+
+/// A group of people: everyone, or the holders of some roles and some users.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Audience {
+    /// Everyone belongs.
+    pub anyone: bool,
+    /// Holders of any of these roles belong.
+    pub roles: Vec<u64>,
+    /// These users belong.
+    pub users: Vec<u64>,
+}
+
+impl Audience {
+    /// True when `person` belongs.
+    pub fn includes(&self, person: &Person) -> bool {
+        self.anyone || self.users.contains(&person.id) || person.roles.iter().any(|r| self.roles.contains(r))
+    }
+
+    /// True when nobody belongs.
+    pub fn is_nobody(&self) -> bool {
+        !self.anyone && self.roles.is_empty() && self.users.is_empty()
+    }
+}
+
+/// Costs up to `up_to` CNY per month-equivalent need `approvals` approvals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tier {
+    /// Upper bound of the tier, inclusive.
+    pub up_to: Yuan,
+    /// Approvals needed.
+    pub approvals: u32,
+}
+
+/// What to do when the balance cannot cover a request's up-front cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BalanceCheck {
+    /// Refuse the request.
+    Block,
+    /// File it with a warning.
+    Warn,
+}
+
+/// A refusal in plain words, fit to show the person who asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// Who may file requests.
+    pub requesters: Audience,
+    /// Who may approve.
+    pub approvers: Audience,
+    /// Who may cancel anyone's request.
+    pub admins: Audience,
+    /// Allowed zones (empty: any).
+    pub allowed_zones: Vec<String>,
+    /// Allowed instance types, exact or `FAMILY.*` (empty: any).
+    pub allowed_types: Vec<String>,
+    /// Allowed billing kinds.
+    pub allowed_billing: Vec<BillingKind>,
+    /// Most instances per request.
+    pub max_count: u32,
+    /// Pending requests expire after this.
+    pub expiry: Duration,
+    /// Approvals by cost tier, ascending.
+    pub tiers: Vec<Tier>,
+    /// Cap per requester per calendar month, month-equivalent CNY.
+    pub requester_monthly_cap: Option<Yuan>,
+    /// Cap for the whole team per calendar month.
+    pub team_monthly_cap: Option<Yuan>,
+    /// Balance shortfall handling.
+    pub balance_check: BalanceCheck,
+    /// Quotes older than this are renewed before submission.
+    pub requote_after: Duration,
+}
+
+/// Why a vote is not counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VoteRefusal {
+    /// The requester tried to vote on their own request.
+    OwnRequest,
+    /// The voter is not an approver.
+    NotApprover,
+    /// The request is no longer pending.
+    AlreadyDecided(RequestState),
+    /// The request expired.
+    Expired,
+    /// The voter has already voted.
+    AlreadyVoted,
+    /// The vote was cast on an outdated version of the request (the price changed).
+    Outdated,
+}
+
+impl fmt::Display for VoteRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VoteRefusal::OwnRequest => f.write_str("You can't approve or reject your own request; someone else must."),
+            VoteRefusal::NotApprover => f.write_str("Only approvers can vote on purchase requests."),
+            VoteRefusal::AlreadyDecided(state) => write!(f, "This request is already {}.", state.label()),
+            VoteRefusal::Expired => f.write_str("This request has expired; file a new one."),
+            VoteRefusal::AlreadyVoted => f.write_str("You have already voted on this request."),
+            VoteRefusal::Outdated => f.write_str(
+                "This request changed since that message was shown (its price was renewed); vote on the current one.",
+            ),
+        }
+    }
+}
+
+/// The facts a vote is judged on.
+#[derive(Clone, Copy, Debug)]
+pub struct VoteFacts<'a> {
+    /// Who filed the request.
+    pub requester_id: u64,
+    /// Its state now.
+    pub state: RequestState,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+    /// Now.
+    pub now: OffsetDateTime,
+    /// The hash of its spec and quote now.
+    pub current_hash: &'a str,
+    /// The hash the voter saw, when the vote carries one (buttons do; reactions vote on the current message).
+    pub presented_hash: Option<&'a str>,
+    /// Whether this voter already voted.
+    pub already_voted: bool,
+}
+
+impl Policy {
+    /// Whether `person` may file requests.
+    pub fn check_requester(&self, person: &Person) -> Result<(), Refusal> {
+        if self.requesters.includes(person) {
+            Ok(())
+        } else {
+            Err(Refusal(
+                "You are not allowed to file purchase requests here; ask an admin for the requester role.".into(),
+            ))
+        }
+    }
+
+    /// Whether what `spec` buys is allowed at all.
+    pub fn check_spec(&self, spec: &PurchaseSpec) -> Result<(), Refusal> {
+        if !self.allowed_billing.contains(&spec.billing().kind()) {
+            let allowed: Vec<&str> = self.allowed_billing.iter().map(|k| k.command()).collect();
+            return Err(Refusal(format!(
+                "{} purchases are not allowed here; allowed: {}",
+                spec.billing().kind().label(),
+                allowed.join(", ")
+            )));
+        }
+        if !self.allowed_zones.is_empty() && !self.allowed_zones.iter().any(|z| z == spec.zone().as_str()) {
+            return Err(Refusal(format!(
+                "`zone`: {} is not allowed here; allowed zones: {}",
+                spec.zone(),
+                self.allowed_zones.join(", ")
+            )));
+        }
+        if !self.allowed_types.is_empty()
+            && !self
+                .allowed_types
+                .iter()
+                .any(|p| type_matches(p, spec.instance_type().as_str()))
+        {
+            return Err(Refusal(format!(
+                "`type`: {} is not allowed here; allowed types: {}",
+                spec.instance_type(),
+                self.allowed_types.join(", ")
+            )));
+        }
+        if spec.count() > self.max_count {
+            return Err(Refusal(format!(
+                "`count`: {} is more than the {} allowed per request",
+                spec.count(),
+                self.max_count
+            )));
+        }
+        Ok(())
+    }
+
+    /// Approvals a cost needs, or a refusal when it is above the last tier.
+    pub fn approvals_needed(&self, monthly: Yuan) -> Result<u32, Refusal> {
+        self.tiers.iter().find(|tier| monthly <= tier.up_to).map(|tier| tier.approvals).ok_or_else(|| {
+            let limit = self.tiers.last().map_or(Yuan::ZERO, |t| t.up_to);
+            Refusal(format!("This costs {monthly} per month-equivalent, above the {limit} limit for requests; split it or ask an admin."))
+        })
+    }
+
+    /// Whether a further `monthly` fits under the caps, given what was already committed this month.
+    pub fn check_caps(&self, monthly: Yuan, requester_committed: Yuan, team_committed: Yuan) -> Result<(), Refusal> {
+        if let Some(cap) = self.requester_monthly_cap
+            && requester_committed.plus(monthly) > cap
+        {
+            return Err(Refusal(format!(
+                "This would take your requests this month to {} per month-equivalent, over your cap of {cap}.",
+                requester_committed.plus(monthly)
+            )));
+        }
+        if let Some(cap) = self.team_monthly_cap
+            && team_committed.plus(monthly) > cap
+        {
+            return Err(Refusal(format!(
+                "This would take the team's purchases this month to {} per month-equivalent, over the team cap of {cap}.",
+                team_committed.plus(monthly)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `voter` may vote now. Self-approval is refused whatever else is true.
+    pub fn check_vote(&self, voter: &Person, facts: VoteFacts<'_>) -> Result<(), VoteRefusal> {
+        if facts.state != RequestState::Pending {
+            return Err(VoteRefusal::AlreadyDecided(facts.state));
+        }
+        if facts.now >= facts.expires_at {
+            return Err(VoteRefusal::Expired);
+        }
+        if voter.id == facts.requester_id {
+            return Err(VoteRefusal::OwnRequest);
+        }
+        if !self.approvers.includes(voter) {
+            return Err(VoteRefusal::NotApprover);
+        }
+        if facts
+            .presented_hash
+            .is_some_and(|seen| !facts.current_hash.starts_with(seen))
+        {
+            return Err(VoteRefusal::Outdated);
+        }
+        if facts.already_voted {
+            return Err(VoteRefusal::AlreadyVoted);
+        }
+        Ok(())
+    }
+
+    /// Whether `person` may cancel a request filed by `requester_id`.
+    pub fn may_cancel(&self, person: &Person, requester_id: u64) -> bool {
+        person.id == requester_id || self.admins.includes(person)
+    }
+}
+
+fn type_matches(pattern: &str, instance_type: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(family) => instance_type
+            .split_once('.')
+            .is_some_and(|(f, _)| f.eq_ignore_ascii_case(family)),
+        None => pattern.eq_ignore_ascii_case(instance_type),
+    }
+}
