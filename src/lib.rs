@@ -9,4 +9,5 @@ pub mod domain;
 pub mod money;
 pub mod rand;
 pub mod secret;
+pub mod store;
 pub mod tencent;

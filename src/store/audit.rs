@@ -1,0 +1,93 @@
+//! The audit log: every transition with its actor, time and Tencent RequestId.
+
+use super::session::{RowExt, on_backend};
+use super::{Session, StoreResult, from_ms, to_ms};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// One audit event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// The request concerned, if any.
+    pub request_id: Option<i64>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who (chat user id); `None` for cvmbot itself.
+    pub actor_id: Option<u64>,
+    /// Who, by name (`cvmbot` for the bot).
+    pub actor_name: String,
+    /// What: `created`, `approved`, `submitted`, …
+    pub action: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: Option<String>,
+    /// Free text: a reason, an error code.
+    pub detail: Option<String>,
+    /// Tencent's RequestId of the call behind the event.
+    pub tencent_request_id: Option<String>,
+}
+
+fn decode(row: &impl RowExt) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        request_id: row.opt_int("request_id")?,
+        at: from_ms(row.int("at")?),
+        actor_id: row.opt_int("actor_id")?.map(|a| a as u64),
+        actor_name: row.text("actor_name")?,
+        action: row.text("action")?,
+        from_state: row.opt_text("from_state")?,
+        to_state: row.opt_text("to_state")?,
+        detail: row.opt_text("detail")?,
+        tencent_request_id: row.opt_text("tencent_request_id")?,
+    })
+}
+
+impl Session {
+    /// Appends an event.
+    pub async fn insert_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO audit (request_id, at, actor_id, actor_name, action, from_state, to_state, detail, \
+             tencent_request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(entry.request_id)
+                .bind(to_ms(entry.at))
+                .bind(entry.actor_id.map(|a| a as i64))
+                .bind(&entry.actor_name)
+                .bind(&entry.action)
+                .bind(&entry.from_state)
+                .bind(&entry.to_state)
+                .bind(&entry.detail)
+                .bind(&entry.tencent_request_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Events since `since`, oldest first.
+    pub async fn audit_since(&mut self, since: OffsetDateTime) -> StoreResult<Vec<AuditEntry>> {
+        const SQL: &str = "SELECT request_id, at, actor_id, actor_name, action, from_state, to_state, detail, tencent_request_id \
+             FROM audit WHERE at >= $1 ORDER BY at, id";
+        on_backend!(self, |conn| sqlx::query(SQL)
+            .bind(to_ms(since))
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+
+    /// Events of one request, oldest first.
+    pub async fn audit_of(&mut self, request_id: i64) -> StoreResult<Vec<AuditEntry>> {
+        const SQL: &str = "SELECT request_id, at, actor_id, actor_name, action, from_state, to_state, detail, tencent_request_id \
+             FROM audit WHERE request_id = $1 ORDER BY at, id";
+        on_backend!(self, |conn| sqlx::query(SQL)
+            .bind(request_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+}

@@ -1,0 +1,234 @@
+//! Queries on bought instances: what the tracker watches and what the balance runway burns.
+
+use super::session::{RowExt, on_backend};
+use super::{Session, StoreError, StoreResult, from_ms, to_ms};
+use crate::money::Yuan;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// An instance to start tracking.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct NewInstance {
+    pub instance_id: String,
+    pub request_id: i64,
+    pub region: String,
+    pub zone: String,
+    /// `payg`, `spot`, `prepaid`.
+    pub billing: String,
+    /// What one instance burns per hour (0 for prepaid).
+    pub hourly_price: Yuan,
+    /// Whether a public IP is expected (bandwidth > 0).
+    pub wants_public_ip: bool,
+    pub now: OffsetDateTime,
+    pub poll_interval: Duration,
+}
+
+/// An instance as tracked.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct InstanceRecord {
+    pub instance_id: String,
+    pub request_id: i64,
+    pub region: String,
+    pub zone: String,
+    pub billing: String,
+    pub hourly_price: Yuan,
+    /// Tencent's InstanceState as last seen (`PENDING` until the first poll).
+    pub state: String,
+    pub private_ips: Vec<String>,
+    pub public_ips: Vec<String>,
+    pub wants_public_ip: bool,
+    pub error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub running_at: Option<OffsetDateTime>,
+    pub public_ip_at: Option<OffsetDateTime>,
+    /// When it disappeared or was found terminated.
+    pub gone_at: Option<OffsetDateTime>,
+    pub watching: bool,
+    pub next_poll_at: OffsetDateTime,
+    pub poll_interval: Duration,
+}
+
+/// A change to an instance seen by the tracker.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)]
+pub struct InstanceUpdate {
+    pub instance_id: String,
+    pub state: String,
+    pub private_ips: Vec<String>,
+    pub public_ips: Vec<String>,
+    pub error: Option<String>,
+    pub running_at: Option<OffsetDateTime>,
+    pub public_ip_at: Option<OffsetDateTime>,
+    pub gone_at: Option<OffsetDateTime>,
+    pub watching: bool,
+    pub next_poll_at: OffsetDateTime,
+    pub poll_interval: Duration,
+    pub now: OffsetDateTime,
+}
+
+const COLUMNS: &str = "instance_id, request_id, region, zone, billing, hourly_price, state, private_ips, public_ips, \
+     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms";
+
+fn split_ips(text: String) -> Vec<String> {
+    text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
+    let price = row.text("hourly_price")?;
+    Ok(InstanceRecord {
+        instance_id: row.text("instance_id")?,
+        request_id: row.int("request_id")?,
+        region: row.text("region")?,
+        zone: row.text("zone")?,
+        billing: row.text("billing")?,
+        hourly_price: price
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("instance price: {e}")))?,
+        state: row.text("state")?,
+        private_ips: split_ips(row.text("private_ips")?),
+        public_ips: split_ips(row.text("public_ips")?),
+        wants_public_ip: row.flag("wants_public_ip")?,
+        error: row.opt_text("error")?,
+        created_at: from_ms(row.int("created_at")?),
+        updated_at: from_ms(row.int("updated_at")?),
+        running_at: row.opt_int("running_at")?.map(from_ms),
+        public_ip_at: row.opt_int("public_ip_at")?.map(from_ms),
+        gone_at: row.opt_int("gone_at")?.map(from_ms),
+        watching: row.flag("watching")?,
+        next_poll_at: from_ms(row.int("next_poll_at")?),
+        poll_interval: Duration::from_millis(row.int("poll_interval_ms")?.max(0) as u64),
+    })
+}
+
+impl Session {
+    /// Starts tracking instances; ones already known are left as they are (a resubmission with
+    /// the same ClientToken returns the same ids).
+    pub async fn insert_instances(&mut self, instances: &[NewInstance]) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO instances (instance_id, request_id, region, zone, billing, hourly_price, state, \
+             wants_public_ip, created_at, updated_at, next_poll_at, poll_interval_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $8, $9, $10) ON CONFLICT (instance_id) DO NOTHING";
+        for new in instances {
+            let first_poll = new.now + new.poll_interval;
+            on_backend!(self, |conn| {
+                sqlx::query(SQL)
+                    .bind(&new.instance_id)
+                    .bind(new.request_id)
+                    .bind(&new.region)
+                    .bind(&new.zone)
+                    .bind(&new.billing)
+                    .bind(new.hourly_price.amount().to_string())
+                    .bind(new.wants_public_ip)
+                    .bind(to_ms(new.now))
+                    .bind(to_ms(first_poll))
+                    .bind(new.poll_interval.as_millis() as i64)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// The instances of a request.
+    pub async fn instances_of(&mut self, request_id: i64) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM instances WHERE request_id = $1 ORDER BY instance_id"
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(request_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+
+    /// One instance.
+    pub async fn instance(&mut self, instance_id: &str) -> StoreResult<Option<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM instances WHERE instance_id = $1"));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(instance_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| decode(&r))
+            .transpose())
+    }
+
+    /// Watched instances due for a poll, soonest first.
+    pub async fn due_instances(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM instances WHERE watching = TRUE AND next_poll_at <= $1 ORDER BY next_poll_at LIMIT $2"
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(to_ms(now))
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+
+    /// When the next watched instance is due, if any is watched.
+    pub async fn next_poll_at(&mut self) -> StoreResult<Option<OffsetDateTime>> {
+        const SQL: &str = "SELECT MIN(next_poll_at) FROM instances WHERE watching = TRUE";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, Option<i64>>(SQL)
+            .fetch_one(&mut *conn)
+            .await?
+            .map(from_ms)))
+    }
+
+    /// Applies what the tracker saw.
+    pub async fn update_instance(&mut self, update: &InstanceUpdate) -> StoreResult<()> {
+        const SQL: &str = "UPDATE instances SET state = $2, private_ips = $3, public_ips = $4, error = $5, \
+             running_at = COALESCE(running_at, $6), public_ip_at = COALESCE(public_ip_at, $7), gone_at = COALESCE(gone_at, $8), \
+             watching = $9, next_poll_at = $10, poll_interval_ms = $11, updated_at = $12 WHERE instance_id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(&update.instance_id)
+                .bind(&update.state)
+                .bind(update.private_ips.join(","))
+                .bind(update.public_ips.join(","))
+                .bind(&update.error)
+                .bind(update.running_at.map(to_ms))
+                .bind(update.public_ip_at.map(to_ms))
+                .bind(update.gone_at.map(to_ms))
+                .bind(update.watching)
+                .bind(to_ms(update.next_poll_at))
+                .bind(update.poll_interval.as_millis() as i64)
+                .bind(to_ms(update.now))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Hourly prices of the instances that are burning money now (pay-as-you-go and spot, not gone,
+    /// not failed): the runway's denominator.
+    pub async fn burning_prices(&mut self) -> StoreResult<Vec<Yuan>> {
+        const SQL: &str = "SELECT hourly_price FROM instances WHERE gone_at IS NULL AND billing <> 'prepaid' \
+             AND state NOT IN ('LAUNCH_FAILED', 'TERMINATING', 'SHUTDOWN')";
+        on_backend!(self, |conn| {
+            sqlx::query_scalar::<_, String>(SQL)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|p| {
+                    p.parse()
+                        .map_err(|e| StoreError::Corrupt(format!("instance price: {e}")))
+                })
+                .collect()
+        })
+    }
+
+    /// Instances bought since `since` (for the digest).
+    pub async fn instances_created_since(&mut self, since: OffsetDateTime) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM instances WHERE created_at >= $1";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
+            .bind(to_ms(since))
+            .fetch_one(&mut *conn)
+            .await?))
+    }
+}

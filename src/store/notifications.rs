@@ -1,0 +1,140 @@
+//! The notification outbox: a notice is stored in the transaction that caused it, under a key that
+//! makes it unique, and delivered later by the dispatcher; so it is sent once across restarts.
+
+use super::session::{RowExt, on_backend};
+use super::{Session, StoreResult, from_ms, to_ms};
+use time::OffsetDateTime;
+
+/// A notice to deliver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNotification {
+    /// Unique per event (`instance:ins-1:running`); a second insert with the same key is ignored.
+    pub dedupe_key: String,
+    /// The request it belongs to, if any.
+    pub request_id: Option<i64>,
+    /// `request` (its channel or thread) or `alert` (the alert channel).
+    pub target: String,
+    /// The notice, JSON.
+    pub body: String,
+    /// When it was raised.
+    pub at: OffsetDateTime,
+}
+
+/// A stored notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct NotificationRecord {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub request_id: Option<i64>,
+    pub target: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+    pub message_id: Option<u64>,
+    pub attempts: u32,
+}
+
+fn decode(row: &impl RowExt) -> StoreResult<NotificationRecord> {
+    Ok(NotificationRecord {
+        id: row.int("id")?,
+        dedupe_key: row.text("dedupe_key")?,
+        request_id: row.opt_int("request_id")?,
+        target: row.text("target")?,
+        body: row.text("body")?,
+        created_at: from_ms(row.int("created_at")?),
+        sent_at: row.opt_int("sent_at")?.map(from_ms),
+        message_id: row.opt_int("message_id")?.map(|m| m as u64),
+        attempts: row.int("attempts")? as u32,
+    })
+}
+
+const COLUMNS: &str = "id, dedupe_key, request_id, target, body, created_at, sent_at, message_id, attempts";
+
+impl Session {
+    /// Queues a notice; false when one with the same key exists (it was raised before).
+    pub async fn enqueue_notification(&mut self, new: &NewNotification) -> StoreResult<bool> {
+        const SQL: &str = "INSERT INTO notifications (dedupe_key, request_id, target, body, created_at, next_try_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING";
+        on_backend!(self, |conn| {
+            let done = sqlx::query(SQL)
+                .bind(&new.dedupe_key)
+                .bind(new.request_id)
+                .bind(&new.target)
+                .bind(&new.body)
+                .bind(to_ms(new.at))
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Unsent notices due for (another) delivery attempt, oldest first.
+    pub async fn due_notifications(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<NotificationRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE sent_at IS NULL AND next_try_at <= $1 ORDER BY id LIMIT $2"
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(to_ms(now))
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+
+    /// Every notice, oldest first (tests and the console read what was said).
+    pub async fn notifications(&mut self, request_id: Option<i64>) -> StoreResult<Vec<NotificationRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR request_id = $1) ORDER BY id"
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(request_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+
+    /// Marks a notice delivered; false if another worker already did.
+    pub async fn mark_notification_sent(
+        &mut self,
+        id: i64,
+        message_id: Option<u64>,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        const SQL: &str = "UPDATE notifications SET sent_at = $2, message_id = $3, attempts = attempts + 1 \
+             WHERE id = $1 AND sent_at IS NULL";
+        on_backend!(self, |conn| {
+            let done = sqlx::query(SQL)
+                .bind(id)
+                .bind(to_ms(at))
+                .bind(message_id.map(|m| m as i64))
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Records a failed delivery and when to try again.
+    pub async fn mark_notification_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        const SQL: &str =
+            "UPDATE notifications SET attempts = attempts + 1, last_error = $2, next_try_at = $3 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(error)
+                .bind(to_ms(retry_at))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! Queries on requests and votes.
+
+use super::records::{REQUEST_COLUMNS, decode_request, decode_vote};
+use super::session::on_backend;
+use super::{Failure, NewRequest, RequestRecord, Session, StoreError, StoreResult, VoteRecord, to_ms};
+use crate::domain::{Quote, RequestState};
+use sqlx::AssertSqlSafe;
+use time::OffsetDateTime;
+
+/// Which requests `/cvm list` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Waiting for approval.
+    Pending,
+    /// Filed by this user.
+    Mine(u64),
+    /// Everything.
+    All,
+}
+
+/// A guarded state change: applied only if the request is still in `from`.
+#[derive(Clone, Copy, Debug)]
+pub struct Transition {
+    /// The state the change expects.
+    pub from: RequestState,
+    /// The new state.
+    pub to: RequestState,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("stored values serialize")
+}
+
+fn select(condition: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE {condition}"))
+}
+
+impl Session {
+    /// Stores a new pending request; returns its id.
+    pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<i64> {
+        const SQL: &str = "INSERT INTO requests (state, requester_id, requester_name, guild_id, channel_id, spec, quote, \
+             approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, dry_run_request_id, \
+             balance_warning, created_at, updated_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15) RETURNING id";
+        let (spec, quote) = (json(&new.spec), json(&new.quote));
+        on_backend!(self, |conn| {
+            Ok(sqlx::query_scalar::<_, i64>(SQL)
+                .bind(RequestState::Pending.as_str())
+                .bind(new.requester.id as i64)
+                .bind(&new.requester.name)
+                .bind(new.guild_id.map(|g| g as i64))
+                .bind(new.channel_id.map(|c| c as i64))
+                .bind(&spec)
+                .bind(&quote)
+                .bind(&new.approval_hash)
+                .bind(new.monthly_fen)
+                .bind(i64::from(new.approvals_needed))
+                .bind(to_ms(new.now))
+                .bind(&new.quote_request_id)
+                .bind(&new.dry_run_request_id)
+                .bind(&new.balance_warning)
+                .bind(to_ms(new.expires_at))
+                .fetch_one(&mut *conn)
+                .await?)
+        })
+    }
+
+    /// The request `id`.
+    pub async fn request(&mut self, id: i64) -> StoreResult<Option<RequestRecord>> {
+        let sql = select("id = $1");
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| decode_request(&r))
+                .transpose()
+        })
+    }
+
+    /// Locks the request row for the rest of the transaction and returns it. Every state change
+    /// starts here, so changes to one request are serialized on both backends.
+    pub async fn lock_request(&mut self, id: i64) -> StoreResult<Option<RequestRecord>> {
+        let sql = AssertSqlSafe(format!(
+            "UPDATE requests SET version = version + 1 WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
+        ));
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| decode_request(&r))
+                .transpose()
+        })
+    }
+
+    /// The request whose chat message is `message_id`.
+    pub async fn request_by_message(&mut self, message_id: u64) -> StoreResult<Option<RequestRecord>> {
+        let sql = select("message_id = $1");
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .bind(message_id as i64)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| decode_request(&r))
+                .transpose()
+        })
+    }
+
+    /// Records where the request's message was posted.
+    pub async fn attach_message(
+        &mut self,
+        id: i64,
+        channel_id: u64,
+        message_id: u64,
+        thread_id: Option<u64>,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET channel_id = $2, message_id = $3, thread_id = COALESCE($4, thread_id), \
+             card_shown = card_version WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(channel_id as i64)
+                .bind(message_id as i64)
+                .bind(thread_id.map(|t| t as i64))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Requests for a listing, newest first.
+    pub async fn list_requests(&mut self, filter: ListFilter, limit: i64) -> StoreResult<Vec<RequestRecord>> {
+        let (condition, user) = match filter {
+            ListFilter::Pending => ("state = 'pending'", 0),
+            ListFilter::Mine(user) => ("requester_id = $2", user as i64),
+            ListFilter::All => ("1 = 1", 0),
+        };
+        let sql = AssertSqlSafe(format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE {condition} ORDER BY id DESC LIMIT $1"
+        ));
+        on_backend!(self, |conn| {
+            let mut query = sqlx::query(sql).bind(limit);
+            if user != 0 {
+                query = query.bind(user);
+            }
+            query.fetch_all(&mut *conn).await?.iter().map(decode_request).collect()
+        })
+    }
+
+    /// Moves the request from `t.from` to `t.to` if it is still in `t.from`; true when it moved.
+    /// The chat card is marked for re-rendering.
+    pub async fn transition(&mut self, id: i64, t: Transition) -> StoreResult<bool> {
+        if !t.from.can_become(t.to) {
+            return Err(StoreError::Corrupt(format!(
+                "request {id}: {} cannot become {}",
+                t.from, t.to
+            )));
+        }
+        const SQL: &str = "UPDATE requests SET state = $3, updated_at = $4, card_version = card_version + 1 \
+             WHERE id = $1 AND state = $2";
+        on_backend!(self, |conn| {
+            let done = sqlx::query(SQL)
+                .bind(id)
+                .bind(t.from.as_str())
+                .bind(t.to.as_str())
+                .bind(to_ms(t.at))
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Sets the submission attempt, its ClientToken and when to (re)try it.
+    pub async fn set_submission(
+        &mut self,
+        id: i64,
+        attempt: u32,
+        client_token: &str,
+        next_attempt_at: OffsetDateTime,
+        keep_trying_until: Option<OffsetDateTime>,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET attempt = $2, client_token = $3, next_attempt_at = $4, \
+             keep_trying_until = COALESCE($5, keep_trying_until) WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(i64::from(attempt))
+                .bind(client_token)
+                .bind(to_ms(next_attempt_at))
+                .bind(keep_trying_until.map(to_ms))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Sets when the submitter should look at the request again.
+    pub async fn set_next_attempt(&mut self, id: i64, at: Option<OffsetDateTime>) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET next_attempt_at = $2 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(at.map(to_ms))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Stores (or clears) the explained Tencent failure.
+    pub async fn set_failure(&mut self, id: i64, failure: Option<&Failure>) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET failure = $2, card_version = card_version + 1 WHERE id = $1";
+        let failure = failure.map(json);
+        on_backend!(self, |conn| {
+            sqlx::query(SQL).bind(id).bind(&failure).execute(&mut *conn).await?;
+            Ok(())
+        })
+    }
+
+    /// Records who decided (rejected, cancelled) and why.
+    pub async fn set_decision(&mut self, id: i64, by: &str, note: Option<&str>) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET decided_by = $2, note = $3 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(by)
+                .bind(note)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Replaces the quote (and with it the approval hash) after a re-quote.
+    pub async fn set_quote(
+        &mut self,
+        id: i64,
+        quote: &Quote,
+        approval_hash: &str,
+        monthly_fen: i64,
+        at: OffsetDateTime,
+        quote_request_id: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET quote = $2, approval_hash = $3, monthly_fen = $4, quoted_at = $5, \
+             quote_request_id = $6, card_version = card_version + 1 WHERE id = $1";
+        let quote = json(quote);
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(&quote)
+                .bind(approval_hash)
+                .bind(monthly_fen)
+                .bind(to_ms(at))
+                .bind(quote_request_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Ids of requests the submitter should work on now: approved ones that are due, and
+    /// submissions whose outcome is unknown (a crash or network failure after sending) that are due
+    /// for a resend with the same ClientToken.
+    pub async fn due_submissions(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<i64>> {
+        const SQL: &str = "SELECT id FROM requests WHERE state IN ('approved', 'submitting') \
+             AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2";
+        on_backend!(self, |conn| {
+            Ok(sqlx::query_scalar::<_, i64>(SQL)
+                .bind(to_ms(now))
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?)
+        })
+    }
+
+    /// Ids of pending requests past their expiry.
+    pub async fn expired_pending(&mut self, now: OffsetDateTime) -> StoreResult<Vec<i64>> {
+        const SQL: &str = "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= $1 ORDER BY id";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
+            .bind(to_ms(now))
+            .fetch_all(&mut *conn)
+            .await?))
+    }
+
+    /// Month-equivalent fen committed since `since` by `requester_id` and by everyone, counting
+    /// pending requests too when `with_pending`, and never `except` (the request being decided).
+    pub async fn committed_since(
+        &mut self,
+        requester_id: u64,
+        since: OffsetDateTime,
+        with_pending: bool,
+        except: i64,
+    ) -> StoreResult<(i64, i64)> {
+        let states = if with_pending {
+            "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed'"
+        } else {
+            "'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed'"
+        };
+        let sql = AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN requester_id = $1 THEN monthly_fen ELSE 0 END), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(monthly_fen), 0) AS BIGINT) \
+             FROM requests WHERE created_at >= $2 AND id <> $3 AND state IN ({states})"
+        ));
+        on_backend!(self, |conn| {
+            Ok(sqlx::query_as::<_, (i64, i64)>(sql)
+                .bind(requester_id as i64)
+                .bind(to_ms(since))
+                .bind(except)
+                .fetch_one(&mut *conn)
+                .await?)
+        })
+    }
+
+    /// Requests whose chat card changed since it was last shown.
+    pub async fn stale_cards(&mut self, limit: i64) -> StoreResult<Vec<RequestRecord>> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE card_version > card_shown AND message_id IS NOT NULL \
+             ORDER BY updated_at LIMIT $1"
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode_request)
+            .collect())
+    }
+
+    /// Marks the card as shown up to `version` (never backwards).
+    pub async fn mark_card_shown(&mut self, id: i64, version: i64) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET card_shown = $2 WHERE id = $1 AND card_shown < $2";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL).bind(id).bind(version).execute(&mut *conn).await?;
+            Ok(())
+        })
+    }
+
+    /// Asks for the card to be re-rendered.
+    pub async fn bump_card(&mut self, id: i64) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET card_version = card_version + 1 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL).bind(id).execute(&mut *conn).await?;
+            Ok(())
+        })
+    }
+
+    /// Records a vote; false when this voter already voted on the request.
+    pub async fn insert_vote(&mut self, vote: &VoteRecord) -> StoreResult<bool> {
+        const SQL: &str = "INSERT INTO votes (request_id, voter_id, voter_name, approve, approval_hash, reason, via, cast_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id, voter_id) DO NOTHING";
+        on_backend!(self, |conn| {
+            let done = sqlx::query(SQL)
+                .bind(vote.request_id)
+                .bind(vote.voter_id as i64)
+                .bind(&vote.voter_name)
+                .bind(vote.approve)
+                .bind(&vote.approval_hash)
+                .bind(&vote.reason)
+                .bind(&vote.via)
+                .bind(to_ms(vote.cast_at))
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// The votes on a request, oldest first.
+    pub async fn votes(&mut self, request_id: i64) -> StoreResult<Vec<VoteRecord>> {
+        const SQL: &str = "SELECT request_id, voter_id, voter_name, approve, approval_hash, reason, via, cast_at \
+             FROM votes WHERE request_id = $1 ORDER BY cast_at, voter_id";
+        on_backend!(self, |conn| sqlx::query(SQL)
+            .bind(request_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode_vote)
+            .collect())
+    }
+}

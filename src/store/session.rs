@@ -1,0 +1,126 @@
+//! A connection or transaction on either backend, and the macro that runs one query text on both.
+
+use super::{Store, StoreResult};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+
+enum Inner {
+    SqliteConn(PoolConnection<Sqlite>),
+    SqliteTx(Transaction<'static, Sqlite>),
+    PgConn(PoolConnection<Postgres>),
+    PgTx(Transaction<'static, Postgres>),
+}
+
+/// A borrowed connection of one backend.
+pub(super) enum Backend<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// A connection (reads) or a transaction (writes) on the store. Query functions are methods on it,
+/// so a use case composes them inside one transaction and commits once.
+pub struct Session {
+    inner: Inner,
+}
+
+/// Runs `$body` with `$conn` bound to the session's concrete connection: one query text, both backends.
+macro_rules! on_backend {
+    ($session:expr, |$conn:ident| $body:expr) => {
+        match $session.backend() {
+            $crate::store::session::Backend::Sqlite($conn) => $body,
+            $crate::store::session::Backend::Postgres($conn) => $body,
+        }
+    };
+}
+pub(super) use on_backend;
+
+impl Session {
+    pub(super) async fn connect(store: &Store) -> StoreResult<Session> {
+        let inner = match store {
+            Store::Sqlite(pool) => Inner::SqliteConn(pool.acquire().await?),
+            Store::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
+        };
+        Ok(Session { inner })
+    }
+
+    pub(super) async fn begin(store: &Store) -> StoreResult<Session> {
+        let inner = match store {
+            Store::Sqlite(pool) => Inner::SqliteTx(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(pool) => Inner::PgTx(pool.begin().await?),
+        };
+        Ok(Session { inner })
+    }
+
+    pub(super) fn backend(&mut self) -> Backend<'_> {
+        match &mut self.inner {
+            Inner::SqliteConn(conn) => Backend::Sqlite(conn),
+            Inner::SqliteTx(tx) => Backend::Sqlite(tx),
+            Inner::PgConn(conn) => Backend::Postgres(conn),
+            Inner::PgTx(tx) => Backend::Postgres(tx),
+        }
+    }
+
+    /// Commits a transaction (a no-op for a plain connection).
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            Inner::SqliteTx(tx) => tx.commit().await?,
+            Inner::PgTx(tx) => tx.commit().await?,
+            Inner::SqliteConn(_) | Inner::PgConn(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Rolls back a transaction explicitly (dropping one does the same).
+    pub async fn rollback(self) -> StoreResult<()> {
+        match self.inner {
+            Inner::SqliteTx(tx) => tx.rollback().await?,
+            Inner::PgTx(tx) => tx.rollback().await?,
+            Inner::SqliteConn(_) | Inner::PgConn(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The installation id, storing `fresh` if there is none yet.
+    pub async fn installation_id(&mut self, fresh: &str) -> StoreResult<String> {
+        const INSERT: &str =
+            "INSERT INTO meta (key, value) VALUES ('installation_id', $1) ON CONFLICT (key) DO NOTHING";
+        const SELECT: &str = "SELECT value FROM meta WHERE key = 'installation_id'";
+        on_backend!(self, |conn| {
+            sqlx::query(INSERT).bind(fresh).execute(&mut *conn).await?;
+            Ok(sqlx::query_scalar::<_, String>(SELECT).fetch_one(&mut *conn).await?)
+        })
+    }
+}
+
+/// Typed column reads shared by both backends' rows.
+pub(super) trait RowExt {
+    fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn flag(&self, column: &str) -> Result<bool, sqlx::Error>;
+}
+
+macro_rules! row_ext {
+    ($row:ty) => {
+        impl RowExt for $row {
+            fn int(&self, column: &str) -> Result<i64, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+            fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+            fn flag(&self, column: &str) -> Result<bool, sqlx::Error> {
+                sqlx::Row::try_get(self, column)
+            }
+        }
+    };
+}
+row_ext!(sqlx::sqlite::SqliteRow);
+row_ext!(sqlx::postgres::PgRow);
