@@ -4,7 +4,10 @@
 //! local console; [`tencent`] talks to Tencent Cloud (or to the [`sim`]ulator); [`store`] keeps
 //! everything in SQLite or PostgreSQL.
 
+pub mod chat;
+pub mod clock;
 pub mod config;
+pub mod desk;
 pub mod domain;
 pub mod money;
 pub mod rand;

@@ -1,0 +1,218 @@
+//! Translation between the domain and Tencent's API: a spec becomes a RunInstances request, a
+//! price answer becomes a quote, an error becomes an explanation with the facts that matter.
+
+use crate::domain::{BillingKind, BillingMode, PurchaseSpec, Quote};
+use crate::money::Yuan;
+use crate::tencent::cvm::{
+    DataDisk, Filter, InstanceChargePrepaid, InstanceMarketOptions, InternetAccessible, ItemPrice, LoginSettings,
+    Placement, Price, RunInstancesRequest, SpotMarketOptions, SystemDisk, Tag, TagSpecification, VirtualPrivateCloud,
+};
+use crate::tencent::enums::{ChargeType, DiskType, InternetChargeType, RenewFlag};
+use crate::tencent::{ApiError, ErrorKind, TencentClient};
+use rust_decimal::Decimal;
+
+/// The RunInstances (or InquiryPriceRunInstances) request for `spec`. `request_id` tags the
+/// instances with the cvmbot request and names them after it when the spec names nothing.
+pub fn run_request(spec: &PurchaseSpec, request_id: Option<i64>, client_token: Option<String>) -> RunInstancesRequest {
+    let kind = spec.billing().kind();
+    let prepaid = match spec.billing() {
+        BillingMode::Prepaid { months, auto_renew } => Some(InstanceChargePrepaid {
+            period: i64::from(*months),
+            renew_flag: Some(if *auto_renew {
+                RenewFlag::NotifyAndAutoRenew
+            } else {
+                RenewFlag::NotifyAndManualRenew
+            }),
+        }),
+        _ => None,
+    };
+    let market = match spec.billing() {
+        BillingMode::Spot { max_price } => Some(InstanceMarketOptions {
+            market_type: Some("spot".into()),
+            spot_options: SpotMarketOptions {
+                max_price: max_price.amount().normalize().to_string(),
+                spot_instance_type: Some("one-time".into()),
+            },
+        }),
+        _ => None,
+    };
+    let mut tags: Vec<Tag> = spec
+        .tags()
+        .iter()
+        .map(|(k, v)| Tag {
+            key: k.clone(),
+            value: v.clone(),
+        })
+        .collect();
+    if let Some(id) = request_id {
+        tags.push(Tag {
+            key: "cvmbot-request".into(),
+            value: id.to_string(),
+        });
+    }
+    let bandwidth = spec.bandwidth();
+    RunInstancesRequest {
+        instance_charge_type: Some(ChargeType::from(kind.charge_type().to_owned())),
+        instance_charge_prepaid: prepaid,
+        placement: Some(Placement {
+            zone: spec.zone().as_str().to_owned(),
+            project_id: None,
+        }),
+        instance_type: Some(spec.instance_type().as_str().to_owned()),
+        image_id: Some(spec.image().as_str().to_owned()),
+        system_disk: Some(SystemDisk {
+            disk_type: Some(DiskType::from(spec.system_disk().disk_type.clone())),
+            disk_size: Some(i64::from(spec.system_disk().size_gib)),
+        }),
+        data_disks: (!spec.data_disks().is_empty()).then(|| {
+            spec.data_disks()
+                .iter()
+                .map(|d| DataDisk {
+                    disk_size: i64::from(d.size_gib),
+                    disk_type: Some(DiskType::from(d.disk_type.clone())),
+                    delete_with_instance: Some(true),
+                })
+                .collect()
+        }),
+        virtual_private_cloud: spec.network().map(|n| VirtualPrivateCloud {
+            vpc_id: n.vpc.clone(),
+            subnet_id: n.subnet.clone(),
+        }),
+        internet_accessible: Some(InternetAccessible {
+            internet_charge_type: Some(InternetChargeType::from(bandwidth.charge.clone())),
+            internet_max_bandwidth_out: Some(i64::from(bandwidth.mbps)),
+            public_ip_assigned: Some(bandwidth.mbps > 0),
+        }),
+        instance_count: Some(i64::from(spec.count())),
+        instance_name: spec
+            .name()
+            .map(str::to_owned)
+            .or_else(|| request_id.map(|id| format!("cvmbot-{id}"))),
+        login_settings: (!spec.key_ids().is_empty()).then(|| LoginSettings {
+            key_ids: Some(spec.key_ids().iter().map(|k| k.as_str().to_owned()).collect()),
+            ..Default::default()
+        }),
+        security_group_ids: (!spec.security_groups().is_empty())
+            .then(|| spec.security_groups().iter().map(|s| s.as_str().to_owned()).collect()),
+        tag_specification: (!tags.is_empty()).then(|| {
+            vec![TagSpecification {
+                resource_type: "instance".into(),
+                tags,
+            }]
+        }),
+        instance_market_options: market,
+        client_token,
+        ..RunInstancesRequest::default()
+    }
+}
+
+fn unit(price: Option<&ItemPrice>) -> Yuan {
+    let price = price.and_then(|p| p.unit_price_discount.filter(|d| !d.is_zero()).or(p.unit_price));
+    Yuan::new(price.unwrap_or(Decimal::ZERO))
+}
+
+fn hourly(price: Option<&ItemPrice>) -> Yuan {
+    match price.and_then(|p| p.charge_unit.as_deref()) {
+        Some("GB") => Yuan::ZERO,
+        _ => unit(price),
+    }
+}
+
+fn per_gb(price: Option<&ItemPrice>) -> Option<Yuan> {
+    (price.and_then(|p| p.charge_unit.as_deref()) == Some("GB"))
+        .then(|| unit(price))
+        .filter(|p| *p > Yuan::ZERO)
+}
+
+fn total(price: Option<&ItemPrice>) -> Yuan {
+    let amount = price.and_then(|p| p.discount_price.filter(|d| !d.is_zero()).or(p.original_price));
+    Yuan::new(amount.unwrap_or(Decimal::ZERO))
+}
+
+/// The quote for `spec` from an InquiryPriceRunInstances answer, which prices the whole request
+/// (every instance): hourly terms from `UnitPriceDiscount`, prepaid totals from `DiscountPrice`.
+pub fn quote_from_price(spec: &PurchaseSpec, price: &Price) -> Quote {
+    let instance = price.instance_price.as_ref();
+    let bandwidth = price.bandwidth_price.as_ref();
+    let traffic_per_gb = per_gb(bandwidth);
+    match spec.billing() {
+        BillingMode::PayAsYouGo => Quote::Hourly {
+            per_hour: unit(instance).plus(hourly(bandwidth)),
+            traffic_per_gb,
+        },
+        BillingMode::Spot { max_price } => Quote::Spot {
+            market_per_hour: unit(instance).plus(hourly(bandwidth)),
+            ceiling_per_hour: max_price.times(spec.count()).plus(hourly(bandwidth)),
+            traffic_per_gb,
+        },
+        BillingMode::Prepaid { months, .. } => {
+            let bandwidth_prepaid = spec.bandwidth().charge == "BANDWIDTH_PREPAID";
+            let (bandwidth_total, extra_per_hour) = if bandwidth_prepaid {
+                (total(bandwidth), Yuan::ZERO)
+            } else {
+                (Yuan::ZERO, hourly(bandwidth))
+            };
+            Quote::Prepaid {
+                total: total(instance).plus(bandwidth_total),
+                months: *months,
+                extra_per_hour,
+                traffic_per_gb,
+            }
+        }
+    }
+}
+
+/// Plain words for a refused purchase, with the facts Tencent's error leaves out: the market price
+/// when a spot bid is too low, the type and zone when stock ran out.
+pub async fn explain_failure(tencent: &TencentClient, spec: &PurchaseSpec, error: &ApiError) -> String {
+    match error.kind {
+        ErrorKind::SpotPriceTooLow => {
+            let bid = match spec.billing() {
+                BillingMode::Spot { max_price } => max_price.plain(),
+                _ => "?".into(),
+            };
+            match spot_market_price(tencent, spec).await {
+                Some(market) => format!(
+                    "Spot bid {bid} is below the market price {} CNY/h in {}.",
+                    market.plain(),
+                    spec.zone()
+                ),
+                None => format!(
+                    "Spot bid {bid} CNY/h is below the current market price in {}.",
+                    spec.zone()
+                ),
+            }
+        }
+        ErrorKind::OutOfStock => format!(
+            "Tencent Cloud has no stock of {} ({}) in {} right now.",
+            spec.instance_type(),
+            spec.billing().kind().label(),
+            spec.zone()
+        ),
+        _ => error.explain(),
+    }
+}
+
+/// Today's spot price of the spec's type in its zone, per instance-hour.
+pub async fn spot_market_price(tencent: &TencentClient, spec: &PurchaseSpec) -> Option<Yuan> {
+    let filters = vec![
+        Filter::new("zone", [spec.zone().as_str()]),
+        Filter::new("instance-type", [spec.instance_type().as_str()]),
+        Filter::new("instance-charge-type", [BillingKind::Spot.charge_type()]),
+    ];
+    let answer = tencent
+        .describe_zone_instance_config_infos(spec.region(), filters)
+        .await
+        .ok()?;
+    let item = answer
+        .data
+        .instance_type_quota_set
+        .into_iter()
+        .find(|i| i.instance_type == spec.instance_type().as_str())?;
+    let price = item
+        .price
+        .unit_price_discount
+        .filter(|d| !d.is_zero())
+        .or(item.price.unit_price)?;
+    Some(Yuan::new(price))
+}

@@ -1,0 +1,159 @@
+//! Filing a request: parse, check the policy, quote, dry-run, check the balance and the caps, store.
+
+use super::cloud::{explain_failure, quote_from_price, run_request};
+use super::{Desk, DeskError, Origin, RequestView};
+use crate::clock::month_start;
+use crate::domain::{BalanceCheck, Person, PurchaseForm, PurchaseSpec, RequestState, approval_hash};
+use crate::money::{Fen, Yuan};
+use crate::store::{AuditEntry, NewRequest};
+use crate::tencent::billing::AccountBalance;
+use crate::tencent::{Answer, ApiError, ErrorKind};
+use tracing::{info, instrument, warn};
+
+impl Desk {
+    /// Files a purchase request for `requester`. Nothing is stored unless every check passes.
+    #[instrument(skip_all, fields(requester = requester.id, kind = form.kind().command()))]
+    pub async fn create(
+        &self,
+        requester: &Person,
+        form: &PurchaseForm,
+        origin: Origin,
+    ) -> Result<RequestView, DeskError> {
+        let policy = &self.settings().policy;
+        policy.check_requester(requester)?;
+        let spec = PurchaseSpec::parse(form, &self.settings().parse)?;
+        policy.check_spec(&spec)?;
+
+        let request = run_request(&spec, None, None);
+        let region = spec.region();
+        let tencent = self.tencent();
+        let (price, dry_run, balance) = tokio::join!(
+            tencent.inquiry_price_run_instances(region, &request),
+            tencent.dry_run_instances(region, &request),
+            tencent.describe_account_balance(),
+        );
+        let price = match price {
+            Ok(price) => price,
+            Err(error) => return Err(self.refusal(&spec, &error, "quote").await),
+        };
+        let quote = quote_from_price(&spec, &price.data);
+        let monthly = quote.monthly_equivalent();
+        let approvals_needed = policy.approvals_needed(monthly)?;
+
+        let mut warnings = Vec::new();
+        check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)?;
+        let dry_run_request_id = match dry_run {
+            Ok(passed) => Some(passed.request_id),
+            Err(error) => {
+                let explanation = explain_failure(tencent, &spec, &error).await;
+                let waits = matches!(error.kind, ErrorKind::SpotPriceTooLow | ErrorKind::OutOfStock)
+                    && spec.keep_trying().is_some();
+                let warned = error.kind == ErrorKind::InsufficientBalance && policy.balance_check == BalanceCheck::Warn;
+                if waits {
+                    warnings.push(format!(
+                        "Dry run: {explanation} cvmbot will keep trying after approval."
+                    ));
+                } else if warned {
+                    warnings.push(format!("Dry run: {explanation}"));
+                } else {
+                    return Err(self.refusal(&spec, &error, "dry run").await);
+                }
+                None
+            }
+        };
+
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let (mine, team) = tx.committed_since(requester.id, month_start(now), true, 0).await?;
+        policy.check_caps(monthly, Fen::new(mine).to_yuan(), Fen::new(team).to_yuan())?;
+        let new = NewRequest {
+            requester: requester.clone(),
+            guild_id: origin.guild_id,
+            channel_id: origin.channel_id,
+            approval_hash: approval_hash(&spec, &quote),
+            monthly_fen: monthly.to_fen_ceil().get(),
+            approvals_needed,
+            quote_request_id: Some(price.request_id.clone()),
+            dry_run_request_id,
+            balance_warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
+            now,
+            expires_at: now + policy.expiry,
+            spec,
+            quote,
+        };
+        let id = tx.insert_request(&new).await?;
+        tx.insert_audit(&AuditEntry {
+            request_id: Some(id),
+            at: now,
+            actor_id: Some(requester.id),
+            actor_name: requester.name.clone(),
+            action: "created".into(),
+            from_state: None,
+            to_state: Some(RequestState::Pending.as_str().into()),
+            detail: Some(format!(
+                "{} per month-equivalent; {} approval(s) needed",
+                monthly, approvals_needed
+            )),
+            tencent_request_id: Some(price.request_id),
+        })
+        .await?;
+        let view = self.view_in(&mut tx, id).await?;
+        tx.commit().await?;
+        info!(request_id = id, "request filed");
+        Ok(view)
+    }
+
+    /// Turns a Tencent refusal during filing into what the requester is told.
+    async fn refusal(&self, spec: &PurchaseSpec, error: &ApiError, step: &str) -> DeskError {
+        let explanation = explain_failure(self.tencent(), spec, error).await;
+        if error.is_retryable() || error.kind == ErrorKind::Auth {
+            warn!(step, %error, "Tencent Cloud unavailable while filing");
+            if error.kind == ErrorKind::Auth {
+                return DeskError::Unavailable(format!(
+                    "cvmbot's Tencent Cloud credentials were refused: {explanation}"
+                ));
+            }
+            return DeskError::Unavailable(explanation);
+        }
+        info!(step, %error, "Tencent Cloud refused a request");
+        DeskError::Cloud(format!(
+            "Tencent Cloud refused it at the {step}: {explanation} ({})",
+            error.code
+        ))
+    }
+}
+
+/// Compares the spendable balance with what must be paid or frozen at purchase.
+fn check_balance(
+    mode: BalanceCheck,
+    balance: &Result<Answer<AccountBalance>, ApiError>,
+    up_front: Yuan,
+    warnings: &mut Vec<String>,
+) -> Result<(), DeskError> {
+    let balance = match balance {
+        Ok(answer) => answer.data,
+        Err(error) => {
+            warn!(%error, "could not read the balance while filing");
+            warnings.push("The account balance could not be read, so it was not checked.".into());
+            return Ok(());
+        }
+    };
+    let spendable = balance.spendable();
+    let needed = up_front.to_fen_ceil();
+    if spendable >= needed {
+        return Ok(());
+    }
+    let message = format!(
+        "The spendable balance {spendable} can't cover the {} this purchase needs up front (the prepaid total, or one hour frozen for pay-as-you-go and spot).",
+        needed
+    );
+    match mode {
+        BalanceCheck::Block => Err(DeskError::Refused(format!(
+            "{message} Top up the Tencent Cloud account first."
+        ))),
+        BalanceCheck::Warn => {
+            warnings.push(message);
+            Ok(())
+        }
+    }
+}

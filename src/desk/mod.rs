@@ -1,0 +1,163 @@
+//! The desk: the purchasing use cases. Each takes domain values, returns what the chat should show,
+//! and knows nothing of Discord or the console. Every state change is one transaction that locks
+//! the request row first and is guarded by the state it expects.
+
+mod catalogue;
+mod cloud;
+mod create;
+mod error;
+mod outbox;
+mod submit;
+mod views;
+mod vote;
+
+pub use catalogue::{Catalogue, Choice};
+pub use cloud::{explain_failure, quote_from_price, run_request};
+pub use error::DeskError;
+pub use views::{BalanceReport, RequestView};
+pub use vote::{Ballot, VoteOutcome};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{ParseContext, Policy};
+use crate::store::Store;
+use crate::tencent::TencentClient;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Where a request was filed from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The guild (server), if any.
+    pub guild_id: Option<u64>,
+    /// The channel.
+    pub channel_id: Option<u64>,
+}
+
+/// The desk's settings, taken from the configuration.
+#[derive(Clone, Debug)]
+pub struct DeskSettings {
+    /// The rules.
+    pub policy: Policy,
+    /// Presets and defaults.
+    pub parse: ParseContext,
+    /// Spot keep-trying backoff: first and longest wait.
+    pub keep_trying_interval: Duration,
+    /// See [`DeskSettings::keep_trying_interval`].
+    pub keep_trying_max_interval: Duration,
+    /// How long a submission whose outcome is unknown waits before it is resent (same ClientToken).
+    pub resend_after: Duration,
+    /// The tracker's first poll interval after a purchase.
+    pub first_poll: Duration,
+    /// Regions whose catalogue feeds autocomplete.
+    pub catalogue_regions: Vec<String>,
+}
+
+impl DeskSettings {
+    /// From the configuration.
+    pub fn from_config(config: &Config) -> DeskSettings {
+        let mut regions = vec![config.tencent.region.clone()];
+        for zone in &config.policy.allowed_zones {
+            if let Ok(zone) = crate::domain::names::Zone::parse(zone)
+                && !regions.iter().any(|r| r == zone.region())
+            {
+                regions.push(zone.region().to_owned());
+            }
+        }
+        DeskSettings {
+            policy: config.policy.clone(),
+            parse: config.parse.clone(),
+            keep_trying_interval: config.settings.submitter.keep_trying_interval.0,
+            keep_trying_max_interval: config.settings.submitter.keep_trying_max_interval.0,
+            resend_after: Duration::from_secs(30),
+            first_poll: config.settings.tracker.initial_interval.0,
+            catalogue_regions: regions,
+        }
+    }
+}
+
+/// The engine. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    tencent: TencentClient,
+    settings: DeskSettings,
+    clock: Clock,
+    installation_id: String,
+    submitter_wake: Notify,
+    dispatcher_wake: Notify,
+    catalogue: Catalogue,
+}
+
+impl Desk {
+    /// A desk over `store` and `tencent`.
+    pub async fn new(
+        store: Store,
+        tencent: TencentClient,
+        settings: DeskSettings,
+        clock: Clock,
+    ) -> Result<Desk, DeskError> {
+        let installation_id = store.installation_id().await.map_err(DeskError::internal)?;
+        let catalogue = Catalogue::new(tencent.clone(), settings.catalogue_regions.clone());
+        let inner = Inner {
+            store,
+            tencent,
+            settings,
+            clock,
+            installation_id,
+            submitter_wake: Notify::new(),
+            dispatcher_wake: Notify::new(),
+            catalogue,
+        };
+        Ok(Desk { inner: Arc::new(inner) })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The Tencent client.
+    pub fn tencent(&self) -> &TencentClient {
+        &self.inner.tencent
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &DeskSettings {
+        &self.inner.settings
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The cached catalogue for autocomplete.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
+    }
+
+    /// Resolves when an approval (or a restart) makes work for the submitter.
+    pub async fn submitter_woken(&self) {
+        self.inner.submitter_wake.notified().await;
+    }
+
+    /// Resolves when a notice or card change is waiting for delivery.
+    pub async fn dispatcher_woken(&self) {
+        self.inner.dispatcher_wake.notified().await;
+    }
+
+    fn wake_submitter(&self) {
+        self.inner.submitter_wake.notify_one();
+    }
+
+    /// Tells the dispatcher there is something to deliver.
+    pub fn wake_dispatcher(&self) {
+        self.inner.dispatcher_wake.notify_one();
+    }
+}

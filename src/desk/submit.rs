@@ -1,0 +1,397 @@
+//! Submission, exactly once: an approved request is claimed, RunInstances is sent with the
+//! ClientToken of its attempt, and the answer is stored. If the answer is lost (a crash, a
+//! timeout, a dropped connection) the request stays `submitting` and is resent later with the
+//! same token, which Tencent answers with the same instances instead of buying again.
+
+use super::cloud::{explain_failure, quote_from_price, run_request};
+use super::vote::enqueue;
+use super::{Desk, DeskError};
+use crate::chat::Notice;
+use crate::chat::render::TimeStyle;
+use crate::domain::{BillingKind, RequestState, approval_hash, client_token};
+use crate::money::Yuan;
+use crate::store::{AuditEntry, Failure, NewInstance, RequestRecord, Transition};
+use crate::tencent::{ApiError, ErrorKind};
+use rust_decimal::Decimal;
+use std::time::Duration;
+use tracing::{error, info, instrument, warn};
+
+/// What one pass over a due request did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Not ours to do now (taken by another pass, cancelled, not due).
+    Skipped,
+    /// The price rose; back to pending for new approvals.
+    Requoted,
+    /// Bought: these instances.
+    Submitted(Vec<String>),
+    /// The outcome is unknown (Tencent unreachable); resent later with the same token.
+    WillResend,
+    /// Keep-trying: another attempt is scheduled.
+    WillRetry,
+    /// Tencent refused; nothing was bought.
+    Failed,
+}
+
+impl Desk {
+    /// Works through every request due for submission (including crash leftovers); returns how
+    /// many it looked at.
+    pub async fn submit_due(&self) -> Result<usize, DeskError> {
+        let now = self.clock().now();
+        let ids = self.store().session().await?.due_submissions(now, 100).await?;
+        let count = ids.len();
+        let results = futures_util::future::join_all(ids.into_iter().map(|id| self.submit(id))).await;
+        for result in results {
+            if let Err(error) = result {
+                error!(error = %error, "submission pass failed");
+            }
+        }
+        Ok(count)
+    }
+
+    /// Makes every submission left `submitting` by a previous process due now, so it is resent at
+    /// once with its own ClientToken. Called when the workers start.
+    pub async fn recover_submissions(&self) -> Result<usize, DeskError> {
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let stuck: Vec<RequestRecord> = tx
+            .list_requests(crate::store::ListFilter::All, 10_000)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == RequestState::Submitting)
+            .collect();
+        for record in &stuck {
+            tx.set_next_attempt(record.id, Some(now)).await?;
+        }
+        tx.commit().await?;
+        if !stuck.is_empty() {
+            warn!(
+                count = stuck.len(),
+                "resending submissions whose outcome was not stored"
+            );
+            self.wake_submitter();
+        }
+        Ok(stuck.len())
+    }
+
+    /// One submission pass over request `id`.
+    #[instrument(skip_all, fields(request_id = id))]
+    pub async fn submit(&self, id: i64) -> Result<SubmitOutcome, DeskError> {
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let Some(record) = tx.lock_request(id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        let due = record.next_attempt_at.is_some_and(|at| at <= now);
+        if !due || !matches!(record.state, RequestState::Approved | RequestState::Submitting) {
+            return Ok(SubmitOutcome::Skipped);
+        }
+        if record.state == RequestState::Approved && self.needs_requote(&record, now) {
+            drop(tx);
+            return self.requote(record).await;
+        }
+        // Claim: whoever holds the row now owns this attempt until `resend_after` passes.
+        if record.state == RequestState::Approved {
+            tx.transition(
+                id,
+                Transition {
+                    from: RequestState::Approved,
+                    to: RequestState::Submitting,
+                    at: now,
+                },
+            )
+            .await?;
+            tx.insert_audit(&AuditEntry::by_cvmbot(
+                id,
+                now,
+                "submitting",
+                RequestState::Approved,
+                RequestState::Submitting,
+            ))
+            .await?;
+        }
+        tx.set_next_attempt(id, Some(now + self.settings().resend_after))
+            .await?;
+        tx.commit().await?;
+
+        let token = record
+            .client_token
+            .clone()
+            .unwrap_or_else(|| client_token(&self.inner.installation_id, id, record.attempt));
+        let request = run_request(&record.spec, Some(id), Some(token));
+        info!(attempt = record.attempt, "sending RunInstances");
+        match self.tencent().run_instances(record.spec.region(), &request).await {
+            Ok(answer) => {
+                self.record_submitted(&record, answer.data.instance_id_set, &answer.request_id)
+                    .await
+            }
+            Err(error) if error.is_retryable() => self.record_unknown_outcome(&record, &error).await,
+            Err(error) => self.record_refusal(&record, &error).await,
+        }
+    }
+
+    fn needs_requote(&self, record: &RequestRecord, now: time::OffsetDateTime) -> bool {
+        record.attempt <= 1
+            && record.spec.billing().kind() != BillingKind::Spot
+            && now - record.quoted_at > self.settings().policy.requote_after
+    }
+
+    /// Renews an old quote before buying. A higher price sends the request back for approval.
+    async fn requote(&self, record: RequestRecord) -> Result<SubmitOutcome, DeskError> {
+        let id = record.id;
+        let request = run_request(&record.spec, None, None);
+        let answer = match self
+            .tencent()
+            .inquiry_price_run_instances(record.spec.region(), &request)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(error) => {
+                warn!(%error, "re-quote failed; trying later");
+                let mut tx = self.store().begin().await?;
+                tx.set_next_attempt(id, Some(self.clock().now() + self.settings().resend_after))
+                    .await?;
+                tx.commit().await?;
+                return Ok(SubmitOutcome::WillResend);
+            }
+        };
+        let quote = quote_from_price(&record.spec, &answer.data);
+        let now = self.clock().now();
+        let rose = quote.rose_above(&record.quote);
+        let hash = approval_hash(&record.spec, &quote);
+        let mut tx = self.store().begin().await?;
+        let Some(current) = tx.lock_request(id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
+            return Ok(SubmitOutcome::Skipped);
+        }
+        tx.set_quote(
+            id,
+            &quote,
+            &hash,
+            quote.monthly_equivalent().to_fen_ceil().get(),
+            now,
+            &answer.request_id,
+        )
+        .await?;
+        if !rose {
+            tx.commit().await?;
+            self.wake_submitter();
+            return Ok(SubmitOutcome::Skipped);
+        }
+        tx.transition(
+            id,
+            Transition {
+                from: RequestState::Approved,
+                to: RequestState::Pending,
+                at: now,
+            },
+        )
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        let mut entry = AuditEntry::by_cvmbot(id, now, "requoted", RequestState::Approved, RequestState::Pending);
+        entry.detail = Some(format!(
+            "{} → {} per month-equivalent",
+            record.quote.monthly_equivalent(),
+            quote.monthly_equivalent()
+        ));
+        entry.tencent_request_id = Some(answer.request_id.clone());
+        tx.insert_audit(&entry).await?;
+        let notice = Notice::Requoted {
+            request_id: id,
+            approved_monthly: record.quote.monthly_equivalent(),
+            new_monthly: quote.monthly_equivalent(),
+        };
+        enqueue(&mut tx, &format!("request:{id}:requoted:{hash}"), &notice, now).await?;
+        tx.commit().await?;
+        self.wake_dispatcher();
+        Ok(SubmitOutcome::Requoted)
+    }
+
+    async fn record_submitted(
+        &self,
+        record: &RequestRecord,
+        ids: Vec<String>,
+        tencent_request_id: &str,
+    ) -> Result<SubmitOutcome, DeskError> {
+        let id = record.id;
+        let now = self.clock().now();
+        let count = Decimal::from(record.spec.count().max(1));
+        let per_instance = Yuan::new((record.quote.hourly_burn().amount() / count).round_dp(6));
+        let instances: Vec<NewInstance> = ids
+            .iter()
+            .map(|instance_id| NewInstance {
+                instance_id: instance_id.clone(),
+                request_id: id,
+                region: record.spec.region().to_owned(),
+                zone: record.spec.zone().as_str().to_owned(),
+                billing: record.spec.billing().kind().command().to_owned(),
+                hourly_price: per_instance,
+                wants_public_ip: record.spec.bandwidth().mbps > 0,
+                now,
+                poll_interval: self.settings().first_poll,
+            })
+            .collect();
+        let mut tx = self.store().begin().await?;
+        let Some(current) = tx.lock_request(id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        if current.state != RequestState::Submitting {
+            // Someone else stored this answer already (the same token gave the same ids).
+            return Ok(SubmitOutcome::Skipped);
+        }
+        tx.transition(
+            id,
+            Transition {
+                from: RequestState::Submitting,
+                to: RequestState::Submitted,
+                at: now,
+            },
+        )
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        tx.insert_instances(&instances).await?;
+        let mut entry = AuditEntry::by_cvmbot(id, now, "submitted", RequestState::Submitting, RequestState::Submitted);
+        entry.detail = Some(ids.join(","));
+        entry.tencent_request_id = Some(tencent_request_id.to_owned());
+        tx.insert_audit(&entry).await?;
+        let notice = Notice::Submitted {
+            request_id: id,
+            instance_ids: ids.clone(),
+            tencent_request_id: tencent_request_id.to_owned(),
+        };
+        enqueue(&mut tx, &format!("request:{id}:submitted"), &notice, now).await?;
+        tx.commit().await?;
+        info!(instances = ids.len(), "submitted");
+        self.wake_dispatcher();
+        Ok(SubmitOutcome::Submitted(ids))
+    }
+
+    async fn record_unknown_outcome(
+        &self,
+        record: &RequestRecord,
+        error: &ApiError,
+    ) -> Result<SubmitOutcome, DeskError> {
+        let id = record.id;
+        let now = self.clock().now();
+        warn!(%error, "RunInstances outcome unknown; will resend with the same ClientToken");
+        let mut tx = self.store().begin().await?;
+        let Some(current) = tx.lock_request(id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        if current.state != RequestState::Submitting {
+            return Ok(SubmitOutcome::Skipped);
+        }
+        let notice = Notice::Unreachable {
+            request_id: id,
+            explanation: error.explain(),
+        };
+        enqueue(
+            &mut tx,
+            &format!("request:{id}:unreachable:{}", record.attempt),
+            &notice,
+            now,
+        )
+        .await?;
+        let mut entry = AuditEntry::by_cvmbot(
+            id,
+            now,
+            "resend-scheduled",
+            RequestState::Submitting,
+            RequestState::Submitting,
+        );
+        entry.detail = Some(error.to_string());
+        tx.insert_audit(&entry).await?;
+        tx.commit().await?;
+        self.wake_dispatcher();
+        Ok(SubmitOutcome::WillResend)
+    }
+
+    async fn record_refusal(&self, record: &RequestRecord, error: &ApiError) -> Result<SubmitOutcome, DeskError> {
+        let id = record.id;
+        let explanation = explain_failure(self.tencent(), &record.spec, error).await;
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let Some(current) = tx.lock_request(id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        if current.state != RequestState::Submitting {
+            return Ok(SubmitOutcome::Skipped);
+        }
+        let retryable = matches!(error.kind, ErrorKind::OutOfStock | ErrorKind::SpotPriceTooLow);
+        let next = now + self.keep_trying_delay(current.attempt);
+        let keep_trying = retryable && current.keep_trying_until.is_some_and(|until| next <= until);
+        let mut entry = AuditEntry::by_cvmbot(id, now, "refused", RequestState::Submitting, RequestState::Failed);
+        entry.detail = Some(format!("{}: {}", error.code, error.message));
+        entry.tencent_request_id = error.request_id.clone();
+        if keep_trying {
+            let attempt = current.attempt + 1;
+            tx.transition(
+                id,
+                Transition {
+                    from: RequestState::Submitting,
+                    to: RequestState::Approved,
+                    at: now,
+                },
+            )
+            .await?;
+            let token = client_token(&self.inner.installation_id, id, attempt);
+            tx.set_submission(id, attempt, &token, next, None).await?;
+            entry.action = "retry-scheduled".into();
+            entry.to_state = Some(RequestState::Approved.as_str().into());
+            tx.insert_audit(&entry).await?;
+            let until = current.keep_trying_until.unwrap_or(next);
+            let notice = Notice::Retrying {
+                request_id: id,
+                attempt: current.attempt,
+                explanation,
+                next_attempt: TimeStyle::Utc.at(next),
+                until: TimeStyle::Utc.at(until),
+            };
+            enqueue(
+                &mut tx,
+                &format!("request:{id}:retry:{}", current.attempt),
+                &notice,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            self.wake_dispatcher();
+            return Ok(SubmitOutcome::WillRetry);
+        }
+        tx.transition(
+            id,
+            Transition {
+                from: RequestState::Submitting,
+                to: RequestState::Failed,
+                at: now,
+            },
+        )
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        tx.set_failure(id, Some(&Failure::from_error(error, explanation.clone())))
+            .await?;
+        tx.insert_audit(&entry).await?;
+        let notice = Notice::Failed {
+            request_id: id,
+            explanation,
+            code: error.code.clone(),
+            tencent_request_id: error.request_id.clone(),
+        };
+        enqueue(&mut tx, &format!("request:{id}:failed"), &notice, now).await?;
+        tx.commit().await?;
+        info!(code = %error.code, "purchase refused");
+        self.wake_dispatcher();
+        Ok(SubmitOutcome::Failed)
+    }
+
+    /// Keep-trying backoff: the interval, doubling per attempt, capped.
+    fn keep_trying_delay(&self, attempt: u32) -> Duration {
+        let settings = self.settings();
+        let doubled = settings
+            .keep_trying_interval
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        doubled.min(settings.keep_trying_max_interval)
+    }
+}

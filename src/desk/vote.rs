@@ -1,0 +1,293 @@
+//! Deciding requests: votes, cancellation and expiry. Each is one transaction that locks the
+//! request, judges with the policy, and changes state only from the state it expects.
+
+use super::outbox::notice_row;
+use super::{Desk, DeskError, RequestView};
+use crate::chat::Notice;
+use crate::clock::month_start;
+use crate::domain::{Person, RequestState, VoteFacts, VoteRefusal, client_token};
+use crate::money::Fen;
+use crate::store::{AuditEntry, Session, Transition, VoteRecord};
+use tracing::{info, instrument};
+
+/// A vote as cast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ballot {
+    /// Approve (true) or reject.
+    pub approve: bool,
+    /// Why (rejections should say).
+    pub reason: Option<String>,
+    /// The approval hash (prefix) of the card the voter saw, when the vote carries it (buttons).
+    pub seen_hash: Option<String>,
+    /// `button`, `reaction`, `console`.
+    pub via: String,
+}
+
+/// What a counted vote did.
+#[derive(Clone, Debug)]
+pub struct VoteOutcome {
+    /// The request after the vote.
+    pub view: RequestView,
+    /// The state the vote moved it to, if it decided it.
+    pub decided: Option<RequestState>,
+}
+
+impl Desk {
+    /// Casts `voter`'s vote on request `id`. Self-approval, non-approvers, second votes, expired or
+    /// decided requests and votes on an outdated card are refused with the reason.
+    #[instrument(skip_all, fields(request_id = id, voter = voter.id, approve = ballot.approve))]
+    pub async fn vote(&self, id: i64, voter: &Person, ballot: &Ballot) -> Result<VoteOutcome, DeskError> {
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
+        let votes = tx.votes(id).await?;
+        let facts = VoteFacts {
+            requester_id: record.requester_id,
+            state: record.state,
+            expires_at: record.expires_at,
+            now,
+            current_hash: &record.approval_hash,
+            presented_hash: ballot.seen_hash.as_deref(),
+            already_voted: votes.iter().any(|v| v.voter_id == voter.id),
+        };
+        self.settings().policy.check_vote(voter, facts)?;
+        let vote = VoteRecord {
+            request_id: id,
+            voter_id: voter.id,
+            voter_name: voter.name.clone(),
+            approve: ballot.approve,
+            approval_hash: record.approval_hash.clone(),
+            reason: ballot.reason.clone(),
+            via: ballot.via.clone(),
+            cast_at: now,
+        };
+        if !tx.insert_vote(&vote).await? {
+            return Err(VoteRefusal::AlreadyVoted.into());
+        }
+        let decided = if !ballot.approve {
+            tx.transition(
+                id,
+                Transition {
+                    from: RequestState::Pending,
+                    to: RequestState::Rejected,
+                    at: now,
+                },
+            )
+            .await?;
+            tx.set_decision(id, &voter.name, ballot.reason.as_deref()).await?;
+            Some(RequestState::Rejected)
+        } else {
+            let approvals = votes
+                .iter()
+                .filter(|v| v.approve && v.approval_hash == record.approval_hash)
+                .count()
+                + 1;
+            if approvals as u32 >= record.approvals_needed {
+                let (mine, team) = tx
+                    .committed_since(record.requester_id, month_start(now), false, id)
+                    .await?;
+                let monthly = Fen::new(record.monthly_fen).to_yuan();
+                self.settings()
+                    .policy
+                    .check_caps(monthly, Fen::new(mine).to_yuan(), Fen::new(team).to_yuan())?;
+                tx.transition(
+                    id,
+                    Transition {
+                        from: RequestState::Pending,
+                        to: RequestState::Approved,
+                        at: now,
+                    },
+                )
+                .await?;
+                let token = client_token(&self.inner.installation_id, id, 1);
+                let until = record.spec.keep_trying().map(|d| now + d);
+                tx.set_submission(id, 1, &token, now, until).await?;
+                Some(RequestState::Approved)
+            } else {
+                tx.bump_card(id).await?;
+                None
+            }
+        };
+        let action = if ballot.approve { "approve" } else { "reject" };
+        tx.insert_audit(&AuditEntry {
+            request_id: Some(id),
+            at: now,
+            actor_id: Some(voter.id),
+            actor_name: voter.name.clone(),
+            action: format!("vote:{action}:{}", ballot.via),
+            from_state: Some(record.state.as_str().into()),
+            to_state: Some(decided.unwrap_or(record.state).as_str().into()),
+            detail: ballot.reason.clone(),
+            tencent_request_id: None,
+        })
+        .await?;
+        let view = self.view_in(&mut tx, id).await?;
+        tx.commit().await?;
+        info!(decided = ?decided, "vote counted");
+        if decided == Some(RequestState::Approved) {
+            self.wake_submitter();
+        }
+        self.wake_dispatcher();
+        Ok(VoteOutcome { view, decided })
+    }
+
+    /// Casts a vote on the request whose message is `message_id` (a reaction).
+    pub async fn vote_on_message(
+        &self,
+        message_id: u64,
+        voter: &Person,
+        ballot: &Ballot,
+    ) -> Result<VoteOutcome, DeskError> {
+        let mut session = self.store().session().await?;
+        let record = session.request_by_message(message_id).await?;
+        drop(session);
+        let record = record.ok_or_else(|| DeskError::Refused("That message is not a purchase request.".into()))?;
+        self.vote(record.id, voter, ballot).await
+    }
+
+    /// Withdraws a pending (or approved, not yet submitted) request. The requester or an admin may.
+    #[instrument(skip_all, fields(request_id = id, by = person.id))]
+    pub async fn cancel(&self, id: i64, person: &Person, reason: Option<&str>) -> Result<RequestView, DeskError> {
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
+        if !self.settings().policy.may_cancel(person, record.requester_id) {
+            return Err(DeskError::Refused(
+                "Only the requester or an admin can cancel this request.".into(),
+            ));
+        }
+        if !matches!(record.state, RequestState::Pending | RequestState::Approved) {
+            return Err(DeskError::Refused(format!(
+                "Request #{id} is already {}; only pending or approved requests can be cancelled.",
+                record.state.label()
+            )));
+        }
+        tx.transition(
+            id,
+            Transition {
+                from: record.state,
+                to: RequestState::Cancelled,
+                at: now,
+            },
+        )
+        .await?;
+        tx.set_decision(id, &person.name, reason).await?;
+        tx.set_next_attempt(id, None).await?;
+        tx.insert_audit(&AuditEntry {
+            request_id: Some(id),
+            at: now,
+            actor_id: Some(person.id),
+            actor_name: person.name.clone(),
+            action: "cancelled".into(),
+            from_state: Some(record.state.as_str().into()),
+            to_state: Some(RequestState::Cancelled.as_str().into()),
+            detail: reason.map(str::to_owned),
+            tencent_request_id: None,
+        })
+        .await?;
+        let view = self.view_in(&mut tx, id).await?;
+        tx.commit().await?;
+        self.wake_dispatcher();
+        Ok(view)
+    }
+
+    /// Expires pending requests past their deadline; returns how many.
+    pub async fn expire_due(&self) -> Result<usize, DeskError> {
+        let now = self.clock().now();
+        let ids = self.store().session().await?.expired_pending(now).await?;
+        let mut expired = 0;
+        for id in ids {
+            let mut tx = self.store().begin().await?;
+            let Some(record) = tx.lock_request(id).await? else {
+                continue;
+            };
+            if record.state != RequestState::Pending || record.expires_at > now {
+                continue;
+            }
+            tx.transition(
+                id,
+                Transition {
+                    from: RequestState::Pending,
+                    to: RequestState::Expired,
+                    at: now,
+                },
+            )
+            .await?;
+            tx.insert_audit(&AuditEntry::by_cvmbot(
+                id,
+                now,
+                "expired",
+                RequestState::Pending,
+                RequestState::Expired,
+            ))
+            .await?;
+            let notice = Notice::Expired {
+                request_id: id,
+                requester_id: record.requester_id,
+            };
+            enqueue(&mut tx, &format!("request:{id}:expired"), &notice, now).await?;
+            tx.commit().await?;
+            expired += 1;
+        }
+        if expired > 0 {
+            self.wake_dispatcher();
+        }
+        Ok(expired)
+    }
+
+    /// Records that request `id`'s card is the message `message_id` in `channel_id`.
+    pub async fn attach_message(
+        &self,
+        id: i64,
+        channel_id: u64,
+        message_id: u64,
+        thread_id: Option<u64>,
+    ) -> Result<(), DeskError> {
+        let mut tx = self.store().begin().await?;
+        tx.attach_message(id, channel_id, message_id, thread_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that the card shown for request `id` is up to date as of `version`.
+    pub async fn mark_card_shown(&self, id: i64, version: i64) -> Result<(), DeskError> {
+        let mut tx = self.store().begin().await?;
+        tx.mark_card_shown(id, version).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Queues `notice` under `key` in the transaction.
+pub(super) async fn enqueue(
+    tx: &mut Session,
+    key: &str,
+    notice: &Notice,
+    at: time::OffsetDateTime,
+) -> Result<(), DeskError> {
+    tx.enqueue_notification(&notice_row(key, notice, at)).await?;
+    Ok(())
+}
+
+impl AuditEntry {
+    /// An event done by cvmbot itself.
+    pub fn by_cvmbot(
+        request_id: i64,
+        at: time::OffsetDateTime,
+        action: &str,
+        from: RequestState,
+        to: RequestState,
+    ) -> AuditEntry {
+        AuditEntry {
+            request_id: Some(request_id),
+            at,
+            actor_id: None,
+            actor_name: "cvmbot".into(),
+            action: action.into(),
+            from_state: Some(from.as_str().into()),
+            to_state: Some(to.as_str().into()),
+            detail: None,
+            tencent_request_id: None,
+        }
+    }
+}
