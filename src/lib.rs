@@ -14,3 +14,4 @@ pub mod rand;
 pub mod secret;
 pub mod store;
 pub mod tencent;
+pub mod workers;

@@ -139,10 +139,10 @@ pub struct SubmitterSettings {
 #[allow(missing_docs)]
 pub struct TrackerSettings {
     pub initial_interval: Span,
+    pub waiting_interval: Span,
     pub max_interval: Span,
     pub backoff: f64,
     pub pending_warning_after: Span,
-    pub settle_after: Span,
 }
 
 /// `[balance]`.

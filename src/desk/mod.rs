@@ -14,6 +14,7 @@ mod vote;
 pub use catalogue::{Catalogue, Choice};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::DeskError;
+pub use outbox::notice_row;
 pub use views::{BalanceReport, RequestView};
 pub use vote::{Ballot, VoteOutcome};
 

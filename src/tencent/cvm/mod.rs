@@ -83,10 +83,11 @@ impl TencentClient {
     /// DescribeInstances for any number of ids: ⌈n/100⌉ calls of up to 100 ids each, a few in
     /// flight at once. Instances Tencent no longer knows are simply absent from the result.
     pub async fn describe_instances(&self, region: &str, ids: &[String]) -> Result<Vec<Instance>, ApiError> {
-        let pages: Vec<Vec<Instance>> = stream::iter(ids.chunks(IDS_PER_CALL))
+        let chunks: Vec<Vec<String>> = ids.chunks(IDS_PER_CALL).map(<[String]>::to_vec).collect();
+        let pages: Vec<Vec<Instance>> = stream::iter(chunks)
             .map(|chunk| async move {
                 let request = DescribeInstancesRequest {
-                    instance_ids: Some(chunk.to_vec()),
+                    instance_ids: Some(chunk),
                     limit: Some(IDS_PER_CALL as i64),
                     ..Default::default()
                 };

@@ -1,0 +1,227 @@
+//! Background workers: the submitter, the notification dispatcher, the instance tracker, the
+//! balance monitor, expiry and the daily digest. They reach the chat only through a
+//! [`Notifier`](crate::chat::Notifier), and only the holder of the `workers` lease runs them, so a
+//! second replica (on PostgreSQL) waits as a hot standby.
+
+mod balance;
+mod dispatcher;
+mod leader;
+mod tracker;
+
+pub use balance::BalanceMonitor;
+pub use dispatcher::Dispatcher;
+pub use leader::Leadership;
+pub use tracker::{Observation, Tracker, TrackerSettings, observe};
+
+use crate::chat::Notifier;
+use crate::chat::render::TimeStyle;
+use crate::config::Config;
+use crate::desk::Desk;
+use crate::money::Yuan;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{error, info};
+
+/// Everything the workers need from the configuration.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// Submitter poll interval.
+    pub submit_poll: Duration,
+    /// Tracker cadence.
+    pub tracker: TrackerSettings,
+    /// Balance check interval.
+    pub balance_interval: Duration,
+    /// Warning tiers, CNY.
+    pub warn_below: Vec<Yuan>,
+    /// Reminder interval (zero: none).
+    pub reminder: Duration,
+    /// The alert channel (0: none).
+    pub alert_channel: u64,
+    /// Daily digest time (UTC hour, minute), if enabled.
+    pub digest_at: Option<(u8, u8)>,
+    /// How times are written.
+    pub time_style: TimeStyle,
+}
+
+impl WorkerSettings {
+    /// From the configuration.
+    pub fn from_config(config: &Config, time_style: TimeStyle) -> WorkerSettings {
+        let s = &config.settings;
+        let digest_at = s.digest.enabled.then(|| {
+            let (h, m) = s.digest.at.split_once(':').unwrap_or(("9", "0"));
+            (h.parse().unwrap_or(9), m.parse().unwrap_or(0))
+        });
+        WorkerSettings {
+            submit_poll: s.submitter.poll_interval.0,
+            tracker: TrackerSettings {
+                initial: s.tracker.initial_interval.0,
+                waiting: s.tracker.waiting_interval.0,
+                max: s.tracker.max_interval.0,
+                backoff: s.tracker.backoff,
+                pending_warning: s.tracker.pending_warning_after.0,
+            },
+            balance_interval: s.balance.check_interval.0,
+            warn_below: s.balance.warn_below.iter().map(|a| a.0).collect(),
+            reminder: s.balance.reminder_interval.0,
+            alert_channel: s.discord.alert_channel_id.0,
+            digest_at,
+            time_style,
+        }
+    }
+}
+
+/// Running workers; dropping this does not stop them, [`Workers::shutdown`] does.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+    leadership: Leadership,
+}
+
+impl Workers {
+    /// Takes the workers lease if it is free and starts every worker (each acts only while this
+    /// process holds the lease).
+    pub async fn spawn(desk: Desk, notifier: Arc<dyn Notifier>, settings: WorkerSettings) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let leadership = Leadership::new(desk.clone());
+        leadership.try_acquire().await;
+        let mut handles = vec![leadership.spawn(stopped.clone())];
+        let dispatcher = Dispatcher::new(desk.clone(), notifier, settings.alert_channel, settings.time_style);
+        handles.push(spawn_loop(
+            "dispatcher",
+            stopped.clone(),
+            leadership.clone(),
+            Duration::from_secs(1),
+            {
+                let desk = desk.clone();
+                move || {
+                    let desk = desk.clone();
+                    async move { desk.dispatcher_woken().await }
+                }
+            },
+            move || {
+                let dispatcher = dispatcher.clone();
+                async move { dispatcher.run_once().await.map(|_| ()) }
+            },
+        ));
+        handles.push(spawn_loop(
+            "submitter",
+            stopped.clone(),
+            leadership.clone(),
+            settings.submit_poll,
+            {
+                let desk = desk.clone();
+                move || {
+                    let desk = desk.clone();
+                    async move { desk.submitter_woken().await }
+                }
+            },
+            {
+                let desk = desk.clone();
+                let recovered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                move || {
+                    let desk = desk.clone();
+                    let recovered = recovered.clone();
+                    async move {
+                        if !recovered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                            desk.recover_submissions().await?;
+                        }
+                        desk.submit_due().await.map(|_| ())
+                    }
+                }
+            },
+        ));
+        handles.push(spawn_loop(
+            "expiry",
+            stopped.clone(),
+            leadership.clone(),
+            Duration::from_secs(15),
+            never,
+            {
+                let desk = desk.clone();
+                move || {
+                    let desk = desk.clone();
+                    async move { desk.expire_due().await.map(|_| ()) }
+                }
+            },
+        ));
+        let tracker = Tracker::new(desk.clone(), settings.tracker.clone());
+        handles.push(tokio::spawn(tracker.run(stopped.clone(), leadership.clone())));
+        let monitor = BalanceMonitor::new(
+            desk.clone(),
+            settings.warn_below.clone(),
+            settings.reminder,
+            settings.digest_at,
+        );
+        handles.push(spawn_loop(
+            "balance",
+            stopped,
+            leadership.clone(),
+            settings.balance_interval,
+            never,
+            move || {
+                let monitor = monitor.clone();
+                async move { monitor.run_once().await }
+            },
+        ));
+        info!("workers started");
+        Workers {
+            stop,
+            handles,
+            leadership,
+        }
+    }
+
+    /// Whether this process holds the workers lease.
+    pub fn is_leader(&self) -> bool {
+        self.leadership.is_leader()
+    }
+
+    /// Stops every worker and gives up the lease.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+        self.leadership.release().await;
+    }
+}
+
+async fn never() {
+    std::future::pending::<()>().await
+}
+
+/// Runs `work` whenever `wake` fires or `every` passes, while this process leads, until stopped.
+fn spawn_loop<W, WF, F, Fut>(
+    name: &'static str,
+    mut stopped: watch::Receiver<bool>,
+    leadership: Leadership,
+    every: Duration,
+    wake: W,
+    work: F,
+) -> JoinHandle<()>
+where
+    W: Fn() -> WF + Send + 'static,
+    WF: std::future::Future<Output = ()> + Send,
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), crate::desk::DeskError>> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            if leadership.is_leader()
+                && let Err(e) = work().await
+            {
+                error!(worker = name, error = %e, "worker pass failed");
+            }
+            tokio::select! {
+                _ = stopped.changed() => break,
+                _ = wake() => {}
+                _ = tokio::time::sleep(every) => {}
+            }
+            if *stopped.borrow() {
+                break;
+            }
+        }
+    })
+}
