@@ -4,6 +4,7 @@
 //! local console; [`tencent`] talks to Tencent Cloud (or to the [`sim`]ulator); [`store`] keeps
 //! everything in SQLite or PostgreSQL.
 
+pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;

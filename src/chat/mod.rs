@@ -9,3 +9,4 @@ pub mod render;
 pub use model::{Button, ButtonStyle, Card, Field, Outgoing, Tone};
 pub use notice::Notice;
 pub use notifier::{Notifier, RecordingNotifier};
+pub mod console;

@@ -1,0 +1,268 @@
+//! The console's command language: the same `/cvm` commands as Discord, written as text, plus
+//! `/as NAME` to switch identity, votes, and a few demo helpers.
+
+use crate::domain::{BillingKind, PurchaseForm};
+use crate::store::ListFilter;
+use std::time::Duration;
+
+/// A condition `/await` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    /// Every instance RUNNING (or the request settled).
+    Running,
+    /// Every instance that wants one has a public IP.
+    Ip,
+    /// The request reached a final state.
+    Settled,
+}
+
+/// What a line asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// `/cvm buy payg|spot|prepaid key:value …`
+    Buy(PurchaseForm),
+    /// `/cvm status N`
+    Status(i64),
+    /// `/cvm list [pending|mine|all]`
+    List(ListKind),
+    /// `/cvm cancel N [reason]`
+    Cancel(i64, Option<String>),
+    /// `/cvm balance`
+    Balance,
+    /// `/cvm history [name]`
+    History(Option<String>),
+    /// `/approve N`, `+✅ N`
+    Vote {
+        id: i64,
+        approve: bool,
+        reason: Option<String>,
+        reaction: bool,
+    },
+    /// `/as NAME`
+    As(String),
+    /// `/wait 5s`
+    Wait(Duration),
+    /// `/await running|ip|settled N [timeout]`
+    Await(Milestone, i64, Duration),
+    /// `/sim balance 150` (CNY)
+    SimBalance(String),
+    /// `/sim advance 10m`
+    SimAdvance(Duration),
+    /// `/help`
+    Help,
+    /// A comment or a blank line.
+    Nothing,
+}
+
+/// Which listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    /// Waiting for approval.
+    Pending,
+    /// Mine.
+    Mine,
+    /// Everything.
+    All,
+}
+
+impl ListKind {
+    /// The store filter for `user`.
+    pub fn filter(self, user: u64) -> ListFilter {
+        match self {
+            ListKind::Pending => ListFilter::Pending,
+            ListKind::Mine => ListFilter::Mine(user),
+            ListKind::All => ListFilter::All,
+        }
+    }
+}
+
+/// Splits on spaces, keeping `"quoted text"` together (quotes removed).
+pub fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut current));
+                    any = false;
+                }
+            }
+            c => {
+                current.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        words.push(current);
+    }
+    words
+}
+
+fn id(word: Option<&String>, usage: &str) -> Result<i64, String> {
+    word.and_then(|w| w.trim_start_matches('#').parse().ok())
+        .ok_or_else(|| format!("usage: {usage}"))
+}
+
+fn rest(words: &[String]) -> Option<String> {
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+fn duration(word: Option<&String>, usage: &str) -> Result<Duration, String> {
+    word.and_then(|w| crate::config::values::parse_duration(w).ok())
+        .ok_or_else(|| format!("usage: {usage}"))
+}
+
+/// Parses one line. Errors are usage messages.
+pub fn parse(line: &str) -> Result<Command, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(Command::Nothing);
+    }
+    let words = words(line);
+    let head = words[0].as_str();
+    let args = &words[1..];
+    match head {
+        "/cvm" => parse_cvm(args),
+        "/approve" | "+✅" => {
+            let id = id(args.first(), "/approve N")?;
+            Ok(Command::Vote {
+                id,
+                approve: true,
+                reason: rest(&args[1..]),
+                reaction: head.starts_with('+'),
+            })
+        }
+        "/reject" | "+❌" => {
+            let id = id(args.first(), "/reject N REASON")?;
+            Ok(Command::Vote {
+                id,
+                approve: false,
+                reason: rest(&args[1..]),
+                reaction: head.starts_with('+'),
+            })
+        }
+        "/as" => args
+            .first()
+            .map(|n| Command::As(n.to_ascii_lowercase()))
+            .ok_or_else(|| "usage: /as NAME".into()),
+        "/wait" => Ok(Command::Wait(duration(args.first(), "/wait 5s")?)),
+        "/await" => {
+            let usage = "/await running|ip|settled N [TIMEOUT]";
+            let milestone = match args.first().map(String::as_str) {
+                Some("running") => Milestone::Running,
+                Some("ip") => Milestone::Ip,
+                Some("settled") => Milestone::Settled,
+                _ => return Err(format!("usage: {usage}")),
+            };
+            let id = id(args.get(1), usage)?;
+            let timeout = if args.len() > 2 {
+                duration(args.get(2), usage)?
+            } else {
+                Duration::from_secs(60)
+            };
+            Ok(Command::Await(milestone, id, timeout))
+        }
+        "/sim" => match (args.first().map(String::as_str), args.get(1)) {
+            (Some("balance"), Some(amount)) => Ok(Command::SimBalance(amount.clone())),
+            (Some("advance"), Some(_)) => Ok(Command::SimAdvance(duration(args.get(1), "/sim advance 10m")?)),
+            _ => Err("usage: /sim balance CNY | /sim advance 10m".into()),
+        },
+        "/help" | "help" => Ok(Command::Help),
+        other => Err(format!("unknown command {other}; type /help")),
+    }
+}
+
+fn parse_cvm(args: &[String]) -> Result<Command, String> {
+    match args.first().map(String::as_str) {
+        Some("buy") => {
+            let usage = "/cvm buy payg|spot|prepaid zone:… type:… image:… [option:value …]";
+            let kind = args
+                .get(1)
+                .and_then(|k| BillingKind::parse(k))
+                .ok_or_else(|| format!("usage: {usage}"))?;
+            let mut form = PurchaseForm::new(kind);
+            for option in &args[2..] {
+                let (key, value) = option
+                    .split_once(':')
+                    .or_else(|| option.split_once('='))
+                    .ok_or_else(|| format!("`{option}` is not option:value; usage: {usage}"))?;
+                form.set(key, value);
+            }
+            Ok(Command::Buy(form))
+        }
+        Some("status") => Ok(Command::Status(id(args.get(1), "/cvm status N")?)),
+        Some("list") => Ok(Command::List(match args.get(1).map(String::as_str) {
+            None | Some("pending") => ListKind::Pending,
+            Some("mine") => ListKind::Mine,
+            Some("all") => ListKind::All,
+            Some(_) => return Err("usage: /cvm list [pending|mine|all]".into()),
+        })),
+        Some("cancel") => Ok(Command::Cancel(
+            id(args.get(1), "/cvm cancel N [REASON]")?,
+            rest(&args[2..]),
+        )),
+        Some("balance") => Ok(Command::Balance),
+        Some("history") => Ok(Command::History(args.get(1).map(|n| n.to_ascii_lowercase()))),
+        _ => Err("usage: /cvm buy|status|list|cancel|balance|history".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buy_line_becomes_a_form_with_quoted_values_kept_whole() {
+        let command = parse(r#"/cvm buy spot zone:ap-guangzhou-3 type:S5.MEDIUM4 max-price:0.6 reason:"load test""#)
+            .expect("parses");
+        let Command::Buy(form) = command else {
+            panic!("not a buy: {command:?}")
+        };
+        assert_eq!(form.kind(), BillingKind::Spot);
+        assert_eq!(form.get("reason"), Some("load test"));
+        assert_eq!(form.get("max-price"), Some("0.6"));
+    }
+
+    #[test]
+    fn votes_reactions_and_identity_switches_parse() {
+        assert_eq!(
+            parse("/approve 3"),
+            Ok(Command::Vote {
+                id: 3,
+                approve: true,
+                reason: None,
+                reaction: false
+            })
+        );
+        assert_eq!(
+            parse("+✅ 3"),
+            Ok(Command::Vote {
+                id: 3,
+                approve: true,
+                reason: None,
+                reaction: true
+            })
+        );
+        assert_eq!(
+            parse("/reject #3 too expensive"),
+            Ok(Command::Vote {
+                id: 3,
+                approve: false,
+                reason: Some("too expensive".into()),
+                reaction: false
+            })
+        );
+        assert_eq!(parse("/as Bob"), Ok(Command::As("bob".into())));
+        assert_eq!(parse("# a comment"), Ok(Command::Nothing));
+        assert!(parse("/approve").is_err());
+        assert!(parse("/cvm buy cheap zone:x").is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! The console adapter: a terminal chat on the same engine and rendering model as Discord, for
+//! the demo and for trying cvmbot without a Discord application. People type the same commands,
+//! switch identity with `/as NAME`, and see what Discord would show.
+
+mod commands;
+mod notifier;
+mod text;
+
+pub use commands::{Command, Milestone, parse};
+pub use notifier::{ConsoleNotifier, Screen, print};
+pub use text::{Paint, render};
+
+use crate::chat::render::{self, TimeStyle};
+use crate::desk::{Ballot, Desk, DeskError, Origin};
+use crate::domain::{Person, RequestState};
+use crate::money::{Fen, Yuan};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The console's one channel.
+pub const CONSOLE_CHANNEL: u64 = 1;
+/// The role the demo's approvers hold.
+pub const APPROVER_ROLE: u64 = 900;
+/// The role the demo's admins hold.
+pub const ADMIN_ROLE: u64 = 901;
+
+/// The people of the demo: alice and dave file requests, bob and carol approve, erin is an admin.
+pub fn person(name: &str) -> Person {
+    let (id, roles) = match name {
+        "alice" => (101, vec![]),
+        "bob" => (102, vec![APPROVER_ROLE]),
+        "carol" => (103, vec![APPROVER_ROLE]),
+        "dave" => (104, vec![]),
+        "erin" => (105, vec![ADMIN_ROLE]),
+        other => (
+            1000 + other
+                .bytes()
+                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+                % 1_000_000,
+            vec![],
+        ),
+    };
+    Person {
+        id,
+        name: name.to_owned(),
+        roles,
+    }
+}
+
+/// What the console may ask of an in-process simulator.
+pub trait SimControls: Send + Sync {
+    /// Sets the account's cash balance.
+    fn set_balance(&self, balance: Fen) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Moves the simulator's clock forward.
+    fn advance(&self, by: Duration) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+/// A console chat session.
+pub struct Console {
+    desk: Desk,
+    notifier: Arc<ConsoleNotifier>,
+    screen: Screen,
+    paint: Paint,
+    me: Person,
+    sim: Option<Arc<dyn SimControls>>,
+}
+
+const HELP: &str = "\
+Commands (the same as Discord's /cvm):
+  /cvm buy payg|spot|prepaid zone:ap-guangzhou-3 type:S5.MEDIUM4 image:img-… [max-price:0.6] [months:1]
+           [count:1] [disk-type:…] [disk-size:50] [bandwidth:5] [name:…] [preset:…] [reason:\"…\"] [keep-trying:true]
+  /cvm status N · /cvm list [pending|mine|all] · /cvm cancel N [reason] · /cvm balance · /cvm history [name]
+Votes: /approve N · /reject N REASON · +✅ N · +❌ N (reactions)
+People: /as NAME (alice and dave request, bob and carol approve, erin is an admin)
+Demo: /wait 5s · /await running|ip|settled N [timeout] · /sim balance CNY · /sim advance 10m
+";
+
+impl Console {
+    /// A session as `alice`.
+    pub fn new(
+        desk: Desk,
+        notifier: Arc<ConsoleNotifier>,
+        screen: Screen,
+        paint: Paint,
+        sim: Option<Arc<dyn SimControls>>,
+    ) -> Console {
+        Console {
+            desk,
+            notifier,
+            screen,
+            paint,
+            me: person("alice"),
+            sim,
+        }
+    }
+
+    /// Who is typing.
+    pub fn me(&self) -> &Person {
+        &self.me
+    }
+
+    /// The prompt: the current identity.
+    pub fn prompt(&self) -> String {
+        format!("{}> ", self.me.name)
+    }
+
+    fn say(&self, text: &str) {
+        print(&self.screen, &format!("{text}\n"));
+    }
+
+    fn private(&self, text: &str) {
+        let label = self.paint.dim("(only you can see this)");
+        print(&self.screen, &format!("{label} {text}\n"));
+    }
+
+    /// Runs a script: each line is echoed after the prompt, as if typed.
+    pub async fn run_script(&mut self, script: &str) {
+        for line in script.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('#') {
+                self.say(&self.paint.dim(trimmed));
+                continue;
+            }
+            if trimmed.is_empty() {
+                continue;
+            }
+            self.say(&format!("{}{trimmed}", self.paint.bold(&self.prompt())));
+            self.run_line(trimmed).await;
+        }
+    }
+
+    /// Runs one line and prints what it shows.
+    pub async fn run_line(&mut self, line: &str) {
+        match parse(line) {
+            Ok(command) => {
+                if let Err(error) = self.execute(command).await {
+                    if let DeskError::Internal(cause) = &error {
+                        tracing::error!(error = %format!("{cause:#}"), "console command failed");
+                    }
+                    self.private(&format!("❗ {}", error.user_message()));
+                }
+            }
+            Err(usage) => self.private(&usage),
+        }
+    }
+
+    async fn execute(&mut self, command: Command) -> Result<(), DeskError> {
+        match command {
+            Command::Nothing => {}
+            Command::Help => self.say(HELP),
+            Command::As(name) => {
+                self.me = person(&name);
+                self.say(&self.paint.dim(&format!("(you are now {name})")));
+            }
+            Command::Buy(form) => {
+                let origin = Origin {
+                    guild_id: None,
+                    channel_id: Some(CONSOLE_CHANNEL),
+                };
+                let view = self.desk.create(&self.me, &form, origin).await?;
+                let card = render::request_card(&view, TimeStyle::Utc);
+                let message_id = self.notifier.show(&card);
+                self.desk
+                    .attach_message(view.record.id, CONSOLE_CHANNEL, message_id, None)
+                    .await?;
+            }
+            Command::Vote {
+                id,
+                approve,
+                reason,
+                reaction,
+            } => {
+                let ballot = Ballot {
+                    approve,
+                    reason,
+                    seen_hash: None,
+                    via: if reaction { "reaction" } else { "console" }.into(),
+                };
+                let outcome = self.desk.vote(id, &self.me, &ballot).await?;
+                let text = match outcome.decided {
+                    Some(RequestState::Approved) => format!("Approved request #{id}; it goes to Tencent Cloud now."),
+                    Some(RequestState::Rejected) => format!("Rejected request #{id}."),
+                    _ => format!(
+                        "Your approval of request #{id} is counted ({} of {}).",
+                        outcome.view.approvals(),
+                        outcome.view.record.approvals_needed
+                    ),
+                };
+                self.private(&text);
+            }
+            Command::Status(id) => {
+                let view = self.desk.view(id).await?;
+                self.notifier.show(&render::request_card(&view, TimeStyle::Utc));
+            }
+            Command::List(kind) => {
+                let records = self.desk.list(kind.filter(self.me.id), 20).await?;
+                self.private(&listing(&records));
+            }
+            Command::History(name) => {
+                let who = name.as_deref().map_or_else(|| self.me.clone(), person);
+                let records = self.desk.list(crate::store::ListFilter::Mine(who.id), 20).await?;
+                self.private(&format!("Requests by {}:\n{}", who.name, listing(&records)));
+            }
+            Command::Cancel(id, reason) => {
+                self.desk.cancel(id, &self.me, reason.as_deref()).await?;
+                self.private(&format!("Cancelled request #{id}."));
+            }
+            Command::Balance => {
+                let report = self.desk.balance_report().await?;
+                self.private(&balance_text(&report));
+            }
+            Command::Wait(duration) => tokio::time::sleep(duration).await,
+            Command::Await(milestone, id, timeout) => self.await_milestone(milestone, id, timeout).await?,
+            Command::SimBalance(amount) => {
+                let sim = self
+                    .sim
+                    .as_ref()
+                    .ok_or_else(|| DeskError::Refused("No simulator is attached.".into()))?;
+                let yuan: Yuan = amount.parse().map_err(DeskError::Refused)?;
+                sim.set_balance(yuan.to_fen_round())
+                    .await
+                    .map_err(DeskError::Internal)?;
+                self.say(
+                    &self
+                        .paint
+                        .dim(&format!("(simulator: the account balance is now {yuan})")),
+                );
+            }
+            Command::SimAdvance(by) => {
+                let sim = self
+                    .sim
+                    .as_ref()
+                    .ok_or_else(|| DeskError::Refused("No simulator is attached.".into()))?;
+                sim.advance(by).await.map_err(DeskError::Internal)?;
+                self.say(&self.paint.dim(&format!(
+                    "(simulator: the clock moved {})",
+                    crate::config::values::format_duration(by)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits (polling the engine) until request `id` reaches `milestone`, letting the workers post meanwhile.
+    async fn await_milestone(&self, milestone: Milestone, id: i64, timeout: Duration) -> Result<(), DeskError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let view = self.desk.view(id).await?;
+            let r = &view.record;
+            let reached = match milestone {
+                Milestone::Settled => r.state.is_final(),
+                Milestone::Running => {
+                    r.state.is_final()
+                        || (!view.instances.is_empty() && view.instances.iter().all(|i| i.running_at.is_some()))
+                }
+                Milestone::Ip => {
+                    r.state.is_final()
+                        && view
+                            .instances
+                            .iter()
+                            .all(|i| !i.wants_public_ip || i.public_ip_at.is_some() || i.gone_at.is_some())
+                        || (!view.instances.is_empty()
+                            && view
+                                .instances
+                                .iter()
+                                .all(|i| i.running_at.is_some() && (!i.wants_public_ip || i.public_ip_at.is_some())))
+                }
+            };
+            if reached {
+                // Give the dispatcher a moment to print what the workers raised.
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DeskError::Refused(format!(
+                    "Request #{id} did not get there within {}.",
+                    crate::config::values::format_duration(timeout)
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn listing(records: &[crate::store::RequestRecord]) -> String {
+    if records.is_empty() {
+        return "No requests.".into();
+    }
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "#{} {} × {} {} in {} by {}: {}",
+                r.id,
+                r.spec.count(),
+                r.spec.instance_type(),
+                r.spec.billing().kind().label(),
+                r.spec.zone(),
+                r.requester_name,
+                r.state.label()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The balance report in words (shared with Discord's `/cvm balance`).
+pub fn balance_text(report: &crate::desk::BalanceReport) -> String {
+    let mut text = format!(
+        "Tencent Cloud balance: {} spendable{}; frozen {}; owed {}.\nServers bought by cvmbot burn {}/h",
+        report.spendable,
+        if report.credit { " (with credit)" } else { "" },
+        report.freeze,
+        report.owe,
+        report.burn_per_hour
+    );
+    match &report.runway {
+        Some(runway) => text.push_str(&format!(": runway {runway}.")),
+        None => text.push('.'),
+    }
+    if report.owe > Fen::ZERO {
+        text.push_str("\n🚨 The account owes money: Tencent will reclaim pay-as-you-go and spot servers. Top up now.");
+    }
+    text
+}
