@@ -10,3 +10,4 @@ pub use model::{Button, ButtonStyle, Card, Field, Outgoing, Tone};
 pub use notice::Notice;
 pub use notifier::{Notifier, RecordingNotifier};
 pub mod console;
+pub mod discord;

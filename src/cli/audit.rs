@@ -43,7 +43,8 @@ fn field(text: &str) -> String {
 
 /// The events as CSV with a header row (RFC 4180 quoting).
 pub fn to_csv(entries: &[AuditEntry]) -> String {
-    let mut out = String::from("at,request_id,actor_id,actor_name,action,from_state,to_state,detail,tencent_request_id\n");
+    let mut out =
+        String::from("at,request_id,actor_id,actor_name,action,from_state,to_state,detail,tencent_request_id\n");
     for e in entries {
         let row = [
             e.at.format(&Rfc3339).unwrap_or_default(),

@@ -37,7 +37,11 @@ fn mask(id: &str) -> String {
     if chars.len() <= 10 {
         return "…".repeat(1);
     }
-    format!("{}…{}", chars[..6].iter().collect::<String>(), chars[chars.len() - 4..].iter().collect::<String>())
+    format!(
+        "{}…{}",
+        chars[..6].iter().collect::<String>(),
+        chars[chars.len() - 4..].iter().collect::<String>()
+    )
 }
 
 /// Runs every check and prints the report.
@@ -46,12 +50,18 @@ pub async fn run(config_path: Option<&Path>, log_format: Option<LogFormat>) -> E
     let mut report = Report::default();
     let config = match super::load(config_path, log_format) {
         Ok(config) => {
-            let source = config.file.as_ref().map_or("built-in defaults".to_owned(), |f| format!("built-in defaults + {}", f.display()));
+            let source = config.file.as_ref().map_or("built-in defaults".to_owned(), |f| {
+                format!("built-in defaults + {}", f.display())
+            });
             report.ok("configuration", format!("{source} + CVMBOT_… environment"));
             config
         }
         Err(error) => {
-            report.fail("configuration", format!("{error:#}"), "correct the named setting (see config/default.toml for every setting)");
+            report.fail(
+                "configuration",
+                format!("{error:#}"),
+                "correct the named setting (see config/default.toml for every setting)",
+            );
             return finish(&report);
         }
     };
@@ -63,7 +73,14 @@ pub async fn run(config_path: Option<&Path>, log_format: Option<LogFormat>) -> E
 
 fn finish(report: &Report) -> ExitCode {
     if report.failed == 0 {
-        println!("All required checks passed{}.", if report.warned > 0 { format!(" ({} warning(s))", report.warned) } else { String::new() });
+        println!(
+            "All required checks passed{}.",
+            if report.warned > 0 {
+                format!(" ({} warning(s))", report.warned)
+            } else {
+                String::new()
+            }
+        );
         ExitCode::SUCCESS
     } else {
         println!("{} required check(s) failed.", report.failed);
@@ -95,7 +112,14 @@ async fn check_tencent(config: &Config, report: &mut Report) {
         );
         return;
     };
-    report.ok("Tencent Cloud credentials", format!("SecretId {} at {}", mask(&credentials.secret_id), config.tencent.endpoint.template()));
+    report.ok(
+        "Tencent Cloud credentials",
+        format!(
+            "SecretId {} at {}",
+            mask(&credentials.secret_id),
+            config.tencent.endpoint.template()
+        ),
+    );
     let client = match TencentClient::new(config.tencent.clone(), credentials) {
         Ok(client) => client,
         Err(error) => return report.fail("Tencent Cloud client", error.to_string(), "check tencent.* settings"),
@@ -105,21 +129,51 @@ async fn check_tencent(config: &Config, report: &mut Report) {
             let b = answer.data;
             report.ok(
                 "DescribeAccountBalance",
-                format!("{} spendable (frozen {}, owed {}); RequestId {}", b.spendable(), b.freeze, b.owe, answer.request_id),
+                format!(
+                    "{} spendable (frozen {}, owed {}); RequestId {}",
+                    b.spendable(),
+                    b.freeze,
+                    b.owe,
+                    answer.request_id
+                ),
             );
             if b.owe.get() > 0 {
-                report.warn("balance", format!("the account owes {}", b.owe), "top up: Tencent reclaims servers of accounts that owe money");
+                report.warn(
+                    "balance",
+                    format!("the account owes {}", b.owe),
+                    "top up: Tencent reclaims servers of accounts that owe money",
+                );
             }
         }
-        Err(error) => report.fail("DescribeAccountBalance", format!("{} ({error})", error.explain()), tencent_fix(&error)),
+        Err(error) => report.fail(
+            "DescribeAccountBalance",
+            format!("{} ({error})", error.explain()),
+            tencent_fix(&error),
+        ),
     }
     let region = client.region().to_owned();
     match client.describe_zones(&region).await {
         Ok(answer) => {
-            let zones: Vec<String> = answer.data.zone_set.iter().map(|z| format!("{} ({})", z.zone, z.zone_state)).collect();
-            report.ok(&format!("DescribeZones {region}"), if zones.is_empty() { "no zones".into() } else { zones.join(", ") });
+            let zones: Vec<String> = answer
+                .data
+                .zone_set
+                .iter()
+                .map(|z| format!("{} ({})", z.zone, z.zone_state))
+                .collect();
+            report.ok(
+                &format!("DescribeZones {region}"),
+                if zones.is_empty() {
+                    "no zones".into()
+                } else {
+                    zones.join(", ")
+                },
+            );
         }
-        Err(error) => report.fail(&format!("DescribeZones {region}"), format!("{} ({error})", error.explain()), tencent_fix(&error)),
+        Err(error) => report.fail(
+            &format!("DescribeZones {region}"),
+            format!("{} ({error})", error.explain()),
+            tencent_fix(&error),
+        ),
     }
 }
 
@@ -137,15 +191,31 @@ async fn check_discord(config: &Config, report: &mut Report) {
     match &config.secrets.discord_token {
         Some(token) => match bot_user(&discord.api_base, token).await {
             Ok(name) => report.ok("Discord token", format!("valid for bot {name}")),
-            Err(problem) => report.fail("Discord token", problem, "copy the token again from the Developer Portal (Bot → Reset Token) into DISCORD_TOKEN"),
+            Err(problem) => report.fail(
+                "Discord token",
+                problem,
+                "copy the token again from the Developer Portal (Bot → Reset Token) into DISCORD_TOKEN",
+            ),
         },
-        None => report.warn("Discord token", "DISCORD_TOKEN is not set", "needed by `cvmbot run`: export DISCORD_TOKEN (or DISCORD_TOKEN_FILE)"),
+        None => report.warn(
+            "Discord token",
+            "DISCORD_TOKEN is not set",
+            "needed by `cvmbot run`: export DISCORD_TOKEN (or DISCORD_TOKEN_FILE)",
+        ),
     }
     if discord.guild_ids.is_empty() {
-        report.warn("discord.guild_ids", "empty: commands are registered globally and can take up to an hour to appear", "list your server's id for instant registration");
+        report.warn(
+            "discord.guild_ids",
+            "empty: commands are registered globally and can take up to an hour to appear",
+            "list your server's id for instant registration",
+        );
     }
     if discord.alert_channel_id.0 == 0 {
-        report.warn("discord.alert_channel_id", "not set: balance warnings go to the log only", "set it to a channel id the bot can post in");
+        report.warn(
+            "discord.alert_channel_id",
+            "not set: balance warnings go to the log only",
+            "set it to a channel id the bot can post in",
+        );
     }
 }
 

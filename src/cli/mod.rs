@@ -97,9 +97,9 @@ async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Doctor { config } => return doctor::run(config.as_deref(), cli.log_format).await,
         Command::Migrate { config } => migrate(config, cli.log_format).await,
-        Command::Audit { action: AuditAction::Export { format, since, config } } => {
-            audit::export(config.as_deref(), format, since.as_deref()).await
-        }
+        Command::Audit {
+            action: AuditAction::Export { format, since, config },
+        } => audit::export(config.as_deref(), format, since.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,16 +113,23 @@ async fn run(cli: Cli) -> ExitCode {
 /// Loads the configuration and starts logging as it says (the flag wins over the file).
 pub fn load(config: Option<&std::path::Path>, log_format: Option<LogFormat>) -> anyhow::Result<Config> {
     let config = Config::load(config)?;
-    logging::init(log_format.map_or(config.settings.log.format.as_str(), |f| match f {
-        LogFormat::Text => "text",
-        LogFormat::Json => "json",
-    }), &config.settings.log.level);
+    logging::init(
+        log_format.map_or(config.settings.log.format.as_str(), |f| match f {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }),
+        &config.settings.log.level,
+    );
     Ok(config)
 }
 
 async fn migrate(config: Option<PathBuf>, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let config = load(config.as_deref(), log_format)?;
     let store = crate::store::Store::open(&config.database, 1).await?;
-    println!("{} database is migrated: {}", store.backend(), crate::app::redact_url(&config.settings.database.url));
+    println!(
+        "{} database is migrated: {}",
+        store.backend(),
+        crate::app::redact_url(&config.settings.database.url)
+    );
     Ok(())
 }

@@ -12,18 +12,30 @@ use tracing::{info, instrument, warn};
 
 impl Desk {
     /// Files a purchase request for `requester`. Nothing is stored unless every check passes.
-    #[instrument(skip_all, fields(requester = requester.id, kind = form.kind().command()))]
     pub async fn create(
         &self,
         requester: &Person,
         form: &PurchaseForm,
         origin: Origin,
     ) -> Result<RequestView, DeskError> {
+        let spec = self.prepare(requester, form)?;
+        self.file(requester, spec, origin).await
+    }
+
+    /// The checks that need no I/O: who asks, whether the options parse, whether the policy allows
+    /// what they describe. Adapters call this first to answer bad input at once.
+    pub fn prepare(&self, requester: &Person, form: &PurchaseForm) -> Result<PurchaseSpec, DeskError> {
         let policy = &self.settings().policy;
         policy.check_requester(requester)?;
         let spec = PurchaseSpec::parse(form, &self.settings().parse)?;
         policy.check_spec(&spec)?;
+        Ok(spec)
+    }
 
+    /// The rest of filing a prepared spec: quote, dry run, balance, caps, store.
+    #[instrument(skip_all, fields(requester = requester.id, kind = spec.billing().kind().command()))]
+    pub async fn file(&self, requester: &Person, spec: PurchaseSpec, origin: Origin) -> Result<RequestView, DeskError> {
+        let policy = &self.settings().policy;
         let request = run_request(&spec, None, None);
         let region = spec.region();
         let tencent = self.tencent();

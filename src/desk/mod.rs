@@ -11,7 +11,7 @@ mod submit;
 mod views;
 mod vote;
 
-pub use catalogue::{Catalogue, Choice};
+pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::DeskError;
 pub use outbox::notice_row;

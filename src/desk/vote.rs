@@ -131,6 +131,35 @@ impl Desk {
         Ok(VoteOutcome { view, decided })
     }
 
+    /// Whether `voter` could vote on request `id` now, without voting (the Reject button asks for
+    /// a reason only when the vote would count).
+    pub async fn check_vote(&self, id: i64, voter: &Person, seen_hash: Option<&str>) -> Result<(), DeskError> {
+        let mut session = self.store().session().await?;
+        let record = session.request(id).await?.ok_or(DeskError::NotFound(id))?;
+        let votes = session.votes(id).await?;
+        let facts = VoteFacts {
+            requester_id: record.requester_id,
+            state: record.state,
+            expires_at: record.expires_at,
+            now: self.clock().now(),
+            current_hash: &record.approval_hash,
+            presented_hash: seen_hash,
+            already_voted: votes.iter().any(|v| v.voter_id == voter.id),
+        };
+        Ok(self.settings().policy.check_vote(voter, facts)?)
+    }
+
+    /// Asks for the cards of `ids` to be shown again (after a restart, to re-render them).
+    pub async fn refresh_cards(&self, ids: &[i64]) -> Result<(), DeskError> {
+        let mut tx = self.store().begin().await?;
+        for id in ids {
+            tx.bump_card(*id).await?;
+        }
+        tx.commit().await?;
+        self.wake_dispatcher();
+        Ok(())
+    }
+
     /// Casts a vote on the request whose message is `message_id` (a reaction).
     pub async fn vote_on_message(
         &self,

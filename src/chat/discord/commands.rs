@@ -1,0 +1,217 @@
+//! The `/cvm` application command: its definition (each description is what Discord shows) and
+//! how an invocation's options become the desk's inputs.
+
+use crate::domain::spec::{BANDWIDTH_CHARGES, DISK_TYPES, PREPAID_MONTHS};
+use crate::domain::{BillingKind, PurchaseForm};
+use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand, CreateCommandOption};
+use std::collections::BTreeMap;
+
+/// `/cvm`: the purchasing desk.
+pub const CVM: &str = "Tencent Cloud servers: request, approve, track";
+/// `/cvm buy`: request servers.
+pub const BUY: &str = "Request servers; a second person must approve before anything is bought";
+/// `/cvm buy payg`.
+pub const BUY_PAYG: &str = "Pay-as-you-go servers, billed by the second (one hour is frozen at purchase)";
+/// `/cvm buy spot`.
+pub const BUY_SPOT: &str = "Spot servers at the market price up to your bid; can be reclaimed";
+/// `/cvm buy prepaid`.
+pub const BUY_PREPAID: &str = "Prepaid servers for 1–12, 24, 36, 48 or 60 months, paid at purchase";
+/// `/cvm status`.
+pub const STATUS: &str = "Show a request: price, approvals, instances and IPs";
+/// `/cvm list`.
+pub const LIST: &str = "List requests: pending (default), mine or all";
+/// `/cvm cancel`.
+pub const CANCEL: &str = "Cancel a pending or approved request (yours, or any if you are an admin)";
+/// `/cvm balance`.
+pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what cvmbot bought";
+/// `/cvm history`.
+pub const HISTORY: &str = "Show someone's requests (yours by default)";
+
+fn text(name: &str, description: &str) -> CreateCommandOption {
+    CreateCommandOption::new(CommandOptionType::String, name, description)
+}
+
+fn integer(name: &str, description: &str, min: u64, max: u64) -> CreateCommandOption {
+    CreateCommandOption::new(CommandOptionType::Integer, name, description)
+        .min_int_value(min)
+        .max_int_value(max)
+}
+
+fn choices(mut option: CreateCommandOption, values: &[&str]) -> CreateCommandOption {
+    for value in values {
+        option = option.add_string_choice(*value, *value);
+    }
+    option
+}
+
+fn common_buy_options() -> Vec<CreateCommandOption> {
+    vec![
+        text("zone", "Availability zone, e.g. ap-guangzhou-3").set_autocomplete(true),
+        text(
+            "type",
+            "Instance type, e.g. S5.MEDIUM4 (filtered by zone: CPU, memory, price, stock)",
+        )
+        .set_autocomplete(true),
+        text("image", "Image id, e.g. img-l8og963d").set_autocomplete(true),
+        integer("count", "How many instances (default 1)", 1, 100),
+        text(
+            "preset",
+            "A preset from the configuration that fills what you leave out",
+        )
+        .set_autocomplete(true),
+        text("reason", "Why these servers are needed (shown to approvers)").max_length(300),
+        text("name", "Instance name (default cvmbot-<request>)").max_length(60),
+        choices(
+            text("disk-type", "System disk type (default CLOUD_PREMIUM)"),
+            DISK_TYPES,
+        ),
+        integer("disk-size", "System disk size in GiB (default 50)", 20, 1024),
+        text(
+            "data-disks",
+            "Data disks as TYPE:GiB, comma separated, e.g. CLOUD_SSD:100,200",
+        ),
+        integer(
+            "bandwidth",
+            "Public bandwidth in Mbps (default 0: no public IP)",
+            0,
+            1000,
+        ),
+        choices(
+            text(
+                "bandwidth-charge",
+                "How bandwidth is paid (default by hour; prepaid for prepaid)",
+            ),
+            BANDWIDTH_CHARGES,
+        ),
+        text("vpc", "VPC id (vpc-…) or DEFAULT"),
+        text("subnet", "Subnet id (subnet-…) or DEFAULT"),
+        text("security-groups", "Security group ids, comma separated (sg-…)"),
+        text("key-ids", "SSH key pair ids, comma separated (skey-…)"),
+        text("tags", "Tags as key=value, comma separated"),
+    ]
+}
+
+/// The `/cvm` command as registered.
+pub fn definition() -> CreateCommand {
+    let mut spot = vec![text("max-price", "Your bid: the most per instance-hour in CNY, e.g. 0.6").required(true)];
+    spot.extend(common_buy_options());
+    spot.push(text(
+        "keep-trying",
+        "If there is no stock or the market is above your bid: keep trying (true, or e.g. 6h)",
+    ));
+    let mut months =
+        CreateCommandOption::new(CommandOptionType::Integer, "months", "Prepaid period in months").required(true);
+    for m in PREPAID_MONTHS {
+        months = months.add_int_choice(m.to_string(), *m as i32);
+    }
+    let mut prepaid = vec![months];
+    prepaid.extend(common_buy_options());
+    prepaid.push(CreateCommandOption::new(
+        CommandOptionType::Boolean,
+        "renew",
+        "Renew automatically at the end (default no)",
+    ));
+    let buy = CreateCommandOption::new(CommandOptionType::SubCommandGroup, "buy", BUY)
+        .add_sub_option(subcommand("payg", BUY_PAYG, common_buy_options()))
+        .add_sub_option(subcommand("spot", BUY_SPOT, spot))
+        .add_sub_option(subcommand("prepaid", BUY_PREPAID, prepaid));
+    let id = || integer("id", "Request number", 1, i64::MAX as u64).required(true);
+    let list_filter = choices(
+        text("filter", "Which requests (default pending)"),
+        &["pending", "mine", "all"],
+    );
+    CreateCommand::new("cvm")
+        .description(CVM)
+        .dm_permission(false)
+        .add_option(buy)
+        .add_option(subcommand("status", STATUS, vec![id()]))
+        .add_option(subcommand("list", LIST, vec![list_filter]))
+        .add_option(subcommand(
+            "cancel",
+            CANCEL,
+            vec![id(), text("reason", "Why (shown on the request)")],
+        ))
+        .add_option(subcommand("balance", BALANCE, vec![]))
+        .add_option(subcommand(
+            "history",
+            HISTORY,
+            vec![CreateCommandOption::new(
+                CommandOptionType::User,
+                "user",
+                "Whose requests (default yours)",
+            )],
+        ))
+}
+
+fn subcommand(name: &str, description: &str, options: Vec<CreateCommandOption>) -> CreateCommandOption {
+    options.into_iter().fold(
+        CreateCommandOption::new(CommandOptionType::SubCommand, name, description),
+        |c, o| c.add_sub_option(o),
+    )
+}
+
+/// An invocation taken apart: the subcommand path, every option as text, the focused option (autocomplete).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// `["buy", "spot"]`, `["status"]`, …
+    pub path: Vec<String>,
+    /// Option name → value as text (users as their id).
+    pub options: BTreeMap<String, String>,
+    /// The option being typed, with what was typed so far.
+    pub focused: Option<(String, String)>,
+}
+
+impl Invocation {
+    /// Flattens an interaction's options.
+    pub fn from_options(options: &[CommandDataOption]) -> Invocation {
+        let mut invocation = Invocation::default();
+        invocation.walk(options);
+        invocation
+    }
+
+    fn walk(&mut self, options: &[CommandDataOption]) {
+        for option in options {
+            let name = option.name.clone();
+            let value = match &option.value {
+                CommandDataOptionValue::SubCommand(inner) | CommandDataOptionValue::SubCommandGroup(inner) => {
+                    self.path.push(name);
+                    self.walk(inner);
+                    continue;
+                }
+                CommandDataOptionValue::Autocomplete { value, .. } => {
+                    self.focused = Some((name.clone(), value.clone()));
+                    value.clone()
+                }
+                CommandDataOptionValue::String(text) => text.clone(),
+                CommandDataOptionValue::Integer(number) => number.to_string(),
+                CommandDataOptionValue::Boolean(flag) => flag.to_string(),
+                CommandDataOptionValue::Number(number) => number.to_string(),
+                CommandDataOptionValue::User(user) => user.get().to_string(),
+                _ => continue,
+            };
+            self.options.insert(name, value);
+        }
+    }
+
+    /// The billing kind of a `buy` invocation.
+    pub fn buy_kind(&self) -> Option<BillingKind> {
+        match self.path.as_slice() {
+            [group, kind] if group == "buy" => BillingKind::parse(kind),
+            _ => None,
+        }
+    }
+
+    /// The purchase form of a `buy` invocation.
+    pub fn form(&self, kind: BillingKind) -> PurchaseForm {
+        let mut form = PurchaseForm::new(kind);
+        for (name, value) in &self.options {
+            form.set(name, value.clone());
+        }
+        form
+    }
+
+    /// The request id option.
+    pub fn id(&self) -> Option<i64> {
+        self.options.get("id").and_then(|id| id.parse().ok())
+    }
+}

@@ -1,0 +1,177 @@
+//! The chat model in Discord's terms: embeds within Discord's limits, buttons in action rows,
+//! reactions, people from members.
+
+use crate::chat::model::{ButtonStyle, Outgoing, Tone};
+use crate::domain::Person;
+use serenity::all::{
+    ButtonStyle as DiscordButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedFooter, CreateInteractionResponseMessage, CreateMessage, EditMessage, Member, Nonce, ReactionType, User,
+};
+use sha2::{Digest, Sha256};
+
+/// Embed limits (discord-conventions.md).
+const TITLE: usize = 256;
+const DESCRIPTION: usize = 4096;
+const FIELD_NAME: usize = 256;
+const FIELD_VALUE: usize = 1024;
+const FOOTER: usize = 2048;
+const FIELDS: usize = 25;
+const CONTENT: usize = 2000;
+
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The embed colour of a tone.
+pub fn colour(tone: Tone) -> u32 {
+    match tone {
+        Tone::Pending => 0xF1C40F,
+        Tone::Working => 0x3498DB,
+        Tone::Success => 0x2ECC71,
+        Tone::Failure => 0xE74C3C,
+        Tone::Warning => 0xE67E22,
+        Tone::Critical => 0x992D22,
+        Tone::Info => 0x95A5A6,
+    }
+}
+
+fn embed(message: &Outgoing) -> Option<CreateEmbed> {
+    let card = message.card.as_ref()?;
+    let mut embed = CreateEmbed::new()
+        .title(cut(&card.title, TITLE))
+        .colour(colour(card.tone));
+    if let Some(description) = &card.description {
+        embed = embed.description(cut(description, DESCRIPTION));
+    }
+    for field in card.fields.iter().take(FIELDS) {
+        embed = embed.field(
+            cut(&field.name, FIELD_NAME),
+            cut(&field.value, FIELD_VALUE),
+            field.inline,
+        );
+    }
+    if let Some(footer) = &card.footer {
+        embed = embed.footer(CreateEmbedFooter::new(cut(footer, FOOTER)));
+    }
+    Some(embed)
+}
+
+fn components(message: &Outgoing) -> Vec<CreateActionRow> {
+    if message.buttons.is_empty() {
+        return Vec::new();
+    }
+    let buttons = message
+        .buttons
+        .iter()
+        .take(5)
+        .map(|b| {
+            let style = match b.style {
+                ButtonStyle::Success => DiscordButtonStyle::Success,
+                ButtonStyle::Danger => DiscordButtonStyle::Danger,
+                ButtonStyle::Secondary => DiscordButtonStyle::Secondary,
+            };
+            CreateButton::new(cut(&b.id, 100)).label(cut(&b.label, 80)).style(style)
+        })
+        .collect();
+    vec![CreateActionRow::Buttons(buttons)]
+}
+
+fn content(message: &Outgoing) -> String {
+    cut(message.text.as_deref().unwrap_or(""), CONTENT)
+}
+
+fn mentions(message: &Outgoing) -> CreateAllowedMentions {
+    CreateAllowedMentions::new().users(message.mentions.iter().map(|u| serenity::all::UserId::new(*u)))
+}
+
+/// Discord nonces are at most 25 characters: a digest of the dedupe key.
+pub fn nonce(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))[..25].to_owned()
+}
+
+/// A new channel message. With a dedupe key it carries an enforced nonce, so Discord answers a
+/// repeat within minutes with the first message instead of posting twice.
+pub fn create_message(message: &Outgoing) -> CreateMessage {
+    let mut create = CreateMessage::new()
+        .content(content(message))
+        .components(components(message))
+        .allowed_mentions(mentions(message));
+    if let Some(embed) = embed(message) {
+        create = create.embed(embed);
+    }
+    if let Some(key) = &message.dedupe_key {
+        create = create.nonce(Nonce::String(nonce(key))).enforce_nonce(true);
+    }
+    create
+}
+
+/// An edit that replaces a message's content, embed and buttons (no buttons removes them).
+pub fn edit_message(message: &Outgoing) -> EditMessage {
+    let mut edit = EditMessage::new()
+        .content(content(message))
+        .components(components(message));
+    edit = match embed(message) {
+        Some(embed) => edit.embed(embed),
+        None => edit.embeds(Vec::new()),
+    };
+    edit
+}
+
+/// The same message as an interaction response (for UPDATE_MESSAGE or a reply).
+pub fn response_message(message: &Outgoing) -> CreateInteractionResponseMessage {
+    let mut response = CreateInteractionResponseMessage::new()
+        .content(content(message))
+        .components(components(message));
+    response = match embed(message) {
+        Some(embed) => response.embed(embed),
+        None => response.embeds(Vec::new()),
+    };
+    response
+}
+
+/// A unicode emoji as a reaction.
+pub fn reaction(emoji: &str) -> ReactionType {
+    ReactionType::Unicode(emoji.to_owned())
+}
+
+/// The person behind an interaction or a reaction: their id, shown name and roles.
+pub fn person(user: &User, member: Option<&Member>) -> Person {
+    let name = member
+        .and_then(|m| m.nick.clone())
+        .or_else(|| user.global_name.clone())
+        .unwrap_or_else(|| user.name.clone());
+    let roles = member
+        .map(|m| m.roles.iter().map(|r| r.get()).collect())
+        .unwrap_or_default();
+    Person {
+        id: user.id.get(),
+        name,
+        roles,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_fit_discords_25_characters_and_are_stable() {
+        let key = "instance:ins-abcdefgh:public-ip";
+        assert_eq!(nonce(key).len(), 25);
+        assert_eq!(nonce(key), nonce(key));
+        assert_ne!(nonce(key), nonce("instance:ins-abcdefgh:running"));
+    }
+
+    #[test]
+    fn long_texts_are_cut_to_the_limit_with_an_ellipsis() {
+        let long = "x".repeat(300);
+        let cut = cut(&long, TITLE);
+        assert_eq!(cut.chars().count(), TITLE);
+        assert!(cut.ends_with('…'));
+    }
+}

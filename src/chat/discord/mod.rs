@@ -1,0 +1,100 @@
+//! The Discord adapter: serenity (pinned), the `/cvm` command, votes by button and reaction,
+//! request cards edited in place, and the notifier the workers post through.
+
+mod commands;
+mod convert;
+mod handler;
+mod notifier;
+mod reactions;
+
+pub use commands::{Invocation, definition};
+pub use convert::nonce;
+pub use handler::{Handler, HandlerSettings};
+pub use notifier::DiscordNotifier;
+
+use crate::desk::Desk;
+use crate::secret::Secret;
+use crate::workers::{WorkerSettings, Workers};
+use anyhow::Context as _;
+use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// Discord's own API base; anything else is a proxy or a test double.
+pub const DISCORD: &str = "https://discord.com";
+
+/// Only what cvmbot reads: guild events and reactions. No Message Content.
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGE_REACTIONS
+}
+
+/// A connected bot, until stopped.
+pub struct Bot {
+    client: serenity::Client,
+    workers: Workers,
+}
+
+impl Bot {
+    /// Connects to Discord at `api_base` with `token`, and starts the workers posting through it.
+    ///
+    /// For a base other than Discord's, serenity's proxy setting is used with its rate limiter
+    /// off: serenity's limiter ignores the proxy and would send requests to discord.com.
+    pub async fn connect(
+        desk: Desk,
+        token: &Secret,
+        api_base: &str,
+        settings: HandlerSettings,
+        workers: WorkerSettings,
+    ) -> anyhow::Result<Bot> {
+        let mut http = HttpBuilder::new(token.expose());
+        let api_base = api_base.trim_end_matches('/');
+        if api_base != DISCORD {
+            warn!(
+                api_base,
+                "using a Discord API base other than discord.com (rate limiter off)"
+            );
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .context("building the HTTP client")?;
+            http = http.proxy(api_base).ratelimiter_disabled(true).client(client);
+        }
+        let handler = Handler::new(desk.clone(), settings);
+        let client = ClientBuilder::new_with_http(http.build(), intents())
+            .event_handler(handler)
+            .await
+            .context("building the Discord client")?;
+        let notifier = Arc::new(DiscordNotifier::new(client.http.clone()));
+        let workers = Workers::spawn(desk, notifier, workers).await;
+        Ok(Bot { client, workers })
+    }
+
+    /// Runs until the gateway connection ends or Ctrl-C.
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        let shards = self.client.shard_manager.clone();
+        let result = tokio::select! {
+            result = self.client.start() => result.context("the Discord connection ended"),
+            _ = tokio::signal::ctrl_c() => {
+                info!("stopping");
+                shards.shutdown_all().await;
+                Ok(())
+            }
+        };
+        self.workers.shutdown().await;
+        result
+    }
+
+    /// Runs until `stop` resolves (tests), then shuts down cleanly.
+    pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let shards = self.client.shard_manager.clone();
+        let result = tokio::select! {
+            result = self.client.start() => result.context("the Discord connection ended"),
+            _ = stop => {
+                shards.shutdown_all().await;
+                Ok(())
+            }
+        };
+        self.workers.shutdown().await;
+        result
+    }
+}

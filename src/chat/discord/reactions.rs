@@ -1,0 +1,183 @@
+//! Votes by reaction. Reactions are input only: the desk judges them like any vote; a refused
+//! one is removed and its author told why. Reactions made while the bot was offline are read
+//! back from each pending request's message when the bot connects.
+
+use super::convert::{person, reaction};
+use super::handler::{Handler, vote_emoji};
+use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
+use crate::desk::{Ballot, DeskError};
+use crate::domain::Person;
+use crate::store::{ListFilter, RequestRecord};
+use serenity::all::{ChannelId, Context, CreateMessage, GuildId, MessageId, Reaction, UserId};
+use std::time::Duration;
+use tracing::{error, info, warn};
+
+/// Handles MESSAGE_REACTION_ADD.
+pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
+    let Some(approve) = vote_emoji(&added.emoji) else {
+        return;
+    };
+    let Some(user_id) = added.user_id else { return };
+    if Some(user_id.get()) == handler.bot_id.get().copied() {
+        return;
+    }
+    let Some(record) = request_of(handler, added.message_id).await else {
+        return;
+    };
+    let voter = match &added.member {
+        Some(member) => person(&member.user, Some(member)),
+        None => match fetch_person(ctx, record.guild_id, user_id).await {
+            Some(voter) => voter,
+            None => return,
+        },
+    };
+    let ballot = Ballot {
+        approve,
+        reason: None,
+        seen_hash: None,
+        via: "reaction".into(),
+    };
+    match handler.desk.vote(record.id, &voter, &ballot).await {
+        Ok(outcome) => info!(request_id = record.id, decided = ?outcome.decided, "reaction vote counted"),
+        Err(error) => refuse(ctx, &record, &voter, approve, &error).await,
+    }
+}
+
+/// The request whose card is `message`; a reaction can arrive before the card's id is stored,
+/// so a miss is looked up again a few times.
+async fn request_of(handler: &Handler, message: MessageId) -> Option<RequestRecord> {
+    for attempt in 0..5 {
+        match handler.desk.store().session().await {
+            Ok(mut session) => match session.request_by_message(message.get()).await {
+                Ok(Some(record)) => return Some(record),
+                Ok(None) => {}
+                Err(e) => error!(error = %e, "looking up a reacted message"),
+            },
+            Err(e) => error!(error = %e, "looking up a reacted message"),
+        }
+        tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+    }
+    None
+}
+
+async fn fetch_person(ctx: &Context, guild: Option<u64>, user: UserId) -> Option<Person> {
+    let guild = guild?;
+    match ctx.http.get_member(GuildId::new(guild), user).await {
+        Ok(member) => Some(person(&member.user, Some(&member))),
+        Err(e) => {
+            warn!(error = %e, "could not read a voter's roles");
+            None
+        }
+    }
+}
+
+/// Removes a refused vote's reaction and tells its author why: by direct message, or in the
+/// channel when direct messages are closed.
+async fn refuse(ctx: &Context, record: &RequestRecord, voter: &Person, approve: bool, error: &DeskError) {
+    if let DeskError::Internal(cause) = error {
+        error!(error = %format!("{cause:#}"), "reaction vote failed");
+        return;
+    }
+    let (Some(channel), Some(message)) = (record.channel_id, record.message_id) else {
+        return;
+    };
+    let emoji = reaction(if approve { APPROVE_EMOJI } else { REJECT_EMOJI });
+    let (channel, message, user) = (ChannelId::new(channel), MessageId::new(message), UserId::new(voter.id));
+    if let Err(e) = ctx.http.delete_reaction(channel, message, user, &emoji).await {
+        warn!(error = %e, "could not remove a refused reaction");
+    }
+    let text = format!(
+        "Your {} on request #{} was not counted: {}",
+        emoji,
+        record.id,
+        error.user_message()
+    );
+    let dm = async {
+        let dm = user.create_dm_channel(&ctx.http).await?;
+        dm.id.send_message(&ctx.http, CreateMessage::new().content(&text)).await
+    };
+    if dm.await.is_err() {
+        let text = format!("<@{}> {text}", voter.id);
+        let allowed = serenity::all::CreateAllowedMentions::new().users([user]);
+        if let Err(e) = channel
+            .send_message(&ctx.http, CreateMessage::new().content(text).allowed_mentions(allowed))
+            .await
+        {
+            warn!(error = %e, "could not tell a voter why the reaction was refused");
+        }
+    }
+}
+
+/// Counts ✅/❌ reactions on pending requests' cards that were made while the bot was away, then
+/// has every pending card re-rendered.
+pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError> {
+    let pending = handler.desk.list(ListFilter::Pending, 1000).await?;
+    let bot = handler.bot_id.get().copied();
+    let mut counted = 0;
+    for record in &pending {
+        let (Some(channel), Some(message)) = (record.channel_id, record.message_id) else {
+            continue;
+        };
+        let voted: Vec<u64> = handler
+            .desk
+            .view(record.id)
+            .await?
+            .votes
+            .iter()
+            .map(|v| v.voter_id)
+            .collect();
+        for (emoji, approve) in [(APPROVE_EMOJI, true), (REJECT_EMOJI, false)] {
+            let users = reactors(ctx, channel, message, emoji).await;
+            for user in users.into_iter().filter(|u| Some(*u) != bot && !voted.contains(u)) {
+                let Some(voter) = fetch_person(ctx, record.guild_id, UserId::new(user)).await else {
+                    continue;
+                };
+                let ballot = Ballot {
+                    approve,
+                    reason: None,
+                    seen_hash: None,
+                    via: "reaction".into(),
+                };
+                match handler.desk.vote(record.id, &voter, &ballot).await {
+                    Ok(_) => counted += 1,
+                    Err(error) => refuse(ctx, record, &voter, approve, &error).await,
+                }
+            }
+        }
+    }
+    let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
+    handler.desk.refresh_cards(&ids).await?;
+    info!(pending = ids.len(), counted, "reconciled votes cast while offline");
+    Ok(())
+}
+
+/// Everyone who reacted with `emoji`, page by page.
+async fn reactors(ctx: &Context, channel: u64, message: u64, emoji: &str) -> Vec<u64> {
+    let mut users = Vec::new();
+    let mut after = None;
+    loop {
+        let page = match ctx
+            .http
+            .get_reaction_users(
+                ChannelId::new(channel),
+                MessageId::new(message),
+                &reaction(emoji),
+                100,
+                after,
+            )
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                warn!(error = %e, message, "could not read reactions");
+                return users;
+            }
+        };
+        let full = page.len() == 100;
+        after = page.last().map(|u| u.id.get());
+        users.extend(page.iter().map(|u| u.id.get()));
+        if !full {
+            return users;
+        }
+    }
+}
