@@ -7,4 +7,5 @@
 pub mod money;
 pub mod rand;
 pub mod secret;
+pub mod sim;
 pub mod tencent;
