@@ -99,11 +99,7 @@ pub async fn run(options: SimOptions) -> anyhow::Result<()> {
         config.seed = options.seed;
     }
     config.validate()?;
-    let saved = match &options.state {
-        Some(path) if path.exists() => Some(load_state(path)?),
-        _ => None,
-    };
-    let simulator = Simulator::start_with(config, options.listen, saved).await?;
+    let simulator = Simulator::start_from(config, options.listen, options.state.as_deref()).await?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "cvmbot sim listening on {}", simulator.url()).context("writing to stdout")?;
     stdout.flush().context("flushing stdout")?;
@@ -177,6 +173,15 @@ impl Simulator {
     /// Starts a simulator on `listen` (port 0 picks a free port).
     pub async fn start(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Simulator> {
         Self::start_with(config, listen, None).await
+    }
+
+    /// Starts a simulator, continuing from the state file `state` when it exists.
+    pub async fn start_from(config: SimConfig, listen: SocketAddr, state: Option<&Path>) -> anyhow::Result<Simulator> {
+        let saved = match state {
+            Some(path) if path.exists() => Some(load_state(path)?),
+            _ => None,
+        };
+        Self::start_with(config, listen, saved).await
     }
 
     async fn start_with(config: SimConfig, listen: SocketAddr, saved: Option<Saved>) -> anyhow::Result<Simulator> {
