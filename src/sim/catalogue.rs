@@ -163,6 +163,6 @@ impl Catalogue {
 
     /// Whether `image` runs on `kind`.
     pub fn image_fits(image: &ImageConfig, kind: &InstanceTypeConfig) -> bool {
-        image.families.is_empty() || image.families.iter().any(|f| *f == kind.family)
+        image.families.is_empty() || image.families.contains(&kind.family)
     }
 }

@@ -78,6 +78,14 @@ pub struct Ended {
 #[derive(Debug)]
 pub struct ControlError(pub StatusCode, pub String);
 
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.1, self.0)
+    }
+}
+
+impl std::error::Error for ControlError {}
+
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         (self.0, axum::Json(json!({ "error": self.1 }))).into_response()

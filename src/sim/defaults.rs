@@ -276,3 +276,29 @@ fn default_images() -> Vec<ImageConfig> {
         gpu,
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_sim_toml_documents_exactly_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
+        let documented = SimConfig::from_toml_file(&path).expect("config/sim.toml parses");
+        let as_json = |c: &SimConfig| serde_json::to_value(c).expect("serializes");
+        assert_eq!(as_json(&documented), as_json(&SimConfig::default()));
+    }
+
+    #[test]
+    fn settings_with_dangling_references_are_refused_with_the_key() {
+        let error = SimConfig::from_toml_str(
+            "[[stock]]\nzone = \"mars-1\"\ninstance_type = \"S5.SMALL2\"\nstock = 1\nspot_stock = 0\n",
+        )
+        .expect_err("unknown zone");
+        assert!(format!("{error:#}").contains("mars-1"), "{error:#}");
+        assert!(
+            SimConfig::from_toml_str("sped = 2.0").is_err(),
+            "unknown keys are refused"
+        );
+    }
+}

@@ -39,6 +39,7 @@ pub(crate) mod actions;
 pub(crate) mod auth;
 pub(crate) mod billing_engine;
 pub(crate) mod catalogue;
+pub mod catalogue_config;
 pub mod clock;
 pub mod config;
 pub mod control;

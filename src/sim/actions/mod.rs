@@ -3,6 +3,7 @@
 
 mod balance;
 mod catalogue;
+mod checks;
 mod describe;
 mod order;
 mod price;

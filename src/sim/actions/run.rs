@@ -71,6 +71,10 @@ pub fn run_instances(
     }
     account.pay(upfront * count);
     account.freeze += freeze * count;
+    let now = world.now;
+    if let Some(account) = world.account_mut(&ctx.secret_id) {
+        account.recheck_arrears(now);
+    }
     let stock = world
         .stock
         .entry(market_key)
