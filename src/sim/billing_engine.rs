@@ -171,6 +171,10 @@ impl World {
         }
         instance.holds_stock = false;
         let spot = instance.is_spot();
+        let quota = super::world::quota_key(instance.uin, &instance.zone, instance.charge_type.as_str());
+        if let Some(used) = self.quota_used.get_mut(&quota) {
+            *used = used.saturating_sub(1);
+        }
         if let Some(stock) = self.stock.get_mut(&instance.market_key()) {
             if spot {
                 stock.spot += 1;

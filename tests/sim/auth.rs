@@ -144,3 +144,54 @@ async fn action_version_and_region_are_checked_before_anything_runs() {
         assert_eq!(code(&raw.send(&sim).await), expected);
     }
 }
+
+#[tokio::test]
+async fn a_request_without_authorization_is_refused_as_invalid_authorization() {
+    let sim = start(test_config()).await;
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/", sim.url()))
+        .header("Content-Type", "application/json")
+        .header("X-TC-Action", "DescribeZones")
+        .header("X-TC-Version", "2017-03-12")
+        .header("X-TC-Region", REGION)
+        .header("X-TC-Timestamp", now().to_string())
+        .body("{}")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(code(&answer["Response"]), "AuthFailure.InvalidAuthorization");
+}
+
+#[tokio::test]
+async fn temporary_credentials_need_their_token() {
+    let mut config = test_config();
+    config.accounts[0].token = Some("session-token".into());
+    let sim = start(config).await;
+    let refused = client(&sim).describe_zones(REGION).await.expect_err("no token");
+    assert_eq!(refused.code, "AuthFailure.TokenFailure");
+    let settings_client = {
+        let base = client(&sim);
+        let credentials = cvmbot::tencent::Credentials {
+            secret_id: DEFAULT_SECRET_ID.into(),
+            secret_key: cvmbot::secret::Secret::new(cvmbot::sim::DEFAULT_SECRET_KEY),
+            token: Some(cvmbot::secret::Secret::new("session-token")),
+        };
+        let settings = cvmbot::tencent::ClientSettings {
+            endpoint: base.endpoint().clone(),
+            region: REGION.into(),
+            language: "en-US".into(),
+            timeout: std::time::Duration::from_secs(10),
+            connect_timeout: std::time::Duration::from_secs(5),
+            retry: cvmbot::tencent::RetryPolicy::default(),
+            rate_limits: Default::default(),
+        };
+        cvmbot::tencent::TencentClient::new(settings, credentials).expect("client")
+    };
+    settings_client
+        .describe_zones(REGION)
+        .await
+        .expect("the token is accepted");
+}

@@ -8,7 +8,7 @@ use crate::money::Yuan;
 use crate::sim::clock::add_months;
 use crate::sim::config::DryRunAnswer;
 use crate::sim::world::instance::{Phase, SimInstance};
-use crate::sim::world::{EventKind, World, index_key};
+use crate::sim::world::{EventKind, World, quota_key};
 use crate::tencent::enums::{ChargeType, OperationState};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -100,14 +100,13 @@ fn check_quota(world: &World, ctx: &Ctx, order: &Order) -> Result<(), ApiFailure
         ChargeType::SpotPaid => (quota.spot_per_zone, "LimitExceeded.SpotQuota"),
         _ => (quota.postpaid_per_zone, "LimitExceeded.InstanceQuota"),
     };
-    let used = world
-        .index
-        .get(&index_key(ctx.uin, &ctx.region))
-        .into_iter()
-        .flat_map(|listed| listed.values())
-        .filter_map(|id| world.instances.get(id))
-        .filter(|i| i.zone == order.zone && i.charge_type == order.charge && i.holds_stock)
-        .count() as i64;
+    let used = i64::from(
+        world
+            .quota_used
+            .get(&quota_key(ctx.uin, &order.zone, order.charge.as_str()))
+            .copied()
+            .unwrap_or(0),
+    );
     if used + order.count > i64::from(limit) {
         return Err(fail(
             code,

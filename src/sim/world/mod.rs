@@ -80,6 +80,10 @@ pub struct World {
     /// `zone/type` → spot instances there (rebuilt after a load).
     #[serde(skip)]
     pub spot_index: BTreeMap<String, BTreeSet<String>>,
+    /// `uin/zone/charge type` → instances holding stock there: what quotas count (rebuilt after
+    /// a load), so a purchase need not walk every instance.
+    #[serde(skip)]
+    pub quota_used: HashMap<String, u32>,
 }
 
 fn empty_catalogue() -> Arc<Catalogue> {
@@ -118,6 +122,7 @@ impl World {
             rng: SplitMix64::seeded(seed),
             spot_rng: SplitMix64::seeded(seed ^ 0x5EED_5EED_5EED_5EED),
             spot_index: BTreeMap::new(),
+            quota_used: HashMap::new(),
         };
         world.fill_from_catalogue();
         world
@@ -131,11 +136,20 @@ impl World {
         self.spot_rng = SplitMix64::seeded(self.reseed ^ 0x5EED_5EED_5EED_5EED);
         self.fill_from_catalogue();
         self.spot_index.clear();
-        for instance in self.instances.values().filter(|i| i.is_spot()) {
-            self.spot_index
-                .entry(instance.market_key())
-                .or_default()
-                .insert(instance.id.clone());
+        self.quota_used.clear();
+        for instance in self.instances.values() {
+            if instance.is_spot() {
+                self.spot_index
+                    .entry(instance.market_key())
+                    .or_default()
+                    .insert(instance.id.clone());
+            }
+            if instance.holds_stock {
+                *self
+                    .quota_used
+                    .entry(quota_key(instance.uin, &instance.zone, instance.charge_type.as_str()))
+                    .or_default() += 1;
+            }
         }
         self
     }
@@ -239,6 +253,12 @@ impl World {
                 .or_default()
                 .insert(instance.id.clone());
         }
+        if instance.holds_stock {
+            *self
+                .quota_used
+                .entry(quota_key(instance.uin, &instance.zone, instance.charge_type.as_str()))
+                .or_default() += 1;
+        }
         self.instances.insert(instance.id.clone(), instance);
     }
 
@@ -269,6 +289,11 @@ impl World {
     pub fn spot_price(&self, key: &str) -> Decimal {
         self.spot_prices.get(key).copied().unwrap_or_default()
     }
+}
+
+/// The key of [`World::quota_used`].
+pub fn quota_key(uin: u64, zone: &str, charge_type: &str) -> String {
+    format!("{uin}/{zone}/{charge_type}")
 }
 
 /// The key of [`World::index`].
