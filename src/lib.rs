@@ -14,6 +14,7 @@ pub mod domain;
 pub mod money;
 pub mod rand;
 pub mod secret;
+pub mod sim;
 pub mod store;
 pub mod tencent;
 pub mod workers;

@@ -35,7 +35,7 @@ impl Report {
 fn mask(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
     if chars.len() <= 10 {
-        return "…".repeat(1);
+        return "…".to_owned();
     }
     format!(
         "{}…{}",

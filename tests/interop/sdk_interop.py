@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Drive the cvmbot Tencent Cloud simulator with the official tencentcloud-sdk-python, unchanged.
+
+Usage: sdk_interop.py SIMULATOR_URL SECRET_ID SECRET_KEY
+
+Buys one instance of each charge type, advances the simulator's clock (control endpoint) until
+each runs with a public IP, quotes prices, reads the balance, terminates everything, checks that
+a wrong key fails with AuthFailure.SignatureFailure through the SDK's own exception, and signs one
+request by hand over `content-type;host;x-tc-action` (the SDK itself signs only content-type;host).
+Prints ALL OK and exits 0 when every check passes.
+"""
+
+import hashlib
+import hmac
+import json
+import sys
+import time
+import urllib.request
+from datetime import datetime, timezone
+
+from tencentcloud.billing.v20180709 import billing_client
+from tencentcloud.billing.v20180709 import models as billing_models
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.cvm.v20170312 import cvm_client, models
+
+REGION = "ap-guangzhou"
+ZONE = "ap-guangzhou-3"
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+    print("ok:", what)
+
+
+def profile(endpoint):
+    http = HttpProfile(endpoint=endpoint, protocol="http")
+    http.scheme = "http"
+    http.reqTimeout = 30
+    return ClientProfile(httpProfile=http)
+
+
+def control(url, path, body):
+    request = urllib.request.Request(
+        url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def purchase(charge_type, token):
+    body = {
+        "InstanceChargeType": charge_type,
+        "Placement": {"Zone": ZONE},
+        "InstanceType": "S5.MEDIUM4",
+        "ImageId": "img-487zeit5",
+        "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 50},
+        "InternetAccessible": {
+            "InternetChargeType": "BANDWIDTH_PREPAID" if charge_type == "PREPAID" else "BANDWIDTH_POSTPAID_BY_HOUR",
+            "InternetMaxBandwidthOut": 5,
+            "PublicIpAssigned": True,
+        },
+        "InstanceCount": 1,
+        "InstanceName": "sdk-" + charge_type.lower(),
+        "LoginSettings": {"KeepImageLogin": "TRUE"},
+        "ClientToken": token,
+        "TagSpecification": [{"ResourceType": "instance", "Tags": [{"Key": "via", "Value": "python-sdk"}]}],
+    }
+    if charge_type == "PREPAID":
+        body["InstanceChargePrepaid"] = {"Period": 1, "RenewFlag": "NOTIFY_AND_MANUAL_RENEW"}
+    if charge_type == "SPOTPAID":
+        body["InstanceMarketOptions"] = {
+            "MarketType": "spot",
+            "SpotOptions": {"MaxPrice": "0.41", "SpotInstanceType": "one-time"},
+        }
+    return body
+
+
+def hand_signed_call(url, secret_id, secret_key, action, version, region, payload):
+    """A call signed over content-type;host;x-tc-action, the action lowercased as the v3 document shows."""
+    host = url.replace("http://", "")
+    timestamp = int(time.time())
+    date = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
+    content_type = "application/json; charset=utf-8"
+    canonical_headers = "content-type:%s\nhost:%s\nx-tc-action:%s\n" % (content_type, host, action.lower())
+    signed_headers = "content-type;host;x-tc-action"
+    canonical = "POST\n/\n\n%s\n%s\n%s" % (canonical_headers, signed_headers, hashlib.sha256(payload).hexdigest())
+    scope = "%s/cvm/tc3_request" % date
+    to_sign = "TC3-HMAC-SHA256\n%d\n%s\n%s" % (timestamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+
+    def sign(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    key = sign(sign(sign(("TC3" + secret_key).encode(), date), "cvm"), "tc3_request")
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers = {
+        "Authorization": "TC3-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s"
+        % (secret_id, scope, signed_headers, signature),
+        "Content-Type": content_type,
+        "Host": host,
+        "X-TC-Action": action,
+        "X-TC-Timestamp": str(timestamp),
+        "X-TC-Version": version,
+        "X-TC-Region": region,
+    }
+    request = urllib.request.Request(url + "/", data=payload, headers=headers, method="POST")
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())["Response"]
+
+
+def main():
+    url, secret_id, secret_key = sys.argv[1:4]
+    endpoint = url.replace("http://", "")
+    cred = credential.Credential(secret_id, secret_key)
+    cvm = cvm_client.CvmClient(cred, REGION, profile(endpoint))
+    billing = billing_client.BillingClient(cred, "", profile(endpoint))
+
+    zones = cvm.DescribeZones(models.DescribeZonesRequest())
+    check(zones.TotalCount == len(zones.ZoneSet) and zones.ZoneSet[0].Zone.startswith(REGION), "DescribeZones")
+
+    images = models.DescribeImagesRequest()
+    images.from_json_string(json.dumps({"Filters": [{"Name": "platform", "Values": ["Ubuntu"]}]}))
+    check(cvm.DescribeImages(images).TotalCount >= 1, "DescribeImages with a platform filter")
+
+    configs = models.DescribeZoneInstanceConfigInfosRequest()
+    configs.from_json_string(json.dumps({"Filters": [
+        {"Name": "zone", "Values": [ZONE]}, {"Name": "instance-charge-type", "Values": ["SPOTPAID"]}]}))
+    spot_items = cvm.DescribeZoneInstanceConfigInfos(configs).InstanceTypeQuotaSet
+    check(spot_items and all(i.InstanceChargeType == "SPOTPAID" for i in spot_items), "DescribeZoneInstanceConfigInfos")
+
+    before = billing.DescribeAccountBalance(billing_models.DescribeAccountBalanceRequest())
+    check(isinstance(before.Balance, int) and before.Balance == before.RealBalance, "DescribeAccountBalance in fen")
+
+    ids = {}
+    for charge_type in ["PREPAID", "POSTPAID_BY_HOUR", "SPOTPAID"]:
+        quote = models.InquiryPriceRunInstancesRequest()
+        body = purchase(charge_type, "sdk-" + charge_type)
+        del body["ClientToken"]
+        quote.from_json_string(json.dumps(body))
+        price = cvm.InquiryPriceRunInstances(quote).Price
+        if charge_type == "PREPAID":
+            check(price.InstancePrice.DiscountPrice > 0 and price.InstancePrice.OriginalPrice > 0, "prepaid quote")
+        else:
+            check(price.InstancePrice.UnitPriceDiscount > 0 and price.InstancePrice.ChargeUnit == "HOUR",
+                  charge_type + " quote")
+
+        dry = models.RunInstancesRequest()
+        dry.from_json_string(json.dumps(dict(purchase(charge_type, "dry-" + charge_type), DryRun=True)))
+        try:
+            cvm.RunInstances(dry)
+            print("ok: dry run answered with a RequestId")
+        except TencentCloudSDKException as error:
+            check(error.get_code() == "DryRunOperation", charge_type + " dry run passes")
+
+        run = models.RunInstancesRequest()
+        run.from_json_string(json.dumps(purchase(charge_type, "sdk-" + charge_type)))
+        bought = cvm.RunInstances(run)
+        check(len(bought.InstanceIdSet) == 1, "RunInstances " + charge_type)
+        again = cvm.RunInstances(run)
+        check(again.InstanceIdSet == bought.InstanceIdSet, "the same ClientToken answers the same ids")
+        ids[charge_type] = bought.InstanceIdSet[0]
+
+    describe = models.DescribeInstancesRequest()
+    describe.from_json_string(json.dumps({"InstanceIds": list(ids.values())}))
+    for _ in range(12):
+        found = cvm.DescribeInstances(describe)
+        ready = [i for i in found.InstanceSet if i.InstanceState == "RUNNING" and i.PublicIpAddresses]
+        if len(ready) == len(ids):
+            break
+        control(url, "/_sim/advance", {"seconds": 60})
+    check(len(ready) == 3, "every instance RUNNING with a public IP")
+    check(all(i.Placement.Zone == ZONE and i.CPU == 2 and i.Memory == 4 for i in ready), "instance fields")
+    check(all(i.CreatedTime.endswith("Z") for i in ready), "CreatedTime in ISO 8601 UTC")
+
+    status = models.DescribeInstancesStatusRequest()
+    status.from_json_string(json.dumps({"InstanceIds": list(ids.values())}))
+    check(cvm.DescribeInstancesStatus(status).TotalCount == 3, "DescribeInstancesStatus")
+
+    after = billing.DescribeAccountBalance(billing_models.DescribeAccountBalanceRequest())
+    check(after.RealBalance < before.RealBalance, "purchases were paid for")
+    check(after.RealBalance == after.CashAccountBalance + after.IncomeIntoAccountBalance
+          + after.PresentAccountBalance - after.FreezeAmount - after.OweAmount, "RealBalance identity")
+    check(after.FreezeAmount > 0, "pay-as-you-go froze an hour")
+
+    for charge_type in ["POSTPAID_BY_HOUR", "SPOTPAID", "PREPAID", "PREPAID"]:
+        terminate = models.TerminateInstancesRequest()
+        terminate.from_json_string(json.dumps({"InstanceIds": [ids[charge_type]]}))
+        check(cvm.TerminateInstances(terminate).RequestId, "TerminateInstances " + charge_type)
+
+    wrong = cvm_client.CvmClient(credential.Credential(secret_id, "wrong-key"), REGION, profile(endpoint))
+    try:
+        wrong.DescribeZones(models.DescribeZonesRequest())
+        raise AssertionError("a wrong key was accepted")
+    except TencentCloudSDKException as error:
+        check(error.get_code() == "AuthFailure.SignatureFailure", "a wrong key raises AuthFailure.SignatureFailure")
+
+    answer = hand_signed_call(url, secret_id, secret_key, "DescribeZones", "2017-03-12", REGION, b"{}")
+    check("Error" not in answer and answer["TotalCount"] >= 1, "x-tc-action in SignedHeaders verifies")
+    print("ALL OK")
+
+
+if __name__ == "__main__":
+    main()

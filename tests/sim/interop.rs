@@ -1,0 +1,66 @@
+//! The official Python SDK (tencentcloud-sdk-python) against the simulator.
+
+use crate::support::sim::*;
+use cvmbot::sim::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY};
+use std::path::Path;
+use std::process::Command;
+
+fn sdk_importable() -> Result<(), String> {
+    let probe = Command::new("python3")
+        .args([
+            "-c",
+            "import tencentcloud.cvm.v20170312, tencentcloud.billing.v20180709",
+        ])
+        .output()
+        .map_err(|e| format!("python3 cannot be run: {e}"))?;
+    if probe.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "tencentcloud-sdk-python is not installed (pip install -r tests/interop/requirements.txt): {}",
+            String::from_utf8_lossy(&probe.stderr).trim()
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_sdk_drives_the_simulator() {
+    if let Err(why) = sdk_importable() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("the SDK interop test cannot be skipped in CI: {why}");
+        }
+        eprintln!("SKIPPED the_official_python_sdk_drives_the_simulator: {why}");
+        return;
+    }
+    let mut config = test_config();
+    config.speed = 0.0;
+    let sim = start(config).await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_interop.py");
+    let url = sim.url().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .args([&url, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY])
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the SDK script failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ALL OK"), "{stdout}");
+    let actions: Vec<String> = sim.requests().into_iter().map(|r| r.action).collect();
+    for action in [
+        "RunInstances",
+        "DescribeInstances",
+        "InquiryPriceRunInstances",
+        "DescribeAccountBalance",
+        "TerminateInstances",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} was not called: {actions:?}"
+        );
+    }
+}
