@@ -13,15 +13,18 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::Shared;
+use super::config::intents;
 use super::payloads;
-use super::state::{Session, State, intents};
+use super::state::{Session, State};
+use super::{FakeDiscord, Shared};
 
 type Ws = WebSocketStream<TcpStream>;
 
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let shared = shared.clone();
         tokio::spawn(async move {
             let conn = shared.with(|st| {
@@ -41,11 +44,16 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn send(ws: &mut Ws, v: &Value) -> Result<(), String> {
-    ws.send(WsMessage::Text(v.to_string())).await.map_err(|e| e.to_string())
+    ws.send(WsMessage::Text(v.to_string()))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn close(ws: &mut Ws, code: u16, reason: &str) {
-    let frame = CloseFrame { code: CloseCode::from(code), reason: reason.to_string().into() };
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_string().into(),
+    };
     let _ = ws.close(Some(frame)).await;
 }
 
@@ -76,15 +84,24 @@ async fn next(shared: &Shared, conn: u64, ws: &mut Ws, changed: &mut watch::Rece
 }
 
 async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(), String> {
-    let mut ws = tokio_tungstenite::accept_hdr_async(stream, |req: &tokio_tungstenite::tungstenite::handshake::server::Request, resp| {
-        shared.with(|st| st.gateway.log.push(format!("connection {conn}: GET {}", req.uri())));
+    use tokio_tungstenite::tungstenite::handshake::server::Request;
+    // The error type is tungstenite's (large); this callback never fails.
+    #[allow(clippy::result_large_err)]
+    let log_url = |req: &Request, resp| {
+        let line = format!("connection {conn}: GET {}", req.uri());
+        shared.with(|st| st.gateway.log.push(line));
         Ok(resp)
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    };
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, log_url)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut changed = shared.changed.subscribe();
     let interval = shared.read(|st| st.cfg.heartbeat_interval.as_millis() as u64);
-    send(&mut ws, &json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": interval}})).await?;
+    send(
+        &mut ws,
+        &json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": interval}}),
+    )
+    .await?;
 
     // Handshake: IDENTIFY or RESUME (serenity sends RESUME without waiting for HELLO).
     let (session_id, mut sent_upto) = loop {
@@ -101,7 +118,7 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
                 Err((code, reason)) => {
                     close(&mut ws, code, reason).await;
                     return Ok(());
-                },
+                }
             },
             Some(6) => match shared.with(|st| resume(st, &frame["d"])) {
                 Some(v) => break v,
@@ -110,24 +127,31 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
             _ => {
                 close(&mut ws, 4003, "Not authenticated.").await;
                 return Ok(());
-            },
+            }
         }
     };
 
     loop {
         let pending: Vec<(usize, u64, String)> = shared.read(|st| {
             let frames = st.events.iter().enumerate().filter(|(_, e)| {
-                e.session_id.as_deref() == Some(session_id.as_str()) && e.seq.is_some_and(|s| s > sent_upto)
+                e.session_id.as_deref() == Some(session_id.as_str())
+                    && e.seq.is_some_and(|s| s > sent_upto)
             });
             frames
                 .map(|(i, e)| {
                     let s = e.seq.unwrap_or_default();
-                    (i, s, json!({"op": 0, "s": s, "t": e.name, "d": e.d}).to_string())
+                    (
+                        i,
+                        s,
+                        json!({"op": 0, "s": s, "t": e.name, "d": e.d}).to_string(),
+                    )
                 })
                 .collect()
         });
         for (idx, seq, text) in pending {
-            ws.send(WsMessage::Text(text)).await.map_err(|e| e.to_string())?;
+            ws.send(WsMessage::Text(text))
+                .await
+                .map_err(|e| e.to_string())?;
             sent_upto = seq;
             shared.with(|st| {
                 let ev = &mut st.events[idx];
@@ -140,7 +164,7 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
         }
         match next(shared, conn, &mut ws, &mut changed).await {
             Next::Frame(Some(v)) if v["op"] == 1 => heartbeat_ack(shared, &mut ws).await?,
-            Next::Frame(_) | Next::Changed => {},
+            Next::Frame(_) | Next::Changed => {}
             Next::Closed => return Ok(()),
             Next::Killed(code) => return kill(&mut ws, code).await,
         }
@@ -177,10 +201,15 @@ fn identify(st: &mut State, d: &Value) -> Result<String, (u16, &'static str)> {
         return Err((4014, "Disallowed intent(s)."));
     }
     let id = format!("fake-session-{}", st.gateway.identifies.len());
-    st.session = Some(Session { id: id.clone(), intents: asked, seq: 0 });
+    st.session = Some(Session {
+        id: id.clone(),
+        intents: asked,
+        seq: 0,
+    });
     let shard = d.get("shard").cloned().unwrap_or(json!([0, 1]));
     let ready = payloads::ready(st, &id, &shard);
-    st.dispatch("READY", ready).map_err(|_| (4000, "fake READY invalid"))?;
+    st.dispatch("READY", ready)
+        .map_err(|_| (4000, "fake READY invalid"))?;
     let guild = payloads::guild_create(st);
     let _ = st.dispatch("GUILD_CREATE", guild);
     Ok(id)
@@ -190,12 +219,63 @@ fn identify(st: &mut State, d: &Value) -> Result<String, (u16, &'static str)> {
 /// then RESUMED. `None` means op 9 (session not resumable).
 fn resume(st: &mut State, d: &Value) -> Option<(String, u64)> {
     let current = st.session.as_ref().map(|s| s.id.clone());
-    let ok = !st.gateway.refuse_resume && token_ok(st, d) && current.as_deref() == d["session_id"].as_str();
-    st.gateway.log.push(format!("RESUME {d} -> {}", if ok { "accepted" } else { "op 9" }));
+    let ok = !st.gateway.refuse_resume
+        && token_ok(st, d)
+        && current.as_deref() == d["session_id"].as_str();
+    st.gateway.log.push(format!(
+        "RESUME {d} -> {}",
+        if ok { "accepted" } else { "op 9" }
+    ));
     if !ok {
         return None;
     }
     st.gateway.resumes += 1;
     let _ = st.dispatch("RESUMED", json!({"_trace": ["fake-discord"]}));
     Some((current?, d["seq"].as_u64().unwrap_or(0)))
+}
+
+/// Gateway controls for tests.
+impl FakeDiscord {
+    /// Drops every gateway connection without a close frame (a network outage). serenity
+    /// then RESUMEs. Returns a mark for [`Self::wait_until_reconnected`].
+    pub fn disconnect(&self) -> u64 {
+        self.close_gateway(None)
+    }
+
+    /// Closes every gateway connection with `code` (e.g. 4000 → serenity resumes,
+    /// 4009 → it re-identifies), or drops them when `None`. Returns a reconnect mark.
+    pub fn close_gateway(&self, code: Option<u16>) -> u64 {
+        self.shared.with(|st| {
+            st.gateway.kill_below = st.gateway.connections + 1;
+            st.gateway.kill_code = code;
+            st.gateway.connections
+        })
+    }
+
+    /// When set, RESUME gets op 9 (not resumable), so serenity must IDENTIFY again and the
+    /// events queued meanwhile are lost, as on Discord.
+    pub fn refuse_resume(&self, refuse: bool) {
+        self.shared.with(|st| st.gateway.refuse_resume = refuse);
+    }
+
+    /// Whether a bot connection has completed IDENTIFY/READY or RESUME/RESUMED.
+    pub fn is_connected(&self) -> bool {
+        self.shared
+            .read(|st| st.gateway.live.values().any(|ready| *ready))
+    }
+
+    /// IDENTIFY payloads received (token, intents, shard, properties…).
+    pub fn identifies(&self) -> Vec<Value> {
+        self.shared.read(|st| st.gateway.identifies.clone())
+    }
+
+    /// Number of accepted RESUMEs.
+    pub fn resume_count(&self) -> u64 {
+        self.shared.read(|st| st.gateway.resumes)
+    }
+
+    /// Heartbeats (op 1) answered with op 11.
+    pub fn heartbeat_count(&self) -> u64 {
+        self.shared.read(|st| st.gateway.heartbeats)
+    }
 }

@@ -16,15 +16,22 @@
 //! does that real Discord would refuse or that the fake does not know is answered like
 //! Discord would and also listed in [`FakeDiscord::problems`].
 
+mod config;
 mod gateway;
 mod inject;
+mod inject_command;
 mod multipart;
 mod payloads;
 mod rest;
+mod rest_commands;
+mod rest_guild;
 mod rest_interactions;
 mod rest_messages;
+mod rest_reactions;
+mod routes;
 mod state;
 mod validate;
+mod views;
 mod wait;
 
 use std::sync::{Arc, Mutex};
@@ -34,9 +41,10 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use config::{FakeConfig, intents};
 pub use inject::InteractionHandle;
-pub use state::{DispatchRecord, FakeConfig, RecordedRequest, intents};
-pub use wait::{InteractionOutcome, MessageView};
+pub use state::{DispatchRecord, RecordedRequest};
+pub use views::{InteractionOutcome, MessageView};
 
 use state::{Fault, MemberRec, RoleRec, State};
 
@@ -89,7 +97,9 @@ impl FakeDiscord {
     pub async fn start_with(cfg: FakeConfig) -> Self {
         let bind = || tokio::net::TcpListener::bind(("127.0.0.1", 0));
         let rest = bind().await.expect("bind fake REST listener on 127.0.0.1");
-        let ws = bind().await.expect("bind fake gateway listener on 127.0.0.1");
+        let ws = bind()
+            .await
+            .expect("bind fake gateway listener on 127.0.0.1");
         let rest_url = format!("http://{}", rest.local_addr().expect("REST local addr"));
         let ws_url = format!("ws://{}", ws.local_addr().expect("gateway local addr"));
         let shared = Arc::new(Shared {
@@ -142,12 +152,11 @@ impl FakeDiscord {
 
     /// A serenity `Http` wired to this fake (proxy, ratelimiter off, application id set).
     pub fn serenity_http(&self) -> serenity::http::Http {
-        let http = serenity::http::HttpBuilder::new(self.token())
+        serenity::http::HttpBuilder::new(self.token())
             .proxy(self.rest_url())
             .ratelimiter_disabled(true)
             .application_id(self.application_id().into())
-            .build();
-        http
+            .build()
     }
 
     /// Creates a role (`permissions` is Discord's bit set, e.g. 0) and returns its id.
@@ -167,9 +176,23 @@ impl FakeDiscord {
             if let Some(r) = roles.iter().find(|r| !st.roles.contains_key(r)) {
                 panic!("add_member({user_id}): role {r} does not exist; create it with add_role");
             }
-            st.users.insert(user_id, state::UserRec { id: user_id, name: name.into(), bot: false });
+            st.users.insert(
+                user_id,
+                state::UserRec {
+                    id: user_id,
+                    name: name.into(),
+                    bot: false,
+                },
+            );
             let joined_at = state::now_timestamp();
-            st.members.insert(user_id, MemberRec { user_id, roles: roles.to_vec(), joined_at });
+            st.members.insert(
+                user_id,
+                MemberRec {
+                    user_id,
+                    roles: roles.to_vec(),
+                    joined_at,
+                },
+            );
             let mut d = payloads::member(st, user_id, false);
             d["guild_id"] = payloads::id(st.guild_id);
             let _ = st.dispatch("GUILD_MEMBER_ADD", d);
@@ -179,7 +202,10 @@ impl FakeDiscord {
     /// Replaces a member's roles and dispatches GUILD_MEMBER_UPDATE (GUILD_MEMBERS intent).
     pub fn set_member_roles(&self, user_id: u64, roles: &[u64]) {
         self.shared.with(|st| {
-            let m = st.members.get_mut(&user_id).unwrap_or_else(|| panic!("user {user_id} is not a member"));
+            let m = st
+                .members
+                .get_mut(&user_id)
+                .unwrap_or_else(|| panic!("user {user_id} is not a member"));
             m.roles = roles.to_vec();
             let mut d = payloads::member(st, user_id, false);
             d["guild_id"] = payloads::id(st.guild_id);
@@ -192,7 +218,14 @@ impl FakeDiscord {
         self.shared.with(|st| {
             let id = st.snowflake();
             let position = u16::try_from(st.channels.len()).unwrap_or(u16::MAX);
-            let c = state::ChannelRec { id, name: name.into(), kind: 0, parent_id: None, owner_id: None, position };
+            let c = state::ChannelRec {
+                id,
+                name: name.into(),
+                kind: 0,
+                parent_id: None,
+                owner_id: None,
+                position,
+            };
             let _ = st.dispatch("CHANNEL_CREATE", payloads::channel(st, &c));
             st.channels.insert(id, c);
             id
@@ -223,102 +256,19 @@ impl FakeDiscord {
 
     /// Like [`Self::fail_next`] with an explicit JSON body.
     pub fn fail_next_with(&self, route: &str, status: u16, body: Value) {
-        let known = rest::ROUTES.iter().any(|(m, t, ..)| rest::route_name(m, t) == route);
-        assert!(known, "fail_next: {route:?} is not a route of the fake; see rest::ROUTES");
-        self.shared.with(|st| st.faults.push(Fault { route: route.into(), status, body }));
-    }
-
-    // ----- gateway control -----
-
-    /// Drops every gateway connection without a close frame (a network outage). serenity
-    /// then RESUMEs. Returns a mark for [`Self::wait_until_reconnected`].
-    pub fn disconnect(&self) -> u64 {
-        self.close_gateway(None)
-    }
-
-    /// Closes every gateway connection with `code` (e.g. 4000 → serenity resumes,
-    /// 4009 → it re-identifies), or drops them when `None`. Returns a reconnect mark.
-    pub fn close_gateway(&self, code: Option<u16>) -> u64 {
+        let known = routes::ROUTES
+            .iter()
+            .any(|(m, t, ..)| routes::route_name(m, t) == route);
+        assert!(
+            known,
+            "fail_next: {route:?} is not a route of the fake; see routes::ROUTES"
+        );
         self.shared.with(|st| {
-            st.gateway.kill_below = st.gateway.connections + 1;
-            st.gateway.kill_code = code;
-            st.gateway.connections
-        })
-    }
-
-    /// When set, RESUME gets op 9 (not resumable), so serenity must IDENTIFY again and the
-    /// events queued meanwhile are lost, as on Discord.
-    pub fn refuse_resume(&self, refuse: bool) {
-        self.shared.with(|st| st.gateway.refuse_resume = refuse);
-    }
-
-    /// Whether a bot connection has completed IDENTIFY/READY or RESUME/RESUMED.
-    pub fn is_connected(&self) -> bool {
-        self.shared.read(|st| st.gateway.live.values().any(|ready| *ready))
-    }
-
-    /// IDENTIFY payloads received (token, intents, shard, properties…).
-    pub fn identifies(&self) -> Vec<Value> {
-        self.shared.read(|st| st.gateway.identifies.clone())
-    }
-
-    /// Number of accepted RESUMEs.
-    pub fn resume_count(&self) -> u64 {
-        self.shared.read(|st| st.gateway.resumes)
-    }
-
-    /// Heartbeats (op 1) answered with op 11.
-    pub fn heartbeat_count(&self) -> u64 {
-        self.shared.read(|st| st.gateway.heartbeats)
-    }
-
-    // ----- user actions -----
-
-    fn inject<T>(&self, what: &str, f: impl FnOnce(&mut State) -> Result<T, String>) -> T {
-        self.shared.with(f).unwrap_or_else(|e| panic!("{what}: {e}"))
-    }
-
-    /// A user runs a slash command: `path` is `"cvm"`, `"cvm buy"` or `"cvm group sub"`;
-    /// option types come from the registered command (which must exist, as on Discord).
-    pub fn slash_command(&self, user: u64, channel: u64, path: &str, options: &[(&str, Value)]) -> InteractionHandle {
-        self.inject("slash_command", |st| inject::command(st, user, channel, path, options, None))
-    }
-
-    /// A user types into an autocomplete option: `focused` names the option being typed
-    /// (its value is sent as the partial string). Expect callback type 8.
-    pub fn autocomplete(&self, user: u64, channel: u64, path: &str, options: &[(&str, Value)], focused: &str) -> InteractionHandle {
-        self.inject("autocomplete", |st| inject::command(st, user, channel, path, options, Some(focused)))
-    }
-
-    /// A user clicks an enabled button on a stored message.
-    pub fn click_button(&self, user: u64, message: u64, custom_id: &str) -> InteractionHandle {
-        self.inject("click_button", |st| inject::component(st, user, message, custom_id, None))
-    }
-
-    /// A user picks `values` in a string select menu.
-    pub fn select(&self, user: u64, message: u64, custom_id: &str, values: &[&str]) -> InteractionHandle {
-        self.inject("select", |st| inject::component(st, user, message, custom_id, Some(values)))
-    }
-
-    /// A user submits a modal the bot showed them (callback type 9) with `(input id, value)`.
-    pub fn submit_modal(&self, user: u64, custom_id: &str, fields: &[(&str, &str)]) -> InteractionHandle {
-        self.inject("submit_modal", |st| inject::modal_submit(st, user, custom_id, fields))
-    }
-
-    /// A user adds a reaction (`emoji` unicode like "✅" or custom `name:id`): stored and
-    /// dispatched as MESSAGE_REACTION_ADD.
-    pub fn react(&self, user: u64, channel: u64, message: u64, emoji: &str) {
-        self.inject("react", |st| inject::reaction(st, true, user, channel, message, emoji, true));
-    }
-
-    /// A reaction made while the bot was offline: stored (GET reactions lists it), never
-    /// dispatched.
-    pub fn react_offline(&self, user: u64, channel: u64, message: u64, emoji: &str) {
-        self.inject("react_offline", |st| inject::reaction(st, true, user, channel, message, emoji, false));
-    }
-
-    /// A user removes their reaction: MESSAGE_REACTION_REMOVE.
-    pub fn unreact(&self, user: u64, channel: u64, message: u64, emoji: &str) {
-        self.inject("unreact", |st| inject::reaction(st, false, user, channel, message, emoji, true));
+            st.faults.push(Fault {
+                route: route.into(),
+                status,
+                body,
+            })
+        });
     }
 }

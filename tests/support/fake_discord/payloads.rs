@@ -32,9 +32,11 @@ pub fn id(v: u64) -> Value {
 }
 
 pub fn user(st: &State, user_id: u64) -> Value {
-    let (name, bot) = st.user(user_id).map_or((format!("user{user_id}"), false), |u| {
-        (u.name.clone(), u.bot)
-    });
+    let (name, bot) = st
+        .user(user_id)
+        .map_or((format!("user{user_id}"), false), |u| {
+            (u.name.clone(), u.bot)
+        });
     json!({
         "id": id(user_id), "username": name, "global_name": if bot { Value::Null } else { json!(name) },
         "discriminator": "0", "avatar": null, "bot": bot, "public_flags": 0,
@@ -119,10 +121,18 @@ pub fn ready(st: &State, session_id: &str, shard: &Value) -> Value {
 }
 
 pub fn guild_create(st: &State) -> Value {
-    let channels: Vec<Value> =
-        st.channels.values().filter(|c| c.kind != 11).map(|c| channel(st, c)).collect();
-    let threads: Vec<Value> =
-        st.channels.values().filter(|c| c.kind == 11).map(|c| channel(st, c)).collect();
+    let channels: Vec<Value> = st
+        .channels
+        .values()
+        .filter(|c| c.kind != 11)
+        .map(|c| channel(st, c))
+        .collect();
+    let threads: Vec<Value> = st
+        .channels
+        .values()
+        .filter(|c| c.kind == 11)
+        .map(|c| channel(st, c))
+        .collect();
     let mut g = json!({
         "id": id(st.guild_id), "name": "CVM Team", "icon": null, "icon_hash": null,
         "splash": null, "discovery_splash": null, "owner_id": id(owner_id(st)),
@@ -164,7 +174,7 @@ pub fn emoji(key: &str) -> Value {
     match key.rsplit_once(':') {
         Some((name, eid)) if eid.chars().all(|c| c.is_ascii_digit()) => {
             json!({"id": eid, "name": name, "animated": false})
-        },
+        }
         _ => json!({"id": null, "name": key}),
     }
 }
@@ -225,7 +235,14 @@ pub fn message_event(st: &State, m: &StoredMessage) -> Value {
 }
 
 /// Fields shared by every INTERACTION_CREATE in the guild.
-pub fn interaction_base(st: &State, kind: u8, iid: u64, token: &str, user_id: u64, ch: u64) -> Value {
+pub fn interaction_base(
+    st: &State,
+    kind: u8,
+    iid: u64,
+    token: &str,
+    user_id: u64,
+    ch: u64,
+) -> Value {
     json!({
         "id": id(iid), "application_id": id(st.application_id), "type": kind, "token": token,
         "version": 1, "guild_id": id(st.guild_id), "channel_id": id(ch),
@@ -259,7 +276,7 @@ pub fn check_event(name: &str, d: &Value) -> Result<(), String> {
         Ok(serenity::model::event::Event::Unknown(_)) => {
             // Reproduce the real error by parsing the payload type directly where we can.
             Err(direct_error(name, d).unwrap_or_else(|| "parsed as Event::Unknown".into()))
-        },
+        }
         Ok(_) => Ok(()),
         Err(e) => Err(e.to_string()),
     }
@@ -267,7 +284,9 @@ pub fn check_event(name: &str, d: &Value) -> Result<(), String> {
 
 fn direct_error(name: &str, d: &Value) -> Option<String> {
     fn err<T: serde::de::DeserializeOwned>(d: &Value) -> Option<String> {
-        serde_json::from_value::<T>(d.clone()).err().map(|e| e.to_string())
+        serde_json::from_value::<T>(d.clone())
+            .err()
+            .map(|e| e.to_string())
     }
     match name {
         "READY" => err::<Ready>(d),

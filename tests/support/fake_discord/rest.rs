@@ -1,6 +1,6 @@
 //! The REST side: one axum fallback handler that authenticates, parses JSON or multipart
-//! bodies, routes by a table of Discord route templates, applies injected faults and logs
-//! every request.
+//! bodies, routes through [`super::routes::ROUTES`], applies injected faults and logs every
+//! request.
 
 use std::sync::Arc;
 
@@ -10,10 +10,11 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::Shared;
 use super::multipart::{self, FilePart};
+use super::routes::match_route;
 use super::state::{RecordedRequest, State};
 use super::validate::FormError;
-use super::{Shared, rest_interactions as ri, rest_messages as rm};
 
 /// What a handler sees of a request.
 pub struct Ctx {
@@ -36,7 +37,10 @@ impl Ctx {
     }
 
     pub fn query(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -48,11 +52,17 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Self { status, body: Some(body) }
+        Self {
+            status,
+            body: Some(body),
+        }
     }
 
     pub fn no_content() -> Self {
-        Self { status: 204, body: None }
+        Self {
+            status: 204,
+            body: None,
+        }
     }
 
     /// Discord's JSON error: `{"message": …, "code": …}`.
@@ -65,82 +75,24 @@ impl Reply {
     }
 }
 
-type Handler = fn(&mut State, &Ctx) -> Reply;
-
-/// (method, template, needs bot auth, handler). `@me` literals precede `{user}` captures.
-pub const ROUTES: &[(&str, &str, bool, Handler)] = &[
-    ("GET", "gateway", false, rm::gateway),
-    ("GET", "gateway/bot", true, rm::gateway_bot),
-    ("GET", "users/@me", true, rm::current_user),
-    ("GET", "users/{user}", true, rm::get_user),
-    ("GET", "oauth2/applications/@me", true, rm::current_application),
-    ("GET", "guilds/{guild}/members/{user}", true, rm::get_member),
-    ("GET", "guilds/{guild}/roles", true, rm::get_roles),
-    ("GET", "channels/{channel}", true, rm::get_channel),
-    ("POST", "channels/{channel}/messages", true, rm::create_message),
-    ("GET", "channels/{channel}/messages", true, rm::get_messages),
-    ("GET", "channels/{channel}/messages/{message}", true, rm::get_message),
-    ("PATCH", "channels/{channel}/messages/{message}", true, rm::edit_message),
-    ("DELETE", "channels/{channel}/messages/{message}", true, rm::delete_message),
-    ("PUT", "channels/{channel}/messages/{message}/reactions/{emoji}/@me", true, rm::add_own_reaction),
-    ("DELETE", "channels/{channel}/messages/{message}/reactions/{emoji}/@me", true, rm::delete_own_reaction),
-    ("DELETE", "channels/{channel}/messages/{message}/reactions/{emoji}/{user}", true, rm::delete_user_reaction),
-    ("GET", "channels/{channel}/messages/{message}/reactions/{emoji}", true, rm::get_reactions),
-    ("POST", "channels/{channel}/messages/{message}/threads", true, rm::create_thread),
-    ("POST", "interactions/{interaction}/{token}/callback", false, ri::callback),
-    ("POST", "webhooks/{application}/{token}", false, ri::create_followup),
-    ("GET", "webhooks/{application}/{token}/messages/{message}", false, ri::get_webhook_message),
-    ("PATCH", "webhooks/{application}/{token}/messages/{message}", false, ri::edit_webhook_message),
-    ("DELETE", "webhooks/{application}/{token}/messages/{message}", false, ri::delete_webhook_message),
-    ("PUT", "applications/{application}/commands", true, ri::put_commands),
-    ("GET", "applications/{application}/commands", true, ri::get_commands),
-    ("POST", "applications/{application}/commands", true, ri::create_command),
-    ("DELETE", "applications/{application}/commands/{command}", true, ri::delete_command),
-    ("PUT", "applications/{application}/guilds/{guild}/commands", true, ri::put_commands),
-    ("GET", "applications/{application}/guilds/{guild}/commands", true, ri::get_commands),
-    ("POST", "applications/{application}/guilds/{guild}/commands", true, ri::create_command),
-    ("DELETE", "applications/{application}/guilds/{guild}/commands/{command}", true, ri::delete_command),
-];
-
-/// The route's log name, e.g. `POST /channels/{channel}/messages`.
-pub fn route_name(method: &str, template: &str) -> String {
-    format!("{method} /{template}")
-}
-
-fn match_route(method: &str, segs: &[&str]) -> Option<(String, bool, Handler, Vec<String>)> {
-    ROUTES.iter().find_map(|(m, template, auth, handler)| {
-        let tsegs: Vec<&str> = template.split('/').collect();
-        if *m != method || tsegs.len() != segs.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (t, s) in tsegs.iter().zip(segs) {
-            if t.starts_with('{') {
-                params.push(percent_decode(s));
-            } else if t != s {
-                return None;
-            }
-        }
-        Some((route_name(m, template), *auth, *handler, params))
-    })
-}
-
 /// Decodes `%XX` escapes (emoji in reaction routes arrive percent-encoded as UTF-8).
 pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
                 i += 3;
-            },
+            }
             (c, _) => {
                 out.push(c);
                 i += 1;
-            },
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -166,9 +118,16 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
 
 async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
     let header = |name: &str| {
-        parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
     };
     let (auth, ctype) = (header("authorization"), header("content-type"));
     let method = parts.method.as_str().to_string();
@@ -218,14 +177,26 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
     resp
 }
 
-fn process(st: &mut State, rec: &mut RecordedRequest, auth: &str, ctype: &str, bytes: &[u8]) -> Reply {
+fn process(
+    st: &mut State,
+    rec: &mut RecordedRequest,
+    auth: &str,
+    ctype: &str,
+    bytes: &[u8],
+) -> Reply {
     let Some(rest) = rec.path.strip_prefix("/api/v10/") else {
-        st.problems.push(format!("request outside /api/v10: {} {}", rec.method, rec.path));
+        st.problems.push(format!(
+            "request outside /api/v10: {} {}",
+            rec.method, rec.path
+        ));
         return Reply::error(404, 0, "404: Not Found");
     };
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     let Some((route, needs_auth, handler, params)) = match_route(&rec.method, &segs) else {
-        st.problems.push(format!("bot called a route the fake does not know: {} {}", rec.method, rec.path));
+        st.problems.push(format!(
+            "bot called a route the fake does not know: {} {}",
+            rec.method, rec.path
+        ));
         return Reply::error(404, 0, "404: Not Found");
     };
     rec.route = route;
@@ -235,12 +206,17 @@ fn process(st: &mut State, rec: &mut RecordedRequest, auth: &str, ctype: &str, b
     let (body, files) = match multipart::boundary(ctype) {
         Some(b) => match multipart::parse(bytes, &b) {
             Ok(form) => {
-                let json = form.payload_json.as_deref().map(serde_json::from_str::<Value>);
+                let json = form
+                    .payload_json
+                    .as_deref()
+                    .map(serde_json::from_str::<Value>);
                 match json.transpose() {
                     Ok(v) => (v.unwrap_or(Value::Null), form.files),
-                    Err(_) => return Reply::error(400, 50109, "The request body contains invalid JSON."),
+                    Err(_) => {
+                        return Reply::error(400, 50109, "The request body contains invalid JSON.");
+                    }
                 }
-            },
+            }
             Err(e) => return Reply::error(400, 50035, &format!("Invalid Form Body: {e}")),
         },
         None if bytes.is_empty() => (Value::Null, vec![]),
@@ -255,5 +231,13 @@ fn process(st: &mut State, rec: &mut RecordedRequest, auth: &str, ctype: &str, b
         let fault = st.faults.remove(i);
         return Reply::json(fault.status, fault.body);
     }
-    handler(st, &Ctx { params, query: rec.query.clone(), body, files })
+    handler(
+        st,
+        &Ctx {
+            params,
+            query: rec.query.clone(),
+            body,
+            files,
+        },
+    )
 }

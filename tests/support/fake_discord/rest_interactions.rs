@@ -23,28 +23,44 @@ fn metadata(st: &State, it: &InteractionRec, original: Option<u64>) -> Value {
         3 => v["interacted_message_id"] = json!(it.message_id.map(id)),
         5 => {
             let opener = it.opened_by.and_then(|o| st.interactions.get(&o));
-            v["triggering_interaction_metadata"] = opener.map_or(Value::Null, |o| metadata(st, o, None));
-        },
+            v["triggering_interaction_metadata"] =
+                opener.map_or(Value::Null, |o| metadata(st, o, None));
+        }
         _ => {
             v["name"] = json!(it.name);
             v["command_type"] = json!(1);
-        },
+        }
     }
     v
 }
 
 /// Fields of a message created by an interaction response or followup.
-fn response_fields(st: &State, it: &InteractionRec, data: &Value, original: Option<u64>) -> Map<String, Value> {
+fn response_fields(
+    st: &State,
+    it: &InteractionRec,
+    data: &Value,
+    original: Option<u64>,
+) -> Map<String, Value> {
     let mut f = Map::new();
     rm::apply_fields(&mut f, data);
-    f.insert("type".into(), json!(if it.kind == 2 && original.is_none() { 20 } else { 0 }));
+    f.insert(
+        "type".into(),
+        json!(if it.kind == 2 && original.is_none() {
+            20
+        } else {
+            0
+        }),
+    );
     f.insert("application_id".into(), id(st.application_id));
     f.insert("webhook_id".into(), id(st.application_id));
     f.insert("interaction_metadata".into(), metadata(st, it, original));
     if it.kind == 2 {
-        f.insert("interaction".into(), json!({
-            "id": id(it.id), "type": 2, "name": it.name, "user": payloads::user(st, it.user_id),
-        }));
+        f.insert(
+            "interaction".into(),
+            json!({
+                "id": id(it.id), "type": 2, "name": it.name, "user": payloads::user(st, it.user_id),
+            }),
+        );
     }
     let eph = data.get("flags").and_then(Value::as_u64).unwrap_or(0) & EPHEMERAL;
     let flags = f.get("flags").and_then(Value::as_u64).unwrap_or(0) | eph;
@@ -69,10 +85,19 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
         return refuse(st, iid, 404, 10062, "Unknown interaction");
     }
     if it.callback.is_some() {
-        return refuse(st, iid, 400, 40060, "Interaction has already been acknowledged.");
+        return refuse(
+            st,
+            iid,
+            400,
+            40060,
+            "Interaction has already been acknowledged.",
+        );
     }
     if after > st.cfg.interaction_deadline {
-        st.problems.push(format!("interaction {iid} ({}) answered after {after:?}, past the deadline", it.name));
+        st.problems.push(format!(
+            "interaction {iid} ({}) answered after {after:?}, past the deadline",
+            it.name
+        ));
         return refuse(st, iid, 404, 10062, "Unknown interaction");
     }
     let kind = ctx.body.get("type").and_then(Value::as_u64).unwrap_or(0);
@@ -88,7 +113,10 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
         return Reply::form(validate::FormError {
             path: "type".into(),
             code: "BASE_TYPE_CHOICES",
-            message: format!("Value must be one of {allowed:?} for interaction type {}.", it.kind),
+            message: format!(
+                "Value must be one of {allowed:?} for interaction type {}.",
+                it.kind
+            ),
         });
     }
     let invalid = match kind {
@@ -107,13 +135,30 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
     let visible_to = ephemeral.then_some(it.user_id);
     let (mut original, mut thinking) = (None, false);
     match kind {
-        4 => original = Some(rm::store_message(st, it.channel_id, response_fields(st, &it, &data, None), visible_to, Some(iid))),
+        4 => {
+            original = Some(rm::store_message(
+                st,
+                it.channel_id,
+                response_fields(st, &it, &data, None),
+                visible_to,
+                Some(iid),
+            ))
+        }
         5 => {
             let mut f = response_fields(st, &it, &json!({"flags": data.get("flags")}), None);
-            f.insert("flags".into(), json!(LOADING | if ephemeral { EPHEMERAL } else { 0 }));
-            original = Some(rm::store_message(st, it.channel_id, f, visible_to, Some(iid)));
+            f.insert(
+                "flags".into(),
+                json!(LOADING | if ephemeral { EPHEMERAL } else { 0 }),
+            );
+            original = Some(rm::store_message(
+                st,
+                it.channel_id,
+                f,
+                visible_to,
+                Some(iid),
+            ));
             thinking = true;
-        },
+        }
         6 => original = it.message_id,
         7 => {
             let msg = it.message_id.unwrap_or(0);
@@ -121,10 +166,13 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
                 return r;
             }
             original = Some(msg);
-        },
-        _ => {},
+        }
+        _ => {}
     }
-    let rec = st.interactions.get_mut(&iid).expect("interaction looked up above");
+    let rec = st
+        .interactions
+        .get_mut(&iid)
+        .expect("interaction looked up above");
     rec.callback = Some(CallbackRec { kind, data, after });
     rec.original_message_id = original;
     rec.thinking = thinking;
@@ -132,22 +180,46 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
 }
 
 fn check_choices(data: &Value) -> Option<validate::FormError> {
-    let choices = data.get("choices").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    let choices = data
+        .get("choices")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
     let bad = |path: String, message: &str| {
-        Some(validate::FormError { path, code: "BASE_TYPE_BAD_LENGTH", message: message.into() })
+        Some(validate::FormError {
+            path,
+            code: "BASE_TYPE_BAD_LENGTH",
+            message: message.into(),
+        })
     };
     if choices.len() > 25 {
         return bad("data.choices".into(), "Must be 25 or fewer in length.");
     }
     choices.iter().enumerate().find_map(|(i, c)| {
-        let n = c.get("name").and_then(Value::as_str).map_or(0, |s| s.chars().count());
-        (!(1..=100).contains(&n)).then(|| bad(format!("data.choices.{i}.name"), "Must be between 1 and 100 in length.")).flatten()
+        let n = c
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or(0, |s| s.chars().count());
+        (!(1..=100).contains(&n))
+            .then(|| {
+                bad(
+                    format!("data.choices.{i}.name"),
+                    "Must be between 1 and 100 in length.",
+                )
+            })
+            .flatten()
     })
 }
 
 fn check_modal(data: &Value) -> Option<validate::FormError> {
-    let len = |k: &str| data.get(k).and_then(Value::as_str).map_or(0, |s| s.chars().count());
-    let rows = data.get("components").and_then(Value::as_array).map_or(0, Vec::len);
+    let len = |k: &str| {
+        data.get(k)
+            .and_then(Value::as_str)
+            .map_or(0, |s| s.chars().count())
+    };
+    let rows = data
+        .get("components")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     let (path, message) = if !(1..=100).contains(&len("custom_id")) {
         ("data.custom_id", "Must be between 1 and 100 in length.")
     } else if !(1..=45).contains(&len("title")) {
@@ -157,7 +229,11 @@ fn check_modal(data: &Value) -> Option<validate::FormError> {
     } else {
         return None;
     };
-    Some(validate::FormError { path: path.into(), code: "BASE_TYPE_BAD_LENGTH", message: message.into() })
+    Some(validate::FormError {
+        path: path.into(),
+        code: "BASE_TYPE_BAD_LENGTH",
+        message: message.into(),
+    })
 }
 
 /// Finds the interaction behind `/webhooks/{application}/{token}`, enforcing the token's
@@ -175,7 +251,10 @@ fn webhook_interaction(st: &mut State, ctx: &Ctx) -> Result<u64, Reply> {
         return Err(Reply::error(401, 50027, "Invalid Webhook Token"));
     }
     if it.callback.is_none() {
-        let msg = format!("webhook call for interaction {} ({}) before any accepted callback", it.id, it.name);
+        let msg = format!(
+            "webhook call for interaction {} ({}) before any accepted callback",
+            it.id, it.name
+        );
         st.problems.push(msg);
         return Err(unknown());
     }
@@ -204,13 +283,31 @@ pub fn create_followup(st: &mut State, ctx: &Ctx) -> Reply {
         if let Err(r) = rm::edit_stored(st, orig, &body) {
             return r;
         }
-        st.interactions.get_mut(&iid).expect("interaction exists").thinking = false;
+        st.interactions
+            .get_mut(&iid)
+            .expect("interaction exists")
+            .thinking = false;
         return rm::message_reply(st, orig, 200);
     }
-    let fields = response_fields(st, &it, &ctx.body, Some(it.original_message_id.unwrap_or(0)));
+    let fields = response_fields(
+        st,
+        &it,
+        &ctx.body,
+        Some(it.original_message_id.unwrap_or(0)),
+    );
     let ephemeral = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & EPHEMERAL != 0;
-    let msg = rm::store_message(st, it.channel_id, fields, ephemeral.then_some(it.user_id), Some(iid));
-    st.interactions.get_mut(&iid).expect("interaction exists").followup_ids.push(msg);
+    let msg = rm::store_message(
+        st,
+        it.channel_id,
+        fields,
+        ephemeral.then_some(it.user_id),
+        Some(iid),
+    );
+    st.interactions
+        .get_mut(&iid)
+        .expect("interaction exists")
+        .followup_ids
+        .push(msg);
     rm::message_reply(st, msg, 200)
 }
 
@@ -219,7 +316,10 @@ fn webhook_message(st: &State, iid: u64, which: &str) -> Result<u64, Reply> {
     let it = &st.interactions[&iid];
     let id = match which {
         "@original" => it.original_message_id,
-        other => other.parse().ok().filter(|m| it.followup_ids.contains(m) || it.original_message_id == Some(*m)),
+        other => other
+            .parse()
+            .ok()
+            .filter(|m| it.followup_ids.contains(m) || it.original_message_id == Some(*m)),
     };
     id.filter(|m| st.messages.get(m).is_some_and(|m| !m.deleted))
         .ok_or_else(|| Reply::error(404, 10008, "Unknown Message"))
@@ -233,7 +333,9 @@ pub fn get_webhook_message(st: &mut State, ctx: &Ctx) -> Reply {
 }
 
 pub fn edit_webhook_message(st: &mut State, ctx: &Ctx) -> Reply {
-    let (iid, msg) = match webhook_interaction(st, ctx).and_then(|i| Ok((i, webhook_message(st, i, ctx.param(2))?))) {
+    let (iid, msg) = match webhook_interaction(st, ctx)
+        .and_then(|i| Ok((i, webhook_message(st, i, ctx.param(2))?)))
+    {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -252,120 +354,7 @@ pub fn delete_webhook_message(st: &mut State, ctx: &Ctx) -> Reply {
         Ok(m) => {
             rm::delete_stored(st, m);
             Reply::no_content()
-        },
+        }
         Err(r) => r,
     }
-}
-
-/// Scope of a command route: `None` global, `Some(guild)`; errors for foreign ids.
-fn scope(st: &State, ctx: &Ctx, guild_route: bool) -> Result<Option<u64>, Reply> {
-    if ctx.id(0) != st.application_id {
-        return Err(Reply::error(403, 50001, "Missing Access"));
-    }
-    match guild_route {
-        false => Ok(None),
-        true if ctx.id(1) == st.guild_id => Ok(Some(st.guild_id)),
-        true => Err(Reply::error(403, 50001, "Missing Access")),
-    }
-}
-
-fn is_guild_route(ctx: &Ctx, plain_len: usize) -> bool {
-    ctx.params.len() > plain_len
-}
-
-/// Stores a command like Discord returns it: ids, version, defaults filled in. A command
-/// with the same name and type keeps its id.
-fn store_command(st: &mut State, guild: Option<u64>, body: &Value) -> Value {
-    let kind = body.get("type").and_then(Value::as_u64).unwrap_or(1);
-    let name = body.get("name").cloned().unwrap_or(Value::Null);
-    let same = |(g, c): &(Option<u64>, Value)| *g == guild && c["name"] == name && c["type"] == kind;
-    let old_id = st.commands.iter().find(|c| same(c)).map(|(_, c)| c["id"].clone());
-    st.commands.retain(|c| !same(c));
-    let mut c = body.clone();
-    let version = st.snowflake();
-    let cid = old_id.unwrap_or_else(|| id(st.snowflake()));
-    let defaults = json!({
-        "type": kind, "application_id": id(st.application_id), "version": id(version),
-        "default_member_permissions": null, "nsfw": false, "description": "",
-        "integration_types": [0], "contexts": null, "options": [],
-    });
-    for (k, v) in defaults.as_object().into_iter().flatten() {
-        if c.get(k).is_none_or(Value::is_null) {
-            c[k] = v.clone();
-        }
-    }
-    c["id"] = cid;
-    if let Some(g) = guild {
-        c["guild_id"] = id(g);
-    } else if c.get("dm_permission").is_none() {
-        c["dm_permission"] = json!(true);
-    }
-    st.commands.push((guild, c.clone()));
-    c
-}
-
-pub fn put_commands(st: &mut State, ctx: &Ctx) -> Reply {
-    let guild = match scope(st, ctx, is_guild_route(ctx, 1)) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let Some(list) = ctx.body.as_array() else {
-        return Reply::error(400, 50035, "Invalid Form Body: expected an array of commands");
-    };
-    if list.len() > 100 {
-        return Reply::form(validate::FormError { path: String::new(), code: "BASE_TYPE_MAX_LENGTH", message: "Must be 100 or fewer in length.".into() });
-    }
-    let mut names = std::collections::HashSet::new();
-    for (i, c) in list.iter().enumerate() {
-        if let Err(e) = validate::command(c, &format!("{i}.")) {
-            return Reply::form(e);
-        }
-        if !names.insert((c["name"].to_string(), c.get("type").and_then(Value::as_u64).unwrap_or(1))) {
-            return Reply::form(validate::FormError { path: format!("{i}.name"), code: "APPLICATION_COMMANDS_DUPLICATE_NAME", message: "Application command names must be unique".into() });
-        }
-    }
-    let keep: Vec<String> = list.iter().map(|c| c["name"].to_string()).collect();
-    st.commands.retain(|(g, c)| *g != guild || keep.contains(&c["name"].to_string()));
-    let stored: Vec<Value> = list.iter().map(|c| store_command(st, guild, c)).collect();
-    st.commands.retain(|(g, c)| *g != guild || stored.iter().any(|s| s["id"] == c["id"]));
-    rm::checked::<Vec<Command>>(st, "command list", json!(stored))
-}
-
-pub fn get_commands(st: &mut State, ctx: &Ctx) -> Reply {
-    let guild = match scope(st, ctx, is_guild_route(ctx, 1)) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let list: Vec<Value> = st.commands.iter().filter(|(g, _)| *g == guild).map(|(_, c)| c.clone()).collect();
-    rm::checked::<Vec<Command>>(st, "command list", json!(list))
-}
-
-/// POST: creates, or overwrites a command with the same name (200 then, 201 when new).
-pub fn create_command(st: &mut State, ctx: &Ctx) -> Reply {
-    let guild = match scope(st, ctx, is_guild_route(ctx, 1)) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    if let Err(e) = validate::command(&ctx.body, "") {
-        return Reply::form(e);
-    }
-    let existed = st.commands.iter().any(|(g, c)| *g == guild && c["name"] == ctx.body["name"]);
-    let c = store_command(st, guild, &ctx.body);
-    let mut r = rm::checked::<Command>(st, "command", c);
-    r.status = if existed { 200 } else { 201 };
-    r
-}
-
-pub fn delete_command(st: &mut State, ctx: &Ctx) -> Reply {
-    let guild = match scope(st, ctx, is_guild_route(ctx, 2)) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let cid = ctx.params.last().cloned().unwrap_or_default();
-    let before = st.commands.len();
-    st.commands.retain(|(g, c)| !(*g == guild && c["id"] == json!(cid)));
-    if st.commands.len() == before {
-        return Reply::error(404, 10063, "Unknown application command");
-    }
-    Reply::no_content()
 }

@@ -1,98 +1,38 @@
-//! REST routes for the bot's own identity, the guild, channel messages, reactions and threads.
+//! REST routes for channel messages: create (with enforce_nonce), get, list, edit with
+//! history, delete; plus the message helpers interaction routes share.
 
 use serde_json::{Map, Value, json};
 use serenity::model::prelude::*;
 
 use super::payloads::{self, check_as, id};
 use super::rest::{Ctx, Reply};
+use super::rest_guild::checked;
 use super::state::{ChannelRec, ReactionRec, State, StoredMessage, now_timestamp};
 use super::validate;
 
 /// Message fields a bot may set on create/edit; the rest of the body is ignored.
-const MESSAGE_FIELDS: &[&str] = &["content", "tts", "embeds", "components", "flags", "nonce", "poll"];
+const MESSAGE_FIELDS: &[&str] = &[
+    "content",
+    "tts",
+    "embeds",
+    "components",
+    "flags",
+    "nonce",
+    "poll",
+];
 /// Flags a bot may set or clear on any message: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
 /// EPHEMERAL is fixed when an interaction response is created; LOADING (128) is Discord's.
 const SETTABLE_FLAGS: u64 = 4 | 4096;
 pub const EPHEMERAL: u64 = 64;
 pub const LOADING: u64 = 128;
 
-pub fn gateway(st: &mut State, _: &Ctx) -> Reply {
-    Reply::json(200, json!({"url": st.gateway_url}))
-}
-
-pub fn gateway_bot(st: &mut State, _: &Ctx) -> Reply {
-    Reply::json(200, json!({
-        "url": st.gateway_url, "shards": 1,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
-    }))
-}
-
-pub fn current_user(st: &mut State, _: &Ctx) -> Reply {
-    let mut u = payloads::user(st, st.bot_user_id);
-    u["verified"] = json!(true);
-    u["mfa_enabled"] = json!(false);
-    u["flags"] = json!(0);
-    checked::<CurrentUser>(st, "current user", u)
-}
-
-pub fn get_user(st: &mut State, ctx: &Ctx) -> Reply {
-    match st.user(ctx.id(0)) {
-        Some(u) => Reply::json(200, payloads::user(st, u.id)),
-        None => Reply::error(404, 10013, "Unknown User"),
-    }
-}
-
-pub fn current_application(st: &mut State, _: &Ctx) -> Reply {
-    let v = json!({
-        "id": id(st.application_id), "name": "cvmbot", "icon": null, "description": "",
-        "summary": "", "type": null, "bot_public": false, "bot_require_code_grant": false,
-        "verify_key": "0".repeat(64), "flags": 1 << 23, "team": null, "hook": true,
-        "owner": payloads::user(st, st.users.values().find(|u| !u.bot).map_or(1, |u| u.id)),
-        "bot": payloads::user(st, st.bot_user_id), "redirect_uris": [],
-        "interactions_endpoint_url": null, "approximate_guild_count": 1,
-    });
-    checked::<CurrentApplicationInfo>(st, "application", v)
-}
-
-pub fn get_member(st: &mut State, ctx: &Ctx) -> Reply {
-    if ctx.id(0) != st.guild_id {
-        return Reply::error(404, 10004, "Unknown Guild");
-    }
-    if !st.members.contains_key(&ctx.id(1)) {
-        return Reply::error(404, 10007, "Unknown Member");
-    }
-    let v = payloads::member(st, ctx.id(1), false);
-    checked::<Member>(st, "member", v)
-}
-
-pub fn get_roles(st: &mut State, ctx: &Ctx) -> Reply {
-    if ctx.id(0) != st.guild_id {
-        return Reply::error(404, 10004, "Unknown Guild");
-    }
-    Reply::json(200, json!(st.roles.values().map(|r| payloads::role(st, r)).collect::<Vec<_>>()))
-}
-
-pub fn get_channel(st: &mut State, ctx: &Ctx) -> Reply {
-    match st.channels.get(&ctx.id(0)) {
-        Some(c) => {
-            let v = payloads::channel(st, c);
-            checked::<GuildChannel>(st, "channel", v)
-        },
-        None => Reply::error(404, 10003, "Unknown Channel"),
-    }
-}
-
-/// Returns `v` with 200 after checking serenity can parse it as `T` (a problem otherwise).
-pub fn checked<T: serde::de::DeserializeOwned>(st: &mut State, what: &str, v: Value) -> Reply {
-    if let Err(e) = check_as::<T>(what, &v) {
-        st.problems.push(e);
-    }
-    Reply::json(200, v)
-}
-
 /// The stored message as the bot gets it back, checked against serenity's `Message`.
 pub fn message_reply(st: &mut State, msg_id: u64, status: u16) -> Reply {
-    let v = st.messages.get(&msg_id).map(|m| st.message_json(m)).unwrap_or(Value::Null);
+    let v = st
+        .messages
+        .get(&msg_id)
+        .map(|m| st.message_json(m))
+        .unwrap_or(Value::Null);
     let mut r = checked::<Message>(st, "message", v);
     r.status = status;
     r
@@ -103,26 +43,28 @@ pub fn apply_fields(fields: &mut Map<String, Value>, body: &Value) {
     let Some(obj) = body.as_object() else { return };
     for key in MESSAGE_FIELDS {
         match obj.get(*key) {
-            None => {},
+            None => {}
             Some(Value::Null) => {
                 fields.remove(*key);
-            },
+            }
             Some(Value::Array(embeds)) if *key == "embeds" => {
                 let embeds = embeds.iter().map(|e| {
                     let mut e = e.clone();
-                    e.as_object_mut().map(|o| o.entry("type").or_insert(json!("rich")));
+                    e.as_object_mut()
+                        .map(|o| o.entry("type").or_insert(json!("rich")));
                     e
                 });
                 fields.insert("embeds".into(), Value::Array(embeds.collect()));
-            },
+            }
             Some(Value::Number(n)) if *key == "flags" => {
-                let keep = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & !SETTABLE_FLAGS;
+                let keep =
+                    fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & !SETTABLE_FLAGS;
                 let set = n.as_u64().unwrap_or(0) & SETTABLE_FLAGS;
                 fields.insert("flags".into(), json!(keep | set));
-            },
+            }
             Some(v) => {
                 fields.insert((*key).into(), v.clone());
-            },
+            }
         }
     }
 }
@@ -169,7 +111,10 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
     apply_fields(&mut fields, body);
     let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0);
     fields.insert("flags".into(), json!(flags & !LOADING));
-    let attachments = fields.get("attachments").and_then(Value::as_array).map_or(0, Vec::len);
+    let attachments = fields
+        .get("attachments")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     if validate::is_empty_message(&Value::Object(fields.clone()), attachments) {
         return Err(Reply::error(400, 50006, "Cannot send an empty message"));
     }
@@ -184,7 +129,7 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
     Ok(())
 }
 
-fn visible_message(st: &State, ctx: &Ctx) -> Result<u64, Reply> {
+pub fn visible_message(st: &State, ctx: &Ctx) -> Result<u64, Reply> {
     if !st.channels.contains_key(&ctx.id(0)) {
         return Err(Reply::error(404, 10003, "Unknown Channel"));
     }
@@ -206,7 +151,10 @@ pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
         return Reply::error(400, 50006, "Cannot send an empty message");
     }
     let nonce = ctx.body.get("nonce").filter(|n| !n.is_null());
-    if let (Some(nonce), Some(true)) = (nonce, ctx.body.get("enforce_nonce").and_then(Value::as_bool)) {
+    if let (Some(nonce), Some(true)) = (
+        nonce,
+        ctx.body.get("enforce_nonce").and_then(Value::as_bool),
+    ) {
         let window = st.cfg.nonce_window;
         let existing = st.messages.values().find(|m| {
             m.author_id == st.bot_user_id
@@ -248,7 +196,11 @@ pub fn get_messages(st: &mut State, ctx: &Ctx) -> Reply {
     if !st.channels.contains_key(&channel_id) {
         return Reply::error(404, 10003, "Unknown Channel");
     }
-    let limit: usize = ctx.query("limit").and_then(|l| l.parse().ok()).unwrap_or(50).clamp(1, 100);
+    let limit: usize = ctx
+        .query("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
     let q = |k: &str| ctx.query(k).and_then(|v| v.parse::<u64>().ok());
     let mut ids: Vec<u64> = st
         .messages
@@ -264,15 +216,19 @@ pub fn get_messages(st: &mut State, ctx: &Ctx) -> Reply {
             let skip = v.len().saturating_sub(limit);
             v.drain(..skip);
             v
-        },
+        }
         (_, _, Some(c)) => {
             let pos = ids.iter().position(|i| *i <= c).unwrap_or(ids.len());
             let start = pos.saturating_sub(limit / 2);
             ids.into_iter().skip(start).take(limit).collect()
-        },
+        }
         _ => ids.into_iter().take(limit).collect(),
     };
-    let v: Vec<Value> = ids.iter().filter_map(|i| st.messages.get(i)).map(|m| st.message_json(m)).collect();
+    let v: Vec<Value> = ids
+        .iter()
+        .filter_map(|i| st.messages.get(i))
+        .map(|m| st.message_json(m))
+        .collect();
     checked::<Vec<Message>>(st, "message list", json!(v))
 }
 
@@ -295,156 +251,19 @@ pub fn delete_message(st: &mut State, ctx: &Ctx) -> Reply {
         Ok(id) => {
             delete_stored(st, id);
             Reply::no_content()
-        },
+        }
         Err(r) => r,
     }
 }
 
 pub fn delete_stored(st: &mut State, msg_id: u64) {
-    let Some(m) = st.messages.get_mut(&msg_id) else { return };
+    let Some(m) = st.messages.get_mut(&msg_id) else {
+        return;
+    };
     m.deleted = true;
     let (ch, eph) = (m.channel_id, m.ephemeral_to);
     if eph.is_none() {
         let d = json!({"id": id(msg_id), "channel_id": id(ch), "guild_id": id(st.guild_id)});
         let _ = st.dispatch("MESSAGE_DELETE", d);
     }
-}
-
-/// Validates a reaction emoji from the path: unicode, or `name:id` for custom emoji.
-fn emoji_key(raw: &str) -> Result<String, Reply> {
-    let custom = raw.rsplit_once(':').is_some_and(|(_, i)| !i.is_empty() && i.chars().all(|c| c.is_ascii_digit()));
-    if raw.is_empty() || (!custom && raw.chars().all(|c| c.is_ascii())) {
-        return Err(Reply::error(400, 10014, "Unknown Emoji"));
-    }
-    Ok(raw.to_string())
-}
-
-/// Adds `user_id`'s reaction; returns whether it is new. Discord allows 20 distinct emoji.
-pub fn add_reaction(st: &mut State, msg_id: u64, key: &str, user_id: u64) -> Result<bool, Reply> {
-    let m = st.messages.get_mut(&msg_id).ok_or_else(|| Reply::error(404, 10008, "Unknown Message"))?;
-    if let Some(r) = m.reactions.iter_mut().find(|r| r.key == key) {
-        if r.users.contains(&user_id) {
-            return Ok(false);
-        }
-        r.users.push(user_id);
-        return Ok(true);
-    }
-    if m.reactions.iter().filter(|r| !r.users.is_empty()).count() >= 20 {
-        return Err(Reply::error(400, 30010, "Maximum number of reactions reached (20)"));
-    }
-    m.reactions.push(ReactionRec { key: key.to_string(), users: vec![user_id] });
-    Ok(true)
-}
-
-/// Removes `user_id`'s reaction; returns whether there was one.
-pub fn remove_reaction(st: &mut State, msg_id: u64, key: &str, user_id: u64) -> bool {
-    let Some(m) = st.messages.get_mut(&msg_id) else { return false };
-    let Some(r) = m.reactions.iter_mut().find(|r| r.key == key) else { return false };
-    let before = r.users.len();
-    r.users.retain(|u| *u != user_id);
-    before != r.users.len()
-}
-
-pub fn reaction_dispatch(st: &mut State, add: bool, msg_id: u64, key: &str, user_id: u64) {
-    if let Some(m) = st.messages.get(&msg_id) {
-        let d = payloads::reaction_event(st, add, user_id, m, key);
-        let name = if add { "MESSAGE_REACTION_ADD" } else { "MESSAGE_REACTION_REMOVE" };
-        let _ = st.dispatch(name, d);
-    }
-}
-
-pub fn add_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
-    let (msg_id, key) = match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let bot = st.bot_user_id;
-    match add_reaction(st, msg_id, &key, bot) {
-        Ok(true) => reaction_dispatch(st, true, msg_id, &key, bot),
-        Ok(false) => {},
-        Err(r) => return r,
-    }
-    Reply::no_content()
-}
-
-fn remove_and_dispatch(st: &mut State, ctx: &Ctx, user_id: u64) -> Reply {
-    let (msg_id, key) = match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if remove_reaction(st, msg_id, &key, user_id) {
-        reaction_dispatch(st, false, msg_id, &key, user_id);
-    }
-    Reply::no_content()
-}
-
-pub fn delete_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
-    let bot = st.bot_user_id;
-    remove_and_dispatch(st, ctx, bot)
-}
-
-/// Removing someone else's reaction (needs MANAGE_MESSAGES; the fake's bot has it).
-pub fn delete_user_reaction(st: &mut State, ctx: &Ctx) -> Reply {
-    let user = ctx.id(3);
-    remove_and_dispatch(st, ctx, user)
-}
-
-/// Users who reacted, ordered by user id, paged with `after` and `limit` (1–100, default 25).
-pub fn get_reactions(st: &mut State, ctx: &Ctx) -> Reply {
-    let (msg_id, key) = match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let limit: usize = ctx.query("limit").and_then(|l| l.parse().ok()).unwrap_or(25).clamp(1, 100);
-    let after: u64 = ctx.query("after").and_then(|a| a.parse().ok()).unwrap_or(0);
-    let mut users: Vec<u64> = st.messages[&msg_id]
-        .reactions
-        .iter()
-        .find(|r| r.key == key)
-        .map_or(vec![], |r| r.users.clone());
-    users.sort_unstable();
-    let v: Vec<Value> = users
-        .into_iter()
-        .filter(|u| *u > after)
-        .take(limit)
-        .map(|u| payloads::user(st, u))
-        .collect();
-    checked::<Vec<User>>(st, "reaction users", json!(v))
-}
-
-/// A public thread from a message; the thread's id is the message's id, as on Discord.
-pub fn create_thread(st: &mut State, ctx: &Ctx) -> Reply {
-    let msg_id = match visible_message(st, ctx) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    if st.channels.contains_key(&msg_id) {
-        return Reply::error(400, 160004, "A thread has already been created for this message");
-    }
-    let name = ctx.body.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-    if !(1..=100).contains(&name.chars().count()) {
-        return Reply::form(validate::FormError {
-            path: "name".into(),
-            code: "BASE_TYPE_BAD_LENGTH",
-            message: "Must be between 1 and 100 in length.".into(),
-        });
-    }
-    let c = ChannelRec {
-        id: msg_id,
-        name,
-        kind: 11,
-        parent_id: Some(ctx.id(0)),
-        owner_id: Some(st.bot_user_id),
-        position: 0,
-    };
-    let mut v = payloads::channel(st, &c);
-    st.channels.insert(msg_id, c);
-    let mut event = v.clone();
-    event["newly_created"] = json!(true);
-    let _ = st.dispatch("THREAD_CREATE", event);
-    v["member"] = json!({"id": id(msg_id), "user_id": id(st.bot_user_id),
-        "join_timestamp": now_timestamp(), "flags": 0});
-    let mut r = checked::<GuildChannel>(st, "thread", v);
-    r.status = 201;
-    r
 }

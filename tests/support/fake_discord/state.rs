@@ -6,52 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::config::{FakeConfig, intents};
 use super::payloads;
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds, used for snowflakes.
 const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
-
-/// Gateway intent bits the fake filters events by.
-pub mod intents {
-    pub const GUILDS: u64 = 1;
-    pub const GUILD_MEMBERS: u64 = 1 << 1;
-    pub const GUILD_PRESENCES: u64 = 1 << 8;
-    pub const GUILD_MESSAGES: u64 = 1 << 9;
-    pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
-    pub const MESSAGE_CONTENT: u64 = 1 << 15;
-    pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
-}
-
-/// Settings fixed at start-up (some can be changed later through `FakeDiscord`).
-#[derive(Clone, Debug)]
-pub struct FakeConfig {
-    /// The bot token the fake accepts (`Authorization: Bot <token>`).
-    pub token: String,
-    /// `heartbeat_interval` sent in HELLO. Discord sends 41250 ms.
-    pub heartbeat_interval: Duration,
-    /// Time a bot has for the first interaction callback. Discord: 3 s.
-    pub interaction_deadline: Duration,
-    /// Lifetime of an interaction token for followups and edits. Discord: 15 min.
-    pub interaction_token_lifetime: Duration,
-    /// Window in which `enforce_nonce` deduplicates a repeated nonce.
-    pub nonce_window: Duration,
-    /// Privileged intents switched on "in the developer portal"; asking for others closes
-    /// the gateway with 4014 like Discord.
-    pub privileged_intents: u64,
-}
-
-impl Default for FakeConfig {
-    fn default() -> Self {
-        Self {
-            token: "fake-bot-token".into(),
-            heartbeat_interval: Duration::from_millis(41_250),
-            interaction_deadline: Duration::from_secs(3),
-            interaction_token_lifetime: Duration::from_secs(15 * 60),
-            nonce_window: Duration::from_secs(5 * 60),
-            privileged_intents: 0,
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct UserRec {
@@ -266,25 +225,45 @@ impl State {
             last_id: 0,
         };
         let (bot, guild) = (st.bot_user_id, st.guild_id);
-        st.users.insert(bot, UserRec { id: bot, name: "cvmbot".into(), bot: true });
+        st.users.insert(
+            bot,
+            UserRec {
+                id: bot,
+                name: "cvmbot".into(),
+                bot: true,
+            },
+        );
         // The @everyone role has the guild's id.
-        st.roles.insert(guild, RoleRec {
-            id: guild,
-            name: "@everyone".into(),
-            permissions: payloads::DEFAULT_EVERYONE_PERMISSIONS,
-            position: 0,
-        });
+        st.roles.insert(
+            guild,
+            RoleRec {
+                id: guild,
+                name: "@everyone".into(),
+                permissions: payloads::DEFAULT_EVERYONE_PERMISSIONS,
+                position: 0,
+            },
+        );
         let joined_at = now_timestamp();
-        st.members.insert(bot, MemberRec { user_id: bot, roles: vec![], joined_at });
+        st.members.insert(
+            bot,
+            MemberRec {
+                user_id: bot,
+                roles: vec![],
+                joined_at,
+            },
+        );
         let general = st.default_channel_id;
-        st.channels.insert(general, ChannelRec {
-            id: general,
-            name: "general".into(),
-            kind: 0,
-            parent_id: None,
-            owner_id: None,
-            position: 0,
-        });
+        st.channels.insert(
+            general,
+            ChannelRec {
+                id: general,
+                name: "general".into(),
+                kind: 0,
+                parent_id: None,
+                owner_id: None,
+                position: 0,
+            },
+        );
         st
     }
 
@@ -313,16 +292,22 @@ impl State {
         }
         let needed = required_intent(name);
         let (session_id, seq, dropped) = match &mut self.session {
-            None => (None, None, Some("no gateway session (bot never identified)".to_string())),
+            None => (
+                None,
+                None,
+                Some("no gateway session (bot never identified)".to_string()),
+            ),
             Some(s) if needed != 0 && s.intents & needed == 0 => (
                 Some(s.id.clone()),
                 None,
-                Some(format!("bot did not request intent bit {needed:#x} needed for {name}")),
+                Some(format!(
+                    "bot did not request intent bit {needed:#x} needed for {name}"
+                )),
             ),
             Some(s) => {
                 s.seq += 1;
                 (Some(s.id.clone()), Some(s.seq), None)
-            },
+            }
         };
         self.events.push(DispatchRecord {
             session_id,
@@ -347,7 +332,11 @@ impl State {
                 perms |= self.roles.get(r).map_or(0, |r| r.permissions);
             }
         }
-        if perms & payloads::ADMINISTRATOR != 0 { payloads::ALL_PERMISSIONS } else { perms }
+        if perms & payloads::ADMINISTRATOR != 0 {
+            payloads::ALL_PERMISSIONS
+        } else {
+            perms
+        }
     }
 
     /// The message JSON Discord would return to the bot (reactions' `me` = bot reacted).
@@ -365,10 +354,12 @@ impl State {
 /// The intent a dispatch needs, 0 if none.
 pub fn required_intent(name: &str) -> u64 {
     match name {
-        "GUILD_CREATE" | "GUILD_UPDATE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE" | "CHANNEL_DELETE"
-        | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_DELETE" | "GUILD_ROLE_CREATE"
-        | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" => intents::GUILDS,
-        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => intents::GUILD_MEMBERS,
+        "GUILD_CREATE" | "GUILD_UPDATE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE"
+        | "CHANNEL_DELETE" | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_DELETE"
+        | "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" => intents::GUILDS,
+        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => {
+            intents::GUILD_MEMBERS
+        }
         "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => intents::GUILD_MESSAGES,
         n if n.starts_with("MESSAGE_REACTION_") => intents::GUILD_MESSAGE_REACTIONS,
         _ => 0,
