@@ -132,22 +132,16 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
     };
 
     loop {
-        let pending: Vec<(usize, u64, String)> = shared.read(|st| {
-            let frames = st.events.iter().enumerate().filter(|(_, e)| {
-                e.session_id.as_deref() == Some(session_id.as_str())
-                    && e.seq.is_some_and(|s| s > sent_upto)
-            });
-            frames
-                .map(|(i, e)| {
-                    let s = e.seq.unwrap_or_default();
-                    (
-                        i,
-                        s,
-                        json!({"op": 0, "s": s, "t": e.name, "d": e.d}).to_string(),
-                    )
-                })
-                .collect()
+        // Checked under the same lock as the read: nothing queued after `disconnect()` can
+        // slip out on the connection being dropped; it waits for the RESUME replay.
+        let pending = shared.read(|st| match kill_order(st, conn) {
+            Some(code) => Err(code),
+            None => Ok(pending_frames(st, &session_id, sent_upto)),
         });
+        let pending = match pending {
+            Ok(p) => p,
+            Err(code) => return kill(&mut ws, code).await,
+        };
         for (idx, seq, text) in pending {
             ws.send(WsMessage::Text(text))
                 .await
@@ -156,6 +150,7 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
             shared.with(|st| {
                 let ev = &mut st.events[idx];
                 ev.delivered = true;
+                ev.connection = Some(conn);
                 if ev.name == "READY" || ev.name == "RESUMED" {
                     st.gateway.ready_sent += u64::from(ev.name == "READY");
                     st.gateway.live.insert(conn, true);
@@ -169,6 +164,20 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
             Next::Killed(code) => return kill(&mut ws, code).await,
         }
     }
+}
+
+/// Dispatches of `session` after `sent_upto`, as (event index, seq, frame text).
+fn pending_frames(st: &State, session: &str, sent_upto: u64) -> Vec<(usize, u64, String)> {
+    let queued = st.events.iter().enumerate().filter(|(_, e)| {
+        e.session_id.as_deref() == Some(session) && e.seq.is_some_and(|s| s > sent_upto)
+    });
+    queued
+        .map(|(i, e)| {
+            let s = e.seq.unwrap_or_default();
+            let frame = json!({"op": 0, "s": s, "t": e.name, "d": e.d});
+            (i, s, frame.to_string())
+        })
+        .collect()
 }
 
 async fn kill(ws: &mut Ws, code: Option<u16>) -> Result<(), String> {

@@ -64,7 +64,7 @@ pub fn create_interaction(
     if let Some(m) = message_id.and_then(|m| st.messages.get(&m)) {
         payload["message"] = st.message_json(m);
     }
-    st.dispatch("INTERACTION_CREATE", payload.clone())?;
+    st.dispatch_injected("INTERACTION_CREATE", payload.clone())?;
     st.interactions.insert(
         iid,
         InteractionRec {
@@ -277,7 +277,7 @@ pub fn reaction(
     if changed && dispatch {
         let m = &st.messages[&message];
         let d = payloads::reaction_event(st, add, user, m, emoji);
-        st.dispatch(
+        st.dispatch_injected(
             if add {
                 "MESSAGE_REACTION_ADD"
             } else {
@@ -309,6 +309,19 @@ impl FakeDiscord {
         self.inject("slash_command", |st| {
             inject_command::command(st, user, channel, path, options, None)
         })
+    }
+
+    /// Like [`Self::slash_command`], but returns why Discord would not send the command
+    /// (unregistered, unknown or missing required option, value outside the schema).
+    pub fn try_slash_command(
+        &self,
+        user: u64,
+        channel: u64,
+        path: &str,
+        options: &[(&str, Value)],
+    ) -> Result<InteractionHandle, String> {
+        self.shared()
+            .with(|st| inject_command::command(st, user, channel, path, options, None))
     }
 
     /// A user types into an autocomplete option: `focused` names the option being typed
@@ -378,6 +391,14 @@ impl FakeDiscord {
     pub fn unreact(&self, user: u64, channel: u64, message: u64, emoji: &str) {
         self.inject("unreact", |st| {
             reaction(st, false, user, channel, message, emoji, true)
+        });
+    }
+
+    /// Sends any dispatch to the bot, e.g. an event the fake does not model. It must parse
+    /// in serenity 0.12.5 (see [`FakeDiscord::serenity_accepts`]) or this panics.
+    pub fn dispatch_raw(&self, name: &str, d: Value) {
+        self.inject("dispatch_raw", |st| {
+            st.dispatch_injected(name, d).map(|_| ())
         });
     }
 }

@@ -170,6 +170,12 @@ impl FakeDiscord {
         })
     }
 
+    /// The id of the role named `name`, if it exists.
+    pub fn role_id(&self, name: &str) -> Option<u64> {
+        self.shared
+            .read(|st| st.roles.values().find(|r| r.name == name).map(|r| r.id))
+    }
+
     /// Adds a user to the guild with the given role ids (see [`Self::add_role`]).
     pub fn add_member(&self, user_id: u64, name: &str, roles: &[u64]) {
         self.shared.with(|st| {

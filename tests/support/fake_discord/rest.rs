@@ -139,6 +139,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
             path: path.clone(),
             route: "UNKNOWN".into(),
             query: query.clone(),
+            content_type: ctype.clone(),
             body: None,
             files: vec![],
             status: 0,

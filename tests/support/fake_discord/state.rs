@@ -115,8 +115,13 @@ pub struct DispatchRecord {
     pub d: Value,
     /// Written to a live websocket.
     pub delivered: bool,
+    /// The gateway connection (numbered from 1) it was last written to; a RESUME replays
+    /// undelivered events on the new connection.
+    pub connection: Option<u64>,
     /// Why it was not queued (no session, missing intent).
     pub dropped: Option<String>,
+    /// Caused by a test's user action (or `dispatch_raw`), not by the bot's own calls.
+    pub injected: bool,
 }
 
 /// One REST request as the bot sent it.
@@ -128,6 +133,8 @@ pub struct RecordedRequest {
     /// Route template, e.g. `POST /channels/{channel}/messages`; `UNKNOWN` if unmatched.
     pub route: String,
     pub query: Vec<(String, String)>,
+    /// `Content-Type` as sent: `application/json`, or `multipart/form-data; boundary=…`.
+    pub content_type: String,
     /// JSON body (or multipart `payload_json`).
     pub body: Option<Value>,
     /// File names uploaded in a multipart body.
@@ -315,9 +322,18 @@ impl State {
             name: name.to_string(),
             d,
             delivered: false,
+            connection: None,
             dropped,
+            injected: false,
         });
         Ok(self.events.len() - 1)
+    }
+
+    /// [`Self::dispatch`] for an event caused by the test (a user action).
+    pub fn dispatch_injected(&mut self, name: &str, d: Value) -> Result<usize, String> {
+        let i = self.dispatch(name, d)?;
+        self.events[i].injected = true;
+        Ok(i)
     }
 
     pub fn user(&self, id: u64) -> Option<&UserRec> {

@@ -237,4 +237,31 @@ impl FakeDiscord {
         });
         assert!(late.is_empty(), "interactions answered late: {late:?}");
     }
+
+    /// Asserts that every event a test injected reached the bot's live connection: none was
+    /// dropped (bot not identified, missing intent) and none is stuck. Waits up to `timeout`.
+    pub async fn assert_dispatches_delivered(&self, timeout: Duration) {
+        let dropped: Vec<String> = self.shared().read(|st| {
+            let injected = st.events.iter().filter(|e| e.injected);
+            let why = |e: &DispatchRecord| e.dropped.as_ref().map(|w| format!("{}: {w}", e.name));
+            injected.filter_map(why).collect()
+        });
+        assert!(
+            dropped.is_empty(),
+            "injected events never reached the bot: {dropped:#?}"
+        );
+        self.wait_for(timeout, "every injected event to be delivered", |st| {
+            st.events
+                .iter()
+                .all(|e| !e.injected || e.delivered)
+                .then_some(())
+        })
+        .await;
+    }
+
+    /// Whether serenity 0.12.5 parses `d` as the dispatch `name` (it silently drops events
+    /// it cannot parse). `Err` carries serenity's deserialization error.
+    pub fn serenity_accepts(name: &str, d: &Value) -> Result<(), String> {
+        super::payloads::check_event(name, d)
+    }
 }
