@@ -16,6 +16,7 @@
 //! does that real Discord would refuse or that the fake does not know is answered like
 //! Discord would and also listed in [`FakeDiscord::problems`].
 
+mod actions;
 mod config;
 mod gateway;
 mod inject;
