@@ -49,9 +49,11 @@ async fn a_public_reply_becomes_a_message_and_the_bots_own_reaction_comes_back()
 
     let msg_id = post_request(&fake).await;
     let msg = fake
-        .wait_for_message(fake.default_channel_id(), WAIT, |m| {
-            m.id == msg_id && !m.reaction_users("✅").is_empty()
-        })
+        .wait_for_message(
+            fake.default_channel_id(),
+            |m| m.id == msg_id && !m.reaction_users("✅").is_empty(),
+            WAIT,
+        )
         .await;
 
     assert_eq!(msg.author_id, fake.bot_user_id());
@@ -118,9 +120,10 @@ async fn a_users_reaction_is_removed_and_answered_by_the_bot() {
     let channel = fake.default_channel_id();
     let msg_id = post_request(&fake).await;
 
-    fake.react(ALICE, channel, msg_id, "👍");
+    let vote = fake.react(ALICE, channel, msg_id, "👍");
+    fake.wait_for_delivery(&vote, WAIT).await;
     let answer = fake
-        .wait_for_message(channel, WAIT, |m| m.content.starts_with("vote by"))
+        .wait_for_message(channel, |m| m.content.starts_with("vote by"), WAIT)
         .await;
 
     assert_eq!(answer.content, format!("vote by {ALICE} refused (true)"));

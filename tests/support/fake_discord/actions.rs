@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::inject::{self, InteractionHandle};
+use super::inject::{self, DispatchHandle, InteractionHandle};
 use super::state::State;
 use super::{FakeDiscord, inject_command};
 
@@ -90,11 +90,11 @@ impl FakeDiscord {
     }
 
     /// A user adds a reaction (`emoji` unicode like "✅" or custom `name:id`): stored and
-    /// dispatched as MESSAGE_REACTION_ADD.
-    pub fn react(&self, user: u64, channel: u64, message: u64, emoji: &str) {
+    /// dispatched as MESSAGE_REACTION_ADD. Await it with `wait_for_delivery`.
+    pub fn react(&self, user: u64, channel: u64, message: u64, emoji: &str) -> DispatchHandle {
         self.inject("react", |st| {
             inject::reaction(st, true, user, channel, message, emoji, true)
-        });
+        })
     }
 
     /// A reaction made while the bot was offline: stored (GET reactions lists it), never
@@ -106,17 +106,22 @@ impl FakeDiscord {
     }
 
     /// A user removes their reaction: MESSAGE_REACTION_REMOVE.
-    pub fn unreact(&self, user: u64, channel: u64, message: u64, emoji: &str) {
+    pub fn unreact(&self, user: u64, channel: u64, message: u64, emoji: &str) -> DispatchHandle {
         self.inject("unreact", |st| {
             inject::reaction(st, false, user, channel, message, emoji, true)
-        });
+        })
     }
 
     /// Sends any dispatch to the bot, e.g. an event the fake does not model. It must parse
     /// in serenity 0.12.5 (see [`FakeDiscord::serenity_accepts`]) or this panics.
-    pub fn dispatch_raw(&self, name: &str, d: Value) {
+    pub fn dispatch_raw(&self, name: &str, d: Value) -> DispatchHandle {
         self.inject("dispatch_raw", |st| {
-            st.dispatch_injected(name, d).map(|_| ())
-        });
+            let index = Some(st.dispatch_injected(name, d)?);
+            Ok(DispatchHandle {
+                name: name.into(),
+                index,
+                note: String::new(),
+            })
+        })
     }
 }

@@ -249,7 +249,18 @@ pub fn modal_submit(
     create_interaction(st, new, data)
 }
 
+/// An injected gateway event; pass it to `FakeDiscord::wait_for_delivery`.
+#[derive(Clone, Debug)]
+pub struct DispatchHandle {
+    pub name: String,
+    /// Index in the fake's dispatch log; `None` when nothing was dispatched.
+    pub index: Option<usize>,
+    /// Why nothing was dispatched, when `index` is `None`.
+    pub note: String,
+}
+
 /// A user's reaction; `dispatch: false` records it as made while the bot was offline.
+/// Adding an existing reaction or removing a missing one changes nothing and sends nothing.
 pub fn reaction(
     st: &mut State,
     add: bool,
@@ -258,7 +269,7 @@ pub fn reaction(
     message: u64,
     emoji: &str,
     dispatch: bool,
-) -> R<()> {
+) -> R<DispatchHandle> {
     check_actor(st, user, channel)?;
     if st
         .live_message(channel, message)
@@ -274,17 +285,23 @@ pub fn reaction(
     } else {
         rr::remove_reaction(st, message, emoji, user)
     };
-    if changed && dispatch {
-        let m = &st.messages[&message];
-        let d = payloads::reaction_event(st, add, user, m, emoji);
-        st.dispatch_injected(
-            if add {
-                "MESSAGE_REACTION_ADD"
-            } else {
-                "MESSAGE_REACTION_REMOVE"
-            },
-            d,
-        )?;
+    let name = if add {
+        "MESSAGE_REACTION_ADD"
+    } else {
+        "MESSAGE_REACTION_REMOVE"
+    };
+    let mut handle = DispatchHandle {
+        name: name.into(),
+        index: None,
+        note: String::new(),
+    };
+    if !changed {
+        handle.note = format!("user {user} reaction {emoji} was already in that state");
+    } else if !dispatch {
+        handle.note = "recorded as made while the bot was offline".into();
+    } else {
+        let d = payloads::reaction_event(st, add, user, &st.messages[&message], emoji);
+        handle.index = Some(st.dispatch_injected(name, d)?);
     }
-    Ok(())
+    Ok(handle)
 }

@@ -43,7 +43,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{FakeConfig, intents};
-pub use inject::InteractionHandle;
+pub use inject::{DispatchHandle, InteractionHandle};
 pub use state::{DispatchRecord, RecordedRequest};
 pub use views::{InteractionOutcome, MessageView};
 

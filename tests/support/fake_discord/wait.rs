@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::state::{DispatchRecord, RecordedRequest, State};
 use super::views::{InteractionOutcome, MessageView, diagnostics, outcome};
-use super::{FakeDiscord, InteractionHandle};
+use super::{DispatchHandle, FakeDiscord, InteractionHandle};
 
 impl FakeDiscord {
     /// Waits until `check` returns `Some`, re-checking on every state change; panics after
@@ -83,9 +83,9 @@ impl FakeDiscord {
     pub async fn wait_for_interaction(
         &self,
         h: &InteractionHandle,
-        timeout: Duration,
         what: &str,
         pred: impl Fn(&InteractionOutcome) -> bool,
+        timeout: Duration,
     ) -> InteractionOutcome {
         let what = format!("interaction {} ({}): {what}", h.id, h.name);
         self.wait_for(timeout, &what, |st| outcome(st, h.id).filter(|o| pred(o)))
@@ -103,8 +103,8 @@ impl FakeDiscord {
     pub async fn wait_for_message(
         &self,
         channel: u64,
-        timeout: Duration,
         pred: impl Fn(&MessageView) -> bool,
+        timeout: Duration,
     ) -> MessageView {
         let what = format!("a matching message in channel {channel}");
         self.wait_for(timeout, &what, |st| {
@@ -149,8 +149,8 @@ impl FakeDiscord {
     /// Waits for a REST request matching `pred` (already received ones count).
     pub async fn wait_for_request(
         &self,
-        timeout: Duration,
         pred: impl Fn(&RecordedRequest) -> bool,
+        timeout: Duration,
     ) -> RecordedRequest {
         self.wait_for(timeout, "a matching REST request", |st| {
             st.requests.iter().find(|r| pred(r)).cloned()
@@ -166,11 +166,29 @@ impl FakeDiscord {
     /// Waits for a dispatch matching `pred` that was written to a live connection.
     pub async fn wait_for_delivered(
         &self,
-        timeout: Duration,
         pred: impl Fn(&DispatchRecord) -> bool,
+        timeout: Duration,
     ) -> DispatchRecord {
         self.wait_for(timeout, "a matching dispatch delivered to the bot", |st| {
             st.events.iter().find(|e| e.delivered && pred(e)).cloned()
+        })
+        .await
+    }
+
+    /// Waits until the event behind `h` (from `react`, `unreact`, `dispatch_raw`) reached
+    /// the bot's live connection. Fails at once if the fake could not queue it (bot not
+    /// identified, missing intent) or there was no event (e.g. the reaction existed).
+    pub async fn wait_for_delivery(&self, h: &DispatchHandle, timeout: Duration) -> DispatchRecord {
+        let Some(i) = h.index else {
+            panic!("{}: no event was dispatched ({})", h.name, h.note);
+        };
+        let ev = self.shared().read(|st| st.events[i].clone());
+        if let Some(why) = &ev.dropped {
+            panic!("{} was never sent: {why}", ev.name);
+        }
+        let what = format!("{} (s={:?}) to reach the bot", ev.name, ev.seq);
+        self.wait_for(timeout, &what, |st| {
+            Some(&st.events[i]).filter(|e| e.delivered).cloned()
         })
         .await
     }
