@@ -7,7 +7,7 @@ use serenity::all::{
 };
 
 use super::bot::{ALICE, BOB, discord_code, fake_with_members};
-use crate::support::fake_discord::FakeDiscord;
+use crate::support::fake_discord::{FakeConfig, FakeDiscord, permissions};
 
 fn error_paths(e: &serenity::Error) -> Vec<String> {
     match e {
@@ -298,4 +298,45 @@ async fn files_arrive_as_multipart_and_become_attachments() {
     );
     assert_eq!(sent[1].content_type, "application/json");
     fake.assert_no_problems();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_bots_invite_permissions_do_not_cover_is_refused() {
+    let without = permissions::MANAGE_MESSAGES | permissions::ADD_REACTIONS;
+    let cfg = FakeConfig {
+        bot_permissions: permissions::BOT_DEFAULT & !without,
+        ..FakeConfig::default()
+    };
+    let fake = FakeDiscord::start_with(cfg).await;
+    let everyone = fake.guild_id();
+    fake.set_role_permissions(
+        everyone,
+        permissions::VIEW_CHANNEL | permissions::SEND_MESSAGES,
+    );
+    fake.add_member(ALICE, "alice", &[]);
+    let http = fake.serenity_http();
+    let channel = ChannelId::new(fake.default_channel_id());
+    let msg = channel.say(&http, "request #5").await.expect("post");
+    let check = ReactionType::Unicode("✅".into());
+
+    let new_emoji = msg
+        .react(&http, check.clone())
+        .await
+        .expect_err("needs ADD_REACTIONS");
+    fake.react_offline(ALICE, channel.get(), msg.id.get(), "✅");
+    msg.react(&http, check.clone())
+        .await
+        .expect("joining an existing reaction is allowed");
+    let removal = channel.delete_reaction(&http, msg.id, Some(UserId::new(ALICE)), check);
+    let removal = removal.await.expect_err("needs MANAGE_MESSAGES");
+
+    assert_eq!(
+        (discord_code(&new_emoji), discord_code(&removal)),
+        (50013, 50013)
+    );
+    let users = fake
+        .message(msg.id.get())
+        .expect("message")
+        .reaction_users("✅");
+    assert_eq!(users, [ALICE, fake.bot_user_id()]);
 }

@@ -13,6 +13,33 @@ pub mod intents {
     pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
 }
 
+/// Permission bits the fake checks (Discord's values).
+pub mod permissions {
+    pub const ADD_REACTIONS: u64 = 1 << 6;
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    pub const MANAGE_MESSAGES: u64 = 1 << 13;
+    pub const EMBED_LINKS: u64 = 1 << 14;
+    pub const ATTACH_FILES: u64 = 1 << 15;
+    pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+    pub const USE_EXTERNAL_EMOJIS: u64 = 1 << 18;
+    pub const MANAGE_THREADS: u64 = 1 << 34;
+    pub const CREATE_PUBLIC_THREADS: u64 = 1 << 35;
+    pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
+    /// What the fake's bot is invited with: everything a purchasing-desk bot uses.
+    pub const BOT_DEFAULT: u64 = ADD_REACTIONS
+        | VIEW_CHANNEL
+        | SEND_MESSAGES
+        | MANAGE_MESSAGES
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY
+        | USE_EXTERNAL_EMOJIS
+        | MANAGE_THREADS
+        | CREATE_PUBLIC_THREADS
+        | SEND_MESSAGES_IN_THREADS;
+}
+
 /// Settings fixed at start-up (some can be changed later through `FakeDiscord`).
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
@@ -29,6 +56,11 @@ pub struct FakeConfig {
     /// Privileged intents switched on "in the developer portal"; asking for others closes
     /// the gateway with 4014 like Discord.
     pub privileged_intents: u64,
+    /// Permissions of the bot's managed role (from the invite link). The fake refuses with
+    /// 403 / 50013 what they do not cover: removing others' reactions (MANAGE_MESSAGES),
+    /// a new emoji reaction (ADD_REACTIONS), threads (CREATE_PUBLIC_THREADS), posting
+    /// (SEND_MESSAGES), reading history (READ_MESSAGE_HISTORY).
+    pub bot_permissions: u64,
 }
 
 impl Default for FakeConfig {
@@ -40,6 +72,7 @@ impl Default for FakeConfig {
             interaction_token_lifetime: Duration::from_secs(15 * 60),
             nonce_window: Duration::from_secs(5 * 60),
             privileged_intents: 0,
+            bot_permissions: permissions::BOT_DEFAULT,
         }
     }
 }

@@ -42,7 +42,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{FakeConfig, intents};
+pub use config::{FakeConfig, intents, permissions};
 pub use inject::{DispatchHandle, InteractionHandle};
 pub use state::{DispatchRecord, RecordedRequest};
 pub use views::{InteractionOutcome, MessageView};
@@ -169,6 +169,17 @@ impl FakeDiscord {
             let _ = st.dispatch("GUILD_ROLE_CREATE", json!({"guild_id": payloads::id(st.guild_id), "role": payloads::role(st, &st.roles[&id])}));
             id
         })
+    }
+
+    /// Changes a role's permissions (the guild id is @everyone's role id) and dispatches
+    /// GUILD_ROLE_UPDATE. The bot's permissions are @everyone's plus its managed role's.
+    pub fn set_role_permissions(&self, role: u64, permissions: u64) {
+        self.shared.with(|st| {
+            let r = st.roles.get_mut(&role).unwrap_or_else(|| panic!("no role {role}"));
+            r.permissions = permissions;
+            let d = json!({"guild_id": payloads::id(st.guild_id), "role": payloads::role(st, &st.roles[&role])});
+            let _ = st.dispatch("GUILD_ROLE_UPDATE", d);
+        });
     }
 
     /// The id of the role named `name`, if it exists.

@@ -45,12 +45,18 @@ pub fn user(st: &State, user_id: u64) -> Value {
 }
 
 pub fn role(st: &State, r: &RoleRec) -> Value {
+    let managed = r.id == st.bot_role_id;
+    let tags = if managed {
+        json!({"bot_id": id(st.bot_user_id)})
+    } else {
+        json!({})
+    };
     json!({
         "id": id(r.id), "name": r.name, "color": 0,
         "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
         "hoist": false, "icon": null, "unicode_emoji": null, "position": r.position,
-        "permissions": r.permissions.to_string(), "managed": r.id == st.bot_user_id,
-        "mentionable": false, "flags": 0, "tags": {},
+        "permissions": r.permissions.to_string(), "managed": managed,
+        "mentionable": false, "flags": 0, "tags": tags,
     })
 }
 

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 use serenity::model::prelude::*;
 
+use super::config::permissions as perm;
 use super::payloads::{self, check_as, id};
 use super::rest::{Ctx, Reply};
 use super::rest_guild::checked;
@@ -141,8 +142,16 @@ pub fn visible_message(st: &State, ctx: &Ctx) -> Result<u64, Reply> {
 
 pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
     let channel_id = ctx.id(0);
-    if !st.channels.contains_key(&channel_id) {
+    let Some(channel) = st.channels.get(&channel_id) else {
         return Reply::error(404, 10003, "Unknown Channel");
+    };
+    let send = if channel.kind == 11 {
+        perm::SEND_MESSAGES_IN_THREADS
+    } else {
+        perm::SEND_MESSAGES
+    };
+    if let Err(r) = st.require(send | perm::VIEW_CHANNEL) {
+        return r;
     }
     if let Err(e) = validate::message_body(&ctx.body) {
         return Reply::form(e);

@@ -1,9 +1,10 @@
 //! REST routes for reactions (add/remove own, remove a user's, list with paging) and
-//! threads created from messages.
+//! threads created from messages, with the permission checks Discord applies to them.
 
 use serde_json::{Value, json};
 use serenity::model::prelude::*;
 
+use super::config::permissions as perm;
 use super::payloads::{self, id};
 use super::rest::{Ctx, Reply};
 use super::rest_guild::checked;
@@ -80,6 +81,15 @@ pub fn add_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
             Ok(v) => v,
             Err(r) => return r,
         };
+    // A new emoji needs ADD_REACTIONS; joining an existing reaction only needs history.
+    let exists = st.messages[&msg_id]
+        .reactions
+        .iter()
+        .any(|r| r.key == key && !r.users.is_empty());
+    let needed = if exists { 0 } else { perm::ADD_REACTIONS };
+    if let Err(r) = st.require(needed | perm::READ_MESSAGE_HISTORY) {
+        return r;
+    }
     let bot = st.bot_user_id;
     match add_reaction(st, msg_id, &key, bot) {
         Ok(true) => reaction_dispatch(st, true, msg_id, &key, bot),
@@ -109,6 +119,11 @@ pub fn delete_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
 /// Removing someone else's reaction (needs MANAGE_MESSAGES; the fake's bot has it).
 pub fn delete_user_reaction(st: &mut State, ctx: &Ctx) -> Reply {
     let user = ctx.id(3);
+    if user != st.bot_user_id
+        && let Err(r) = st.require(perm::MANAGE_MESSAGES)
+    {
+        return r;
+    }
     remove_and_dispatch(st, ctx, user)
 }
 
@@ -146,6 +161,9 @@ pub fn create_thread(st: &mut State, ctx: &Ctx) -> Reply {
         Ok(id) => id,
         Err(r) => return r,
     };
+    if let Err(r) = st.require(perm::CREATE_PUBLIC_THREADS) {
+        return r;
+    }
     if st.channels.contains_key(&msg_id) {
         return Reply::error(
             400,

@@ -188,6 +188,8 @@ pub struct State {
     pub bot_user_id: u64,
     pub guild_id: u64,
     pub default_channel_id: u64,
+    /// The bot's managed role, carrying `FakeConfig::bot_permissions`.
+    pub bot_role_id: u64,
     pub users: BTreeMap<u64, UserRec>,
     pub roles: BTreeMap<u64, RoleRec>,
     pub members: BTreeMap<u64, MemberRec>,
@@ -216,6 +218,7 @@ impl State {
             bot_user_id: 1_300_000_000_000_000_001,
             guild_id: 1_300_000_000_000_000_100,
             default_channel_id: 1_300_000_000_000_000_200,
+            bot_role_id: 1_300_000_000_000_000_101,
             users: BTreeMap::new(),
             roles: BTreeMap::new(),
             members: BTreeMap::new(),
@@ -250,12 +253,23 @@ impl State {
                 position: 0,
             },
         );
+        let bot_role = st.bot_role_id;
+        let permissions = st.cfg.bot_permissions;
+        let name = "cvmbot".to_string();
+        let role = RoleRec {
+            id: bot_role,
+            name,
+            permissions,
+            position: 1,
+        };
+        st.roles.insert(bot_role, role);
         let joined_at = now_timestamp();
+        let roles = vec![bot_role];
         st.members.insert(
             bot,
             MemberRec {
                 user_id: bot,
-                roles: vec![],
+                roles,
                 joined_at,
             },
         );
@@ -358,6 +372,14 @@ impl State {
     /// The message JSON Discord would return to the bot (reactions' `me` = bot reacted).
     pub fn message_json(&self, m: &StoredMessage) -> Value {
         payloads::message(self, m)
+    }
+
+    /// `Err(403 Missing Permissions)` unless the bot has `perm`, as Discord answers.
+    pub fn require(&self, perm: u64) -> Result<(), super::rest::Reply> {
+        if self.member_permissions(self.bot_user_id) & perm == perm {
+            return Ok(());
+        }
+        Err(super::rest::Reply::error(403, 50013, "Missing Permissions"))
     }
 
     pub fn live_message(&self, channel_id: u64, message_id: u64) -> Option<&StoredMessage> {
