@@ -188,3 +188,41 @@ async fn serenity_identifies_and_registers_its_guild_command() {
     );
     fake.assert_no_problems();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guild_changes_reach_a_bot_with_the_members_intent() {
+    let cfg = FakeConfig {
+        privileged_intents: GatewayIntents::GUILD_MEMBERS.bits(),
+        ..FakeConfig::default()
+    };
+    let fake = FakeDiscord::start_with(cfg).await;
+    let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_MEMBERS;
+    let mut client = build_client(&fake, &fake.token(), intents).await;
+    let task = tokio::spawn(async move { client.start().await });
+    fake.wait_until_ready(WAIT).await;
+
+    let approver = fake.add_role("approver", 0);
+    fake.add_member(ALICE, "alice", &[]);
+    fake.set_member_roles(ALICE, &[approver]);
+    fake.set_role_permissions(approver, 1 << 13);
+    fake.add_channel("purchases");
+
+    let names = [
+        "GUILD_ROLE_CREATE",
+        "GUILD_MEMBER_ADD",
+        "GUILD_MEMBER_UPDATE",
+        "GUILD_ROLE_UPDATE",
+        "CHANNEL_CREATE",
+    ];
+    for name in names {
+        fake.wait_for_delivered(|d| d.name == name, WAIT).await;
+    }
+    let guild = fake
+        .dispatches()
+        .into_iter()
+        .find(|d| d.name == "GUILD_CREATE")
+        .expect("sent");
+    assert!(guild.d["members"].as_array().is_some_and(|m| !m.is_empty()));
+    fake.assert_no_problems();
+    task.abort();
+}

@@ -49,6 +49,11 @@ pub use views::{InteractionOutcome, MessageView};
 
 use state::{Fault, MemberRec, RoleRec, State};
 
+fn role_event(st: &State, role: u64) -> Value {
+    let role = payloads::role(st, &st.roles[&role]);
+    json!({"guild_id": payloads::id(st.guild_id), "role": role})
+}
+
 /// A generous default for waits: long enough for a loaded 2-core CI machine.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -165,8 +170,16 @@ impl FakeDiscord {
         self.shared.with(|st| {
             let id = st.snowflake();
             let position = u16::try_from(st.roles.len()).unwrap_or(u16::MAX);
-            st.roles.insert(id, RoleRec { id, name: name.into(), permissions, position });
-            let _ = st.dispatch("GUILD_ROLE_CREATE", json!({"guild_id": payloads::id(st.guild_id), "role": payloads::role(st, &st.roles[&id])}));
+            st.roles.insert(
+                id,
+                RoleRec {
+                    id,
+                    name: name.into(),
+                    permissions,
+                    position,
+                },
+            );
+            let _ = st.dispatch("GUILD_ROLE_CREATE", role_event(st, id));
             id
         })
     }
@@ -175,10 +188,12 @@ impl FakeDiscord {
     /// GUILD_ROLE_UPDATE. The bot's permissions are @everyone's plus its managed role's.
     pub fn set_role_permissions(&self, role: u64, permissions: u64) {
         self.shared.with(|st| {
-            let r = st.roles.get_mut(&role).unwrap_or_else(|| panic!("no role {role}"));
+            let r = st
+                .roles
+                .get_mut(&role)
+                .unwrap_or_else(|| panic!("no role {role}"));
             r.permissions = permissions;
-            let d = json!({"guild_id": payloads::id(st.guild_id), "role": payloads::role(st, &st.roles[&role])});
-            let _ = st.dispatch("GUILD_ROLE_UPDATE", d);
+            let _ = st.dispatch("GUILD_ROLE_UPDATE", role_event(st, role));
         });
     }
 

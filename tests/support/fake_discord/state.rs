@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::config::{FakeConfig, intents};
+use super::config::{FakeConfig, required_intent};
 use super::payloads;
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds, used for snowflakes.
@@ -386,21 +386,6 @@ impl State {
         self.messages
             .get(&message_id)
             .filter(|m| m.channel_id == channel_id && !m.deleted)
-    }
-}
-
-/// The intent a dispatch needs, 0 if none.
-pub fn required_intent(name: &str) -> u64 {
-    match name {
-        "GUILD_CREATE" | "GUILD_UPDATE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE"
-        | "CHANNEL_DELETE" | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_DELETE"
-        | "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" => intents::GUILDS,
-        "GUILD_MEMBER_ADD" | "GUILD_MEMBER_UPDATE" | "GUILD_MEMBER_REMOVE" => {
-            intents::GUILD_MEMBERS
-        }
-        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" => intents::GUILD_MESSAGES,
-        n if n.starts_with("MESSAGE_REACTION_") => intents::GUILD_MESSAGE_REACTIONS,
-        _ => 0,
     }
 }
 
