@@ -20,6 +20,7 @@ use super::{FakeDiscord, Shared};
 
 type Ws = WebSocketStream<TcpStream>;
 
+/// Accepts gateway connections forever, one task per connection.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {

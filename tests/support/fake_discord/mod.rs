@@ -138,6 +138,7 @@ impl FakeDiscord {
         self.shared.read(|st| st.cfg.token.clone())
     }
 
+    /// The application id (READY `application.id`; commands are registered under it).
     pub fn application_id(&self) -> u64 {
         self.shared.read(|st| st.application_id)
     }
@@ -147,6 +148,7 @@ impl FakeDiscord {
         self.shared.read(|st| st.bot_user_id)
     }
 
+    /// The one guild the bot is in (its @everyone role has this id too).
     pub fn guild_id(&self) -> u64 {
         self.shared.read(|st| st.guild_id)
     }

@@ -32,6 +32,7 @@ pub struct MessageView {
 }
 
 impl MessageView {
+    /// Snapshot of a stored message.
     pub fn new(st: &State, m: &StoredMessage) -> Self {
         let arr = |k: &str| {
             m.fields
@@ -67,6 +68,7 @@ impl MessageView {
         }
     }
 
+    /// An ephemeral interaction message (only `ephemeral_to` sees it).
     pub fn is_ephemeral(&self) -> bool {
         self.ephemeral_to.is_some()
     }
@@ -150,6 +152,7 @@ impl InteractionOutcome {
     }
 }
 
+/// What became of interaction `id` so far.
 pub fn outcome(st: &State, id: u64) -> Option<InteractionOutcome> {
     let it = st.interactions.get(&id)?;
     let view = |m: &u64| st.messages.get(m).map(|m| MessageView::new(st, m));

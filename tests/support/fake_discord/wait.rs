@@ -128,6 +128,7 @@ impl FakeDiscord {
         })
     }
 
+    /// One message by id (ephemeral and deleted ones included).
     pub fn message(&self, id: u64) -> Option<MessageView> {
         self.shared()
             .read(|st| st.messages.get(&id).map(|m| MessageView::new(st, m)))
