@@ -137,6 +137,7 @@ impl TestBot {
                     .map(|_| ())
             }
             "slow" => {
+                // Slow work (say, a cloud API call) that outlasts the test's 300 ms deadline.
                 tokio::time::sleep(Duration::from_millis(900)).await;
                 let r = cmd.create_response(&ctx.http, say("too late".into())).await;
                 let _ = self.seen.send(Seen::CallResult("slow", result(r)));

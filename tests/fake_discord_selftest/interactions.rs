@@ -388,3 +388,16 @@ async fn a_payload_serenity_would_drop_is_caught_by_the_fakes_check() {
     );
     fake.assert_dispatches_delivered(WAIT).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "got no accepted callback")]
+async fn an_unanswered_interaction_fails_soon_after_the_deadline() {
+    let fake = fake_with_members().await;
+    let _bot = start_bot(&fake).await;
+    fake.set_interaction_deadline(Duration::from_millis(300));
+
+    let ignored = fake.slash_command(ALICE, fake.default_channel_id(), "cvm quiet", &[]);
+
+    // Fails after ~0.8 s instead of the 10 s WAIT: a later callback could only be refused.
+    fake.interaction_response(&ignored, WAIT).await;
+}

@@ -316,7 +316,7 @@ impl State {
             None => (
                 None,
                 None,
-                Some("no gateway session (bot never identified)".to_string()),
+                Some("no gateway session yet (nothing to send it on)".to_string()),
             ),
             Some(s) if needed != 0 && s.intents & needed == 0 => (
                 Some(s.id.clone()),

@@ -10,28 +10,41 @@ use super::views::{InteractionOutcome, MessageView, diagnostics, outcome};
 use super::{DispatchHandle, FakeDiscord, InteractionHandle};
 
 impl FakeDiscord {
-    /// Waits until `check` returns `Some`, re-checking on every state change; panics after
-    /// `timeout` with `what` and a summary of what the fake received.
-    async fn wait_for<T>(
+    /// Waits until `check` returns `Some`, re-checking on every state change; `None` after
+    /// `timeout`.
+    async fn try_wait_for<T>(
         &self,
         timeout: Duration,
-        what: &str,
         mut check: impl FnMut(&State) -> Option<T>,
-    ) -> T {
+    ) -> Option<T> {
         let mut rx = self.shared().changed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(t) = self.shared().read(&mut check) {
-                return t;
+                return Some(t);
             }
             if tokio::time::timeout_at(deadline, rx.changed())
                 .await
                 .is_err()
             {
-                let (t, diag) = self.shared().read(|st| (check(st), diagnostics(st)));
-                return t.unwrap_or_else(|| {
-                    panic!("timed out after {timeout:?} waiting for {what}\n{diag}")
-                });
+                return self.shared().read(&mut check);
+            }
+        }
+    }
+
+    /// Like `try_wait_for`, but panics after `timeout` with `what` and a summary of what
+    /// the fake received.
+    async fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        what: &str,
+        check: impl FnMut(&State) -> Option<T>,
+    ) -> T {
+        match self.try_wait_for(timeout, check).await {
+            Some(t) => t,
+            None => {
+                let diag = self.shared().read(diagnostics);
+                panic!("timed out after {timeout:?} waiting for {what}\n{diag}")
             }
         }
     }
@@ -66,17 +79,35 @@ impl FakeDiscord {
     }
 
     /// Waits for the first accepted callback of an interaction and returns the outcome so
-    /// far (followups may still come: see [`Self::wait_for_interaction`]).
+    /// far (followups may still come: see [`Self::wait_for_interaction`]). Fails soon
+    /// after the interaction deadline (3 s) if nothing was accepted, since Discord would
+    /// refuse any later callback, or after `timeout`, whichever is first.
     pub async fn interaction_response(
         &self,
         h: &InteractionHandle,
         timeout: Duration,
     ) -> InteractionOutcome {
-        let what = format!("a callback to interaction {} ({})", h.id, h.name);
-        self.wait_for(timeout, &what, |st| {
-            outcome(st, h.id).filter(|o| o.callback_type.is_some())
-        })
-        .await
+        let accepted = |st: &State| outcome(st, h.id).filter(|o| o.callback_type.is_some());
+        let limit = self.shared().read(|st| {
+            let created = st.interactions.get(&h.id).map(|i| i.created_at);
+            let left = created.map(|c| st.cfg.interaction_deadline.saturating_sub(c.elapsed()));
+            left.map_or(timeout, |l| timeout.min(l + Duration::from_millis(500)))
+        });
+        if let Some(o) = self.try_wait_for(limit, accepted).await {
+            return o;
+        }
+        let (o, diag) = self
+            .shared()
+            .read(|st| (outcome(st, h.id), diagnostics(st)));
+        panic!(
+            "interaction {} ({}) got no accepted callback within {limit:?} (deadline {:?}): \
+             delivered={:?} refused={:?}\n{diag}",
+            h.id,
+            h.name,
+            self.shared().read(|st| st.cfg.interaction_deadline),
+            o.as_ref().map(|o| o.delivered),
+            o.map(|o| o.refused),
+        )
     }
 
     /// Waits until the interaction's outcome satisfies `pred` (e.g. a followup arrived).
