@@ -13,3 +13,5 @@ mod gateway;
 mod interactions;
 #[path = "fake_discord_selftest/rest.rs"]
 mod rest;
+#[path = "fake_discord_selftest/rules.rs"]
+mod rules;
