@@ -297,6 +297,18 @@ async fn files_arrive_as_multipart_and_become_attachments() {
         "report"
     );
     assert_eq!(sent[1].content_type, "application/json");
+
+    let reworded = EditMessage::new().content("report v2");
+    let kept = channel
+        .edit_message(&http, msg.id, reworded)
+        .await
+        .expect("edit text only");
+    let cleared = EditMessage::new().remove_all_attachments();
+    let cleared = channel
+        .edit_message(&http, msg.id, cleared)
+        .await
+        .expect("drop the files");
+    assert_eq!((kept.attachments.len(), cleared.attachments.len()), (1, 0));
     fake.assert_no_problems();
 }
 

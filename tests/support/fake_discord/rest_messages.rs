@@ -110,6 +110,7 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
     let before = st.message_json(m);
     let mut fields = m.fields.clone();
     apply_fields(&mut fields, body);
+    keep_listed_attachments(&mut fields, body);
     let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0);
     fields.insert("flags".into(), json!(flags & !LOADING));
     let attachments = fields
@@ -128,6 +129,30 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
         let _ = st.dispatch("MESSAGE_UPDATE", payloads::message_event(st, &m));
     }
     Ok(())
+}
+
+/// Discord keeps attachments when an edit has no `attachments`; with one, only the
+/// listed existing ids survive. serenity always sends `"attachments": []` for
+/// UPDATE_MESSAGE (type 7), so such an update strips the message's files.
+fn keep_listed_attachments(fields: &mut Map<String, Value>, body: &Value) {
+    let Some(listed) = body.get("attachments").and_then(Value::as_array) else {
+        return;
+    };
+    let id_of = |a: &Value| match &a["id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let keep: Vec<String> = listed.iter().map(id_of).collect();
+    let existing = fields
+        .get("attachments")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let kept: Vec<Value> = existing
+        .into_iter()
+        .filter(|a| keep.contains(&id_of(a)))
+        .collect();
+    fields.insert("attachments".into(), Value::Array(kept));
 }
 
 pub fn visible_message(st: &State, ctx: &Ctx) -> Result<u64, Reply> {
