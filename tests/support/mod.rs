@@ -1,1 +1,6 @@
+//! Test support shared by integration test binaries (`mod support;`).
+// Not every test binary uses every helper or re-export.
+#![allow(dead_code, unused_imports)]
+
+pub mod fake_discord;
 pub mod sim;
