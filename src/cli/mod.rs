@@ -6,6 +6,7 @@ mod doctor;
 mod logging;
 
 use crate::config::Config;
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,52 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Discord bot and its workers (submitter, tracker, balance monitor).
+    Run {
+        /// Configuration file (layered over the built-in defaults; CVMBOT_… variables override it).
+        #[arg(long, env = "CVMBOT_CONFIG")]
+        config: Option<PathBuf>,
+        /// Run against an in-process Tencent Cloud simulator instead of Tencent: a sandbox where
+        /// nothing is spent (no Tencent credentials needed).
+        #[arg(long)]
+        simulate: bool,
+        /// With --simulate: simulated seconds per real second (instances start after 30 simulated seconds).
+        #[arg(long, default_value_t = 1.0)]
+        sim_speed: f64,
+    },
+    /// Try cvmbot on your machine: a terminal chat on the simulator and SQLite, playing a short story.
+    Demo {
+        /// Play this conversation instead of the built-in story ("-": read it from stdin).
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 60.0)]
+        speed: f64,
+        /// No colours, even on a terminal.
+        #[arg(long)]
+        no_color: bool,
+        /// An extra configuration file layered over the demo's settings.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the Tencent Cloud simulator (CVM 2017-03-12 and Billing 2018-07-09) on a local address.
+    Sim {
+        /// Address to listen on; port 0 picks a free port (printed at start).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Simulator settings (config/sim.toml documents them).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Seed for reproducible ids, prices and failures.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Keep the simulated world in this file across restarts.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
     /// Check the configuration, the database, Tencent Cloud and the Discord token, and say how to fix what fails.
     Doctor {
         /// Configuration file (layered over the built-in defaults; CVMBOT_… variables override it).
@@ -95,6 +142,34 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Run {
+            config,
+            simulate,
+            sim_speed,
+        } => run_bot(config, simulate, sim_speed, cli.log_format).await,
+        Command::Demo {
+            script,
+            speed,
+            no_color,
+            config,
+        } => demo(script, speed, no_color, config, cli.log_format).await,
+        Command::Sim {
+            listen,
+            config,
+            speed,
+            seed,
+            state,
+        } => {
+            logging::init(log_name(cli.log_format).unwrap_or("text"), "info");
+            crate::sim::run(crate::sim::SimOptions {
+                listen,
+                config,
+                speed,
+                seed,
+                state,
+            })
+            .await
+        }
         Command::Doctor { config } => return doctor::run(config.as_deref(), cli.log_format).await,
         Command::Migrate { config } => migrate(config, cli.log_format).await,
         Command::Audit {
@@ -114,13 +189,101 @@ async fn run(cli: Cli) -> ExitCode {
 pub fn load(config: Option<&std::path::Path>, log_format: Option<LogFormat>) -> anyhow::Result<Config> {
     let config = Config::load(config)?;
     logging::init(
-        log_format.map_or(config.settings.log.format.as_str(), |f| match f {
-            LogFormat::Text => "text",
-            LogFormat::Json => "json",
-        }),
+        log_name(log_format).unwrap_or(config.settings.log.format.as_str()),
         &config.settings.log.level,
     );
     Ok(config)
+}
+
+fn log_name(format: Option<LogFormat>) -> Option<&'static str> {
+    format.map(|f| match f {
+        LogFormat::Text => "text",
+        LogFormat::Json => "json",
+    })
+}
+
+async fn run_bot(
+    config: Option<PathBuf>,
+    simulate: bool,
+    sim_speed: f64,
+    log_format: Option<LogFormat>,
+) -> anyhow::Result<()> {
+    let mut config = load(config.as_deref(), log_format)?;
+    let token = config.secrets.discord_token.clone().context(
+        "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal and export its token (see README)",
+    )?;
+    let simulator = if simulate {
+        let sim_config = crate::sim::SimConfig {
+            speed: sim_speed,
+            ..crate::sim::SimConfig::default()
+        };
+        let sim = crate::sim::Simulator::start(sim_config, "127.0.0.1:0".parse().expect("a loopback address")).await?;
+        tracing::info!(
+            url = sim.url(),
+            "running against the in-process simulator: nothing is bought"
+        );
+        config.tencent.endpoint = crate::tencent::Endpoint::parse(sim.url()).map_err(anyhow::Error::msg)?;
+        config.secrets.tencent = Some(crate::tencent::Credentials {
+            secret_id: crate::sim::DEFAULT_SECRET_ID.into(),
+            secret_key: crate::secret::Secret::new(crate::sim::DEFAULT_SECRET_KEY),
+            token: None,
+        });
+        Some(sim)
+    } else {
+        None
+    };
+    let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
+    let discord = &app.config.settings.discord;
+    let handler = crate::chat::discord::HandlerSettings {
+        guild_ids: discord.guild_ids.iter().map(|g| g.0).collect(),
+        thread_per_request: discord.thread_per_request,
+    };
+    let workers = crate::workers::WorkerSettings::from_config(&app.config, crate::chat::render::TimeStyle::Discord);
+    let bot = crate::chat::discord::Bot::connect(app.desk.clone(), &token, &discord.api_base, handler, workers).await?;
+    let result = bot.run().await;
+    app.store().close().await;
+    if let Some(sim) = simulator {
+        sim.shutdown().await;
+    }
+    result
+}
+
+async fn demo(
+    script: Option<PathBuf>,
+    speed: f64,
+    no_color: bool,
+    config: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    logging::init(log_name(log_format).unwrap_or("text"), "warn");
+    let stdin_is_terminal = std::io::stdin().is_terminal();
+    let script = match script {
+        Some(path) if path.as_os_str() == "-" => Some(read_stdin()?),
+        Some(path) => {
+            Some(std::fs::read_to_string(&path).with_context(|| format!("reading the script {}", path.display()))?)
+        }
+        None if !stdin_is_terminal => Some(read_stdin()?).filter(|s| !s.trim().is_empty()),
+        None => None,
+    };
+    let options = crate::demo::DemoOptions {
+        interactive: stdin_is_terminal && script.is_none(),
+        script,
+        speed,
+        colour: !no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        config,
+    };
+    let screen: crate::chat::console::Screen = std::sync::Arc::new(std::sync::Mutex::new(Box::new(std::io::stdout())));
+    crate::demo::run(options, screen).await
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the script from stdin")?;
+    Ok(text)
 }
 
 async fn migrate(config: Option<PathBuf>, log_format: Option<LogFormat>) -> anyhow::Result<()> {

@@ -2,7 +2,6 @@
 //! remembering where each value came from so an error can say where to fix it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use toml::{Table, Value};
 
 /// The built-in defaults: `config/default.toml`, compiled in.
@@ -26,21 +25,20 @@ pub struct Layers {
 }
 
 impl Layers {
-    /// Merges the defaults, the optional file text and the environment.
-    pub fn build(file: Option<(&Path, &str)>, env: &BTreeMap<String, String>) -> Result<Layers, String> {
+    /// Merges the defaults, then each file (name, text) in order, then the environment. The last
+    /// file is the one whose name is reported as the origin of its values.
+    pub fn build(files: &[(String, &str)], env: &BTreeMap<String, String>) -> Result<Layers, String> {
         let mut merged: Table = DEFAULTS
             .parse()
             .map_err(|e| format!("the built-in defaults do not parse: {e}"))?;
-        let file = match file {
-            Some((path, text)) => {
-                let table: Table = text
-                    .parse()
-                    .map_err(|e: toml::de::Error| format!("{} is not valid TOML: {e}", path.display()))?;
-                merge(&mut merged, &table);
-                Some((path.display().to_string(), table))
-            }
-            None => None,
-        };
+        let mut file = None;
+        for (name, text) in files {
+            let table: Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| format!("{name} is not valid TOML: {e}"))?;
+            merge(&mut merged, &table);
+            file = Some((name.clone(), table));
+        }
         let mut env_origins = BTreeMap::new();
         for (name, raw) in env {
             let Some(rest) = name.strip_prefix(ENV_PREFIX) else {

@@ -84,6 +84,16 @@ impl Config {
 
     /// Loads from the optional file and the given environment (tests pass their own).
     pub fn load_from(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
+        Config::load_layered(&[], file, env)
+    }
+
+    /// Loads with built-in layers (name, text) between the defaults and the optional file: the
+    /// demo's settings, for instance.
+    pub fn load_layered(
+        built_in: &[(&str, &str)],
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
         let text = match file {
             Some(path) => Some(std::fs::read_to_string(path).map_err(|e| ConfigError {
                 key: "--config".into(),
@@ -93,7 +103,14 @@ impl Config {
             })?),
             None => None,
         };
-        let layers = Layers::build(file.zip(text.as_deref()), env).map_err(|problem| ConfigError {
+        let mut files: Vec<(String, &str)> = built_in
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), *text))
+            .collect();
+        if let (Some(path), Some(text)) = (file, text.as_deref()) {
+            files.push((path.display().to_string(), text));
+        }
+        let layers = Layers::build(&files, env).map_err(|problem| ConfigError {
             key: "--config".into(),
             value: file.map(|p| p.display().to_string()),
             origin: "the command line".into(),

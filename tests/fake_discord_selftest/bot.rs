@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use serenity::all::{
-    ButtonStyle, Client, ClientBuilder, CommandOptionType, Context, CreateActionRow,
-    CreateAutocompleteResponse, CreateButton, CreateCommand, CreateCommandOption, CreateInputText,
-    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateModal, EventHandler, GatewayIntents, HttpBuilder, InputTextStyle, Interaction, MessageId,
-    ReactionType, Ready, ResolvedValue, UserId,
+    ButtonStyle, Client, ClientBuilder, CommandOptionType, Context, CreateActionRow, CreateAutocompleteResponse,
+    CreateButton, CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateModal, EventHandler, GatewayIntents,
+    HttpBuilder, InputTextStyle, Interaction, MessageId, ReactionType, Ready, ResolvedValue, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::mpsc;
@@ -33,9 +32,7 @@ pub enum Seen {
 /// The Discord JSON error code inside a serenity error, or -1.
 pub fn discord_code(e: &serenity::Error) -> i64 {
     match e {
-        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) => {
-            r.error.code as i64
-        }
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)) => r.error.code as i64,
         _ => -1,
     }
 }
@@ -50,9 +47,7 @@ struct TestBot {
 }
 
 fn cvm_command() -> CreateCommand {
-    let sub = |name: &str, desc: &str| {
-        CreateCommandOption::new(CommandOptionType::SubCommand, name, desc)
-    };
+    let sub = |name: &str, desc: &str| CreateCommandOption::new(CommandOptionType::SubCommand, name, desc);
     CreateCommand::new("cvm")
         .description("Buy Tencent Cloud servers")
         .add_option(
@@ -88,12 +83,7 @@ fn admin_group() -> CreateCommandOption {
         .add_sub_option(opt(CommandOptionType::User, "who"))
         .add_sub_option(opt(CommandOptionType::Role, "role"))
         .add_sub_option(opt(CommandOptionType::Channel, "where"));
-    CreateCommandOption::new(
-        CommandOptionType::SubCommandGroup,
-        "admin",
-        "Administration",
-    )
-    .add_sub_option(quota)
+    CreateCommandOption::new(CommandOptionType::SubCommandGroup, "admin", "Administration").add_sub_option(quota)
 }
 
 fn approve_row(disabled: bool) -> Vec<CreateActionRow> {
@@ -105,16 +95,10 @@ fn approve_row(disabled: bool) -> Vec<CreateActionRow> {
 }
 
 impl TestBot {
-    async fn command(
-        &self,
-        ctx: &Context,
-        cmd: &serenity::all::CommandInteraction,
-    ) -> serenity::Result<()> {
+    async fn command(&self, ctx: &Context, cmd: &serenity::all::CommandInteraction) -> serenity::Result<()> {
         let sub = cmd.data.options.first().map_or("", |o| o.name.as_str());
         let say = |content: String| {
-            CreateInteractionResponse::Message(
-                CreateInteractionResponseMessage::new().content(content),
-            )
+            CreateInteractionResponse::Message(CreateInteractionResponseMessage::new().content(content))
         };
         match sub {
             "price" => {
@@ -152,24 +136,17 @@ impl TestBot {
             "defer" => {
                 cmd.defer(&ctx.http).await?;
                 let first = cmd
-                    .create_followup(
-                        &ctx.http,
-                        CreateInteractionResponseFollowup::new().content("done"),
-                    )
+                    .create_followup(&ctx.http, CreateInteractionResponseFollowup::new().content("done"))
                     .await?;
                 let second = cmd
-                    .create_followup(
-                        &ctx.http,
-                        CreateInteractionResponseFollowup::new().content("details"),
-                    )
+                    .create_followup(&ctx.http, CreateInteractionResponseFollowup::new().content("details"))
                     .await?;
                 let _ = self.seen.send(Seen::Followups(first.id, second.id));
                 Ok(())
             }
             "form" => {
                 let input = CreateInputText::new(InputTextStyle::Short, "Reason", "reason");
-                let modal = CreateModal::new("buy-form", "Why?")
-                    .components(vec![CreateActionRow::InputText(input)]);
+                let modal = CreateModal::new("buy-form", "Why?").components(vec![CreateActionRow::InputText(input)]);
                 cmd.create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
                     .await
             }
@@ -213,25 +190,20 @@ impl EventHandler for TestBot {
         *self.me.lock().expect("bot id lock") = Some(ready.user.id);
         let guild = ready.guilds.first().expect("READY lists the fake guild").id;
         let r = guild.set_commands(&ctx.http, vec![cvm_command()]).await;
-        let _ = self.seen.send(Seen::Registered(
-            r.map(|c| c.len()).map_err(|e| e.to_string()),
-        ));
+        let _ = self
+            .seen
+            .send(Seen::Registered(r.map(|c| c.len()).map_err(|e| e.to_string())));
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         let r = match interaction {
             Interaction::Command(cmd) => self.command(&ctx, &cmd).await,
             Interaction::Autocomplete(ac) => {
-                let typed = ac
-                    .data
-                    .autocomplete()
-                    .map_or(String::new(), |o| o.value.to_string());
+                let typed = ac.data.autocomplete().map_or(String::new(), |o| o.value.to_string());
                 let choices = ["ap-guangzhou-3", "ap-shanghai-2"]
                     .into_iter()
                     .filter(|z| z.starts_with(&typed));
-                let resp = choices.fold(CreateAutocompleteResponse::new(), |r, z| {
-                    r.add_string_choice(z, z)
-                });
+                let resp = choices.fold(CreateAutocompleteResponse::new(), |r, z| r.add_string_choice(z, z));
                 ac.create_response(&ctx.http, CreateInteractionResponse::Autocomplete(resp))
                     .await
             }
@@ -252,8 +224,8 @@ impl EventHandler for TestBot {
                         serenity::all::ActionRowComponent::InputText(t) => t.value.clone(),
                         _ => None,
                     });
-                let msg = CreateInteractionResponseMessage::new()
-                    .content(format!("reason: {}", reason.unwrap_or_default()));
+                let msg =
+                    CreateInteractionResponseMessage::new().content(format!("reason: {}", reason.unwrap_or_default()));
                 m.create_response(&ctx.http, CreateInteractionResponse::Message(msg))
                     .await
             }
@@ -351,14 +323,7 @@ pub async fn fake_with_members() -> FakeDiscord {
 
 /// Runs `/cvm buy count:2` and returns the public request message's id.
 pub async fn post_request(fake: &FakeDiscord) -> u64 {
-    let h = fake.slash_command(
-        ALICE,
-        fake.default_channel_id(),
-        "cvm buy",
-        &[("count", json!(2))],
-    );
+    let h = fake.slash_command(ALICE, fake.default_channel_id(), "cvm buy", &[("count", json!(2))]);
     let out = fake.interaction_response(&h, WAIT).await;
-    out.original
-        .expect("a type 4 response creates a message")
-        .id
+    out.original.expect("a type 4 response creates a message").id
 }

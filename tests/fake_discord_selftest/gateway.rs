@@ -28,22 +28,11 @@ async fn after_a_gateway_outage_serenity_resumes_and_receives_the_missed_event()
     assert!(fake.resume_count() >= 1, "serenity resumed the session");
     assert_eq!(fake.identifies().len(), 1, "and did not identify again");
     let replayed = fake.wait_for_delivery(&vote, WAIT).await;
-    assert!(
-        replayed.connection > Some(mark),
-        "replayed on the resumed connection"
-    );
+    assert!(replayed.connection > Some(mark), "replayed on the resumed connection");
     fake.wait_for_message(channel, |m| m.content.starts_with("vote by"), WAIT)
         .await;
-    let later = fake.slash_command(
-        ALICE,
-        channel,
-        "cvm price",
-        &[("zone", json!("ap-shanghai-2"))],
-    );
-    assert_eq!(
-        fake.interaction_response(&later, WAIT).await.callback_type,
-        Some(4)
-    );
+    let later = fake.slash_command(ALICE, channel, "cvm price", &[("zone", json!("ap-shanghai-2"))]);
+    assert_eq!(fake.interaction_response(&later, WAIT).await.callback_type, Some(4));
     fake.wait_for_heartbeats(2, WAIT).await;
     fake.assert_no_problems();
 }
@@ -55,8 +44,7 @@ async fn when_resume_is_refused_serenity_identifies_again() {
 
     fake.refuse_resume(true);
     let mark = fake.disconnect();
-    fake.wait_until_reconnected(mark, Duration::from_secs(20))
-        .await;
+    fake.wait_until_reconnected(mark, Duration::from_secs(20)).await;
 
     assert_eq!(fake.identifies().len(), 2);
     assert!(matches!(
@@ -69,10 +57,7 @@ async fn when_resume_is_refused_serenity_identifies_again() {
         "cvm price",
         &[("zone", json!("ap-shanghai-2"))],
     );
-    assert_eq!(
-        fake.interaction_response(&h, WAIT).await.callback_type,
-        Some(4)
-    );
+    assert_eq!(fake.interaction_response(&h, WAIT).await.callback_type, Some(4));
     fake.assert_no_problems();
 }
 
@@ -84,16 +69,9 @@ async fn a_bad_token_is_refused_on_rest_and_on_the_gateway() {
         .proxy(fake.rest_url())
         .ratelimiter_disabled(true)
         .build();
-    let err = http
-        .get_current_user()
-        .await
-        .expect_err("bad token must fail");
+    let err = http.get_current_user().await.expect_err("bad token must fail");
     assert!(err.to_string().contains("401"), "{err}");
-    let me = fake
-        .serenity_http()
-        .get_current_user()
-        .await
-        .expect("good token works");
+    let me = fake.serenity_http().get_current_user().await.expect("good token works");
     assert_eq!(me.id.get(), fake.bot_user_id());
 
     let intents = GatewayIntents::GUILDS;
@@ -111,10 +89,7 @@ async fn events_need_the_matching_intent_and_privileged_ones_are_refused() {
     let task = tokio::spawn(async move { client.start().await });
     fake.wait_until_ready(WAIT).await;
     let channel = ChannelId::new(fake.default_channel_id());
-    let msg = channel
-        .say(&fake.serenity_http(), "request #9")
-        .await
-        .expect("post");
+    let msg = channel.say(&fake.serenity_http(), "request #9").await.expect("post");
 
     let vote = fake.react(ALICE, channel.get(), msg.id.get(), "👍");
 
@@ -159,9 +134,7 @@ async fn serenity_identifies_and_registers_its_guild_command() {
         .collect();
     assert_eq!(
         subs,
-        [
-            "price", "buy", "slow", "twice", "defer", "form", "quiet", "admin"
-        ]
+        ["price", "buy", "slow", "twice", "defer", "form", "quiet", "admin"]
     );
     let admin = &commands[0]["options"][7];
     assert_eq!(
@@ -177,10 +150,7 @@ async fn serenity_identifies_and_registers_its_guild_command() {
         ),
         (Some(3), Some(true), Some(true))
     );
-    assert!(
-        fake.commands(None).is_empty(),
-        "nothing registered globally"
-    );
+    assert!(fake.commands(None).is_empty(), "nothing registered globally");
     assert_eq!(
         fake.requests()[0].route,
         "GET /gateway",

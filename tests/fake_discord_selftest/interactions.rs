@@ -57,16 +57,9 @@ async fn a_public_reply_becomes_a_message_and_the_bots_own_reaction_comes_back()
     assert_eq!(msg.author_id, fake.bot_user_id());
     assert_eq!(msg.content, "request #1: 2 servers");
     assert_eq!(msg.reaction_users("✅"), [fake.bot_user_id()]);
-    assert_eq!(
-        msg.json["interaction_metadata"]["user"]["id"],
-        json!(ALICE.to_string())
-    );
-    assert_eq!(
-        msg.component("approve:1").expect("button")["label"],
-        "Approve"
-    );
-    let reaction_put =
-        fake.requests_to("PUT /channels/{channel}/messages/{message}/reactions/{emoji}/@me");
+    assert_eq!(msg.json["interaction_metadata"]["user"]["id"], json!(ALICE.to_string()));
+    assert_eq!(msg.component("approve:1").expect("button")["label"], "Approve");
+    let reaction_put = fake.requests_to("PUT /channels/{channel}/messages/{message}/reactions/{emoji}/@me");
     assert_eq!(
         reaction_put[0].path,
         format!(
@@ -93,21 +86,10 @@ async fn a_button_click_updates_the_message_in_place() {
     assert_eq!(out.callback_type, Some(7));
     let msg = fake.message(msg_id).expect("message still exists");
     assert_eq!(msg.content, "approved by bob");
-    assert_eq!(
-        msg.component("approve:1").expect("button kept")["disabled"],
-        true
-    );
-    assert_eq!(
-        msg.history.len(),
-        1,
-        "the original version is kept in the edit history"
-    );
+    assert_eq!(msg.component("approve:1").expect("button kept")["disabled"], true);
+    assert_eq!(msg.history.len(), 1, "the original version is kept in the edit history");
     assert_eq!(msg.history[0]["content"], "request #1: 2 servers");
-    assert_eq!(
-        fake.messages(fake.default_channel_id()).len(),
-        1,
-        "no new message"
-    );
+    assert_eq!(fake.messages(fake.default_channel_id()).len(), 1, "no new message");
     fake.assert_no_problems();
 }
 
@@ -125,18 +107,12 @@ async fn a_users_reaction_is_removed_and_answered_by_the_bot() {
         .await;
 
     assert_eq!(answer.content, format!("vote by {ALICE} refused (true)"));
-    let removal =
-        fake.requests_to("DELETE /channels/{channel}/messages/{message}/reactions/{emoji}/{user}");
+    let removal = fake.requests_to("DELETE /channels/{channel}/messages/{message}/reactions/{emoji}/{user}");
     assert_eq!(
         removal[0].path,
         format!("/api/v10/channels/{channel}/messages/{msg_id}/reactions/%F0%9F%91%8D/{ALICE}")
     );
-    assert!(
-        fake.message(msg_id)
-            .expect("message")
-            .reaction_users("👍")
-            .is_empty()
-    );
+    assert!(fake.message(msg_id).expect("message").reaction_users("👍").is_empty());
     fake.assert_no_problems();
 }
 
@@ -175,13 +151,7 @@ async fn autocomplete_and_modal_round_trips_work() {
     let _bot = start_bot(&fake).await;
     let channel = fake.default_channel_id();
 
-    let ac = fake.autocomplete(
-        ALICE,
-        channel,
-        "cvm price",
-        &[("zone", json!("ap-gu"))],
-        "zone",
-    );
+    let ac = fake.autocomplete(ALICE, channel, "cvm price", &[("zone", json!("ap-gu"))], "zone");
     let out = fake.interaction_response(&ac, WAIT).await;
     assert_eq!(out.callback_type, Some(8));
     assert_eq!(
@@ -190,10 +160,7 @@ async fn autocomplete_and_modal_round_trips_work() {
     );
 
     let form = fake.slash_command(ALICE, channel, "cvm form", &[]);
-    assert_eq!(
-        fake.interaction_response(&form, WAIT).await.callback_type,
-        Some(9)
-    );
+    assert_eq!(fake.interaction_response(&form, WAIT).await.callback_type, Some(9));
     let submit = fake.submit_modal(ALICE, "buy-form", &[("reason", "load test")]);
     let out = fake.interaction_response(&submit, WAIT).await;
     assert_eq!(out.original.expect("reply").content, "reason: load test");
@@ -228,11 +195,7 @@ async fn nested_groups_and_typed_options_reach_the_bot_resolved() {
         "admin quota limit=5 verbose=true ratio=0.5 who=bob(member:true) role=approver where=general"
     );
     let refused = fake.try_slash_command(ALICE, channel, "cvm admin quota", &[]);
-    assert!(
-        refused
-            .expect_err("limit is required")
-            .contains("required option")
-    );
+    assert!(refused.expect_err("limit is required").contains("required option"));
     let refused = fake.try_slash_command(ALICE, channel, "cvm admin", &[]);
     assert!(
         refused
@@ -240,11 +203,7 @@ async fn nested_groups_and_typed_options_reach_the_bot_resolved() {
             .contains("needs a subcommand")
     );
     let refused = fake.try_slash_command(ALICE, channel, "cvm buy", &[("count", json!(11))]);
-    assert!(
-        refused
-            .expect_err("max_int_value is 10")
-            .contains("max_value")
-    );
+    assert!(refused.expect_err("max_int_value is 10").contains("max_value"));
     fake.assert_dispatches_delivered(WAIT).await;
     fake.assert_no_problems();
 }
@@ -257,19 +216,10 @@ async fn a_payload_serenity_would_drop_is_caught_by_the_fakes_check() {
     let h = fake.slash_command(ALICE, fake.default_channel_id(), "cvm price", &zone);
     fake.interaction_response(&h, WAIT).await;
 
-    let sent = fake
-        .dispatches()
-        .into_iter()
-        .find(|d| d.name == "INTERACTION_CREATE");
+    let sent = fake.dispatches().into_iter().find(|d| d.name == "INTERACTION_CREATE");
     let mut payload = sent.expect("the interaction was dispatched").d;
-    assert_eq!(
-        FakeDiscord::serenity_accepts("INTERACTION_CREATE", &payload),
-        Ok(())
-    );
-    payload
-        .as_object_mut()
-        .expect("object")
-        .remove("attachment_size_limit");
+    assert_eq!(FakeDiscord::serenity_accepts("INTERACTION_CREATE", &payload), Ok(()));
+    payload.as_object_mut().expect("object").remove("attachment_size_limit");
     let err = FakeDiscord::serenity_accepts("INTERACTION_CREATE", &payload).expect_err("required");
     assert!(err.contains("attachment_size_limit"), "{err}");
     let callback = &fake.requests_to("POST /interactions/{interaction}/{token}/callback")[0];

@@ -27,11 +27,7 @@ async fn a_callback_after_the_deadline_is_refused_with_unknown_interaction() {
         out.refused.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
         [(404, 10062)]
     );
-    assert!(
-        fake.problems()
-            .iter()
-            .any(|p| p.contains("past the deadline"))
-    );
+    assert!(fake.problems().iter().any(|p| p.contains("past the deadline")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,27 +54,16 @@ async fn the_callback_rules_hold_for_raw_http_calls_too() {
     let fake = fake_with_members().await;
     let _bot = start_bot(&fake).await;
     fake.set_interaction_deadline(Duration::from_millis(200));
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest client");
+    let http = reqwest::Client::builder().no_proxy().build().expect("reqwest client");
     let callback = |h: &InteractionHandle| {
-        let url = format!(
-            "{}/api/v10/interactions/{}/{}/callback",
-            fake.rest_url(),
-            h.id,
-            h.token
-        );
+        let url = format!("{}/api/v10/interactions/{}/{}/callback", fake.rest_url(), h.id, h.token);
         http.post(url)
             .json(&json!({"type": 4, "data": {"content": "hi"}}))
             .send()
     };
 
     let on_time = fake.slash_command(ALICE, fake.default_channel_id(), "cvm quiet", &[]);
-    assert_eq!(
-        callback(&on_time).await.expect("first callback").status(),
-        204
-    );
+    assert_eq!(callback(&on_time).await.expect("first callback").status(), 204);
     let again = callback(&on_time).await.expect("second callback");
     assert_eq!(again.status(), 400);
     assert_eq!(again.json::<Value>().await.expect("json")["code"], 40060);

@@ -44,6 +44,8 @@ pub enum Command {
     Wait(Duration),
     /// `/await running|ip|settled N [timeout]`
     Await(Milestone, i64, Duration),
+    /// `/await alert [timeout]`: until the next alert-channel notice is posted.
+    AwaitAlert(Duration),
     /// `/sim balance 150` (CNY)
     SimBalance(String),
     /// `/sim advance 10m`
@@ -155,7 +157,15 @@ pub fn parse(line: &str) -> Result<Command, String> {
             .ok_or_else(|| "usage: /as NAME".into()),
         "/wait" => Ok(Command::Wait(duration(args.first(), "/wait 5s")?)),
         "/await" => {
-            let usage = "/await running|ip|settled N [TIMEOUT]";
+            let usage = "/await running|ip|settled N [TIMEOUT] | /await alert [TIMEOUT]";
+            if args.first().map(String::as_str) == Some("alert") {
+                let timeout = if args.len() > 1 {
+                    duration(args.get(1), usage)?
+                } else {
+                    Duration::from_secs(60)
+                };
+                return Ok(Command::AwaitAlert(timeout));
+            }
             let milestone = match args.first().map(String::as_str) {
                 Some("running") => Milestone::Running,
                 Some("ip") => Milestone::Ip,

@@ -73,7 +73,7 @@ Commands (the same as Discord's /cvm):
   /cvm status N · /cvm list [pending|mine|all] · /cvm cancel N [reason] · /cvm balance · /cvm history [name]
 Votes: /approve N · /reject N REASON · +✅ N · +❌ N (reactions)
 People: /as NAME (alice and dave request, bob and carol approve, erin is an admin)
-Demo: /wait 5s · /await running|ip|settled N [timeout] · /sim balance CNY · /sim advance 10m
+Demo: /wait 5s · /await running|ip|settled N [timeout] · /await alert · /sim balance CNY · /sim advance 10m
 ";
 
 impl Console {
@@ -212,6 +212,7 @@ impl Console {
             }
             Command::Wait(duration) => tokio::time::sleep(duration).await,
             Command::Await(milestone, id, timeout) => self.await_milestone(milestone, id, timeout).await?,
+            Command::AwaitAlert(timeout) => self.await_alert(timeout).await?,
             Command::SimBalance(amount) => {
                 let sim = self
                     .sim
@@ -240,6 +241,25 @@ impl Console {
             }
         }
         Ok(())
+    }
+
+    /// Waits until an alert-channel notice raised from now on has been posted.
+    async fn await_alert(&self, timeout: Duration) -> Result<(), DeskError> {
+        let since = self.desk.clock().now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notices = self.desk.store().session().await?.notifications(None).await?;
+            if notices
+                .iter()
+                .any(|n| n.target == "alert" && n.created_at >= since && n.sent_at.is_some())
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(DeskError::Refused("No alert was posted in time.".into()));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Waits (polling the engine) until request `id` reaches `milestone`, letting the workers post meanwhile.

@@ -10,20 +10,12 @@ use super::{FakeDiscord, inject_command};
 /// User actions a test injects.
 impl FakeDiscord {
     fn inject<T>(&self, what: &str, f: impl FnOnce(&mut State) -> Result<T, String>) -> T {
-        self.shared
-            .with(f)
-            .unwrap_or_else(|e| panic!("{what}: {e}"))
+        self.shared.with(f).unwrap_or_else(|e| panic!("{what}: {e}"))
     }
 
     /// A user runs a slash command: `path` is `"cvm"`, `"cvm buy"` or `"cvm group sub"`;
     /// option types come from the registered command (which must exist, as on Discord).
-    pub fn slash_command(
-        &self,
-        user: u64,
-        channel: u64,
-        path: &str,
-        options: &[(&str, Value)],
-    ) -> InteractionHandle {
+    pub fn slash_command(&self, user: u64, channel: u64, path: &str, options: &[(&str, Value)]) -> InteractionHandle {
         self.inject("slash_command", |st| {
             inject_command::command(st, user, channel, path, options, None)
         })
@@ -65,28 +57,15 @@ impl FakeDiscord {
     }
 
     /// A user picks `values` in a string select menu.
-    pub fn select(
-        &self,
-        user: u64,
-        message: u64,
-        custom_id: &str,
-        values: &[&str],
-    ) -> InteractionHandle {
+    pub fn select(&self, user: u64, message: u64, custom_id: &str, values: &[&str]) -> InteractionHandle {
         self.inject("select", |st| {
             inject::component(st, user, message, custom_id, Some(values))
         })
     }
 
     /// A user submits a modal the bot showed them (callback type 9) with `(input id, value)`.
-    pub fn submit_modal(
-        &self,
-        user: u64,
-        custom_id: &str,
-        fields: &[(&str, &str)],
-    ) -> InteractionHandle {
-        self.inject("submit_modal", |st| {
-            inject::modal_submit(st, user, custom_id, fields)
-        })
+    pub fn submit_modal(&self, user: u64, custom_id: &str, fields: &[(&str, &str)]) -> InteractionHandle {
+        self.inject("submit_modal", |st| inject::modal_submit(st, user, custom_id, fields))
     }
 
     /// A user adds a reaction (`emoji` unicode like "✅" or custom `name:id`): stored and

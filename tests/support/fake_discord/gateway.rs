@@ -45,9 +45,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn send(ws: &mut Ws, v: &Value) -> Result<(), String> {
-    ws.send(WsMessage::Text(v.to_string()))
-        .await
-        .map_err(|e| e.to_string())
+    ws.send(WsMessage::Text(v.to_string())).await.map_err(|e| e.to_string())
 }
 
 async fn close(ws: &mut Ws, code: u16, reason: &str) {
@@ -144,9 +142,7 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
             Err(code) => return kill(&mut ws, code).await,
         };
         for (idx, seq, text) in pending {
-            ws.send(WsMessage::Text(text))
-                .await
-                .map_err(|e| e.to_string())?;
+            ws.send(WsMessage::Text(text)).await.map_err(|e| e.to_string())?;
             sent_upto = seq;
             shared.with(|st| {
                 let ev = &mut st.events[idx];
@@ -169,9 +165,11 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
 
 /// Dispatches of `session` after `sent_upto`, as (event index, seq, frame text).
 fn pending_frames(st: &State, session: &str, sent_upto: u64) -> Vec<(usize, u64, String)> {
-    let queued = st.events.iter().enumerate().filter(|(_, e)| {
-        e.session_id.as_deref() == Some(session) && e.seq.is_some_and(|s| s > sent_upto)
-    });
+    let queued = st
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.session_id.as_deref() == Some(session) && e.seq.is_some_and(|s| s > sent_upto));
     queued
         .map(|(i, e)| {
             let s = e.seq.unwrap_or_default();
@@ -218,8 +216,7 @@ fn identify(st: &mut State, d: &Value) -> Result<String, (u16, &'static str)> {
     });
     let shard = d.get("shard").cloned().unwrap_or(json!([0, 1]));
     let ready = payloads::ready(st, &id, &shard);
-    st.dispatch("READY", ready)
-        .map_err(|_| (4000, "fake READY invalid"))?;
+    st.dispatch("READY", ready).map_err(|_| (4000, "fake READY invalid"))?;
     let guild = payloads::guild_create(st);
     let _ = st.dispatch("GUILD_CREATE", guild);
     Ok(id)
@@ -229,13 +226,10 @@ fn identify(st: &mut State, d: &Value) -> Result<String, (u16, &'static str)> {
 /// then RESUMED. `None` means op 9 (session not resumable).
 fn resume(st: &mut State, d: &Value) -> Option<(String, u64)> {
     let current = st.session.as_ref().map(|s| s.id.clone());
-    let ok = !st.gateway.refuse_resume
-        && token_ok(st, d)
-        && current.as_deref() == d["session_id"].as_str();
-    st.gateway.log.push(format!(
-        "RESUME {d} -> {}",
-        if ok { "accepted" } else { "op 9" }
-    ));
+    let ok = !st.gateway.refuse_resume && token_ok(st, d) && current.as_deref() == d["session_id"].as_str();
+    st.gateway
+        .log
+        .push(format!("RESUME {d} -> {}", if ok { "accepted" } else { "op 9" }));
     if !ok {
         return None;
     }
@@ -270,8 +264,7 @@ impl FakeDiscord {
 
     /// Whether a bot connection has completed IDENTIFY/READY or RESUME/RESUMED.
     pub fn is_connected(&self) -> bool {
-        self.shared
-            .read(|st| st.gateway.live.values().any(|ready| *ready))
+        self.shared.read(|st| st.gateway.live.values().any(|ready| *ready))
     }
 
     /// IDENTIFY payloads received (token, intents, shard, properties…).

@@ -21,14 +21,10 @@ type R<T> = Result<T, String>;
 
 pub fn check_actor(st: &State, user: u64, channel: u64) -> R<()> {
     if !st.members.contains_key(&user) {
-        return Err(format!(
-            "user {user} is not a guild member: call add_member first"
-        ));
+        return Err(format!("user {user} is not a guild member: call add_member first"));
     }
     if !st.channels.contains_key(&channel) {
-        return Err(format!(
-            "channel {channel} does not exist: call add_channel first"
-        ));
+        return Err(format!("channel {channel} does not exist: call add_channel first"));
     }
     Ok(())
 }
@@ -44,11 +40,7 @@ pub struct NewInteraction<'a> {
 }
 
 /// Records an interaction and dispatches INTERACTION_CREATE for it.
-pub fn create_interaction(
-    st: &mut State,
-    new: NewInteraction,
-    data: Value,
-) -> R<InteractionHandle> {
+pub fn create_interaction(st: &mut State, new: NewInteraction, data: Value) -> R<InteractionHandle> {
     let NewInteraction {
         kind,
         user,
@@ -101,9 +93,7 @@ fn find_component(st: &State, user: u64, message: u64, custom_id: &str) -> R<Val
         .filter(|m| !m.deleted)
         .ok_or(format!("message {message} does not exist"))?;
     if m.ephemeral_to.is_some_and(|u| u != user) {
-        return Err(format!(
-            "message {message} is ephemeral and not visible to user {user}"
-        ));
+        return Err(format!("message {message} is ephemeral and not visible to user {user}"));
     }
     let rows = m
         .fields
@@ -115,9 +105,7 @@ fn find_component(st: &State, user: u64, message: u64, custom_id: &str) -> R<Val
         .iter()
         .flat_map(|r| r["components"].as_array().cloned().unwrap_or_default())
         .find(|c| c["custom_id"] == custom_id)
-        .ok_or_else(|| {
-            format!("message {message} has no component {custom_id:?}; components: {rows:?}")
-        })?;
+        .ok_or_else(|| format!("message {message} has no component {custom_id:?}; components: {rows:?}"))?;
     if comp["disabled"] == true {
         return Err(format!(
             "component {custom_id:?} on message {message} is disabled; users cannot use it"
@@ -176,17 +164,8 @@ pub fn component(
     create_interaction(st, new, data)
 }
 
-pub fn modal_submit(
-    st: &mut State,
-    user: u64,
-    custom_id: &str,
-    fields: &[(&str, &str)],
-) -> R<InteractionHandle> {
-    let submitted: Vec<u64> = st
-        .interactions
-        .values()
-        .filter_map(|i| i.opened_by)
-        .collect();
+pub fn modal_submit(st: &mut State, user: u64, custom_id: &str, fields: &[(&str, &str)]) -> R<InteractionHandle> {
+    let submitted: Vec<u64> = st.interactions.values().filter_map(|i| i.opened_by).collect();
     let opener = st
         .interactions
         .values()
@@ -221,10 +200,7 @@ pub fn modal_submit(
             .find(|(f, _)| input["custom_id"] == *f)
             .map_or("", |(_, v)| *v);
         let len = value.chars().count() as u64;
-        let required = input
-            .get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
+        let required = input.get("required").and_then(Value::as_bool).unwrap_or(true);
         if (required && value.is_empty())
             || input["min_length"]
                 .as_u64()
@@ -275,13 +251,10 @@ pub fn reaction(
         .live_message(channel, message)
         .is_none_or(|m| m.ephemeral_to.is_some())
     {
-        return Err(format!(
-            "message {message} does not exist in channel {channel}"
-        ));
+        return Err(format!("message {message} does not exist in channel {channel}"));
     }
     let changed = if add {
-        rr::add_reaction(st, message, emoji, user)
-            .map_err(|r| format!("reaction refused: {:?}", r.body))?
+        rr::add_reaction(st, message, emoji, user).map_err(|r| format!("reaction refused: {:?}", r.body))?
     } else {
         rr::remove_reaction(st, message, emoji, user)
     };

@@ -18,18 +18,10 @@ fn registered_names(st: &State) -> Vec<String> {
 }
 
 /// Converts a test's value to the option's wire value, adding `resolved` entries.
-fn option_value(
-    st: &State,
-    def: &Value,
-    raw: &Value,
-    resolved: &mut Map<String, Value>,
-) -> R<Value> {
+fn option_value(st: &State, def: &Value, raw: &Value, resolved: &mut Map<String, Value>) -> R<Value> {
     let name = def["name"].as_str().unwrap_or_default();
     let kind = def["type"].as_u64().unwrap_or(0);
-    let snowflake = || {
-        raw.as_u64()
-            .or_else(|| raw.as_str().and_then(|s| s.parse().ok()))
-    };
+    let snowflake = || raw.as_u64().or_else(|| raw.as_str().and_then(|s| s.parse().ok()));
     let mut resolve = |map: &str, key: u64, v: Value| {
         let m = resolved.entry(map).or_insert_with(|| json!({}));
         m[key.to_string()] = v;
@@ -85,12 +77,8 @@ fn option_value(
     }
     if let Some(s) = value.as_str().filter(|_| kind == 3) {
         let len = s.chars().count() as u64;
-        if def["min_length"].as_u64().is_some_and(|m| len < m)
-            || def["max_length"].as_u64().is_some_and(|m| len > m)
-        {
-            return Err(format!(
-                "option {name:?}: length {len} outside the registered bounds"
-            ));
+        if def["min_length"].as_u64().is_some_and(|m| len < m) || def["max_length"].as_u64().is_some_and(|m| len > m) {
+            return Err(format!("option {name:?}: length {len} outside the registered bounds"));
         }
     }
     Ok(value)
@@ -105,12 +93,7 @@ fn command_data(st: &State, path: &str, opts: &[(&str, Value)], focused: Option<
         .iter()
         .filter(|(_, c)| c["name"] == root && c["type"] == 1)
         .max_by_key(|(g, _)| g.is_some())
-        .ok_or_else(|| {
-            format!(
-                "/{root} is not registered; registered: {:?}",
-                registered_names(st)
-            )
-        })?;
+        .ok_or_else(|| format!("/{root} is not registered; registered: {:?}", registered_names(st)))?;
     let mut defs = cmd["options"].as_array().cloned().unwrap_or_default();
     let mut chain = Vec::new();
     for seg in segs {
@@ -136,9 +119,7 @@ fn command_data(st: &State, path: &str, opts: &[(&str, Value)], focused: Option<
         let mut o = json!({"name": name, "type": def["type"]});
         if focused == Some(*name) {
             if def["autocomplete"] != true {
-                return Err(format!(
-                    "/{path} option {name:?} is not registered with autocomplete"
-                ));
+                return Err(format!("/{path} option {name:?} is not registered with autocomplete"));
             }
             o["value"] = json!(raw.as_str().map_or_else(|| raw.to_string(), str::to_string));
             o["focused"] = json!(true);
@@ -148,9 +129,7 @@ fn command_data(st: &State, path: &str, opts: &[(&str, Value)], focused: Option<
         leaf.push(o);
     }
     if let Some(f) = focused.filter(|f| !opts.iter().any(|(n, _)| n == f)) {
-        return Err(format!(
-            "focused option {f:?} must be among the given options"
-        ));
+        return Err(format!("focused option {f:?} must be among the given options"));
     }
     let given = |d: &&Value| opts.iter().any(|(n, _)| d["name"] == *n);
     if focused.is_none()

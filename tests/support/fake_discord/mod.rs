@@ -103,9 +103,7 @@ impl FakeDiscord {
     pub async fn start_with(cfg: FakeConfig) -> Self {
         let bind = || tokio::net::TcpListener::bind(("127.0.0.1", 0));
         let rest = bind().await.expect("bind fake REST listener on 127.0.0.1");
-        let ws = bind()
-            .await
-            .expect("bind fake gateway listener on 127.0.0.1");
+        let ws = bind().await.expect("bind fake gateway listener on 127.0.0.1");
         let rest_url = format!("http://{}", rest.local_addr().expect("REST local addr"));
         let ws_url = format!("ws://{}", ws.local_addr().expect("gateway local addr"));
         let shared = Arc::new(Shared {
@@ -190,10 +188,7 @@ impl FakeDiscord {
     /// GUILD_ROLE_UPDATE. The bot's permissions are @everyone's plus its managed role's.
     pub fn set_role_permissions(&self, role: u64, permissions: u64) {
         self.shared.with(|st| {
-            let r = st
-                .roles
-                .get_mut(&role)
-                .unwrap_or_else(|| panic!("no role {role}"));
+            let r = st.roles.get_mut(&role).unwrap_or_else(|| panic!("no role {role}"));
             r.permissions = permissions;
             let _ = st.dispatch("GUILD_ROLE_UPDATE", role_event(st, role));
         });

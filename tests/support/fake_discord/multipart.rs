@@ -19,16 +19,12 @@ pub struct Form {
 
 /// Extracts the boundary from a `Content-Type: multipart/form-data; boundary=...` header.
 pub fn boundary(content_type: &str) -> Option<String> {
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("multipart/form-data")
-    {
+    if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
         return None;
     }
     content_type.split(';').find_map(|p| {
         let p = p.trim();
-        p.strip_prefix("boundary=")
-            .map(|b| b.trim_matches('"').to_string())
+        p.strip_prefix("boundary=").map(|b| b.trim_matches('"').to_string())
     })
 }
 
@@ -43,9 +39,7 @@ pub fn parse(body: &[u8], boundary: &str) -> Result<Form, String> {
         if rest.starts_with(b"--") {
             return Ok(form);
         }
-        rest = rest
-            .strip_prefix(b"\r\n")
-            .ok_or("boundary not followed by CRLF")?;
+        rest = rest.strip_prefix(b"\r\n").ok_or("boundary not followed by CRLF")?;
         let end = find(rest, &delim).ok_or("unterminated multipart part")?;
         // The part ends with CRLF before the next delimiter.
         let part = rest[..end].strip_suffix(b"\r\n").unwrap_or(&rest[..end]);

@@ -34,9 +34,7 @@ pub fn id(v: u64) -> Value {
 pub fn user(st: &State, user_id: u64) -> Value {
     let (name, bot) = st
         .user(user_id)
-        .map_or((format!("user{user_id}"), false), |u| {
-            (u.name.clone(), u.bot)
-        });
+        .map_or((format!("user{user_id}"), false), |u| (u.name.clone(), u.bot));
     json!({
         "id": id(user_id), "username": name, "global_name": if bot { Value::Null } else { json!(name) },
         "discriminator": "0", "avatar": null, "bot": bot, "public_flags": 0,
@@ -241,14 +239,7 @@ pub fn message_event(st: &State, m: &StoredMessage) -> Value {
 }
 
 /// Fields shared by every INTERACTION_CREATE in the guild.
-pub fn interaction_base(
-    st: &State,
-    kind: u8,
-    iid: u64,
-    token: &str,
-    user_id: u64,
-    ch: u64,
-) -> Value {
+pub fn interaction_base(st: &State, kind: u8, iid: u64, token: &str, user_id: u64, ch: u64) -> Value {
     json!({
         "id": id(iid), "application_id": id(st.application_id), "type": kind, "token": token,
         "version": 1, "guild_id": id(st.guild_id), "channel_id": id(ch),
@@ -290,9 +281,7 @@ pub fn check_event(name: &str, d: &Value) -> Result<(), String> {
 
 fn direct_error(name: &str, d: &Value) -> Option<String> {
     fn err<T: serde::de::DeserializeOwned>(d: &Value) -> Option<String> {
-        serde_json::from_value::<T>(d.clone())
-            .err()
-            .map(|e| e.to_string())
+        serde_json::from_value::<T>(d.clone()).err().map(|e| e.to_string())
     }
     match name {
         "READY" => err::<Ready>(d),

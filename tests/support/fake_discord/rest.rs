@@ -37,10 +37,7 @@ impl Ctx {
     }
 
     pub fn query(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -81,9 +78,7 @@ pub fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -118,9 +113,7 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
 
 async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
     let header = |name: &str| {
         parts
             .headers
@@ -178,18 +171,10 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
     resp
 }
 
-fn process(
-    st: &mut State,
-    rec: &mut RecordedRequest,
-    auth: &str,
-    ctype: &str,
-    bytes: &[u8],
-) -> Reply {
+fn process(st: &mut State, rec: &mut RecordedRequest, auth: &str, ctype: &str, bytes: &[u8]) -> Reply {
     let Some(rest) = rec.path.strip_prefix("/api/v10/") else {
-        st.problems.push(format!(
-            "request outside /api/v10: {} {}",
-            rec.method, rec.path
-        ));
+        st.problems
+            .push(format!("request outside /api/v10: {} {}", rec.method, rec.path));
         return Reply::error(404, 0, "404: Not Found");
     };
     let segs: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
@@ -207,10 +192,7 @@ fn process(
     let (body, files) = match multipart::boundary(ctype) {
         Some(b) => match multipart::parse(bytes, &b) {
             Ok(form) => {
-                let json = form
-                    .payload_json
-                    .as_deref()
-                    .map(serde_json::from_str::<Value>);
+                let json = form.payload_json.as_deref().map(serde_json::from_str::<Value>);
                 match json.transpose() {
                     Ok(v) => (v.unwrap_or(Value::Null), form.files),
                     Err(_) => {

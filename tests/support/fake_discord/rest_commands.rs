@@ -31,13 +31,8 @@ fn is_guild_route(ctx: &Ctx, plain_len: usize) -> bool {
 fn store_command(st: &mut State, guild: Option<u64>, body: &Value) -> Value {
     let kind = body.get("type").and_then(Value::as_u64).unwrap_or(1);
     let name = body.get("name").cloned().unwrap_or(Value::Null);
-    let same =
-        |(g, c): &(Option<u64>, Value)| *g == guild && c["name"] == name && c["type"] == kind;
-    let old_id = st
-        .commands
-        .iter()
-        .find(|c| same(c))
-        .map(|(_, c)| c["id"].clone());
+    let same = |(g, c): &(Option<u64>, Value)| *g == guild && c["name"] == name && c["type"] == kind;
+    let old_id = st.commands.iter().find(|c| same(c)).map(|(_, c)| c["id"].clone());
     st.commands.retain(|c| !same(c));
     let mut c = body.clone();
     let version = st.snowflake();
@@ -68,11 +63,7 @@ pub fn put_commands(st: &mut State, ctx: &Ctx) -> Reply {
         Err(r) => return r,
     };
     let Some(list) = ctx.body.as_array() else {
-        return Reply::error(
-            400,
-            50035,
-            "Invalid Form Body: expected an array of commands",
-        );
+        return Reply::error(400, 50035, "Invalid Form Body: expected an array of commands");
     };
     if list.len() > 100 {
         return Reply::form(validate::FormError {
@@ -146,8 +137,7 @@ pub fn delete_command(st: &mut State, ctx: &Ctx) -> Reply {
     };
     let cid = ctx.params.last().cloned().unwrap_or_default();
     let before = st.commands.len();
-    st.commands
-        .retain(|(g, c)| !(*g == guild && c["id"] == json!(cid)));
+    st.commands.retain(|(g, c)| !(*g == guild && c["id"] == json!(cid)));
     if st.commands.len() == before {
         return Reply::error(404, 10063, "Unknown application command");
     }

@@ -66,12 +66,7 @@ pub fn get_roles(st: &mut State, ctx: &Ctx) -> Reply {
     }
     Reply::json(
         200,
-        json!(
-            st.roles
-                .values()
-                .map(|r| payloads::role(st, r))
-                .collect::<Vec<_>>()
-        ),
+        json!(st.roles.values().map(|r| payloads::role(st, r)).collect::<Vec<_>>()),
     )
 }
 

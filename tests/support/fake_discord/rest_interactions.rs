@@ -23,8 +23,7 @@ fn metadata(st: &State, it: &InteractionRec, original: Option<u64>) -> Value {
         3 => v["interacted_message_id"] = json!(it.message_id.map(id)),
         5 => {
             let opener = it.opened_by.and_then(|o| st.interactions.get(&o));
-            v["triggering_interaction_metadata"] =
-                opener.map_or(Value::Null, |o| metadata(st, o, None));
+            v["triggering_interaction_metadata"] = opener.map_or(Value::Null, |o| metadata(st, o, None));
         }
         _ => {
             v["name"] = json!(it.name);
@@ -35,21 +34,12 @@ fn metadata(st: &State, it: &InteractionRec, original: Option<u64>) -> Value {
 }
 
 /// Fields of a message created by an interaction response or followup.
-fn response_fields(
-    st: &State,
-    it: &InteractionRec,
-    data: &Value,
-    original: Option<u64>,
-) -> Map<String, Value> {
+fn response_fields(st: &State, it: &InteractionRec, data: &Value, original: Option<u64>) -> Map<String, Value> {
     let mut f = Map::new();
     rm::apply_fields(&mut f, data);
     f.insert(
         "type".into(),
-        json!(if it.kind == 2 && original.is_none() {
-            20
-        } else {
-            0
-        }),
+        json!(if it.kind == 2 && original.is_none() { 20 } else { 0 }),
     );
     f.insert("application_id".into(), id(st.application_id));
     f.insert("webhook_id".into(), id(st.application_id));
@@ -85,13 +75,7 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
         return refuse(st, iid, 404, 10062, "Unknown interaction");
     }
     if it.callback.is_some() {
-        return refuse(
-            st,
-            iid,
-            400,
-            40060,
-            "Interaction has already been acknowledged.",
-        );
+        return refuse(st, iid, 400, 40060, "Interaction has already been acknowledged.");
     }
     if after > st.cfg.interaction_deadline {
         st.problems.push(format!(
@@ -113,10 +97,7 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
         return Reply::form(validate::FormError {
             path: "type".into(),
             code: "BASE_TYPE_CHOICES",
-            message: format!(
-                "Value must be one of {allowed:?} for interaction type {}.",
-                it.kind
-            ),
+            message: format!("Value must be one of {allowed:?} for interaction type {}.", it.kind),
         });
     }
     let invalid = match kind {
@@ -146,17 +127,8 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
         }
         5 => {
             let mut f = response_fields(st, &it, &json!({"flags": data.get("flags")}), None);
-            f.insert(
-                "flags".into(),
-                json!(LOADING | if ephemeral { EPHEMERAL } else { 0 }),
-            );
-            original = Some(rm::store_message(
-                st,
-                it.channel_id,
-                f,
-                visible_to,
-                Some(iid),
-            ));
+            f.insert("flags".into(), json!(LOADING | if ephemeral { EPHEMERAL } else { 0 }));
+            original = Some(rm::store_message(st, it.channel_id, f, visible_to, Some(iid)));
             thinking = true;
         }
         6 => original = it.message_id,
@@ -169,10 +141,7 @@ pub fn callback(st: &mut State, ctx: &Ctx) -> Reply {
         }
         _ => {}
     }
-    let rec = st
-        .interactions
-        .get_mut(&iid)
-        .expect("interaction looked up above");
+    let rec = st.interactions.get_mut(&iid).expect("interaction looked up above");
     rec.callback = Some(CallbackRec { kind, data, after });
     rec.original_message_id = original;
     rec.thinking = thinking;
@@ -195,31 +164,16 @@ fn check_choices(data: &Value) -> Option<validate::FormError> {
         return bad("data.choices".into(), "Must be 25 or fewer in length.");
     }
     choices.iter().enumerate().find_map(|(i, c)| {
-        let n = c
-            .get("name")
-            .and_then(Value::as_str)
-            .map_or(0, |s| s.chars().count());
+        let n = c.get("name").and_then(Value::as_str).map_or(0, |s| s.chars().count());
         (!(1..=100).contains(&n))
-            .then(|| {
-                bad(
-                    format!("data.choices.{i}.name"),
-                    "Must be between 1 and 100 in length.",
-                )
-            })
+            .then(|| bad(format!("data.choices.{i}.name"), "Must be between 1 and 100 in length."))
             .flatten()
     })
 }
 
 fn check_modal(data: &Value) -> Option<validate::FormError> {
-    let len = |k: &str| {
-        data.get(k)
-            .and_then(Value::as_str)
-            .map_or(0, |s| s.chars().count())
-    };
-    let rows = data
-        .get("components")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let len = |k: &str| data.get(k).and_then(Value::as_str).map_or(0, |s| s.chars().count());
+    let rows = data.get("components").and_then(Value::as_array).map_or(0, Vec::len);
     let (path, message) = if !(1..=100).contains(&len("custom_id")) {
         ("data.custom_id", "Must be between 1 and 100 in length.")
     } else if !(1..=45).contains(&len("title")) {
@@ -283,26 +237,12 @@ pub fn create_followup(st: &mut State, ctx: &Ctx) -> Reply {
         if let Err(r) = rm::edit_stored(st, orig, &body) {
             return r;
         }
-        st.interactions
-            .get_mut(&iid)
-            .expect("interaction exists")
-            .thinking = false;
+        st.interactions.get_mut(&iid).expect("interaction exists").thinking = false;
         return rm::message_reply(st, orig, 200);
     }
-    let fields = response_fields(
-        st,
-        &it,
-        &ctx.body,
-        Some(it.original_message_id.unwrap_or(0)),
-    );
+    let fields = response_fields(st, &it, &ctx.body, Some(it.original_message_id.unwrap_or(0)));
     let ephemeral = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & EPHEMERAL != 0;
-    let msg = rm::store_message(
-        st,
-        it.channel_id,
-        fields,
-        ephemeral.then_some(it.user_id),
-        Some(iid),
-    );
+    let msg = rm::store_message(st, it.channel_id, fields, ephemeral.then_some(it.user_id), Some(iid));
     st.interactions
         .get_mut(&iid)
         .expect("interaction exists")
@@ -333,9 +273,7 @@ pub fn get_webhook_message(st: &mut State, ctx: &Ctx) -> Reply {
 }
 
 pub fn edit_webhook_message(st: &mut State, ctx: &Ctx) -> Reply {
-    let (iid, msg) = match webhook_interaction(st, ctx)
-        .and_then(|i| Ok((i, webhook_message(st, i, ctx.param(2))?)))
-    {
+    let (iid, msg) = match webhook_interaction(st, ctx).and_then(|i| Ok((i, webhook_message(st, i, ctx.param(2))?))) {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -12,15 +12,7 @@ use super::state::{ChannelRec, ReactionRec, State, StoredMessage, now_timestamp}
 use super::validate;
 
 /// Message fields a bot may set on create/edit; the rest of the body is ignored.
-const MESSAGE_FIELDS: &[&str] = &[
-    "content",
-    "tts",
-    "embeds",
-    "components",
-    "flags",
-    "nonce",
-    "poll",
-];
+const MESSAGE_FIELDS: &[&str] = &["content", "tts", "embeds", "components", "flags", "nonce", "poll"];
 /// Flags a bot may set or clear on any message: SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS.
 /// EPHEMERAL is fixed when an interaction response is created; LOADING (128) is Discord's.
 const SETTABLE_FLAGS: u64 = 4 | 4096;
@@ -51,15 +43,13 @@ pub fn apply_fields(fields: &mut Map<String, Value>, body: &Value) {
             Some(Value::Array(embeds)) if *key == "embeds" => {
                 let embeds = embeds.iter().map(|e| {
                     let mut e = e.clone();
-                    e.as_object_mut()
-                        .map(|o| o.entry("type").or_insert(json!("rich")));
+                    e.as_object_mut().map(|o| o.entry("type").or_insert(json!("rich")));
                     e
                 });
                 fields.insert("embeds".into(), Value::Array(embeds.collect()));
             }
             Some(Value::Number(n)) if *key == "flags" => {
-                let keep =
-                    fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & !SETTABLE_FLAGS;
+                let keep = fields.get("flags").and_then(Value::as_u64).unwrap_or(0) & !SETTABLE_FLAGS;
                 let set = n.as_u64().unwrap_or(0) & SETTABLE_FLAGS;
                 fields.insert("flags".into(), json!(keep | set));
             }
@@ -113,10 +103,7 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
     keep_listed_attachments(&mut fields, body);
     let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0);
     fields.insert("flags".into(), json!(flags & !LOADING));
-    let attachments = fields
-        .get("attachments")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let attachments = fields.get("attachments").and_then(Value::as_array).map_or(0, Vec::len);
     if validate::is_empty_message(&Value::Object(fields.clone()), attachments) {
         return Err(Reply::error(400, 50006, "Cannot send an empty message"));
     }
@@ -148,10 +135,7 @@ fn keep_listed_attachments(fields: &mut Map<String, Value>, body: &Value) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let kept: Vec<Value> = existing
-        .into_iter()
-        .filter(|a| keep.contains(&id_of(a)))
-        .collect();
+    let kept: Vec<Value> = existing.into_iter().filter(|a| keep.contains(&id_of(a))).collect();
     fields.insert("attachments".into(), Value::Array(kept));
 }
 
@@ -185,15 +169,10 @@ pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
         return Reply::error(400, 50006, "Cannot send an empty message");
     }
     let nonce = ctx.body.get("nonce").filter(|n| !n.is_null());
-    if let (Some(nonce), Some(true)) = (
-        nonce,
-        ctx.body.get("enforce_nonce").and_then(Value::as_bool),
-    ) {
+    if let (Some(nonce), Some(true)) = (nonce, ctx.body.get("enforce_nonce").and_then(Value::as_bool)) {
         let window = st.cfg.nonce_window;
         let existing = st.messages.values().find(|m| {
-            m.author_id == st.bot_user_id
-                && m.fields.get("nonce") == Some(nonce)
-                && m.created_at.elapsed() < window
+            m.author_id == st.bot_user_id && m.fields.get("nonce") == Some(nonce) && m.created_at.elapsed() < window
         });
         if let Some(m) = existing {
             let id = m.id;
@@ -206,12 +185,19 @@ pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
         fields.insert("type".into(), json!(19));
         fields.insert("message_reference".into(), reference.clone());
     }
-    let attachments: Vec<Value> = ctx.files.iter().enumerate().map(|(i, f)| json!({
-        "id": (i + 1).to_string(), "filename": f.filename, "size": f.size,
-        "url": format!("https://cdn.discordapp.com/attachments/{channel_id}/{}", f.filename),
-        "proxy_url": format!("https://media.discordapp.net/attachments/{channel_id}/{}", f.filename),
-        "content_type": f.content_type,
-    })).collect();
+    let attachments: Vec<Value> = ctx
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            json!({
+                "id": (i + 1).to_string(), "filename": f.filename, "size": f.size,
+                "url": format!("https://cdn.discordapp.com/attachments/{channel_id}/{}", f.filename),
+                "proxy_url": format!("https://media.discordapp.net/attachments/{channel_id}/{}", f.filename),
+                "content_type": f.content_type,
+            })
+        })
+        .collect();
     fields.insert("attachments".into(), json!(attachments));
     let msg_id = store_message(st, channel_id, fields, None, None);
     message_reply(st, msg_id, 200)

@@ -37,11 +37,7 @@ pub fn add_reaction(st: &mut State, msg_id: u64, key: &str, user_id: u64) -> Res
         return Ok(true);
     }
     if m.reactions.iter().filter(|r| !r.users.is_empty()).count() >= 20 {
-        return Err(Reply::error(
-            400,
-            30010,
-            "Maximum number of reactions reached (20)",
-        ));
+        return Err(Reply::error(400, 30010, "Maximum number of reactions reached (20)"));
     }
     m.reactions.push(ReactionRec {
         key: key.to_string(),
@@ -76,11 +72,10 @@ pub fn reaction_dispatch(st: &mut State, add: bool, msg_id: u64, key: &str, user
 }
 
 pub fn add_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
-    let (msg_id, key) =
-        match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+    let (msg_id, key) = match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     // A new emoji needs ADD_REACTIONS; joining an existing reaction only needs history.
     let exists = st.messages[&msg_id]
         .reactions
@@ -100,11 +95,10 @@ pub fn add_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
 }
 
 fn remove_and_dispatch(st: &mut State, ctx: &Ctx, user_id: u64) -> Reply {
-    let (msg_id, key) =
-        match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+    let (msg_id, key) = match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     if remove_reaction(st, msg_id, &key, user_id) {
         reaction_dispatch(st, false, msg_id, &key, user_id);
     }
@@ -129,11 +123,10 @@ pub fn delete_user_reaction(st: &mut State, ctx: &Ctx) -> Reply {
 
 /// Users who reacted, ordered by user id, paged with `after` and `limit` (1–100, default 25).
 pub fn get_reactions(st: &mut State, ctx: &Ctx) -> Reply {
-    let (msg_id, key) =
-        match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+    let (msg_id, key) = match visible_message(st, ctx).and_then(|m| Ok((m, emoji_key(ctx.param(2))?))) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let limit: usize = ctx
         .query("limit")
         .and_then(|l| l.parse().ok())
@@ -165,11 +158,7 @@ pub fn create_thread(st: &mut State, ctx: &Ctx) -> Reply {
         return r;
     }
     if st.channels.contains_key(&msg_id) {
-        return Reply::error(
-            400,
-            160004,
-            "A thread has already been created for this message",
-        );
+        return Reply::error(400, 160004, "A thread has already been created for this message");
     }
     let name = ctx
         .body

@@ -321,9 +321,7 @@ impl State {
             Some(s) if needed != 0 && s.intents & needed == 0 => (
                 Some(s.id.clone()),
                 None,
-                Some(format!(
-                    "bot did not request intent bit {needed:#x} needed for {name}"
-                )),
+                Some(format!("bot did not request intent bit {needed:#x} needed for {name}")),
             ),
             Some(s) => {
                 s.seq += 1;

@@ -33,9 +33,7 @@ impl FormError {
 }
 
 fn str_len(v: &Value, key: &str) -> usize {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map_or(0, |s| s.chars().count())
+    v.get(key).and_then(Value::as_str).map_or(0, |s| s.chars().count())
 }
 
 fn max_len(v: &Value, key: &str, max: usize, path: &str) -> Check {
@@ -69,22 +67,14 @@ pub fn message_body(body: &Value) -> Check {
     max_len(body, "content", 2000, "")?;
     let nonce = body.get("nonce").and_then(Value::as_str);
     if nonce.is_some_and(|s| s.chars().count() > 25) {
-        return fail(
-            "nonce",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 25 or fewer in length.",
-        );
+        return fail("nonce", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.");
     }
     let embeds = body
         .get("embeds")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
     if embeds.len() > 10 {
-        return fail(
-            "embeds",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 10 or fewer in length.",
-        );
+        return fail("embeds", "BASE_TYPE_MAX_LENGTH", "Must be 10 or fewer in length.");
     }
     let mut total = 0;
     for (i, e) in embeds.iter().enumerate() {
@@ -100,10 +90,7 @@ pub fn message_body(body: &Value) -> Check {
             max_len(a, "name", 256, &format!("{p}author."))?;
             total += str_len(a, "name");
         }
-        let fields = e
-            .get("fields")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
+        let fields = e.get("fields").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
         if fields.len() > 25 {
             return fail(
                 format!("{p}fields"),
@@ -115,11 +102,7 @@ pub fn message_body(body: &Value) -> Check {
             let fp = format!("{p}fields.{j}.");
             for (key, max) in [("name", 256), ("value", 1024)] {
                 if str_len(f, key) == 0 {
-                    return fail(
-                        format!("{fp}{key}"),
-                        "BASE_TYPE_REQUIRED",
-                        "This field is required",
-                    );
+                    return fail(format!("{fp}{key}"), "BASE_TYPE_REQUIRED", "This field is required");
                 }
                 max_len(f, key, max, &fp)?;
                 total += str_len(f, key);
@@ -137,15 +120,9 @@ pub fn message_body(body: &Value) -> Check {
 }
 
 fn components(rows: Option<&Value>) -> Check {
-    let rows = rows
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let rows = rows.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     if rows.len() > 5 {
-        return fail(
-            "components",
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 5 or fewer in length.",
-        );
+        return fail("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.");
     }
     let mut seen = std::collections::HashSet::new();
     for (i, row) in rows.iter().enumerate() {
@@ -181,11 +158,7 @@ fn components(rows: Option<&Value>) -> Check {
             let link = kind == 2 && c.get("style").and_then(Value::as_u64) == Some(5);
             if link {
                 if c.get("url").and_then(Value::as_str).is_none() {
-                    return fail(
-                        format!("{cp}.url"),
-                        "BASE_TYPE_REQUIRED",
-                        "This field is required",
-                    );
+                    return fail(format!("{cp}.url"), "BASE_TYPE_REQUIRED", "This field is required");
                 }
                 continue;
             }
@@ -213,9 +186,9 @@ fn components(rows: Option<&Value>) -> Check {
 fn is_valid_name(name: &str) -> bool {
     let n = name.chars().count();
     (1..=32).contains(&n)
-        && name.chars().all(|c| {
-            c == '-' || c == '_' || c.is_numeric() || (c.is_alphabetic() && !c.is_uppercase())
-        })
+        && name
+            .chars()
+            .all(|c| c == '-' || c == '_' || c.is_numeric() || (c.is_alphabetic() && !c.is_uppercase()))
 }
 
 /// Rules for one application command (CHAT_INPUT when `type` is absent or 1).
@@ -240,15 +213,9 @@ pub fn command(cmd: &Value, path: &str) -> Check {
 }
 
 fn options(opts: Option<&Value>, path: &str, depth: u8) -> Check {
-    let opts = opts
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let opts = opts.and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     if opts.len() > 25 {
-        return fail(
-            path,
-            "BASE_TYPE_MAX_LENGTH",
-            "Must be 25 or fewer in length.",
-        );
+        return fail(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.");
     }
     let kinds: Vec<u64> = opts
         .iter()
@@ -324,10 +291,7 @@ fn options(opts: Option<&Value>, path: &str, depth: u8) -> Check {
                     );
                 }
                 optional_seen |= !required;
-                let choices = o
-                    .get("choices")
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
+                let choices = o.get("choices").and_then(Value::as_array).map_or(0, Vec::len);
                 if choices > 25 {
                     return fail(
                         format!("{p}choices"),

@@ -34,13 +34,7 @@ pub struct MessageView {
 impl MessageView {
     /// Snapshot of a stored message.
     pub fn new(st: &State, m: &StoredMessage) -> Self {
-        let arr = |k: &str| {
-            m.fields
-                .get(k)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let arr = |k: &str| m.fields.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
         Self {
             id: m.id,
             channel_id: m.channel_id,
@@ -91,9 +85,7 @@ impl MessageView {
 
     /// The component with this `custom_id`.
     pub fn component(&self, custom_id: &str) -> Option<Value> {
-        self.all_components()
-            .into_iter()
-            .find(|c| c["custom_id"] == custom_id)
+        self.all_components().into_iter().find(|c| c["custom_id"] == custom_id)
     }
 
     /// Content plus embed titles, descriptions, field names/values and footers, for
@@ -145,10 +137,7 @@ impl InteractionOutcome {
     /// Whether the response (data flags, or the original message) is ephemeral.
     pub fn ephemeral(&self) -> bool {
         self.data["flags"].as_u64().is_some_and(|f| f & 64 != 0)
-            || self
-                .original
-                .as_ref()
-                .is_some_and(MessageView::is_ephemeral)
+            || self.original.as_ref().is_some_and(MessageView::is_ephemeral)
     }
 }
 
@@ -156,11 +145,10 @@ impl InteractionOutcome {
 pub fn outcome(st: &State, id: u64) -> Option<InteractionOutcome> {
     let it = st.interactions.get(&id)?;
     let view = |m: &u64| st.messages.get(m).map(|m| MessageView::new(st, m));
-    let delivered = st.events.iter().any(|e| {
-        e.name == "INTERACTION_CREATE"
-            && e.d["id"].as_str() == Some(id.to_string().as_str())
-            && e.delivered
-    });
+    let delivered = st
+        .events
+        .iter()
+        .any(|e| e.name == "INTERACTION_CREATE" && e.d["id"].as_str() == Some(id.to_string().as_str()) && e.delivered);
     Some(InteractionOutcome {
         id,
         callback_type: it.callback.as_ref().map(|c| c.kind),
@@ -206,11 +194,7 @@ pub fn diagnostics(st: &State) -> String {
             .as_ref()
             .map(|b| b.to_string().chars().take(200).collect::<String>())
             .unwrap_or_default();
-        let _ = writeln!(
-            s,
-            "  [{:?}] {} {} -> {} {body}",
-            r.at, r.method, r.path, r.status
-        );
+        let _ = writeln!(s, "  [{:?}] {} {} -> {} {body}", r.at, r.method, r.path, r.status);
     }
     let _ = writeln!(s, "--- problems: {:#?}", st.problems);
     s

@@ -12,21 +12,14 @@ use super::{DispatchHandle, FakeDiscord, InteractionHandle};
 impl FakeDiscord {
     /// Waits until `check` returns `Some`, re-checking on every state change; `None` after
     /// `timeout`.
-    async fn try_wait_for<T>(
-        &self,
-        timeout: Duration,
-        mut check: impl FnMut(&State) -> Option<T>,
-    ) -> Option<T> {
+    async fn try_wait_for<T>(&self, timeout: Duration, mut check: impl FnMut(&State) -> Option<T>) -> Option<T> {
         let mut rx = self.shared().changed.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(t) = self.shared().read(&mut check) {
                 return Some(t);
             }
-            if tokio::time::timeout_at(deadline, rx.changed())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
                 return self.shared().read(&mut check);
             }
         }
@@ -34,12 +27,7 @@ impl FakeDiscord {
 
     /// Like `try_wait_for`, but panics after `timeout` with `what` and a summary of what
     /// the fake received.
-    async fn wait_for<T>(
-        &self,
-        timeout: Duration,
-        what: &str,
-        check: impl FnMut(&State) -> Option<T>,
-    ) -> T {
+    async fn wait_for<T>(&self, timeout: Duration, what: &str, check: impl FnMut(&State) -> Option<T>) -> T {
         match self.try_wait_for(timeout, check).await {
             Some(t) => t,
             None => {
@@ -82,11 +70,7 @@ impl FakeDiscord {
     /// far (followups may still come: see [`Self::wait_for_interaction`]). Fails soon
     /// after the interaction deadline (3 s) if nothing was accepted, since Discord would
     /// refuse any later callback, or after `timeout`, whichever is first.
-    pub async fn interaction_response(
-        &self,
-        h: &InteractionHandle,
-        timeout: Duration,
-    ) -> InteractionOutcome {
+    pub async fn interaction_response(&self, h: &InteractionHandle, timeout: Duration) -> InteractionOutcome {
         let accepted = |st: &State| outcome(st, h.id).filter(|o| o.callback_type.is_some());
         let limit = self.shared().read(|st| {
             let created = st.interactions.get(&h.id).map(|i| i.created_at);
@@ -96,9 +80,7 @@ impl FakeDiscord {
         if let Some(o) = self.try_wait_for(limit, accepted).await {
             return o;
         }
-        let (o, diag) = self
-            .shared()
-            .read(|st| (outcome(st, h.id), diagnostics(st)));
+        let (o, diag) = self.shared().read(|st| (outcome(st, h.id), diagnostics(st)));
         panic!(
             "interaction {} ({}) got no accepted callback within {limit:?} (deadline {:?}): \
              delivered={:?} refused={:?}\n{diag}",
@@ -172,10 +154,7 @@ impl FakeDiscord {
 
     /// Requests on one route, e.g. `PUT /channels/{channel}/messages/{message}/reactions/{emoji}/@me`.
     pub fn requests_to(&self, route: &str) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.route == route)
-            .collect()
+        self.requests().into_iter().filter(|r| r.route == route).collect()
     }
 
     /// Waits for a REST request matching `pred` (already received ones count).
@@ -258,23 +237,15 @@ impl FakeDiscord {
 
     /// Panics listing [`Self::problems`] if there are any.
     pub fn assert_no_problems(&self) {
-        let (p, diag) = self
-            .shared()
-            .read(|st| (st.problems.clone(), diagnostics(st)));
-        assert!(
-            p.is_empty(),
-            "the fake Discord saw problems: {p:#?}\n{diag}"
-        );
+        let (p, diag) = self.shared().read(|st| (st.problems.clone(), diagnostics(st)));
+        assert!(p.is_empty(), "the fake Discord saw problems: {p:#?}\n{diag}");
     }
 
     /// Asserts that every injected interaction was delivered and got an accepted callback
     /// within the deadline: no dispatch was lost silently. Waits up to `timeout`.
     pub async fn assert_interactions_answered(&self, timeout: Duration) {
         self.wait_for(timeout, "every interaction to be answered in time", |st| {
-            st.interactions
-                .values()
-                .all(|i| i.callback.is_some())
-                .then_some(())
+            st.interactions.values().all(|i| i.callback.is_some()).then_some(())
         })
         .await;
         let late: Vec<String> = self.shared().read(|st| {
@@ -301,10 +272,7 @@ impl FakeDiscord {
             "injected events never reached the bot: {dropped:#?}"
         );
         self.wait_for(timeout, "every injected event to be delivered", |st| {
-            st.events
-                .iter()
-                .all(|e| !e.injected || e.delivered)
-                .then_some(())
+            st.events.iter().all(|e| !e.injected || e.delivered).then_some(())
         })
         .await;
     }
