@@ -20,13 +20,24 @@ pub struct App {
 impl App {
     /// Opens the database (creating and migrating it), builds the Tencent client and the desk.
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<App> {
-        let credentials = config.secrets.tencent.clone().context(
+        anyhow::ensure!(
+            config.secrets.tencent.is_some(),
             "Tencent Cloud credentials are not set: export TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY \
-             (or use --simulate to try cvmbot against the built-in simulator)",
-        )?;
+             (or use --simulate to try cvmbot against the built-in simulator)"
+        );
         let store = Store::open(&config.database, config.settings.database.max_connections)
             .await
             .with_context(|| format!("opening the database {}", redact_url(&config.settings.database.url)))?;
+        App::with_store(config, store, clock).await
+    }
+
+    /// Builds on an open store.
+    pub async fn with_store(config: Config, store: Store, clock: Clock) -> anyhow::Result<App> {
+        let credentials = config
+            .secrets
+            .tencent
+            .clone()
+            .context("Tencent Cloud credentials are not set")?;
         let tencent =
             TencentClient::new(config.tencent.clone(), credentials).context("building the Tencent Cloud client")?;
         let desk = Desk::new(store, tencent, DeskSettings::from_config(&config), clock)

@@ -2,5 +2,6 @@
 // Not every test binary uses every helper or re-export.
 #![allow(dead_code, unused_imports)]
 
+pub mod app;
 pub mod fake_discord;
 pub mod sim;

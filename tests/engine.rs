@@ -1,0 +1,7 @@
+//! The purchasing engine end to end against the simulator, on SQLite and on PostgreSQL: filing,
+//! the approval rules, exactly-once submission and crash recovery.
+
+mod support;
+
+#[path = "engine/filing.rs"]
+mod filing;
