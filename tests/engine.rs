@@ -5,3 +5,7 @@ mod support;
 
 #[path = "engine/filing.rs"]
 mod filing;
+#[path = "engine/rules.rs"]
+mod rules;
+#[path = "engine/submission.rs"]
+mod submission;

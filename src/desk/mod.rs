@@ -15,6 +15,7 @@ pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::DeskError;
 pub use outbox::notice_row;
+pub use submit::SubmitOutcome;
 pub use views::{BalanceReport, RequestView};
 pub use vote::{Ballot, VoteOutcome};
 
