@@ -76,8 +76,10 @@ impl Desk {
 
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
-        let (mine, team) = tx.committed_since(requester.id, month_start(now), true, 0).await?;
-        policy.check_caps(monthly, Fen::new(mine).to_yuan(), Fen::new(team).to_yuan())?;
+        if policy.has_caps() {
+            let (mine, team) = tx.committed_since(requester.id, month_start(now), true, 0).await?;
+            policy.check_caps(monthly, Fen::new(mine).to_yuan(), Fen::new(team).to_yuan())?;
+        }
         let new = NewRequest {
             requester: requester.clone(),
             guild_id: origin.guild_id,

@@ -258,6 +258,11 @@ impl Policy {
         Ok(())
     }
 
+    /// Whether any monthly cap is configured (so committed spend must be summed).
+    pub fn has_caps(&self) -> bool {
+        self.requester_monthly_cap.is_some() || self.team_monthly_cap.is_some()
+    }
+
     /// Whether `person` may cancel a request filed by `requester_id`.
     pub fn may_cancel(&self, person: &Person, requester_id: u64) -> bool {
         person.id == requester_id || self.admins.includes(person)

@@ -29,6 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqlSafeStr};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -52,8 +53,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The database: a SQLite or a PostgreSQL pool.
 #[derive(Clone, Debug)]
 pub enum Store {
-    /// SQLite.
-    Sqlite(SqlitePool),
+    /// SQLite, with the process's write lock: SQLite has one writer at a time, and queueing writers
+    /// here (first come, first served) beats SQLite's busy-wait retries, whose sleeps make long tails.
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     /// PostgreSQL.
     Postgres(PgPool),
 }
@@ -82,7 +84,7 @@ impl Store {
                     .max_connections(max_connections)
                     .connect_with(options)
                     .await?;
-                Store::Sqlite(pool)
+                Store::Sqlite(pool, Arc::default())
             }
             DatabaseTarget::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
@@ -105,7 +107,7 @@ impl Store {
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so replicas may race).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Store::Sqlite(pool) => migrator(SQLITE_SCHEMA).run(pool).await?,
+            Store::Sqlite(pool, _) => migrator(SQLITE_SCHEMA).run(pool).await?,
             Store::Postgres(pool) => migrator(POSTGRES_SCHEMA).run(pool).await?,
         }
         Ok(())
@@ -114,7 +116,7 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            Store::Sqlite(..) => "sqlite",
             Store::Postgres(_) => "postgres",
         }
     }
@@ -133,7 +135,7 @@ impl Store {
     /// Closes the pool.
     pub async fn close(&self) {
         match self {
-            Store::Sqlite(pool) => pool.close().await,
+            Store::Sqlite(pool, _) => pool.close().await,
             Store::Postgres(pool) => pool.close().await,
         }
     }

@@ -3,10 +3,13 @@
 use super::{Store, StoreResult};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+use tokio::sync::OwnedMutexGuard;
 
 enum Inner {
     SqliteConn(PoolConnection<Sqlite>),
-    SqliteTx(Transaction<'static, Sqlite>),
+    /// The transaction, then the write lock: fields drop in order, so a dropped session rolls
+    /// back before it lets the next writer in.
+    SqliteTx(Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
     PgConn(PoolConnection<Postgres>),
     PgTx(Transaction<'static, Postgres>),
 }
@@ -37,7 +40,7 @@ pub(super) use on_backend;
 impl Session {
     pub(super) async fn connect(store: &Store) -> StoreResult<Session> {
         let inner = match store {
-            Store::Sqlite(pool) => Inner::SqliteConn(pool.acquire().await?),
+            Store::Sqlite(pool, _) => Inner::SqliteConn(pool.acquire().await?),
             Store::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
         };
         Ok(Session { inner })
@@ -45,7 +48,10 @@ impl Session {
 
     pub(super) async fn begin(store: &Store) -> StoreResult<Session> {
         let inner = match store {
-            Store::Sqlite(pool) => Inner::SqliteTx(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Sqlite(pool, writer) => {
+                let turn = writer.clone().lock_owned().await;
+                Inner::SqliteTx(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Store::Postgres(pool) => Inner::PgTx(pool.begin().await?),
         };
         Ok(Session { inner })
@@ -54,7 +60,7 @@ impl Session {
     pub(super) fn backend(&mut self) -> Backend<'_> {
         match &mut self.inner {
             Inner::SqliteConn(conn) => Backend::Sqlite(conn),
-            Inner::SqliteTx(tx) => Backend::Sqlite(tx),
+            Inner::SqliteTx(tx, _) => Backend::Sqlite(tx),
             Inner::PgConn(conn) => Backend::Postgres(conn),
             Inner::PgTx(tx) => Backend::Postgres(tx),
         }
@@ -63,7 +69,7 @@ impl Session {
     /// Commits a transaction (a no-op for a plain connection).
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
-            Inner::SqliteTx(tx) => tx.commit().await?,
+            Inner::SqliteTx(tx, _turn) => tx.commit().await?,
             Inner::PgTx(tx) => tx.commit().await?,
             Inner::SqliteConn(_) | Inner::PgConn(_) => {}
         }
@@ -73,7 +79,7 @@ impl Session {
     /// Rolls back a transaction explicitly (dropping one does the same).
     pub async fn rollback(self) -> StoreResult<()> {
         match self.inner {
-            Inner::SqliteTx(tx) => tx.rollback().await?,
+            Inner::SqliteTx(tx, _turn) => tx.rollback().await?,
             Inner::PgTx(tx) => tx.rollback().await?,
             Inner::SqliteConn(_) | Inner::PgConn(_) => {}
         }
