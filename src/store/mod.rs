@@ -110,6 +110,7 @@ impl Store {
             Store::Sqlite(pool, _) => migrator(SQLITE_SCHEMA).run(pool).await?,
             Store::Postgres(pool) => migrator(POSTGRES_SCHEMA).run(pool).await?,
         }
+        tracing::info!(backend = self.backend(), "database schema is up to date");
         Ok(())
     }
 
