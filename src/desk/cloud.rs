@@ -140,11 +140,16 @@ pub fn quote_from_price(spec: &PurchaseSpec, price: &Price) -> Quote {
             per_hour: unit(instance).plus(hourly(bandwidth)),
             traffic_per_gb,
         },
-        BillingMode::Spot { max_price } => Quote::Spot {
-            market_per_hour: unit(instance).plus(hourly(bandwidth)),
-            ceiling_per_hour: max_price.times(spec.count()).plus(hourly(bandwidth)),
-            traffic_per_gb,
-        },
+        BillingMode::Spot { max_price } => {
+            let market_per_hour = unit(instance).plus(hourly(bandwidth));
+            // The instance price may include disks the bid does not cover; never budget below today's price.
+            let at_bid = max_price.times(spec.count()).plus(hourly(bandwidth));
+            Quote::Spot {
+                market_per_hour,
+                ceiling_per_hour: at_bid.max(market_per_hour),
+                traffic_per_gb,
+            }
+        }
         BillingMode::Prepaid { months, .. } => {
             let bandwidth_prepaid = spec.bandwidth().charge == "BANDWIDTH_PREPAID";
             let (bandwidth_total, extra_per_hour) = if bandwidth_prepaid {

@@ -124,10 +124,10 @@ impl Desk {
             warn!(step, %error, "Tencent Cloud unavailable while filing");
             if error.kind == ErrorKind::Auth {
                 return DeskError::Unavailable(format!(
-                    "cvmbot's Tencent Cloud credentials were refused: {explanation}"
+                    "cvmbot's Tencent Cloud credentials were refused: {explanation} Nothing was filed."
                 ));
             }
-            return DeskError::Unavailable(explanation);
+            return DeskError::Unavailable(format!("{explanation} Nothing was filed."));
         }
         info!(step, %error, "Tencent Cloud refused a request");
         DeskError::Cloud(format!(

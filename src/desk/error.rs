@@ -34,7 +34,7 @@ impl DeskError {
             DeskError::Refused(reason) => reason.clone(),
             DeskError::NotFound(id) => format!("There is no request #{id}."),
             DeskError::Cloud(explanation) => explanation.clone(),
-            DeskError::Unavailable(explanation) => format!("{explanation} Nothing was filed; try again in a minute."),
+            DeskError::Unavailable(explanation) => format!("{explanation} Try again in a minute."),
             DeskError::Internal(_) => {
                 "Something went wrong on our side; it has been logged. Try again in a minute.".into()
             }
