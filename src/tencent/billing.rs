@@ -2,7 +2,8 @@
 //! the others are JSON numbers that are read exactly and rounded to whole fen.
 
 use crate::money::Fen;
-use crate::tencent::client::{Answer, Service, TencentClient};
+use crate::tencent::client::{Answer, TencentClient};
+use crate::tencent::endpoint::Service;
 use crate::tencent::error::ApiError;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

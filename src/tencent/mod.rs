@@ -3,10 +3,12 @@
 pub mod billing;
 pub mod client;
 pub mod cvm;
+pub mod endpoint;
 pub mod enums;
 pub mod error;
 pub mod limiter;
 pub mod sign;
 
-pub use client::{Answer, ClientSettings, Credentials, Endpoint, RetryPolicy, Service, TencentClient};
+pub use client::{Answer, ClientSettings, Credentials, RetryPolicy, TencentClient};
+pub use endpoint::{Endpoint, Service};
 pub use error::{ApiError, ErrorKind};

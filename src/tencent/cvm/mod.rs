@@ -4,7 +4,8 @@ mod types;
 
 pub use types::*;
 
-use crate::tencent::client::{Answer, Service, TencentClient};
+use crate::tencent::client::{Answer, TencentClient};
+use crate::tencent::endpoint::Service;
 use crate::tencent::error::{ApiError, ErrorKind};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
