@@ -25,6 +25,7 @@ mod multipart;
 mod payloads;
 mod rest;
 mod rest_commands;
+mod rest_dms;
 mod rest_guild;
 mod rest_interactions;
 mod rest_messages;

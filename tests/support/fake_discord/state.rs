@@ -203,6 +203,7 @@ pub struct State {
     pub session: Option<Session>,
     pub gateway: GatewayStats,
     pub faults: Vec<Fault>,
+    pub dms: super::rest_dms::Dms,
     pub problems: Vec<String>,
     last_id: u64,
 }
@@ -231,6 +232,7 @@ impl State {
             session: None,
             gateway: GatewayStats::default(),
             faults: Vec::new(),
+            dms: Default::default(),
             problems: Vec::new(),
             last_id: 0,
         };
@@ -311,7 +313,7 @@ impl State {
             self.problems.push(msg.clone());
             return Err(msg);
         }
-        let needed = required_intent(name);
+        let needed = required_intent(name, &d);
         let (session_id, seq, dropped) = match &mut self.session {
             None => (
                 None,
