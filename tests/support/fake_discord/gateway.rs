@@ -75,7 +75,13 @@ async fn next(shared: &Shared, conn: u64, ws: &mut Ws, changed: &mut watch::Rece
     tokio::select! {
         m = ws.next() => match m {
             Some(Ok(WsMessage::Text(t))) => Next::Frame(serde_json::from_str(&t).ok()),
-            Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => Next::Closed,
+            // tungstenite queued the answering Close frame; send it, as Discord completes the
+            // closing handshake.
+            Some(Ok(WsMessage::Close(_))) => {
+                let _ = ws.flush().await;
+                Next::Closed
+            }
+            Some(Err(_)) | None => Next::Closed,
             Some(Ok(_)) => Next::Frame(None),
         },
         _ = changed.changed() => Next::Changed,
