@@ -195,6 +195,13 @@ impl FakeDiscord {
         });
     }
 
+    /// A role's permission bits (the guild id is @everyone's role).
+    pub fn role_permissions(&self, role: u64) -> u64 {
+        self.shared
+            .read(|st| st.roles.get(&role).map(|r| r.permissions))
+            .unwrap_or_else(|| panic!("no role {role}"))
+    }
+
     /// The id of the role named `name`, if it exists.
     pub fn role_id(&self, name: &str) -> Option<u64> {
         self.shared
