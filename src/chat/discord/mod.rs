@@ -1,11 +1,13 @@
 //! The Discord adapter: serenity (pinned), the `/cvm` command, votes by button and reaction,
 //! request cards edited in place, and the notifier the workers post through.
 
+mod buttons;
 mod commands;
 mod convert;
 mod handler;
 mod notifier;
 mod reactions;
+mod slash;
 
 pub use commands::{Invocation, definition};
 pub use convert::nonce;
@@ -18,6 +20,7 @@ use crate::workers::{WorkerSettings, Workers};
 use anyhow::Context as _;
 use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 use std::sync::Arc;
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 /// Discord's own API base; anything else is a proxy or a test double.
@@ -32,6 +35,7 @@ pub fn intents() -> GatewayIntents {
 pub struct Bot {
     client: serenity::Client,
     workers: Workers,
+    ready: watch::Receiver<bool>,
 }
 
 impl Bot {
@@ -60,28 +64,28 @@ impl Bot {
             http = http.proxy(api_base).ratelimiter_disabled(true).client(client);
         }
         let handler = Handler::new(desk.clone(), settings);
+        let ready = handler.readiness();
         let client = ClientBuilder::new_with_http(http.build(), intents())
             .event_handler(handler)
             .await
             .context("building the Discord client")?;
         let notifier = Arc::new(DiscordNotifier::new(client.http.clone()));
         let workers = Workers::spawn(desk, notifier, workers).await;
-        Ok(Bot { client, workers })
+        Ok(Bot { client, workers, ready })
+    }
+
+    /// True once the bot has handled READY (see [`Handler::readiness`]); for health checks and tests.
+    pub fn readiness(&self) -> watch::Receiver<bool> {
+        self.ready.clone()
     }
 
     /// Runs until the gateway connection ends or Ctrl-C.
-    pub async fn run(mut self) -> anyhow::Result<()> {
-        let shards = self.client.shard_manager.clone();
-        let result = tokio::select! {
-            result = self.client.start() => result.context("the Discord connection ended"),
-            _ = tokio::signal::ctrl_c() => {
-                info!("stopping");
-                shards.shutdown_all().await;
-                Ok(())
-            }
-        };
-        self.workers.shutdown().await;
-        result
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("stopping");
+        })
+        .await
     }
 
     /// Runs until `stop` resolves (tests), then shuts down cleanly.
@@ -98,3 +102,4 @@ impl Bot {
         result
     }
 }
+
