@@ -18,7 +18,9 @@ use crate::desk::Desk;
 use crate::secret::Secret;
 use crate::workers::{WorkerSettings, Workers};
 use anyhow::Context as _;
-use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
+use serenity::all::{
+    ClientBuilder, GatewayIntents, HttpBuilder, ShardId, ShardManager, ShardMessenger, ShardRunnerMessage,
+};
 use std::sync::Arc;
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -94,7 +96,7 @@ impl Bot {
         let result = tokio::select! {
             result = self.client.start() => result.context("the Discord connection ended"),
             _ = stop => {
-                shards.shutdown_all().await;
+                stop_shards(&shards).await;
                 Ok(())
             }
         };
@@ -103,3 +105,22 @@ impl Bot {
     }
 }
 
+/// Closes every gateway connection. serenity 0.12.5's `shutdown_all` can miss a shard runner it
+/// restarted (after Discord invalidated the session, its restart leaves a stale "shut down"
+/// notice behind, so the next shutdown returns before the new runner got the message), which
+/// would keep the connection open and events flowing to a stopped bot. So every runner seen
+/// before the shutdown is told to stop once more; for one that already stopped this is a no-op
+/// that serenity logs.
+async fn stop_shards(shards: &ShardManager) {
+    let runners: Vec<(ShardId, ShardMessenger)> = shards
+        .runners
+        .lock()
+        .await
+        .iter()
+        .map(|(id, runner)| (*id, runner.runner_tx.clone()))
+        .collect();
+    shards.shutdown_all().await;
+    for (id, messenger) in runners {
+        messenger.send_to_shard(ShardRunnerMessage::Shutdown(id, 1000));
+    }
+}
