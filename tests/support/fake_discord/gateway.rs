@@ -149,10 +149,12 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
         };
         for (idx, seq, text) in pending {
             ws.send(WsMessage::Text(text)).await.map_err(|e| e.to_string())?;
+            let written = std::time::Instant::now();
             sent_upto = seq;
             shared.with(|st| {
                 let ev = &mut st.events[idx];
                 ev.delivered = true;
+                ev.delivered_at = Some(written.saturating_duration_since(st.started));
                 ev.connection = Some(conn);
                 if ev.name == "READY" || ev.name == "RESUMED" {
                     st.gateway.ready_sent += u64::from(ev.name == "READY");

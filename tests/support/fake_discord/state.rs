@@ -113,8 +113,9 @@ pub struct DispatchRecord {
     pub seq: Option<u64>,
     pub name: String,
     pub d: Value,
-    /// Written to a live websocket.
+    /// Written to a live websocket, and when (time since the fake started).
     pub delivered: bool,
+    pub delivered_at: Option<Duration>,
     /// The gateway connection (numbered from 1) it was last written to; a RESUME replays
     /// undelivered events on the new connection.
     pub connection: Option<u64>,
@@ -141,7 +142,7 @@ pub struct RecordedRequest {
     pub files: Vec<String>,
     pub status: u16,
     pub response: Option<Value>,
-    /// Time since the fake started.
+    /// When it arrived (before waiting for the state lock), time since the fake started.
     pub at: Duration,
 }
 
@@ -336,6 +337,7 @@ impl State {
             name: name.to_string(),
             d,
             delivered: false,
+            delivered_at: None,
             connection: None,
             dropped,
             injected: false,

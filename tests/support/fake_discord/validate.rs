@@ -297,7 +297,10 @@ fn options(opts: Option<&Value>, path: &str, depth: u8) -> Check {
                 // INTEGER and NUMBER options hold -(2^53 - 1)..=2^53 - 1 (JavaScript's safe
                 // integers); bounds outside that are refused.
                 for key in ["min_value", "max_value"] {
-                    if o.get(key).and_then(Value::as_f64).is_some_and(|v| v.abs() > MAX_SAFE_INTEGER) {
+                    if o.get(key)
+                        .and_then(Value::as_f64)
+                        .is_some_and(|v| v.abs() > MAX_SAFE_INTEGER)
+                    {
                         return fail(
                             format!("{p}{key}"),
                             "NUMBER_TYPE_MAX",
