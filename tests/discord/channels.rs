@@ -96,6 +96,7 @@ async fn a_notice_discord_fails_to_take_is_posted_again_once_with_the_same_nonce
     let app = DiscordApp::start(Backend::Sqlite).await.expect("SQLite");
     let (_, card) = app.file_spot(ALICE).await;
     app.fake.fail_next("POST /channels/{channel}/messages", 500);
+    app.expect_refusal(0);
     let reaction = app.fake.react(BOB, app.channel, card.id, APPROVE);
     app.fake.wait_for_delivery(&reaction, WAIT).await;
     app.fake

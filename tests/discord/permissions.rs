@@ -44,6 +44,7 @@ async fn without_send_messages_in_the_channel_a_buy_is_refused_before_anything_i
 async fn without_add_reactions_the_request_is_still_filed_and_approved_by_button() {
     let app = DiscordApp::start(Backend::Sqlite).await.expect("SQLite");
     revoke(&app, permissions::ADD_REACTIONS);
+    app.expect_refusal(50013);
     let filing = app.buy_spot(ALICE);
     let text = app.private_answer(&filing).await;
     assert!(

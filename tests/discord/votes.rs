@@ -96,6 +96,7 @@ async fn a_member_without_the_approver_role_cannot_approve_by_button() {
 async fn a_non_approvers_reaction_is_removed_and_explained_in_the_channel_when_dms_are_closed() {
     let app = DiscordApp::start(Backend::Sqlite).await.expect("SQLite");
     app.fake.close_dms(DAVE);
+    app.expect_refusal(50007);
     let (id, card) = app.file_spot(ALICE).await;
     reaction_is_removed(&app, DAVE, &card).await;
     let told = app

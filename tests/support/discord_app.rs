@@ -53,6 +53,7 @@ pub struct DiscordApp {
     /// `#alerts`, the alert channel.
     pub alerts: u64,
     bot: Option<RunningBot>,
+    expected_refusals: std::sync::Mutex<Vec<i64>>,
 }
 
 /// Settings that make the workers quick enough for a test: the submitter, tracker and card
@@ -111,6 +112,7 @@ admins = {{ roles = ["{admin_role}"] }}
             channel,
             alerts,
             bot: None,
+            expected_refusals: Default::default(),
         };
         app.start_bot().await;
         Some(app)
@@ -191,17 +193,29 @@ admins = {{ roles = ["{admin_role}"] }}
         self.start_bot().await;
     }
 
+    /// Declares that Discord refusing a request with this JSON error `code` is part of the test
+    /// (closed DMs 50007, a missing permission 50013, a fault injected with `fail_next` 0).
+    pub fn expect_refusal(&self, code: i64) {
+        self.expected_refusals.lock().expect("refusals").push(code);
+    }
+
     /// Checks what every test must end with: every interaction answered within Discord's
-    /// deadline and nothing Discord would have refused; then stops the bot.
+    /// deadline, nothing the fake flagged and no request Discord refused (unless the test said
+    /// so: the fake answers a bad body with 400 like Discord, which is not a "problem" by
+    /// itself); then stops the bot.
     pub async fn finish(mut self) {
-        for r in self.fake.requests().iter().filter(|r| r.status >= 300) {
-            eprintln!(
-                "FAILED REQUEST {} {} -> {} {:?}",
-                r.method, r.path, r.status, r.response
-            );
-        }
         self.fake.assert_interactions_answered(WAIT).await;
         self.fake.assert_no_problems();
+        let expected = self.expected_refusals.lock().expect("refusals").clone();
+        let refused: Vec<String> = self
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.status >= 400)
+            .filter(|r| !expected.contains(&r.response.as_ref().and_then(|b| b["code"].as_i64()).unwrap_or(-1)))
+            .map(|r| format!("{} {} -> {} {:?}", r.method, r.path, r.status, r.response))
+            .collect();
+        assert!(refused.is_empty(), "Discord refused what the bot sent: {refused:#?}");
         if self.bot.is_some() {
             self.stop_bot().await;
         }
