@@ -91,8 +91,23 @@ async fn instance_types_are_filtered_by_zone_and_billing_and_show_cpu_memory_pri
         medium.0.contains("CNY/month"),
         "a monthly price for prepaid: {medium:?}"
     );
+    assert!(medium.0.ends_with("Stock"), "the stock is shown: {medium:?}");
     let everything = suggest(&app, "payg", &zone, "type", "").await;
     assert!(!everything.is_empty() && everything.len() <= 25, "{}", everything.len());
+
+    // The GPU type is sold only in ap-guangzhou-6, and never as spot.
+    let gpu = |choices: &[(String, String)]| choices.iter().any(|(_, value)| value.starts_with("GN7."));
+    let in_zone_3 = suggest(&app, "payg", &zone, "type", "GN7").await;
+    assert!(!gpu(&in_zone_3), "not sold in {ZONE}: {in_zone_3:?}");
+    let zone_6 = [("zone", json!("ap-guangzhou-6"))];
+    let payg_in_zone_6 = suggest(&app, "payg", &zone_6, "type", "GN7").await;
+    assert!(
+        gpu(&payg_in_zone_6),
+        "sold pay-as-you-go in ap-guangzhou-6: {payg_in_zone_6:?}"
+    );
+    let bid = ("max-price", json!("9"));
+    let spot_in_zone_6 = suggest(&app, "spot", &[bid, zone_6[0].clone()], "type", "GN7").await;
+    assert!(!gpu(&spot_in_zone_6), "no spot GPUs: {spot_in_zone_6:?}");
     app.finish().await;
 }
 
