@@ -5,6 +5,8 @@
 
 mod support;
 
+#[path = "fake_discord_selftest/additions.rs"]
+mod additions;
 #[path = "fake_discord_selftest/bot.rs"]
 mod bot;
 #[path = "fake_discord_selftest/gateway.rs"]

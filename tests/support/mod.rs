@@ -3,5 +3,6 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod app;
+pub mod discord_app;
 pub mod fake_discord;
 pub mod sim;

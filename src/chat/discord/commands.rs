@@ -27,6 +27,9 @@ pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what
 /// `/cvm history`.
 pub const HISTORY: &str = "Show someone's requests (yours by default)";
 
+/// The largest INTEGER option Discord takes (2^53 - 1; larger bounds are refused at registration).
+const MAX_INTEGER: u64 = (1 << 53) - 1;
+
 fn text(name: &str, description: &str) -> CreateCommandOption {
     CreateCommandOption::new(CommandOptionType::String, name, description)
 }
@@ -115,7 +118,7 @@ pub fn definition() -> CreateCommand {
         .add_sub_option(subcommand("payg", BUY_PAYG, common_buy_options()))
         .add_sub_option(subcommand("spot", BUY_SPOT, spot))
         .add_sub_option(subcommand("prepaid", BUY_PREPAID, prepaid));
-    let id = || integer("id", "Request number", 1, i64::MAX as u64).required(true);
+    let id = || integer("id", "Request number", 1, MAX_INTEGER).required(true);
     let list_filter = choices(
         text("filter", "Which requests (default pending)"),
         &["pending", "mine", "all"],

@@ -81,6 +81,32 @@ fn components(message: &Outgoing) -> Vec<CreateActionRow> {
     vec![CreateActionRow::Buttons(buttons)]
 }
 
+/// `text` cut to fit a message's content.
+pub fn fit(text: &str) -> String {
+    cut(text, CONTENT)
+}
+
+/// As many whole `lines` as fit in a message's content, then how many were left out and `hint`.
+pub fn fit_lines(lines: &[String], hint: &str) -> String {
+    let mut text = String::new();
+    for (shown, line) in lines.iter().enumerate() {
+        let left = lines.len() - shown;
+        let separator = if text.is_empty() { "" } else { "\n" };
+        let tail = format!("{separator}… {left} more not shown; {hint}");
+        let needed = text.chars().count() + 1 + line.chars().count();
+        let room_for_tail = left == 1 || needed + tail.chars().count() <= CONTENT;
+        if needed > CONTENT || !room_for_tail {
+            text.push_str(&tail);
+            return text;
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
+    text
+}
+
 fn content(message: &Outgoing) -> String {
     cut(message.text.as_deref().unwrap_or(""), CONTENT)
 }
@@ -165,6 +191,21 @@ mod tests {
         assert_eq!(nonce(key).len(), 25);
         assert_eq!(nonce(key), nonce(key));
         assert_ne!(nonce(key), nonce("instance:ins-abcdefgh:running"));
+    }
+
+    #[test]
+    fn listings_keep_whole_lines_within_the_content_limit_and_say_what_was_left_out() {
+        let lines: Vec<String> = (0..30).map(|i| format!("{i:02} {}", "x".repeat(97))).collect();
+        let text = fit_lines(&lines, "ask for one");
+        assert!(text.chars().count() <= CONTENT, "{}", text.chars().count());
+        assert!(text.starts_with("00 x"));
+        let shown = text.lines().filter(|l| l.ends_with('x')).count();
+        assert!(
+            text.ends_with(&format!("… {} more not shown; ask for one", 30 - shown)),
+            "{text}"
+        );
+        let few: Vec<String> = vec!["a".into(), "b".into()];
+        assert_eq!(fit_lines(&few, "ask"), "a\nb");
     }
 
     #[test]

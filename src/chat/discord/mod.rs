@@ -1,11 +1,13 @@
 //! The Discord adapter: serenity (pinned), the `/cvm` command, votes by button and reaction,
 //! request cards edited in place, and the notifier the workers post through.
 
+mod buttons;
 mod commands;
 mod convert;
 mod handler;
 mod notifier;
 mod reactions;
+mod slash;
 
 pub use commands::{Invocation, definition};
 pub use convert::nonce;
@@ -16,8 +18,11 @@ use crate::desk::Desk;
 use crate::secret::Secret;
 use crate::workers::{WorkerSettings, Workers};
 use anyhow::Context as _;
-use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
+use serenity::all::{
+    ClientBuilder, GatewayIntents, HttpBuilder, ShardId, ShardManager, ShardMessenger, ShardRunnerMessage,
+};
 use std::sync::Arc;
+use tokio::sync::watch;
 use tracing::{info, warn};
 
 /// Discord's own API base; anything else is a proxy or a test double.
@@ -32,6 +37,7 @@ pub fn intents() -> GatewayIntents {
 pub struct Bot {
     client: serenity::Client,
     workers: Workers,
+    ready: watch::Receiver<bool>,
 }
 
 impl Bot {
@@ -60,28 +66,28 @@ impl Bot {
             http = http.proxy(api_base).ratelimiter_disabled(true).client(client);
         }
         let handler = Handler::new(desk.clone(), settings);
+        let ready = handler.readiness();
         let client = ClientBuilder::new_with_http(http.build(), intents())
             .event_handler(handler)
             .await
             .context("building the Discord client")?;
         let notifier = Arc::new(DiscordNotifier::new(client.http.clone()));
         let workers = Workers::spawn(desk, notifier, workers).await;
-        Ok(Bot { client, workers })
+        Ok(Bot { client, workers, ready })
+    }
+
+    /// True once the bot has handled READY (see [`Handler::readiness`]); for health checks and tests.
+    pub fn readiness(&self) -> watch::Receiver<bool> {
+        self.ready.clone()
     }
 
     /// Runs until the gateway connection ends or Ctrl-C.
-    pub async fn run(mut self) -> anyhow::Result<()> {
-        let shards = self.client.shard_manager.clone();
-        let result = tokio::select! {
-            result = self.client.start() => result.context("the Discord connection ended"),
-            _ = tokio::signal::ctrl_c() => {
-                info!("stopping");
-                shards.shutdown_all().await;
-                Ok(())
-            }
-        };
-        self.workers.shutdown().await;
-        result
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("stopping");
+        })
+        .await
     }
 
     /// Runs until `stop` resolves (tests), then shuts down cleanly.
@@ -90,11 +96,31 @@ impl Bot {
         let result = tokio::select! {
             result = self.client.start() => result.context("the Discord connection ended"),
             _ = stop => {
-                shards.shutdown_all().await;
+                stop_shards(&shards).await;
                 Ok(())
             }
         };
         self.workers.shutdown().await;
         result
+    }
+}
+
+/// Closes every gateway connection. serenity 0.12.5's `shutdown_all` can miss a shard runner it
+/// restarted (after Discord invalidated the session, its restart leaves a stale "shut down"
+/// notice behind, so the next shutdown returns before the new runner got the message), which
+/// would keep the connection open and events flowing to a stopped bot. So every runner seen
+/// before the shutdown is told to stop once more; for one that already stopped this is a no-op
+/// that serenity logs.
+async fn stop_shards(shards: &ShardManager) {
+    let runners: Vec<(ShardId, ShardMessenger)> = shards
+        .runners
+        .lock()
+        .await
+        .iter()
+        .map(|(id, runner)| (*id, runner.runner_tx.clone()))
+        .collect();
+    shards.shutdown_all().await;
+    for (id, messenger) in runners {
+        messenger.send_to_shard(ShardRunnerMessage::Shutdown(id, 1000));
     }
 }

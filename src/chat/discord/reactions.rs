@@ -18,7 +18,12 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
         return;
     };
     let Some(user_id) = added.user_id else { return };
-    if Some(user_id.get()) == handler.bot_id.get().copied() {
+    let bot = handler.bot_id.get().copied();
+    if Some(user_id.get()) == bot {
+        return;
+    }
+    // Cards are the bot's own messages; Discord says whose message was reacted to.
+    if added.message_author_id.is_some_and(|author| Some(author.get()) != bot) {
         return;
     }
     let Some(record) = request_of(handler, added.message_id).await else {

@@ -7,6 +7,9 @@ use super::inject::{self, DispatchHandle, InteractionHandle};
 use super::state::State;
 use super::{FakeDiscord, inject_command};
 
+/// A slash command run by a user: (user, channel, path, options), as [`FakeDiscord::slash_command`] takes them.
+pub type CommandRun<'a> = (u64, u64, &'a str, Vec<(&'a str, Value)>);
+
 /// User actions a test injects.
 impl FakeDiscord {
     fn inject<T>(&self, what: &str, f: impl FnOnce(&mut State) -> Result<T, String>) -> T {
@@ -18,6 +21,18 @@ impl FakeDiscord {
     pub fn slash_command(&self, user: u64, channel: u64, path: &str, options: &[(&str, Value)]) -> InteractionHandle {
         self.inject("slash_command", |st| {
             inject_command::command(st, user, channel, path, options, None)
+        })
+    }
+
+    /// Many users run slash commands at the same moment: every interaction is queued before
+    /// the gateway sends the first, so they reach the bot back to back, as a burst on Discord
+    /// would.
+    pub fn slash_command_burst(&self, commands: &[CommandRun<'_>]) -> Vec<InteractionHandle> {
+        self.inject("slash_command_burst", |st| {
+            let run = |(user, channel, path, options): &CommandRun<'_>| {
+                inject_command::command(st, *user, *channel, path, options, None)
+            };
+            commands.iter().map(run).collect()
         })
     }
 

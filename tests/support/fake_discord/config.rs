@@ -9,6 +9,8 @@ pub mod intents {
     pub const GUILD_PRESENCES: u64 = 1 << 8;
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const GUILD_MESSAGE_REACTIONS: u64 = 1 << 10;
+    pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    pub const DIRECT_MESSAGE_REACTIONS: u64 = 1 << 13;
     pub const MESSAGE_CONTENT: u64 = 1 << 15;
     pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
 }
@@ -77,9 +79,13 @@ impl Default for FakeConfig {
     }
 }
 
-/// The intent a dispatch needs, 0 if none.
-pub fn required_intent(name: &str) -> u64 {
+/// The intent a dispatch needs, 0 if none. Message events outside a guild (no `guild_id`) are
+/// DM events, which need the DIRECT_MESSAGE intents instead.
+pub fn required_intent(name: &str, d: &serde_json::Value) -> u64 {
+    let dm = d.get("guild_id").is_none_or(serde_json::Value::is_null);
     match name {
+        n if dm && n.starts_with("MESSAGE_REACTION_") => intents::DIRECT_MESSAGE_REACTIONS,
+        "MESSAGE_CREATE" | "MESSAGE_UPDATE" | "MESSAGE_DELETE" if dm => intents::DIRECT_MESSAGES,
         "GUILD_CREATE" | "GUILD_UPDATE" | "CHANNEL_CREATE" | "CHANNEL_UPDATE" | "CHANNEL_DELETE" | "THREAD_CREATE"
         | "THREAD_UPDATE" | "THREAD_DELETE" | "GUILD_ROLE_CREATE" | "GUILD_ROLE_UPDATE" | "GUILD_ROLE_DELETE" => {
             intents::GUILDS

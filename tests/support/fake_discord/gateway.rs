@@ -75,7 +75,13 @@ async fn next(shared: &Shared, conn: u64, ws: &mut Ws, changed: &mut watch::Rece
     tokio::select! {
         m = ws.next() => match m {
             Some(Ok(WsMessage::Text(t))) => Next::Frame(serde_json::from_str(&t).ok()),
-            Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => Next::Closed,
+            // tungstenite queued the answering Close frame; send it, as Discord completes the
+            // closing handshake.
+            Some(Ok(WsMessage::Close(_))) => {
+                let _ = ws.flush().await;
+                Next::Closed
+            }
+            Some(Err(_)) | None => Next::Closed,
             Some(Ok(_)) => Next::Frame(None),
         },
         _ = changed.changed() => Next::Changed,
@@ -143,10 +149,12 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
         };
         for (idx, seq, text) in pending {
             ws.send(WsMessage::Text(text)).await.map_err(|e| e.to_string())?;
+            let written = std::time::Instant::now();
             sent_upto = seq;
             shared.with(|st| {
                 let ev = &mut st.events[idx];
                 ev.delivered = true;
+                ev.delivered_at = Some(written.saturating_duration_since(st.started));
                 ev.connection = Some(conn);
                 if ev.name == "READY" || ev.name == "RESUMED" {
                     st.gateway.ready_sent += u64::from(ev.name == "READY");

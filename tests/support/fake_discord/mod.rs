@@ -25,6 +25,7 @@ mod multipart;
 mod payloads;
 mod rest;
 mod rest_commands;
+mod rest_dms;
 mod rest_guild;
 mod rest_interactions;
 mod rest_messages;
@@ -192,6 +193,13 @@ impl FakeDiscord {
             r.permissions = permissions;
             let _ = st.dispatch("GUILD_ROLE_UPDATE", role_event(st, role));
         });
+    }
+
+    /// A role's permission bits (the guild id is @everyone's role).
+    pub fn role_permissions(&self, role: u64) -> u64 {
+        self.shared
+            .read(|st| st.roles.get(&role).map(|r| r.permissions))
+            .unwrap_or_else(|| panic!("no role {role}"))
     }
 
     /// The id of the role named `name`, if it exists.

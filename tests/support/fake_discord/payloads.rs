@@ -128,7 +128,7 @@ pub fn guild_create(st: &State) -> Value {
     let channels: Vec<Value> = st
         .channels
         .values()
-        .filter(|c| c.kind != 11)
+        .filter(|c| c.kind != 11 && c.kind != super::rest_dms::DM)
         .map(|c| channel(st, c))
         .collect();
     let threads: Vec<Value> = st
@@ -226,9 +226,12 @@ pub fn message(st: &State, m: &StoredMessage) -> Value {
     Value::Object(v)
 }
 
-/// MESSAGE_CREATE / MESSAGE_UPDATE payload: the message plus `guild_id` and `member`.
+/// MESSAGE_CREATE / MESSAGE_UPDATE payload: the message plus `guild_id` and `member` (not in DMs).
 pub fn message_event(st: &State, m: &StoredMessage) -> Value {
     let mut v = message(st, m);
+    if st.dms.recipients.contains_key(&m.channel_id) {
+        return v;
+    }
     v["guild_id"] = id(st.guild_id);
     let mut member = member(st, m.author_id, false);
     if let Some(o) = member.as_object_mut() {

@@ -126,6 +126,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
     let query = parse_query(parts.uri.query().unwrap_or_default());
+    let arrived = std::time::Instant::now();
     let reply = shared.with(|st| {
         let mut rec = RecordedRequest {
             method: method.clone(),
@@ -137,7 +138,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
             files: vec![],
             status: 0,
             response: None,
-            at: st.elapsed(),
+            at: arrived.saturating_duration_since(st.started),
         };
         let reply = process(st, &mut rec, &auth, &ctype, &bytes);
         rec.status = reply.status;

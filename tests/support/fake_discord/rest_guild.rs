@@ -71,6 +71,10 @@ pub fn get_roles(st: &mut State, ctx: &Ctx) -> Reply {
 }
 
 pub fn get_channel(st: &mut State, ctx: &Ctx) -> Reply {
+    if let Some(recipient) = st.dms.recipients.get(&ctx.id(0)) {
+        let v = super::rest_dms::dm_json(st, ctx.id(0), *recipient);
+        return checked::<PrivateChannel>(st, "DM channel", v);
+    }
     match st.channels.get(&ctx.id(0)) {
         Some(c) => {
             let v = payloads::channel(st, c);

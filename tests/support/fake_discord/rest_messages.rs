@@ -154,12 +154,17 @@ pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
     let Some(channel) = st.channels.get(&channel_id) else {
         return Reply::error(404, 10003, "Unknown Channel");
     };
-    let send = if channel.kind == 11 {
-        perm::SEND_MESSAGES_IN_THREADS
-    } else {
-        perm::SEND_MESSAGES
+    let send = match channel.kind {
+        11 => perm::SEND_MESSAGES_IN_THREADS,
+        super::rest_dms::DM => 0,
+        _ => perm::SEND_MESSAGES,
     };
-    if let Err(r) = st.require(send | perm::VIEW_CHANNEL) {
+    if send != 0
+        && let Err(r) = st.require(send | perm::VIEW_CHANNEL)
+    {
+        return r;
+    }
+    if let Some(r) = super::rest_dms::refuse_post(st, channel_id) {
         return r;
     }
     if let Err(e) = validate::message_body(&ctx.body) {

@@ -2,7 +2,7 @@
 
 use super::rest::{Ctx, Reply, percent_decode};
 use super::state::State;
-use super::{rest_commands as rc, rest_guild as rg, rest_interactions as ri};
+use super::{rest_commands as rc, rest_dms as rd, rest_guild as rg, rest_interactions as ri};
 use super::{rest_messages as rm, rest_reactions as rr};
 
 pub type Handler = fn(&mut State, &Ctx) -> Reply;
@@ -12,6 +12,7 @@ pub const ROUTES: &[(&str, &str, bool, Handler)] = &[
     ("GET", "gateway", false, rg::gateway),
     ("GET", "gateway/bot", true, rg::gateway_bot),
     ("GET", "users/@me", true, rg::current_user),
+    ("POST", "users/@me/channels", true, rd::create_dm),
     ("GET", "users/{user}", true, rg::get_user),
     ("GET", "oauth2/applications/@me", true, rg::current_application),
     ("GET", "guilds/{guild}/members/{user}", true, rg::get_member),

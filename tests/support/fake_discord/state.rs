@@ -113,8 +113,9 @@ pub struct DispatchRecord {
     pub seq: Option<u64>,
     pub name: String,
     pub d: Value,
-    /// Written to a live websocket.
+    /// Written to a live websocket, and when (time since the fake started).
     pub delivered: bool,
+    pub delivered_at: Option<Duration>,
     /// The gateway connection (numbered from 1) it was last written to; a RESUME replays
     /// undelivered events on the new connection.
     pub connection: Option<u64>,
@@ -141,7 +142,7 @@ pub struct RecordedRequest {
     pub files: Vec<String>,
     pub status: u16,
     pub response: Option<Value>,
-    /// Time since the fake started.
+    /// When it arrived (before waiting for the state lock), time since the fake started.
     pub at: Duration,
 }
 
@@ -203,6 +204,7 @@ pub struct State {
     pub session: Option<Session>,
     pub gateway: GatewayStats,
     pub faults: Vec<Fault>,
+    pub dms: super::rest_dms::Dms,
     pub problems: Vec<String>,
     last_id: u64,
 }
@@ -231,6 +233,7 @@ impl State {
             session: None,
             gateway: GatewayStats::default(),
             faults: Vec::new(),
+            dms: Default::default(),
             problems: Vec::new(),
             last_id: 0,
         };
@@ -311,7 +314,7 @@ impl State {
             self.problems.push(msg.clone());
             return Err(msg);
         }
-        let needed = required_intent(name);
+        let needed = required_intent(name, &d);
         let (session_id, seq, dropped) = match &mut self.session {
             None => (
                 None,
@@ -334,6 +337,7 @@ impl State {
             name: name.to_string(),
             d,
             delivered: false,
+            delivered_at: None,
             connection: None,
             dropped,
             injected: false,

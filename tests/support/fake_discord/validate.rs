@@ -183,6 +183,9 @@ fn components(rows: Option<&Value>) -> Check {
     Ok(())
 }
 
+/// The largest magnitude of an INTEGER or NUMBER option (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 fn is_valid_name(name: &str) -> bool {
     let n = name.chars().count();
     (1..=32).contains(&n)
@@ -291,6 +294,20 @@ fn options(opts: Option<&Value>, path: &str, depth: u8) -> Check {
                     );
                 }
                 optional_seen |= !required;
+                // INTEGER and NUMBER options hold -(2^53 - 1)..=2^53 - 1 (JavaScript's safe
+                // integers); bounds outside that are refused.
+                for key in ["min_value", "max_value"] {
+                    if o.get(key)
+                        .and_then(Value::as_f64)
+                        .is_some_and(|v| v.abs() > MAX_SAFE_INTEGER)
+                    {
+                        return fail(
+                            format!("{p}{key}"),
+                            "NUMBER_TYPE_MAX",
+                            "Value should be less than or equal to 9007199254740991.",
+                        );
+                    }
+                }
                 let choices = o.get("choices").and_then(Value::as_array).map_or(0, Vec::len);
                 if choices > 25 {
                     return fail(

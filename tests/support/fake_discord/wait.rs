@@ -45,6 +45,14 @@ impl FakeDiscord {
         .await;
     }
 
+    /// Waits until no gateway connection is open (the bot is down).
+    pub async fn wait_until_disconnected(&self, timeout: Duration) {
+        self.wait_for(timeout, "every gateway connection to close", |st| {
+            st.gateway.live.is_empty().then_some(())
+        })
+        .await;
+    }
+
     /// Waits until a connection opened after `mark` (from [`Self::disconnect`]) completed
     /// RESUME or IDENTIFY.
     pub async fn wait_until_reconnected(&self, mark: u64, timeout: Duration) {

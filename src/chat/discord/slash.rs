@@ -1,0 +1,289 @@
+//! Slash commands and their autocomplete: `/cvm buy` (answered at once when the options are
+//! bad, deferred while Tencent quotes), the private read-only commands and `/cvm cancel`.
+
+use super::commands::Invocation;
+use super::convert::{create_message, fit, fit_lines, person, reaction, response_message};
+use super::handler::{Handler, log_if_internal, private};
+use crate::chat::render::{self, TimeStyle};
+use crate::desk::Origin;
+use crate::domain::{BillingKind, Person};
+use crate::store::ListFilter;
+use serenity::all::{
+    AutocompleteChoice, ChannelId, ChannelType, CommandInteraction, Context, CreateAutocompleteResponse,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateThread, EditInteractionResponse, Permissions,
+};
+use tracing::{error, warn};
+
+/// How many requests `/cvm list` and `/cvm history` read.
+const LISTED: i64 = 20;
+
+impl Handler {
+    async fn respond(&self, ctx: &Context, command: &CommandInteraction, response: CreateInteractionResponse) {
+        if let Err(e) = command.create_response(&ctx.http, response).await {
+            warn!(error = %e, "could not answer an interaction");
+        }
+    }
+
+    /// Replaces a deferred answer ("thinking…") with `text`.
+    async fn finish_deferred(&self, ctx: &Context, command: &CommandInteraction, text: &str) {
+        let edit = EditInteractionResponse::new().content(fit(text));
+        if let Err(e) = command.edit_response(&ctx.http, edit).await {
+            warn!(error = %e, command = %command.data.name, "could not finish a deferred answer");
+        }
+    }
+
+    pub(super) async fn command(&self, ctx: &Context, command: &CommandInteraction) {
+        let invocation = Invocation::from_options(&command.data.options);
+        let me = person(&command.user, command.member.as_deref());
+        if let Some(kind) = invocation.buy_kind() {
+            return self.buy(ctx, command, &me, &invocation, kind).await;
+        }
+        let path: Vec<&str> = invocation.path.iter().map(String::as_str).collect();
+        let reply = match path.as_slice() {
+            ["status"] => match invocation.id() {
+                Some(id) => match self.desk.view(id).await {
+                    Ok(view) => {
+                        let mut card = render::request_card(&view, TimeStyle::Discord);
+                        card.buttons.clear();
+                        CreateInteractionResponse::Message(response_message(&card).ephemeral(true))
+                    }
+                    Err(e) => {
+                        log_if_internal(&e);
+                        private(&e.user_message())
+                    }
+                },
+                None => private("Give the request number: /cvm status id:12"),
+            },
+            ["list"] => {
+                let filter = match invocation.options.get("filter").map(String::as_str) {
+                    Some("mine") => ListFilter::Mine(me.id),
+                    Some("all") => ListFilter::All,
+                    _ => ListFilter::Pending,
+                };
+                private(&self.listing(filter).await)
+            }
+            ["history"] => {
+                let user = invocation
+                    .options
+                    .get("user")
+                    .and_then(|u| u.parse().ok())
+                    .unwrap_or(me.id);
+                private(&self.listing(ListFilter::Mine(user)).await)
+            }
+            ["cancel"] => match invocation.id() {
+                Some(id) => match self
+                    .desk
+                    .cancel(id, &me, invocation.options.get("reason").map(String::as_str))
+                    .await
+                {
+                    Ok(_) => private(&format!("Request #{id} is cancelled.")),
+                    Err(e) => {
+                        log_if_internal(&e);
+                        private(&e.user_message())
+                    }
+                },
+                None => private("Give the request number: /cvm cancel id:12"),
+            },
+            ["balance"] => return self.balance(ctx, command).await,
+            _ => private("Unknown command; try /cvm buy, status, list, cancel, balance or history."),
+        };
+        self.respond(ctx, command, reply).await;
+    }
+
+    /// One line per request, newest first, as many as fit in one message.
+    async fn listing(&self, filter: ListFilter) -> String {
+        match self.desk.list(filter, LISTED).await {
+            Ok(records) if records.is_empty() => "No requests.".into(),
+            Ok(records) => {
+                let lines: Vec<String> = records
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "**#{}** {} × {} {} in {} by {}: {}",
+                            r.id,
+                            r.spec.count(),
+                            r.spec.instance_type(),
+                            r.spec.billing().kind().label(),
+                            r.spec.zone(),
+                            r.requester_name,
+                            r.state.label()
+                        )
+                    })
+                    .collect();
+                fit_lines(&lines, "/cvm status id:N shows one")
+            }
+            Err(e) => {
+                log_if_internal(&e);
+                e.user_message()
+            }
+        }
+    }
+
+    async fn balance(&self, ctx: &Context, command: &CommandInteraction) {
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        let text = match self.desk.balance_report().await {
+            Ok(report) => crate::chat::console::balance_text(&report),
+            Err(e) => {
+                log_if_internal(&e);
+                e.user_message()
+            }
+        };
+        self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// `/cvm buy`: bad input is answered at once, privately; a valid request is deferred (the
+    /// quote and dry run take time), then posted as a public card with votes.
+    async fn buy(
+        &self,
+        ctx: &Context,
+        command: &CommandInteraction,
+        me: &Person,
+        invocation: &Invocation,
+        kind: BillingKind,
+    ) {
+        let form = invocation.form(kind);
+        let spec = match self.desk.prepare(me, &form) {
+            Ok(spec) => spec,
+            Err(e) => return self.respond(ctx, command, private(&e.user_message())).await,
+        };
+        if let Some(missing) = missing_permissions(command) {
+            let text = format!(
+                "I can't post the request card in this channel: I am missing {missing} here. Ask a server admin to \
+                 allow it, or use another channel. Nothing was filed."
+            );
+            return self.respond(ctx, command, private(&text)).await;
+        }
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        let origin = Origin {
+            guild_id: command.guild_id.map(|g| g.get()),
+            channel_id: Some(command.channel_id.get()),
+        };
+        let text = match self.desk.file(me, spec, origin).await {
+            Ok(view) => match self.post_card(ctx, command.channel_id, &view).await {
+                Ok(()) => format!(
+                    "Filed request #{}; it needs {} approval(s) from someone else.",
+                    view.record.id, view.record.approvals_needed
+                ),
+                Err(e) => {
+                    error!(error = %format!("{e:#}"), request_id = view.record.id, "could not post a request card");
+                    format!(
+                        "Filed request #{}, but its card could not be posted here; check the bot's permissions.",
+                        view.record.id
+                    )
+                }
+            },
+            Err(e) => {
+                log_if_internal(&e);
+                e.user_message()
+            }
+        };
+        self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// Posts the request card, records where it is (before adding reactions, so a fast vote finds
+    /// it), then adds ✅ and ❌, and opens a thread if configured.
+    async fn post_card(
+        &self,
+        ctx: &Context,
+        channel: ChannelId,
+        view: &crate::desk::RequestView,
+    ) -> anyhow::Result<()> {
+        let card = render::request_card(view, TimeStyle::Discord);
+        let message = channel.send_message(&ctx.http, create_message(&card)).await?;
+        let thread = if self.settings.thread_per_request {
+            let name = format!("Request #{}", view.record.id);
+            match channel
+                .create_thread_from_message(&ctx.http, message.id, CreateThread::new(name))
+                .await
+            {
+                Ok(thread) => Some(thread.id.get()),
+                Err(e) => {
+                    warn!(error = %e, "could not open a thread for the request");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        self.desk
+            .attach_message(view.record.id, channel.get(), message.id.get(), thread)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The card is up and its buttons work; missing reactions (no Add Reactions permission)
+        // only take away the second way to vote.
+        for emoji in &card.reactions {
+            if let Err(e) = ctx.http.create_reaction(channel, message.id, &reaction(emoji)).await {
+                warn!(error = %e, request_id = view.record.id, "could not add a voting reaction; buttons still work");
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Zone, type and image suggestions from the cached catalogue (never waits on Tencent).
+    pub(super) async fn autocomplete(&self, ctx: &Context, command: &CommandInteraction) {
+        let invocation = Invocation::from_options(&command.data.options);
+        let Some((focused, typed)) = &invocation.focused else {
+            return;
+        };
+        let kind = invocation.buy_kind().unwrap_or(BillingKind::PayAsYouGo);
+        let catalogue = self.desk.catalogue();
+        let choices = match focused.as_str() {
+            "zone" => catalogue.zones(typed),
+            "type" => catalogue.instance_types(
+                invocation
+                    .options
+                    .get("zone")
+                    .map(String::as_str)
+                    .filter(|z| !z.is_empty()),
+                kind,
+                typed,
+            ),
+            "image" => catalogue.images(typed),
+            "preset" => self
+                .desk
+                .settings()
+                .parse
+                .presets
+                .keys()
+                .filter(|name| name.contains(typed.trim()))
+                .take(crate::desk::MAX_CHOICES)
+                .map(|name| crate::desk::Choice {
+                    label: name.clone(),
+                    value: name.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let choices = choices
+            .into_iter()
+            .map(|c| AutocompleteChoice::new(c.label, c.value))
+            .collect();
+        let response = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices));
+        if let Err(e) = command.create_response(&ctx.http, response).await {
+            warn!(error = %e, "could not answer autocomplete");
+        }
+    }
+}
+
+/// What the bot lacks in the command's channel to post a card there, from the interaction's
+/// `app_permissions` (the bot's permissions in that channel, overwrites included); `None` when it
+/// has them all or Discord did not say.
+fn missing_permissions(command: &CommandInteraction) -> Option<String> {
+    let in_thread = command.channel.as_ref().is_some_and(|c| {
+        matches!(
+            c.kind,
+            ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+        )
+    });
+    let send = if in_thread {
+        Permissions::SEND_MESSAGES_IN_THREADS
+    } else {
+        Permissions::SEND_MESSAGES
+    };
+    let needed = Permissions::VIEW_CHANNEL | send | Permissions::EMBED_LINKS;
+    let missing = needed - command.app_permissions?;
+    (!missing.is_empty()).then(|| missing.get_permission_names().join(", "))
+}
