@@ -69,6 +69,18 @@ impl Session {
         })
     }
 
+    /// How many notices were ever raised under keys starting with `prefix` (a sequence number for
+    /// events that have no natural key of their own, such as balance alerts).
+    pub async fn count_notifications(&mut self, prefix: &str) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM notifications WHERE substr(dedupe_key, 1, $2) = $1";
+        let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
+            .bind(prefix)
+            .bind(length)
+            .fetch_one(&mut *conn)
+            .await?))
+    }
+
     /// Unsent notices due for (another) delivery attempt, oldest first.
     pub async fn due_notifications(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<NotificationRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(

@@ -54,6 +54,18 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_balance_hovering_at_a_tier_does_not_flap(backend) {
+        let Some(rig) = Rig::start(backend, "").await else { return };
+        one(reading(&rig, 99_000).await, "below 1,000.00 CNY");
+        for cash in [101_000, 99_500, 105_000, 98_000, 109_000] {
+            assert!(reading(&rig, cash).await.is_empty(), "{cash} fen is within the margin of 1,000 CNY");
+        }
+        one(reading(&rig, 111_000).await, "back to");
+        one(reading(&rig, 99_000).await, "below 1,000.00 CNY");
+    }
+}
+
+on_both_backends! {
     async fn owing_money_raises_a_critical_alert_with_the_burn(backend) {
         let Some(rig) = Rig::start(backend, "").await else { return };
         rig.buy(&payg_form()).await;
