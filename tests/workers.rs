@@ -11,6 +11,8 @@ mod rig;
 mod activation;
 #[path = "workers/balance.rs"]
 mod balance;
+#[path = "workers/batching.rs"]
+mod batching;
 #[path = "workers/expiry.rs"]
 mod expiry;
 #[path = "workers/restart.rs"]
