@@ -12,14 +12,18 @@ use self::observe::{postpone, settled_state};
 use crate::desk::{Desk, DeskError};
 use crate::store::{AuditEntry, InstanceRecord, RequestRecord, Session, Transition};
 use crate::tencent::cvm::{IDS_PER_CALL, Instance};
+use futures_util::{StreamExt, stream};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 /// Most instances one round takes on (far above what one process tracks).
 const ROUND_LIMIT: i64 = 100_000;
+
+/// DescribeInstances calls of one round in flight at once.
+const CALLS_IN_FLIGHT: usize = 8;
 
 /// Observations stored per transaction (whole requests are never split across two).
 const OBSERVATIONS_PER_TRANSACTION: usize = 500;
@@ -87,33 +91,58 @@ impl Tracker {
             by_region.entry(record.region.clone()).or_default().push(record);
         }
         let mut calls = 0;
-        let mut observations = Vec::new();
         for (region, mut records) in by_region {
             let room = records.len().next_multiple_of(IDS_PER_CALL) - records.len();
             if complete && room > 0 {
                 let mut session = self.desk.store().session().await?;
                 records.extend(session.next_due_instances(&region, now, room as i64).await?);
             }
-            let ids: Vec<String> = records.iter().map(|r| r.instance_id.clone()).collect();
-            calls += ids.len().div_ceil(IDS_PER_CALL);
-            match self.desk.tencent().describe_instances(&region, &ids).await {
-                Ok(found) => {
-                    let found: HashMap<&str, &Instance> = found.iter().map(|i| (i.instance_id.as_str(), i)).collect();
-                    let now = self.desk.clock().now();
-                    observations.extend(
-                        records
-                            .iter()
-                            .map(|r| observe(r, found.get(r.instance_id.as_str()).copied(), now, &self.settings)),
-                    );
-                }
-                Err(error) => {
-                    warn!(%error, region, "DescribeInstances failed; polling these instances later");
-                    let now = self.desk.clock().now();
-                    observations.extend(records.iter().map(|r| postpone(r, now, &self.settings)));
-                }
-            }
+            calls += self.poll_region(&region, records).await?;
         }
-        self.record(observations).await?;
+        Ok(calls)
+    }
+
+    /// Asks about `records` 100 ids per call, a few calls in flight (the client's rate limiter
+    /// paces them), and stores each call's observations as soon as it answers: with 10,000
+    /// instances a round takes seconds, and news should not wait for the last call of it.
+    async fn poll_region(&self, region: &str, records: Vec<InstanceRecord>) -> Result<usize, DeskError> {
+        let batches: Vec<Vec<InstanceRecord>> = records.chunks(IDS_PER_CALL).map(<[_]>::to_vec).collect();
+        let calls = batches.len();
+        let (answered, mut answers) = mpsc::unbounded_channel();
+        let tencent = self.desk.tencent();
+        let ask = stream::iter(batches)
+            .map(|batch| async move {
+                let ids: Vec<String> = batch.iter().map(|r| r.instance_id.clone()).collect();
+                let answer = tencent.describe_instances(region, &ids).await;
+                (batch, answer)
+            })
+            .buffer_unordered(CALLS_IN_FLIGHT)
+            .for_each(move |answer| {
+                // The receiver is gone only when storing failed; the round fails with that error.
+                let _ = answered.send(answer);
+                std::future::ready(())
+            });
+        let store = async {
+            while let Some((batch, answer)) = answers.recv().await {
+                let now = self.desk.clock().now();
+                let observations: Vec<Observation> = match answer {
+                    Ok(found) => {
+                        let found: HashMap<&str, &Instance> =
+                            found.iter().map(|i| (i.instance_id.as_str(), i)).collect();
+                        let seen = |r: &InstanceRecord| found.get(r.instance_id.as_str()).copied();
+                        batch.iter().map(|r| observe(r, seen(r), now, &self.settings)).collect()
+                    }
+                    Err(error) => {
+                        warn!(%error, region, "DescribeInstances failed; polling these instances later");
+                        batch.iter().map(|r| postpone(r, now, &self.settings)).collect()
+                    }
+                };
+                self.record(observations).await?;
+            }
+            Ok::<(), DeskError>(())
+        };
+        let ((), stored) = tokio::join!(ask, store);
+        stored?;
         Ok(calls)
     }
 
