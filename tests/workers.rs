@@ -13,6 +13,8 @@ mod activation;
 mod balance;
 #[path = "workers/batching.rs"]
 mod batching;
+#[path = "workers/delivery.rs"]
+mod delivery;
 #[path = "workers/expiry.rs"]
 mod expiry;
 #[path = "workers/restart.rs"]

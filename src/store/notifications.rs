@@ -81,10 +81,16 @@ impl Session {
             .await?))
     }
 
-    /// Unsent notices due for (another) delivery attempt, oldest first.
+    /// Unsent notices due for (another) delivery attempt, oldest first, leaving out those behind
+    /// an older unsent notice of the same request (or, for alerts, an older unsent alert) that is
+    /// waiting for its retry: a chat that failed for a while must not show a request's public IP
+    /// before its RUNNING, or a recovery before the warning.
     pub async fn due_notifications(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<NotificationRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE sent_at IS NULL AND next_try_at <= $1 ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS} FROM notifications n WHERE n.sent_at IS NULL AND n.next_try_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.sent_at IS NULL AND e.id < n.id \
+             AND e.next_try_at > $1 AND COALESCE(e.request_id, -1) = COALESCE(n.request_id, -1)) \
+             ORDER BY n.id LIMIT $2"
         ));
         on_backend!(self, |conn| sqlx::query(sql)
             .bind(to_ms(now))

@@ -7,8 +7,8 @@ use crate::chat::notice::Notice;
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Desk, DeskError};
 use crate::store::NotificationRecord;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -72,8 +72,18 @@ impl Dispatcher {
                 }
                 handled += 1;
             }
+            // A request whose notice just failed gets nothing more this pass: its later notices
+            // wait for the failed one's retry, so they are shown in the order they happened.
+            let mut failed = HashSet::new();
             for notification in notices {
-                progressed |= self.deliver(&notification, &mut targets).await?;
+                if failed.contains(&notification.request_id) {
+                    continue;
+                }
+                let delivered = self.deliver(&notification, &mut targets).await?;
+                if !delivered {
+                    failed.insert(notification.request_id);
+                }
+                progressed |= delivered;
                 handled += 1;
             }
             if !progressed {
