@@ -95,3 +95,26 @@ on_both_backends! {
         assert!(warning.contains("a runway of about"), "{warning}");
     }
 }
+
+on_both_backends! {
+    async fn the_daily_digest_is_posted_once_a_day_after_its_time(backend) {
+        let Some(rig) = Rig::start(backend, "[digest]\nenabled = true\nat = \"09:00\"\n").await else { return };
+        rig.buy(&payg_form()).await;
+        let pass = || async {
+            rig.monitor().run_once().await.expect("a balance pass");
+            rig.dispatcher().run_once().await.expect("a dispatcher pass");
+            rig.texts_in(ALERT_CHANNEL).into_iter().filter(|t| t.contains("digest")).collect::<Vec<_>>()
+        };
+        rig.advance(Duration::from_secs(8 * 3600 + 59 * 60));
+        assert!(pass().await.is_empty(), "not before 09:00");
+        rig.advance(Duration::from_secs(60));
+        let digests = pass().await;
+        assert_eq!(digests.len(), 1, "{digests:?}");
+        assert!(digests[0].contains("digest for 2025-01-01: 1 instance(s) bought"), "{}", digests[0]);
+        assert_eq!(pass().await.len(), 1, "once a day");
+        rig.advance(Duration::from_secs(24 * 3600));
+        let digests = pass().await;
+        assert_eq!(digests.len(), 2, "{digests:?}");
+        assert!(digests[1].contains("digest for 2025-01-02: 0 instance(s) bought"), "{}", digests[1]);
+    }
+}
