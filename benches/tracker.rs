@@ -12,7 +12,8 @@
 //! Printed: DescribeInstances calls per round (all 10,000 due at once, and per sweep once every
 //! instance has backed off to the longest interval), the delay from an IP becoming visible to its
 //! notice being recorded and posted (median, p99), and the peak memory of cvmbot and of the
-//! simulator.
+//! simulator. Peak memory depends on the allocator: glibc keeps freed memory in per-thread arenas
+//! (run with `MALLOC_ARENA_MAX=2` to see roughly the live data).
 
 #[path = "tracker/support.rs"]
 mod support;
