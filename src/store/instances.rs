@@ -171,6 +171,29 @@ impl Session {
             .collect())
     }
 
+    /// Watched instances of `region` not yet due at `now`, soonest first: what the tracker adds to a
+    /// DescribeInstances call that has room left, so instances on different schedules share calls.
+    pub async fn next_due_instances(
+        &mut self,
+        region: &str,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM instances WHERE watching = TRUE AND next_poll_at > $1 AND region = $2 \
+             ORDER BY next_poll_at LIMIT $3"
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(to_ms(now))
+            .bind(region)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(decode)
+            .collect())
+    }
+
     /// When the next watched instance is due, if any is watched.
     pub async fn next_poll_at(&mut self) -> StoreResult<Option<OffsetDateTime>> {
         const SQL: &str = "SELECT MIN(next_poll_at) FROM instances WHERE watching = TRUE";

@@ -69,10 +69,28 @@ impl Session {
         })
     }
 
-    /// Unsent notices due for (another) delivery attempt, oldest first.
+    /// How many notices were ever raised under keys starting with `prefix` (a sequence number for
+    /// events that have no natural key of their own, such as balance alerts).
+    pub async fn count_notifications(&mut self, prefix: &str) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM notifications WHERE substr(dedupe_key, 1, $2) = $1";
+        let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
+            .bind(prefix)
+            .bind(length)
+            .fetch_one(&mut *conn)
+            .await?))
+    }
+
+    /// Unsent notices due for (another) delivery attempt, oldest first, leaving out those behind
+    /// an older unsent notice of the same request (or, for alerts, an older unsent alert) that is
+    /// waiting for its retry: a chat that failed for a while must not show a request's public IP
+    /// before its RUNNING, or a recovery before the warning.
     pub async fn due_notifications(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<NotificationRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE sent_at IS NULL AND next_try_at <= $1 ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS} FROM notifications n WHERE n.sent_at IS NULL AND n.next_try_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM notifications e WHERE e.sent_at IS NULL AND e.id < n.id \
+             AND e.next_try_at > $1 AND COALESCE(e.request_id, -1) = COALESCE(n.request_id, -1)) \
+             ORDER BY n.id LIMIT $2"
         ));
         on_backend!(self, |conn| sqlx::query(sql)
             .bind(to_ms(now))

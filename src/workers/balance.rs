@@ -12,6 +12,9 @@ use rust_decimal::Decimal;
 use std::time::Duration;
 use tracing::{info, warn};
 
+/// The dedupe-key prefix of balance alerts.
+const BALANCE_KEY: &str = "balance:";
+
 /// The balance monitor.
 #[derive(Clone)]
 pub struct BalanceMonitor {
@@ -74,7 +77,6 @@ impl BalanceMonitor {
         let before = previous.map_or(0, |w| w.warned_level);
         let now_level = level_with_hysteresis(&self.tiers, report.spendable, report.owe, before);
         let mut last_alert_at = previous.and_then(|w| w.last_alert_at);
-        let stamp = crate::store::to_ms(now);
         let notice = if now_level > before {
             Some(if report.owe > Fen::ZERO {
                 Notice::Owing {
@@ -106,8 +108,11 @@ impl BalanceMonitor {
             None
         };
         if let Some(notice) = &notice {
-            tx.enqueue_notification(&notice_row(&format!("balance:{now_level}:{stamp}"), notice, now))
-                .await?;
+            // The n-th balance alert: unique per alert even when two readings share a timestamp,
+            // and the same for a second monitor judging the same reading (it finds the key taken).
+            let sequence = tx.count_notifications(BALANCE_KEY).await? + 1;
+            let key = format!("{BALANCE_KEY}{sequence}:level-{now_level}");
+            tx.enqueue_notification(&notice_row(&key, notice, now)).await?;
             last_alert_at = Some(now);
             info!(level = now_level, spendable = %report.spendable, "balance notice raised");
         }

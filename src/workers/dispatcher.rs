@@ -7,9 +7,14 @@ use crate::chat::notice::Notice;
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Desk, DeskError};
 use crate::store::NotificationRecord;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
+
+/// Request id → (the channel its notices go to, its headline).
+type Targets = HashMap<i64, (Option<u64>, String)>;
 
 /// The outbox dispatcher.
 #[derive(Clone)]
@@ -34,6 +39,9 @@ impl Dispatcher {
     /// Delivers what is due now; returns how many items it handled.
     pub async fn run_once(&self) -> Result<usize, DeskError> {
         let mut handled = 0;
+        // Where each request's notices go and its headline: fixed once its card is shown, and
+        // loaded once per pass instead of once per notice (a purchase of 100 servers raises 200).
+        let mut targets = HashMap::new();
         loop {
             let cards = self.desk.store().session().await?.stale_cards(50).await?;
             let notices = self
@@ -64,8 +72,18 @@ impl Dispatcher {
                 }
                 handled += 1;
             }
+            // A request whose notice just failed gets nothing more this pass: its later notices
+            // wait for the failed one's retry, so they are shown in the order they happened.
+            let mut failed = HashSet::new();
             for notification in notices {
-                progressed |= self.deliver(&notification).await?;
+                if failed.contains(&notification.request_id) {
+                    continue;
+                }
+                let delivered = self.deliver(&notification, &mut targets).await?;
+                if !delivered {
+                    failed.insert(notification.request_id);
+                }
+                progressed |= delivered;
                 handled += 1;
             }
             if !progressed {
@@ -74,12 +92,16 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, notification: &NotificationRecord) -> Result<bool, DeskError> {
+    async fn deliver(&self, notification: &NotificationRecord, targets: &mut Targets) -> Result<bool, DeskError> {
         let notice: Notice = serde_json::from_str(&notification.body).map_err(DeskError::internal)?;
         let (channel, headline) = match notification.request_id {
             Some(id) => {
-                let view = self.desk.view(id).await?;
-                (view.record.post_channel(), Some(render::headline(&view)))
+                if let Entry::Vacant(slot) = targets.entry(id) {
+                    let view = self.desk.view(id).await?;
+                    slot.insert((view.record.post_channel(), render::headline(&view)));
+                }
+                let (channel, headline) = &targets[&id];
+                (*channel, Some(headline.clone()))
             }
             None => ((self.alert_channel != 0).then_some(self.alert_channel), None),
         };

@@ -1,18 +1,13 @@
-//! The instance tracker: polls DescribeInstances for every watched instance in batches of up to
-//! 100 ids per call, with a cadence that is fast after a purchase and backs off while nothing
-//! changes. It raises a notice once per event (running, public IP, launch failure, still pending,
-//! reclaimed) and moves requests to active, partially active or launch failed.
+//! What one poll of one instance means: the pure judgement of the tracker. Given the stored row
+//! and what DescribeInstances showed, it decides the new row, the notices to raise (each under a
+//! dedupe key, so it is raised once) and when to poll next; and what a request's instances add up to.
 
 use crate::chat::Notice;
-use crate::desk::{Desk, DeskError};
 use crate::domain::RequestState;
-use crate::store::{AuditEntry, InstanceRecord, InstanceUpdate, Transition};
+use crate::store::{InstanceRecord, InstanceUpdate};
 use crate::tencent::cvm::Instance;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use time::OffsetDateTime;
-use tokio::sync::watch;
-use tracing::{info, warn};
 
 /// How long a fresh instance may be missing from DescribeInstances before it counts as gone
 /// (Tencent's listing lags RunInstances by a moment).
@@ -36,6 +31,8 @@ pub struct TrackerSettings {
 /// What one poll of one instance found: the row update and the notices to raise (key, notice).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
+    /// The request the instance was bought for.
+    pub request_id: i64,
     /// The new row.
     pub update: InstanceUpdate,
     /// Notices, each with its dedupe key.
@@ -187,11 +184,15 @@ pub fn observe(
             .clamp(settings.initial, cap.max(settings.initial))
     };
     update.next_poll_at = now + update.poll_interval;
-    Observation { update, notices }
+    Observation {
+        request_id,
+        update,
+        notices,
+    }
 }
 
 /// The state a request's instances add up to, once none is pending.
-fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
+pub(super) fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
     if instances.is_empty() || instances.iter().any(|i| i.state == "PENDING" && i.gone_at.is_none()) {
         return None;
     }
@@ -208,150 +209,11 @@ fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
     }
 }
 
-/// The tracker worker.
-pub struct Tracker {
-    desk: Desk,
-    settings: TrackerSettings,
-}
-
-impl Tracker {
-    /// A tracker for the desk's instances.
-    pub fn new(desk: Desk, settings: TrackerSettings) -> Tracker {
-        Tracker { desk, settings }
-    }
-
-    /// Polls until stopped, while this process leads.
-    pub async fn run(self, mut stopped: watch::Receiver<bool>, leadership: super::Leadership) {
-        loop {
-            if leadership.is_leader()
-                && let Err(error) = self.round().await
-            {
-                warn!(%error, "tracker round failed");
-            }
-            tokio::select! {
-                _ = stopped.changed() => break,
-                _ = tokio::time::sleep(self.pause().await) => {}
-            }
-        }
-    }
-
-    async fn pause(&self) -> Duration {
-        let next = match self.desk.store().session().await {
-            Ok(mut session) => session.next_poll_at().await.ok().flatten(),
-            Err(_) => None,
-        };
-        let now = self.desk.clock().now();
-        let until = next.map_or(Duration::from_secs(1), |at| {
-            (at - now).try_into().unwrap_or(Duration::ZERO)
-        });
-        until.clamp(Duration::from_millis(50), Duration::from_secs(1))
-    }
-
-    /// Polls every due instance once; returns how many DescribeInstances calls it made.
-    pub async fn round(&self) -> Result<usize, DeskError> {
-        let now = self.desk.clock().now();
-        let due = self.desk.store().session().await?.due_instances(now, 100_000).await?;
-        if due.is_empty() {
-            return Ok(0);
-        }
-        let mut by_region: BTreeMap<String, Vec<InstanceRecord>> = BTreeMap::new();
-        for record in due {
-            by_region.entry(record.region.clone()).or_default().push(record);
-        }
-        let mut calls = 0;
-        let mut observations = Vec::new();
-        for (region, records) in by_region {
-            let ids: Vec<String> = records.iter().map(|r| r.instance_id.clone()).collect();
-            calls += ids.len().div_ceil(crate::tencent::cvm::IDS_PER_CALL);
-            match self.desk.tencent().describe_instances(&region, &ids).await {
-                Ok(found) => {
-                    let found: HashMap<&str, &Instance> = found.iter().map(|i| (i.instance_id.as_str(), i)).collect();
-                    let now = self.desk.clock().now();
-                    observations.extend(
-                        records
-                            .iter()
-                            .map(|r| observe(r, found.get(r.instance_id.as_str()).copied(), now, &self.settings)),
-                    );
-                }
-                Err(error) => {
-                    warn!(%error, region, "DescribeInstances failed; polling these instances later");
-                    let now = self.desk.clock().now();
-                    observations.extend(records.iter().map(|r| postpone(r, now, &self.settings)));
-                }
-            }
-        }
-        self.record(observations).await?;
-        Ok(calls)
-    }
-
-    /// Stores observations in transactions of a few hundred, raising their notices and settling requests.
-    async fn record(&self, observations: Vec<Observation>) -> Result<(), DeskError> {
-        let mut touched = BTreeSet::new();
-        let mut raised = 0;
-        for chunk in observations.chunks(500) {
-            let mut tx = self.desk.store().begin().await?;
-            for observation in chunk {
-                tx.update_instance(&observation.update).await?;
-                for (key, notice) in &observation.notices {
-                    if let Some(request_id) = notice.request_id() {
-                        touched.insert(request_id);
-                    }
-                    let row = crate::desk::notice_row(key, notice, observation.update.now);
-                    raised += usize::from(tx.enqueue_notification(&row).await?);
-                }
-            }
-            tx.commit().await?;
-        }
-        for request_id in touched {
-            self.settle(request_id).await?;
-        }
-        if raised > 0 {
-            info!(raised, "tracker raised notices");
-            self.desk.wake_dispatcher();
-        }
-        Ok(())
-    }
-
-    async fn settle(&self, request_id: i64) -> Result<(), DeskError> {
-        let now = self.desk.clock().now();
-        let mut tx = self.desk.store().begin().await?;
-        let Some(record) = tx.lock_request(request_id).await? else {
-            return Ok(());
-        };
-        let instances = tx.instances_of(request_id).await?;
-        let Some(target) = settled_state(&instances) else {
-            tx.bump_card(request_id).await?;
-            return Ok(tx.commit().await?);
-        };
-        if record.state != target && record.state.can_become(target) {
-            tx.transition(
-                request_id,
-                Transition {
-                    from: record.state,
-                    to: target,
-                    at: now,
-                },
-            )
-            .await?;
-            tx.insert_audit(&AuditEntry::by_cvmbot(
-                request_id,
-                now,
-                "instances-settled",
-                record.state,
-                target,
-            ))
-            .await?;
-        } else {
-            tx.bump_card(request_id).await?;
-        }
-        Ok(tx.commit().await?)
-    }
-}
-
 /// After a failed poll: try again after the current interval, nothing else changes.
-fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &TrackerSettings) -> Observation {
+pub(super) fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &TrackerSettings) -> Observation {
     let interval = record.poll_interval.max(settings.initial);
     Observation {
+        request_id: record.request_id,
         update: InstanceUpdate {
             instance_id: record.instance_id.clone(),
             state: record.state.clone(),
@@ -367,5 +229,109 @@ fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &TrackerSett
             now,
         },
         notices: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Yuan;
+    use time::macros::datetime;
+
+    const START: OffsetDateTime = datetime!(2025-01-01 00:00:00 UTC);
+
+    fn settings() -> TrackerSettings {
+        TrackerSettings {
+            initial: Duration::from_secs(3),
+            waiting: Duration::from_secs(10),
+            max: Duration::from_secs(60),
+            backoff: 1.5,
+            pending_warning: Duration::from_secs(600),
+        }
+    }
+
+    fn record() -> InstanceRecord {
+        InstanceRecord {
+            instance_id: "ins-1".into(),
+            request_id: 7,
+            region: "ap-guangzhou".into(),
+            zone: "ap-guangzhou-3".into(),
+            billing: "payg".into(),
+            hourly_price: Yuan::ZERO,
+            state: "PENDING".into(),
+            private_ips: Vec::new(),
+            public_ips: Vec::new(),
+            wants_public_ip: true,
+            error: None,
+            created_at: START,
+            updated_at: START,
+            running_at: None,
+            public_ip_at: None,
+            gone_at: None,
+            watching: true,
+            next_poll_at: START,
+            poll_interval: Duration::from_secs(3),
+        }
+    }
+
+    fn seen(state: &str, public_ip: Option<&str>) -> Instance {
+        Instance {
+            instance_id: "ins-1".into(),
+            instance_state: Some(state.to_owned().into()),
+            private_ip_addresses: vec!["10.1.0.2".into()],
+            public_ip_addresses: public_ip.map(|ip| vec![ip.to_owned()]),
+            ..Instance::default()
+        }
+    }
+
+    fn apply(record: &mut InstanceRecord, update: &InstanceUpdate) {
+        record.state = update.state.clone();
+        record.public_ips = update.public_ips.clone();
+        record.private_ips = update.private_ips.clone();
+        record.running_at = record.running_at.or(update.running_at);
+        record.public_ip_at = record.public_ip_at.or(update.public_ip_at);
+        record.poll_interval = update.poll_interval;
+    }
+
+    fn keys(observation: &Observation) -> Vec<&str> {
+        observation.notices.iter().map(|(key, _)| key.as_str()).collect()
+    }
+
+    #[test]
+    fn an_ip_visible_at_the_first_running_poll_is_told_with_running_alone() {
+        let observation = observe(&record(), Some(&seen("RUNNING", Some("43.1.2.3"))), START, &settings());
+        assert_eq!(keys(&observation), ["instance:ins-1:running"]);
+        assert_eq!(observation.update.public_ip_at, Some(START));
+    }
+
+    #[test]
+    fn the_interval_grows_to_the_waiting_cap_while_the_ip_is_awaited_then_to_the_maximum() {
+        let mut record = record();
+        let mut now = START;
+        let mut intervals = Vec::new();
+        for poll in 0..12 {
+            let ip = (poll >= 6).then_some("43.1.2.3");
+            let observation = observe(&record, Some(&seen("RUNNING", ip)), now, &settings());
+            apply(&mut record, &observation.update);
+            intervals.push(record.poll_interval.as_secs_f64());
+            now += record.poll_interval;
+        }
+        assert_eq!(intervals[0], 3.0, "RUNNING is a change: back to the first interval");
+        assert!(
+            intervals[1..6].iter().all(|i| *i <= 10.0),
+            "waiting for the IP: {intervals:?}"
+        );
+        assert_eq!(intervals[5], 10.0, "{intervals:?}");
+        assert_eq!(intervals[6], 3.0, "the IP is a change: {intervals:?}");
+        assert!(intervals[11] > 10.0 && intervals[11] <= 60.0, "{intervals:?}");
+    }
+
+    #[test]
+    fn an_instance_missing_from_a_fresh_listing_is_given_a_grace_period() {
+        let observation = observe(&record(), None, START + Duration::from_secs(60), &settings());
+        assert!(observation.notices.is_empty() && observation.update.watching);
+        let observation = observe(&record(), None, START + Duration::from_secs(180), &settings());
+        assert_eq!(keys(&observation), ["instance:ins-1:gone"]);
+        assert!(!observation.update.watching);
     }
 }
