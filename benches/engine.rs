@@ -1,5 +1,5 @@
 //! Engine throughput: 1,000 purchase requests through create → approve → submit against the
-//! simulator, on SQLite and (when `CVMBOT_TEST_POSTGRES_URL` is set) PostgreSQL. Prints the
+//! simulator, on SQLite and (when `POSTGRES_TEST_URL` is set) PostgreSQL. Prints the
 //! throughput and p50/p99 per step, and checks at the simulator that none was lost or bought twice.
 //!
 //! Run: `cargo bench --bench engine` (release). Tencent's real per-action limits (RunInstances
@@ -166,7 +166,7 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
-        match std::env::var("CVMBOT_TEST_POSTGRES_URL") {
+        match std::env::var("POSTGRES_TEST_URL") {
             Ok(server) => {
                 let schema = format!("cvmbot_bench_{:08x}", cvmbot::rand::entropy() as u32);
                 let pool = sqlx::PgPool::connect(&server).await.expect("PostgreSQL");
@@ -185,7 +185,7 @@ fn main() {
                     .await
                     .expect("drop");
             }
-            Err(_) => println!("engine/postgres: skipped (set CVMBOT_TEST_POSTGRES_URL to run it)"),
+            Err(_) => println!("engine/postgres: skipped (set POSTGRES_TEST_URL to run it)"),
         }
     });
 }

@@ -13,14 +13,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The variable naming the PostgreSQL server tests may use (`.ci/run` sets it).
-pub const POSTGRES_ENV: &str = "CVMBOT_TEST_POSTGRES_URL";
+pub const POSTGRES_ENV: &str = "POSTGRES_TEST_URL";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// A SQLite file in a temporary directory.
     Sqlite,
-    /// A fresh schema on the server named by `CVMBOT_TEST_POSTGRES_URL`.
+    /// A fresh schema on the server named by `POSTGRES_TEST_URL`.
     Postgres,
 }
 
