@@ -106,6 +106,19 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// True for news about one instance (running, IP, launch failure, still pending, gone), which
+    /// several instances of one purchase raise together.
+    pub fn is_about_an_instance(&self) -> bool {
+        matches!(
+            self,
+            Notice::Running { .. }
+                | Notice::PublicIp { .. }
+                | Notice::LaunchFailed { .. }
+                | Notice::StillPending { .. }
+                | Notice::Reclaimed { .. }
+        )
+    }
+
     /// The request a notice belongs to, if any.
     pub fn request_id(&self) -> Option<i64> {
         match self {

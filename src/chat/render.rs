@@ -349,6 +349,27 @@ fn dry_run_text(view: &RequestView) -> String {
     text
 }
 
+/// Several notices as one message, one line each (a single notice renders as itself).
+pub fn notice_batch(notices: &[Notice], request_headline: Option<&str>) -> Outgoing {
+    if let [single] = notices {
+        return notice(single, request_headline);
+    }
+    let mut mentions = Vec::new();
+    let lines: Vec<String> = notices
+        .iter()
+        .map(|n| {
+            let rendered = notice(n, request_headline);
+            mentions.extend(rendered.mentions);
+            rendered.text.unwrap_or_default()
+        })
+        .collect();
+    Outgoing {
+        text: Some(lines.join("\n")),
+        mentions,
+        ..Outgoing::default()
+    }
+}
+
 /// A notice as a message. `request_headline` is the request's headline when the notice has one.
 pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
     let about = |id: &i64| match request_headline {

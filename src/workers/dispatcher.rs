@@ -75,16 +75,17 @@ impl Dispatcher {
             // A request whose notice just failed gets nothing more this pass: its later notices
             // wait for the failed one's retry, so they are shown in the order they happened.
             let mut failed = HashSet::new();
-            for notification in notices {
-                if failed.contains(&notification.request_id) {
+            for batch in batches(notices)? {
+                let request_id = batch[0].0.request_id;
+                if failed.contains(&request_id) {
                     continue;
                 }
-                let delivered = self.deliver(&notification, &mut targets).await?;
+                let delivered = self.deliver(&batch, &mut targets).await?;
                 if !delivered {
-                    failed.insert(notification.request_id);
+                    failed.insert(request_id);
                 }
                 progressed |= delivered;
-                handled += 1;
+                handled += batch.len();
             }
             if !progressed {
                 return Ok(handled);
@@ -92,9 +93,10 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, notification: &NotificationRecord, targets: &mut Targets) -> Result<bool, DeskError> {
-        let notice: Notice = serde_json::from_str(&notification.body).map_err(DeskError::internal)?;
-        let (channel, headline) = match notification.request_id {
+    /// Posts one batch (one notice, or a run of one request's instance notices) as one message.
+    async fn deliver(&self, batch: &[(NotificationRecord, Notice)], targets: &mut Targets) -> Result<bool, DeskError> {
+        let (first, _) = &batch[0];
+        let (channel, headline) = match first.request_id {
             Some(id) => {
                 if let Entry::Vacant(slot) = targets.entry(id) {
                     let view = self.desk.view(id).await?;
@@ -107,31 +109,67 @@ impl Dispatcher {
         };
         let now = self.desk.clock().now();
         let Some(channel) = channel else {
-            info!(key = %notification.dedupe_key, notice = ?notice, "no channel for this notice; logged only");
             let mut tx = self.desk.store().begin().await?;
-            tx.mark_notification_sent(notification.id, None, now).await?;
+            for (notification, notice) in batch {
+                info!(key = %notification.dedupe_key, notice = ?notice, "no channel for this notice; logged only");
+                tx.mark_notification_sent(notification.id, None, now).await?;
+            }
             tx.commit().await?;
             return Ok(true);
         };
-        let mut outgoing = render::notice(&notice, headline.as_deref());
-        outgoing.dedupe_key = Some(notification.dedupe_key.clone());
+        let notices: Vec<Notice> = batch.iter().map(|(_, notice)| notice.clone()).collect();
+        let mut outgoing = render::notice_batch(&notices, headline.as_deref());
+        // The nonce covers every key of the batch: a batch regrouped after a crash is a new post
+        // (shown again) rather than one the chat would swallow as a repeat (and lose the rest).
+        let keys: Vec<&str> = batch.iter().map(|(n, _)| n.dedupe_key.as_str()).collect();
+        outgoing.dedupe_key = Some(keys.join("|"));
         let result = self.notifier.post(channel, &outgoing).await;
         let mut tx = self.desk.store().begin().await?;
         let delivered = match result {
             Ok(message_id) => {
-                tx.mark_notification_sent(notification.id, Some(message_id), now)
-                    .await?;
+                for (notification, _) in batch {
+                    tx.mark_notification_sent(notification.id, Some(message_id), now)
+                        .await?;
+                }
                 true
             }
             Err(error) => {
-                let wait = Duration::from_secs(2u64.saturating_pow(notification.attempts.min(8)));
-                warn!(key = %notification.dedupe_key, error = %format!("{error:#}"), ?wait, "could not post a notice; will retry");
-                tx.mark_notification_failed(notification.id, &format!("{error:#}"), now + wait)
-                    .await?;
+                let attempts = first.attempts.min(8);
+                let wait = Duration::from_secs(2u64.saturating_pow(attempts));
+                warn!(key = %first.dedupe_key, size = batch.len(), error = %format!("{error:#}"), ?wait, "could not post a notice; will retry");
+                for (notification, _) in batch {
+                    tx.mark_notification_failed(notification.id, &format!("{error:#}"), now + wait)
+                        .await?;
+                }
                 false
             }
         };
         tx.commit().await?;
         Ok(delivered)
     }
+}
+
+/// Most instance notices one message carries (Discord allows 2,000 characters per message, and
+/// posting one message per instance of a large purchase would run into its per-channel limits).
+pub const BATCH: usize = 12;
+
+/// Groups due notices, in order, into posts: consecutive instance notices of one request travel
+/// together (up to [`BATCH`]); every other notice is a post of its own.
+fn batches(notices: Vec<NotificationRecord>) -> Result<Vec<Vec<(NotificationRecord, Notice)>>, DeskError> {
+    let mut batches: Vec<Vec<(NotificationRecord, Notice)>> = Vec::new();
+    for record in notices {
+        let notice: Notice = serde_json::from_str(&record.body).map_err(DeskError::internal)?;
+        let joins = notice.is_about_an_instance()
+            && batches.last().is_some_and(|last| {
+                last.len() < BATCH
+                    && last[0].0.request_id == record.request_id
+                    && last.iter().all(|(_, n)| n.is_about_an_instance())
+            });
+        if joins {
+            batches.last_mut().expect("a batch to join").push((record, notice));
+        } else {
+            batches.push(vec![(record, notice)]);
+        }
+    }
+    Ok(batches)
 }

@@ -9,7 +9,7 @@ mod leader;
 mod tracker;
 
 pub use balance::BalanceMonitor;
-pub use dispatcher::Dispatcher;
+pub use dispatcher::{BATCH, Dispatcher};
 pub use leader::Leadership;
 pub use tracker::{Observation, Tracker, TrackerSettings, observe};
 

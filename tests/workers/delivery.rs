@@ -65,3 +65,22 @@ on_both_backends! {
         assert_eq!(count(&keys, &expected[1]), 1);
     }
 }
+
+on_both_backends! {
+    async fn the_instances_of_a_large_purchase_are_announced_a_dozen_per_message(backend) {
+        let policy = "[policy]\nmax_count = 30\ntiers = [{ up_to = \"100000\", approvals = 1 }]";
+        let Some(rig) = Rig::start(backend, policy).await else { return };
+        let id = rig.buy(&payg_form().with("count", "30")).await;
+        rig.drive(Duration::from_secs(40), Duration::from_secs(1)).await;
+        let posts = crate::rig::posts(&rig.t.notifier);
+        let running: Vec<&String> =
+            posts.iter().filter_map(|(_, m)| m.text.as_ref()).filter(|t| t.contains("is RUNNING")).collect();
+        let lines: usize = running.iter().map(|t| t.lines().count()).sum();
+        assert_eq!(lines, 30, "every instance is announced once");
+        assert!(running.len() <= 4, "{} messages for 30 instances", running.len());
+        assert!(running.iter().all(|t| t.lines().count() <= cvmbot::workers::BATCH), "{running:?}");
+        let keys = rig.posted_keys();
+        assert_eq!(keys.iter().filter(|k| k.ends_with(":running")).count(), 30, "{keys:?}");
+        assert!(id > 0);
+    }
+}

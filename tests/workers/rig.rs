@@ -178,9 +178,13 @@ impl Rig {
 
     /// The dedupe keys of every post the chat received, in order.
     pub fn posted_keys(&self) -> Vec<String> {
+        // A post carrying several instance notices has their keys joined with `|`.
         posts(&self.t.notifier)
             .into_iter()
-            .map(|(_, message)| message.dedupe_key.unwrap_or_default())
+            .flat_map(|(_, message)| {
+                let keys = message.dedupe_key.unwrap_or_default();
+                keys.split('|').map(str::to_owned).collect::<Vec<_>>()
+            })
             .collect()
     }
 
