@@ -1,0 +1,291 @@
+//! The request card: what a request buys, its price, votes, state and instances.
+
+use super::{TimeStyle, headline, vote_button_id};
+use crate::chat::model::{APPROVE_EMOJI, Button, ButtonStyle, Card, Field, Outgoing, REJECT_EMOJI, Tone};
+use crate::desk::RequestView;
+use crate::domain::{BillingMode, Quote, RequestState};
+use crate::money::Yuan;
+
+/// The price in words, per billing mode, with the currency.
+pub fn price_text(quote: &Quote, billing: &BillingMode, count: u32) -> String {
+    let traffic = quote
+        .traffic_per_gb()
+        .map(|p| format!(", plus traffic {p}/GB"))
+        .unwrap_or_default();
+    match (quote, billing) {
+        (Quote::Hourly { per_hour, .. }, _) => {
+            format!(
+                "{}/h ({} per month-equivalent){traffic}",
+                per_hour,
+                quote.monthly_equivalent()
+            )
+        }
+        (
+            Quote::Spot {
+                market_per_hour,
+                ceiling_per_hour,
+                ..
+            },
+            BillingMode::Spot { max_price },
+        ) => format!(
+            "market {market_per_hour}/h now; at most {ceiling_per_hour}/h at the bid of {} per instance ({} per month-equivalent){traffic}",
+            max_price.plain(),
+            quote.monthly_equivalent()
+        ),
+        (
+            Quote::Prepaid {
+                total,
+                months,
+                extra_per_hour,
+                ..
+            },
+            _,
+        ) => {
+            let extra = if *extra_per_hour > Yuan::ZERO {
+                format!(" + {extra_per_hour}/h bandwidth")
+            } else {
+                String::new()
+            };
+            format!(
+                "{total} for {months} month(s), paid now{extra} ({} per month-equivalent){traffic}",
+                quote.monthly_equivalent()
+            )
+        }
+        (Quote::Spot { .. }, _) => format!("{} per month-equivalent (x{count})", quote.monthly_equivalent()),
+    }
+}
+
+fn tone(state: RequestState) -> Tone {
+    match state {
+        RequestState::Pending => Tone::Pending,
+        RequestState::Approved | RequestState::Submitting | RequestState::Submitted => Tone::Working,
+        RequestState::Active => Tone::Success,
+        RequestState::PartiallyActive => Tone::Warning,
+        RequestState::LaunchFailed | RequestState::Rejected | RequestState::Failed => Tone::Failure,
+        RequestState::Expired | RequestState::Cancelled => Tone::Info,
+    }
+}
+
+fn status_line(view: &RequestView, style: TimeStyle) -> String {
+    let r = &view.record;
+    let by = r.decided_by.as_deref().unwrap_or("someone");
+    match r.state {
+        RequestState::Pending => format!(
+            "⏳ Waiting for approval: {} of {} given. Expires {}.",
+            view.approvals(),
+            r.approvals_needed,
+            style.at(r.expires_at)
+        ),
+        RequestState::Approved if r.attempt > 1 => format!("🔁 Approved; spot attempt {} is scheduled.", r.attempt),
+        RequestState::Approved => "✅ Approved; submitting to Tencent Cloud.".into(),
+        RequestState::Submitting => "📨 Submitting to Tencent Cloud.".into(),
+        RequestState::Submitted => "🚀 Submitted; instances are launching.".into(),
+        RequestState::Active => "🟢 Active: every instance is running.".into(),
+        RequestState::PartiallyActive => "🟡 Partly active: some instances failed to launch.".into(),
+        RequestState::LaunchFailed => "🔴 Every instance failed to launch.".into(),
+        RequestState::Rejected => match &r.note {
+            Some(reason) => format!("❌ Rejected by {by}: {reason}"),
+            None => format!("❌ Rejected by {by}."),
+        },
+        RequestState::Expired => "⌛ Expired without enough approvals.".into(),
+        RequestState::Cancelled => format!("🚫 Cancelled by {by}."),
+        RequestState::Failed => {
+            let why = r
+                .failure
+                .as_ref()
+                .map_or("Tencent Cloud refused it.".to_owned(), |f| f.explanation.clone());
+            format!("🔴 Failed: {why}")
+        }
+    }
+}
+
+fn spec_text(view: &RequestView) -> String {
+    let spec = &view.record.spec;
+    let disk = spec.system_disk();
+    let mut parts = vec![
+        format!("{} × {}", spec.count(), spec.instance_type()),
+        format!("image {}", spec.image()),
+        format!("system disk {} {} GiB", disk.disk_type, disk.size_gib),
+    ];
+    for data in spec.data_disks() {
+        parts.push(format!("data disk {} {} GiB", data.disk_type, data.size_gib));
+    }
+    let bandwidth = spec.bandwidth();
+    if bandwidth.mbps > 0 {
+        parts.push(format!("{} Mbps ({})", bandwidth.mbps, bandwidth.charge));
+    } else {
+        parts.push("no public IP".into());
+    }
+    if let Some(network) = spec.network() {
+        parts.push(format!("{} / {}", network.vpc, network.subnet));
+    }
+    if let Some(name) = spec.name() {
+        parts.push(format!("name {name}"));
+    }
+    match spec.billing() {
+        BillingMode::Prepaid { auto_renew: true, .. } => parts.push("auto-renew".into()),
+        BillingMode::Spot { .. } if spec.keep_trying().is_some() => parts.push("keep trying".into()),
+        _ => {}
+    }
+    parts.join(" · ")
+}
+
+fn votes_text(view: &RequestView) -> String {
+    if view.votes.is_empty() {
+        return "none yet".into();
+    }
+    view.votes
+        .iter()
+        .map(|v| {
+            let mark = if v.approve { APPROVE_EMOJI } else { REJECT_EMOJI };
+            let stale = if v.approval_hash != view.record.approval_hash {
+                " (before the price changed)"
+            } else {
+                ""
+            };
+            format!("{mark} {}{stale}", v.voter_name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn instances_text(view: &RequestView) -> Option<String> {
+    if view.instances.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = view
+        .instances
+        .iter()
+        .take(10)
+        .map(|i| {
+            let mut line = format!("`{}` {}", i.instance_id, i.state);
+            if !i.private_ips.is_empty() {
+                line.push_str(&format!(" · private {}", i.private_ips.join(", ")));
+            }
+            if !i.public_ips.is_empty() {
+                line.push_str(&format!(" · public {}", i.public_ips.join(", ")));
+            }
+            line
+        })
+        .collect();
+    let more = view.instances.len().saturating_sub(10);
+    Some(if more > 0 {
+        format!("{}\n… and {more} more", lines.join("\n"))
+    } else {
+        lines.join("\n")
+    })
+}
+
+/// The request card, with vote buttons and reactions while it is pending.
+pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
+    let r = &view.record;
+    let mut description = status_line(view, style);
+    if let Some(reason) = r.spec.reason() {
+        description = format!("> {reason}\n{description}");
+    }
+    let mut fields = vec![
+        Field {
+            name: "Requested by".into(),
+            value: r.requester_name.clone(),
+            inline: true,
+        },
+        Field {
+            name: "Billing".into(),
+            value: billing_text(&r.spec),
+            inline: true,
+        },
+        Field {
+            name: "Price".into(),
+            value: price_text(&r.quote, r.spec.billing(), r.spec.count()),
+            inline: false,
+        },
+        Field {
+            name: "Servers".into(),
+            value: spec_text(view),
+            inline: false,
+        },
+        Field {
+            name: "Dry run".into(),
+            value: dry_run_text(view),
+            inline: false,
+        },
+        Field {
+            name: format!("Approvals ({} of {})", view.approvals(), r.approvals_needed),
+            value: votes_text(view),
+            inline: false,
+        },
+    ];
+    if let Some(instances) = instances_text(view) {
+        fields.push(Field {
+            name: "Instances".into(),
+            value: instances,
+            inline: false,
+        });
+    }
+    let card = Card {
+        title: format!("Request #{}: {}", r.id, headline(view)),
+        tone: tone(r.state),
+        description: Some(description),
+        fields,
+        footer: Some(format!(
+            "cvmbot · request {} · approval hash {}",
+            r.id,
+            &r.approval_hash[..12]
+        )),
+    };
+    let pending = r.state == RequestState::Pending;
+    let buttons = if pending {
+        vec![
+            Button {
+                id: vote_button_id("approve", r.id, &r.approval_hash),
+                label: "Approve".into(),
+                style: ButtonStyle::Success,
+            },
+            Button {
+                id: vote_button_id("reject", r.id, &r.approval_hash),
+                label: "Reject".into(),
+                style: ButtonStyle::Danger,
+            },
+        ]
+    } else {
+        Vec::new()
+    };
+    let reactions = if pending {
+        vec![APPROVE_EMOJI.to_owned(), REJECT_EMOJI.to_owned()]
+    } else {
+        Vec::new()
+    };
+    Outgoing {
+        text: None,
+        card: Some(card),
+        buttons,
+        reactions,
+        mentions: Vec::new(),
+        dedupe_key: None,
+    }
+}
+
+fn billing_text(spec: &crate::domain::PurchaseSpec) -> String {
+    match spec.billing() {
+        BillingMode::PayAsYouGo => "pay-as-you-go".into(),
+        BillingMode::Spot { max_price } => format!("spot, bid {}/h per instance", max_price),
+        BillingMode::Prepaid { months, auto_renew } => {
+            format!(
+                "prepaid, {months} month(s){}",
+                if *auto_renew { ", auto-renew" } else { "" }
+            )
+        }
+    }
+}
+
+fn dry_run_text(view: &RequestView) -> String {
+    let r = &view.record;
+    let mut text = match &r.dry_run_request_id {
+        Some(id) if !id.is_empty() => format!("passed (RequestId {id})"),
+        _ => "passed".to_owned(),
+    };
+    if let Some(warning) = &r.balance_warning {
+        text = format!("{text}\n⚠️ {warning}");
+    }
+    text
+}

@@ -1,0 +1,91 @@
+//! How requests and notices look in a chat, the same for every adapter.
+
+mod card;
+mod notice;
+
+pub use card::{price_text, request_card};
+pub use notice::{notice, notice_batch};
+
+use crate::desk::RequestView;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// How times are written: Discord renders `<t:…>` in each reader's time zone; elsewhere UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeStyle {
+    /// `<t:1700000000:f>` markup.
+    Discord,
+    /// `2026-11-23 10:00 UTC`.
+    Utc,
+}
+
+impl TimeStyle {
+    /// `at` written for this chat.
+    pub fn at(self, at: OffsetDateTime) -> String {
+        match self {
+            TimeStyle::Discord => format!("<t:{}:f> (<t:{}:R>)", at.unix_timestamp(), at.unix_timestamp()),
+            TimeStyle::Utc => at
+                .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+                .unwrap_or_else(|_| at.to_string()),
+        }
+    }
+}
+
+/// The id of a vote button: action, request id and the start of the approval hash it was shown with.
+pub fn vote_button_id(action: &str, request_id: i64, approval_hash: &str) -> String {
+    format!(
+        "cvm:{action}:{request_id}:{}",
+        &approval_hash[..approval_hash.len().min(12)]
+    )
+}
+
+/// Reads a vote button id back: (approve?, request id, hash prefix).
+pub fn parse_vote_button_id(id: &str) -> Option<(bool, i64, String)> {
+    let mut parts = id.split(':');
+    if parts.next()? != "cvm" {
+        return None;
+    }
+    let approve = match parts.next()? {
+        "approve" => true,
+        "reject" => false,
+        _ => return None,
+    };
+    let request_id = parts.next()?.parse().ok()?;
+    let hash = parts.next()?.to_owned();
+    (parts.next().is_none() && !hash.is_empty()).then_some((approve, request_id, hash))
+}
+
+/// Short description of what a request buys: `2 × S5.MEDIUM4 spot in ap-guangzhou-3`.
+pub fn headline(view: &RequestView) -> String {
+    let spec = &view.record.spec;
+    format!(
+        "{} × {} {} in {}",
+        spec.count(),
+        spec.instance_type(),
+        spec.billing().kind().label(),
+        spec.zone()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vote_buttons_carry_the_request_and_the_hash_they_were_shown_with() {
+        let id = vote_button_id("approve", 42, "0123456789abcdef0123");
+        assert_eq!(id, "cvm:approve:42:0123456789ab");
+        assert_eq!(parse_vote_button_id(&id), Some((true, 42, "0123456789ab".into())));
+        assert_eq!(parse_vote_button_id("cvm:reject:7:abc"), Some((false, 7, "abc".into())));
+        for bad in [
+            "",
+            "cvm:approve",
+            "cvm:buy:1:x",
+            "other:approve:1:x",
+            "cvm:approve:x:y",
+            "cvm:approve:1:",
+        ] {
+            assert_eq!(parse_vote_button_id(bad), None, "{bad}");
+        }
+    }
+}

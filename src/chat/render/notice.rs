@@ -1,0 +1,205 @@
+//! Notices as chat messages.
+
+use crate::chat::model::Outgoing;
+use crate::chat::notice::Notice;
+
+/// Several notices as one message, one line each (a single notice renders as itself).
+pub fn notice_batch(notices: &[Notice], request_headline: Option<&str>) -> Outgoing {
+    if let [single] = notices {
+        return notice(single, request_headline);
+    }
+    let mut mentions = Vec::new();
+    let lines: Vec<String> = notices
+        .iter()
+        .map(|n| {
+            let rendered = notice(n, request_headline);
+            mentions.extend(rendered.mentions);
+            rendered.text.unwrap_or_default()
+        })
+        .collect();
+    Outgoing {
+        text: Some(lines.join("\n")),
+        mentions,
+        ..Outgoing::default()
+    }
+}
+
+/// A notice as a message. `request_headline` is the request's headline when the notice has one.
+pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
+    let about = |id: &i64| match request_headline {
+        Some(headline) => format!("Request #{id} ({headline})"),
+        None => format!("Request #{id}"),
+    };
+    let text = match notice {
+        Notice::Submitted {
+            request_id,
+            instance_ids,
+            tencent_request_id,
+        } => format!(
+            "📨 {} was submitted to Tencent Cloud: {} (RequestId {tencent_request_id}). Waiting for the instances to start.",
+            about(request_id),
+            instance_ids
+                .iter()
+                .map(|i| format!("`{i}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Notice::Running {
+            request_id,
+            instance_id,
+            private_ips,
+            public_ips,
+            public_ip_pending,
+        } => {
+            let mut text = format!("🟢 `{instance_id}` of request #{request_id} is RUNNING");
+            if !private_ips.is_empty() {
+                text.push_str(&format!(" · private IP {}", private_ips.join(", ")));
+            }
+            if !public_ips.is_empty() {
+                text.push_str(&format!(" · public IP {}", public_ips.join(", ")));
+            } else if *public_ip_pending {
+                text.push_str(" · public IP not assigned yet (usually within 1–5 minutes)");
+            }
+            text
+        }
+        Notice::PublicIp {
+            request_id,
+            instance_id,
+            public_ips,
+        } => {
+            format!(
+                "🌐 `{instance_id}` of request #{request_id} has its public IP: {}",
+                public_ips.join(", ")
+            )
+        }
+        Notice::LaunchFailed {
+            request_id,
+            instance_id,
+            reason,
+        } => {
+            format!("🔴 `{instance_id}` of request #{request_id} failed to launch: {reason}")
+        }
+        Notice::StillPending {
+            request_id,
+            instance_id,
+            minutes,
+        } => format!(
+            "⏳ `{instance_id}` of request #{request_id} is still PENDING after {minutes} minutes; Tencent Cloud may be short of capacity."
+        ),
+        Notice::Reclaimed {
+            request_id,
+            instance_id,
+            reason,
+        } => {
+            format!("⚠️ `{instance_id}` of request #{request_id} is gone: {reason}")
+        }
+        Notice::Failed {
+            request_id,
+            explanation,
+            code,
+            tencent_request_id,
+        } => {
+            let id = tencent_request_id
+                .as_deref()
+                .map(|i| format!(", RequestId {i}"))
+                .unwrap_or_default();
+            format!(
+                "🔴 {} failed: {explanation} ({code}{id}). Nothing was bought.",
+                about(request_id)
+            )
+        }
+        Notice::Retrying {
+            request_id,
+            attempt,
+            explanation,
+            next_attempt,
+            until,
+        } => format!(
+            "🔁 {} attempt {attempt} did not go through: {explanation} Trying again at {next_attempt} (keeps trying until {until}).",
+            about(request_id)
+        ),
+        Notice::Unreachable {
+            request_id,
+            explanation,
+        } => format!(
+            "📡 {}: {explanation} cvmbot will resend the same purchase (same ClientToken, so it cannot be bought twice).",
+            about(request_id)
+        ),
+        Notice::Requoted {
+            request_id,
+            approved_monthly,
+            new_monthly,
+        } => format!(
+            "💱 The price of {} rose from {approved_monthly} to {new_monthly} per month-equivalent since it was approved; it needs approval again.",
+            about(request_id)
+        ),
+        Notice::Expired {
+            request_id,
+            requester_id,
+        } => {
+            format!(
+                "⌛ <@{requester_id}> your {} expired without enough approvals. File it again if it is still needed.",
+                about(request_id)
+            )
+        }
+        Notice::LowBalance {
+            spendable,
+            below,
+            burn_per_hour,
+            runway,
+        } => format!(
+            "⚠️ Tencent Cloud balance is {spendable}, below {below}. Servers bought by cvmbot burn {burn_per_hour}/h{}. Top up before it runs dry: an account that owes money gets its servers reclaimed.",
+            runway_text(runway)
+        ),
+        Notice::Owing {
+            owe,
+            spendable,
+            burn_per_hour,
+        } => format!(
+            "🚨 The Tencent Cloud account OWES {owe} (spendable {spendable}, burning {burn_per_hour}/h). Tencent will stop and reclaim pay-as-you-go and spot servers: top up now."
+        ),
+        Notice::BalanceReminder {
+            spendable,
+            owe,
+            burn_per_hour,
+            runway,
+        } => {
+            if owe.get() > 0 {
+                format!("🚨 Reminder: the Tencent Cloud account still owes {owe} (burning {burn_per_hour}/h).")
+            } else {
+                format!(
+                    "⚠️ Reminder: the Tencent Cloud balance is still low at {spendable} (burning {burn_per_hour}/h{}).",
+                    runway_text(runway)
+                )
+            }
+        }
+        Notice::BalanceRecovered { spendable } => format!("✅ The Tencent Cloud balance is back to {spendable}."),
+        Notice::Digest {
+            date,
+            instances_bought,
+            burn_per_hour,
+            spendable,
+            runway,
+            pending_requests,
+        } => format!(
+            "📊 cvmbot digest for {date}: {instances_bought} instance(s) bought in the last day, burning {burn_per_hour}/h; balance {spendable}{}; {pending_requests} request(s) waiting for approval.",
+            runway_text(runway)
+        ),
+    };
+    let mentions = match notice {
+        Notice::Expired { requester_id, .. } => vec![*requester_id],
+        _ => Vec::new(),
+    };
+    Outgoing {
+        text: Some(text),
+        mentions,
+        ..Outgoing::default()
+    }
+}
+
+fn runway_text(runway: &Option<String>) -> String {
+    runway
+        .as_deref()
+        .map(|r| format!(", a runway of {r}"))
+        .unwrap_or_default()
+}
