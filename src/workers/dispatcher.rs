@@ -9,12 +9,24 @@ use crate::desk::{Desk, DeskError};
 use crate::store::NotificationRecord;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::Duration;
-use tracing::{info, warn};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
 
 /// Request id → (the channel its notices go to, its headline).
 type Targets = HashMap<i64, (Option<u64>, String)>;
+
+/// Card edits that failed: request id → (failures in a row, when to try again). Kept in memory: a
+/// restart simply tries again.
+type CardFailures = Arc<Mutex<HashMap<i64, (u32, Instant)>>>;
+
+/// A card edit that failed this many times in a row is given up (the message was deleted, or the
+/// bot lost access): retrying forever would make Discord count invalid requests against the bot.
+const CARD_ATTEMPTS: u32 = 6;
+
+/// A notice that failed this many times (about half an hour of growing waits) is given up and
+/// logged as an error, for the same reason.
+const NOTICE_ATTEMPTS: u32 = 12;
 
 /// The outbox dispatcher.
 #[derive(Clone)]
@@ -23,6 +35,7 @@ pub struct Dispatcher {
     notifier: Arc<dyn Notifier>,
     alert_channel: u64,
     style: TimeStyle,
+    card_failures: CardFailures,
 }
 
 impl Dispatcher {
@@ -33,6 +46,7 @@ impl Dispatcher {
             notifier,
             alert_channel,
             style,
+            card_failures: CardFailures::default(),
         }
     }
 
@@ -43,7 +57,7 @@ impl Dispatcher {
         // loaded once per pass instead of once per notice (a purchase of 100 servers raises 200).
         let mut targets = HashMap::new();
         loop {
-            let cards = self.desk.store().session().await?.stale_cards(50).await?;
+            let cards = self.cards_due().await?;
             let notices = self
                 .desk
                 .store()
@@ -63,11 +77,18 @@ impl Dispatcher {
                 let outgoing = render::request_card(&view, self.style);
                 match self.notifier.edit(channel, message, &outgoing).await {
                     Ok(()) => {
+                        self.card_failures.lock().expect("card failures").remove(&card.id);
                         self.desk.mark_card_shown(card.id, card.card_version).await?;
                         progressed = true;
                     }
                     Err(error) => {
-                        warn!(request_id = card.id, error = %format!("{error:#}"), "could not update a request card")
+                        let error = format!("{error:#}");
+                        if self.card_failed(card.id) {
+                            error!(request_id = card.id, %error, "gave up updating a request card");
+                            self.desk.mark_card_shown(card.id, card.card_version).await?;
+                        } else {
+                            warn!(request_id = card.id, %error, "could not update a request card; will retry");
+                        }
                     }
                 }
                 handled += 1;
@@ -91,6 +112,31 @@ impl Dispatcher {
                 return Ok(handled);
             }
         }
+    }
+
+    /// Cards to re-render now: changed ones, minus those waiting after a failed edit.
+    async fn cards_due(&self) -> Result<Vec<crate::store::RequestRecord>, DeskError> {
+        let cards = self.desk.store().session().await?.stale_cards(200).await?;
+        let failures = self.card_failures.lock().expect("card failures");
+        let now = Instant::now();
+        Ok(cards
+            .into_iter()
+            .filter(|c| failures.get(&c.id).is_none_or(|(_, retry_at)| *retry_at <= now))
+            .take(50)
+            .collect())
+    }
+
+    /// Counts a failed edit; true when it is time to give up on this card.
+    fn card_failed(&self, id: i64) -> bool {
+        let mut failures = self.card_failures.lock().expect("card failures");
+        let entry = failures.entry(id).or_insert((0, Instant::now()));
+        entry.0 += 1;
+        entry.1 = Instant::now() + Duration::from_secs(2u64.saturating_pow(entry.0));
+        if entry.0 >= CARD_ATTEMPTS {
+            failures.remove(&id);
+            return true;
+        }
+        false
     }
 
     /// Posts one batch (one notice, or a run of one request's instance notices) as one message.
@@ -130,6 +176,13 @@ impl Dispatcher {
                 for (notification, _) in batch {
                     tx.mark_notification_sent(notification.id, Some(message_id), now)
                         .await?;
+                }
+                true
+            }
+            Err(error) if first.attempts + 1 >= NOTICE_ATTEMPTS => {
+                error!(key = %first.dedupe_key, size = batch.len(), error = %format!("{error:#}"), "gave up posting a notice");
+                for (notification, _) in batch {
+                    tx.mark_notification_sent(notification.id, None, now).await?;
                 }
                 true
             }

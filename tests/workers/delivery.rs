@@ -84,3 +84,46 @@ on_both_backends! {
         assert!(id > 0);
     }
 }
+
+/// A chat where one message can no longer be edited (deleted by a moderator).
+struct DeletedCard {
+    deleted: u64,
+    inner: Arc<RecordingNotifier>,
+}
+
+impl Notifier for DeletedCard {
+    fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+        self.inner.post(channel, message)
+    }
+
+    fn edit<'a>(&'a self, channel: u64, message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>> {
+        if message_id == self.deleted {
+            return Box::pin(async { anyhow::bail!("Unknown Message (10008)") });
+        }
+        self.inner.edit(channel, message_id, message)
+    }
+}
+
+on_both_backends! {
+    async fn a_card_that_cannot_be_edited_waits_without_blocking_the_others(backend) {
+        let Some(rig) = Rig::start(backend, "").await else { return };
+        let first = rig.file(&payg_form()).await;
+        let second = rig.file(&payg_form()).await;
+        let chat = Arc::new(DeletedCard { deleted: crate::rig::card_message(first), inner: rig.t.notifier.clone() });
+        let dispatcher = Dispatcher::new(rig.desk().clone(), chat, rig.settings.alert_channel, TimeStyle::Utc);
+        rig.desk().refresh_cards(&[first, second]).await.expect("cards changed");
+        dispatcher.run_once().await.expect("a pass");
+        dispatcher.run_once().await.expect("another pass, at once");
+        let edits: Vec<u64> = rig
+            .t
+            .notifier
+            .recorded()
+            .into_iter()
+            .filter_map(|r| match r {
+                cvmbot::chat::notifier::Recorded::Edit { message_id, .. } => Some(message_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(edits, vec![crate::rig::card_message(second)], "the second card is shown once; the first waits");
+    }
+}
