@@ -47,6 +47,7 @@ pub mod defaults;
 pub mod faults;
 pub mod log;
 pub(crate) mod server;
+pub(crate) mod wire;
 pub(crate) mod world;
 
 pub use config::SimConfig;

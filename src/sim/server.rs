@@ -4,17 +4,18 @@
 
 use super::Shared;
 use super::actions::{Api, ApiFailure, Ctx, dispatch, fail};
-use super::auth::{SignedRequest, claimed_secret_id, verify};
+use super::auth::{SignedRequest, claimed_secret_id, verify, verify_v1};
 use super::clock::{iso, wall_unix_ms};
 use super::faults::Failure;
 use super::log::{LoggedRequest, masked};
+use super::wire::{Incoming, field, unflatten};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::get;
 use axum::serve::{IncomingStream, Listener};
 use serde_json::{Value, json};
 use std::io;
@@ -27,13 +28,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
-/// Tencent's documented body limit for a v3 POST.
+/// Tencent's documented body limit for a v3 POST (a GET's query string is also bounded, by 32 KB).
 const BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// The router: API and control endpoint.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", post(api))
+        .route("/", get(api).post(api))
         .merge(super::control::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -135,10 +136,18 @@ struct Outcome {
 async fn api(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(conn): ConnectInfo<Conn>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let outcome = handle(&shared, &headers, &body);
+    let incoming = Incoming {
+        method: method.as_str(),
+        query: uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+    };
+    let outcome = handle(&shared, &incoming);
     if !outcome.latency.is_zero() {
         tokio::time::sleep(outcome.latency).await;
     }
@@ -153,28 +162,45 @@ async fn api(
 
 /// Parses, authenticates, limits, injects faults and runs one call. Synchronous: the world lock
 /// is taken and released inside, never held across an await.
-fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Outcome {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_owned())
-    };
+fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
     let request_id = shared.next_request_id();
-    let action = text("x-tc-action").unwrap_or_default();
-    let params: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
+    let form = incoming.form();
+    // The older signature method carries its common parameters among the form fields; TC3 puts
+    // them in X-TC-* headers (a form field stands in when a header is missing).
+    let tc3 = incoming
+        .header("authorization")
+        .is_some_and(|a| a.starts_with(crate::tencent::sign::ALGORITHM));
+    let v1 = !tc3 && form.as_deref().is_some_and(|f| field(f, "Signature").is_some());
+    let common = |header: &str, name: &str| {
+        incoming
+            .header(header)
+            .filter(|v| !v.is_empty())
+            .or_else(|| form.as_deref().and_then(|f| field(f, name)).map(str::to_owned))
+    };
+    let action = common("x-tc-action", "Action").unwrap_or_default();
+    let (params, malformed) = match form.as_deref().map(unflatten) {
+        Some(Ok(tree)) => (tree, None),
+        Some(Err(failure)) => (json!({}), Some(failure)),
+        None if incoming.body.iter().all(u8::is_ascii_whitespace) => (json!({}), None),
+        None => (
+            serde_json::from_slice(incoming.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(incoming.body).into_owned())),
+            None,
+        ),
+    };
+    let secret_id = if v1 {
+        form.as_deref().and_then(|f| field(f, "SecretId")).map(str::to_owned)
     } else {
-        serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+        claimed_secret_id(incoming.headers)
     };
     let mut entry = LoggedRequest {
         seq: 0,
         sim_time: iso(shared.clock.now()),
         wall_ms: wall_unix_ms(),
         action: action.clone(),
-        version: text("x-tc-version").unwrap_or_default(),
-        region: text("x-tc-region"),
-        secret_id: claimed_secret_id(headers),
+        version: common("x-tc-version", "Version").unwrap_or_default(),
+        region: common("x-tc-region", "Region"),
+        secret_id,
         client_token: params.get("ClientToken").and_then(Value::as_str).map(str::to_owned),
         params: masked(params.clone()),
         signature: "unchecked".into(),
@@ -186,16 +212,25 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Outcome {
     let mut latency = std::time::Duration::ZERO;
     let result = (|| -> Result<Value, ApiFailure> {
         let api = precheck(&action, &entry.version)?;
-        let secret_id = verify(
-            &shared.cat,
-            &SignedRequest {
-                headers,
-                body,
-                service: api.service(),
-                wall_now: wall_unix_ms() / 1000,
-            },
-        )
-        .inspect_err(|e| entry.signature = e.code.clone())?;
+        let wall_now = wall_unix_ms() / 1000;
+        let verdict = match form.as_deref() {
+            Some(form) if v1 => {
+                let host = incoming.header("host").unwrap_or_default();
+                verify_v1(&shared.cat, incoming.method, &host, form, wall_now)
+            }
+            _ => verify(
+                &shared.cat,
+                &SignedRequest {
+                    method: incoming.method,
+                    query: incoming.query,
+                    headers: incoming.headers,
+                    body: incoming.body,
+                    service: api.service(),
+                    wall_now,
+                },
+            ),
+        };
+        let secret_id = verdict.inspect_err(|e| entry.signature = e.code.clone())?;
         entry.signature = "ok".into();
         let region = check_region(shared, api, entry.region.as_deref())?;
         if !shared.faults().admit(&secret_id, &action, wall_unix_ms() / 1000) {
@@ -218,6 +253,9 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Outcome {
             }
             None => {}
         }
+        if let Some(failure) = malformed {
+            return Err(failure);
+        }
         if !params.is_object() {
             return Err(fail("InvalidParameter", "The body is not a JSON object."));
         }
@@ -227,6 +265,7 @@ fn handle(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Outcome {
             uin,
             region,
             request_id: request_id.clone(),
+            form: form.is_some(),
         };
         let answer = shared.with_world(|world| dispatch(world, &ctx, &action, &params));
         if plan.drop_after {

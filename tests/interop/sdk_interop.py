@@ -7,6 +7,8 @@ Buys one instance of each charge type, advances the simulator's clock (control e
 each runs with a public IP, quotes prices, reads the balance, terminates everything, checks that
 a wrong key fails with AuthFailure.SignatureFailure through the SDK's own exception, and signs one
 request by hand over `content-type;host;x-tc-action` (the SDK itself signs only content-type;host).
+Then drives it again the other ways the SDK can speak: TC3 over GET (parameters flattened into the
+query string), TC3 with an unsigned payload, and the older HmacSHA1 / HmacSHA256 signatures.
 Prints ALL OK and exits 0 when every check passes.
 """
 
@@ -36,11 +38,13 @@ def check(condition, what):
     print("ok:", what)
 
 
-def profile(endpoint):
-    http = HttpProfile(endpoint=endpoint, protocol="http")
+def profile(endpoint, method="POST", sign_method=None, unsigned=False):
+    http = HttpProfile(endpoint=endpoint, protocol="http", reqMethod=method)
     http.scheme = "http"
     http.reqTimeout = 30
-    return ClientProfile(httpProfile=http)
+    client_profile = ClientProfile(signMethod=sign_method, httpProfile=http)
+    client_profile.unsignedPayload = unsigned
+    return client_profile
 
 
 def control(url, path, body):
@@ -199,7 +203,60 @@ def main():
 
     answer = hand_signed_call(url, secret_id, secret_key, "DescribeZones", "2017-03-12", REGION, b"{}")
     check("Error" not in answer and answer["TotalCount"] >= 1, "x-tc-action in SignedHeaders verifies")
+
+    variants = [
+        ("TC3 over GET", dict(method="GET")),
+        ("TC3 with an unsigned payload", dict(unsigned=True)),
+        ("HmacSHA256 over POST", dict(sign_method="HmacSHA256")),
+        ("HmacSHA1 over GET", dict(method="GET", sign_method="HmacSHA1")),
+    ]
+    time.sleep(1.1)  # RunInstances is limited to 10 calls a second, and nine were just made
+    for number, (name, options) in enumerate(variants):
+        other_ways(url, endpoint, cred, secret_id, name, number, options)
     print("ALL OK")
+
+
+def other_ways(url, endpoint, cred, secret_id, name, number, options):
+    """Buys, describes and terminates through one of the SDK's other request forms."""
+    cvm = cvm_client.CvmClient(cred, REGION, profile(endpoint, **options))
+    configs = models.DescribeZoneInstanceConfigInfosRequest()
+    configs.from_json_string(json.dumps({"Filters": [
+        {"Name": "zone", "Values": [ZONE]}, {"Name": "instance-charge-type", "Values": ["POSTPAID_BY_HOUR"]}]}))
+    items = cvm.DescribeZoneInstanceConfigInfos(configs).InstanceTypeQuotaSet
+    check(items and all(i.Zone == ZONE for i in items), name + ": nested filters arrive whole")
+
+    body = purchase("POSTPAID_BY_HOUR", "variant-%d" % number)
+    body["InstanceCount"] = 2
+    body["DataDisks"] = [{"DiskType": "CLOUD_PREMIUM", "DiskSize": 100, "DeleteWithInstance": True}]
+    dry = models.RunInstancesRequest()
+    dry.from_json_string(json.dumps(dict(body, DryRun=True)))
+    try:
+        cvm.RunInstances(dry)
+        print("ok: %s: dry run answered with a RequestId" % name)
+    except TencentCloudSDKException as error:
+        check(error.get_code() == "DryRunOperation", name + ": a dry run with booleans and numbers passes")
+    run = models.RunInstancesRequest()
+    run.from_json_string(json.dumps(body))
+    bought = cvm.RunInstances(run).InstanceIdSet
+    check(len(bought) == 2, name + ": RunInstances with InstanceCount 2")
+
+    describe = models.DescribeInstancesRequest()
+    describe.from_json_string(json.dumps({"InstanceIds": bought, "Offset": 0, "Limit": 1}))
+    found = cvm.DescribeInstances(describe)
+    check(found.TotalCount == 2 and len(found.InstanceSet) == 1, name + ": DescribeInstances pages with Limit 1")
+    check(found.InstanceSet[0].DataDisks[0].DiskSize == 100, name + ": the data disk was bought as asked")
+
+    control(url, "/_sim/advance", {"seconds": 60})  # a PENDING instance cannot be terminated yet
+    terminate = models.TerminateInstancesRequest()
+    terminate.from_json_string(json.dumps({"InstanceIds": bought}))
+    check(cvm.TerminateInstances(terminate).RequestId, name + ": TerminateInstances")
+
+    wrong = cvm_client.CvmClient(credential.Credential(secret_id, "wrong-key"), REGION, profile(endpoint, **options))
+    try:
+        wrong.DescribeZones(models.DescribeZonesRequest())
+        raise AssertionError(name + ": a wrong key was accepted")
+    except TencentCloudSDKException as error:
+        check(error.get_code() == "AuthFailure.SignatureFailure", name + ": a wrong key is refused")
 
 
 if __name__ == "__main__":

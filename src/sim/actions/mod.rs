@@ -42,6 +42,8 @@ pub struct Ctx {
     pub region: String,
     /// The RequestId this answer will carry.
     pub request_id: String,
+    /// True when the parameters came form-urlencoded (every value a string on the wire).
+    pub form: bool,
 }
 
 /// The services the simulator speaks.
@@ -90,27 +92,39 @@ impl Api {
 /// Runs `action` with the JSON `body`.
 pub fn dispatch(world: &mut World, ctx: &Ctx, action: &str, body: &Value) -> Result<Value, ApiFailure> {
     match action {
-        "RunInstances" => run::run_instances(world, ctx, parse(body)?),
-        "InquiryPriceRunInstances" => price::inquiry_price(world, ctx, parse(body)?),
-        "DescribeInstances" => describe::describe_instances(world, ctx, parse(body)?),
-        "DescribeInstancesStatus" => describe::describe_instances_status(world, ctx, parse(body)?),
-        "TerminateInstances" => terminate::terminate_instances(world, ctx, parse(body)?),
+        "RunInstances" => run::run_instances(world, ctx, parse(body, ctx.form)?),
+        "InquiryPriceRunInstances" => price::inquiry_price(world, ctx, parse(body, ctx.form)?),
+        "DescribeInstances" => describe::describe_instances(world, ctx, parse(body, ctx.form)?),
+        "DescribeInstancesStatus" => describe::describe_instances_status(world, ctx, parse(body, ctx.form)?),
+        "TerminateInstances" => terminate::terminate_instances(world, ctx, parse(body, ctx.form)?),
         "DescribeZones" => catalogue::describe_zones(world, ctx),
-        "DescribeZoneInstanceConfigInfos" => catalogue::describe_zone_instance_config_infos(world, ctx, parse(body)?),
-        "DescribeImages" => catalogue::describe_images(world, parse(body)?),
+        "DescribeZoneInstanceConfigInfos" => {
+            catalogue::describe_zone_instance_config_infos(world, ctx, parse(body, ctx.form)?)
+        }
+        "DescribeImages" => catalogue::describe_images(world, parse(body, ctx.form)?),
         "DescribeAccountBalance" => balance::describe_account_balance(world, ctx),
         other => Err(fail("InvalidAction", format!("The action `{other}` does not exist."))),
     }
 }
 
-/// Reads a request body into its DTO; a value of the wrong type is `InvalidParameter`.
-fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, ApiFailure> {
-    serde_path_to_error::deserialize(body.clone()).map_err(|e| {
-        fail(
-            "InvalidParameter",
-            format!("The parameter `{}` is not valid: {}", e.path(), e.inner()),
-        )
-    })
+/// Reads a request body into its DTO; a value of the wrong type is `InvalidParameter`. A form's
+/// values are all strings, so there a string is read as the number or boolean the DTO wants.
+fn parse<T: DeserializeOwned>(body: &Value, form: bool) -> Result<T, ApiFailure> {
+    let mut body = body.clone();
+    loop {
+        match serde_path_to_error::deserialize(body.clone()) {
+            Ok(input) => return Ok(input),
+            Err(e) => {
+                let message = e.inner().to_string();
+                if !(form && super::wire::coerce(&mut body, e.path(), &message)) {
+                    return Err(fail(
+                        "InvalidParameter",
+                        format!("The parameter `{}` is not valid: {message}", e.path()),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 /// Serializes an output DTO.
