@@ -136,12 +136,15 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
         }
     };
 
+    // Events are only ever appended: each pass looks at those added since the last one (a
+    // RESUME, on a new connection, starts again from the first).
+    let mut scanned = 0;
     loop {
         // Checked under the same lock as the read: nothing queued after `disconnect()` can
         // slip out on the connection being dropped; it waits for the RESUME replay.
         let pending = shared.read(|st| match kill_order(st, conn) {
             Some(code) => Err(code),
-            None => Ok(pending_frames(st, &session_id, sent_upto)),
+            None => Ok(pending_frames(st, &session_id, sent_upto, &mut scanned)),
         });
         let pending = match pending {
             Ok(p) => p,
@@ -171,12 +174,15 @@ async fn connection(shared: &Shared, conn: u64, stream: TcpStream) -> Result<(),
     }
 }
 
-/// Dispatches of `session` after `sent_upto`, as (event index, seq, frame text).
-fn pending_frames(st: &State, session: &str, sent_upto: u64) -> Vec<(usize, u64, String)> {
-    let queued = st
-        .events
+/// Dispatches of `session` after `sent_upto` among the events from index `scanned` on, as
+/// (event index, seq, frame text); moves `scanned` past the last event.
+fn pending_frames(st: &State, session: &str, sent_upto: u64, scanned: &mut usize) -> Vec<(usize, u64, String)> {
+    let from = (*scanned).min(st.events.len());
+    *scanned = st.events.len();
+    let queued = st.events[from..]
         .iter()
         .enumerate()
+        .map(|(i, e)| (from + i, e))
         .filter(|(_, e)| e.session_id.as_deref() == Some(session) && e.seq.is_some_and(|s| s > sent_upto));
     queued
         .map(|(i, e)| {

@@ -56,7 +56,7 @@ pub fn create_interaction(st: &mut State, new: NewInteraction, data: Value) -> R
     if let Some(m) = message_id.and_then(|m| st.messages.get(&m)) {
         payload["message"] = st.message_json(m);
     }
-    st.dispatch_injected("INTERACTION_CREATE", payload.clone())?;
+    let event = st.dispatch_injected("INTERACTION_CREATE", payload.clone())?;
     st.interactions.insert(
         iid,
         InteractionRec {
@@ -75,6 +75,7 @@ pub fn create_interaction(st: &mut State, new: NewInteraction, data: Value) -> R
             original_message_id: None,
             thinking: false,
             followup_ids: vec![],
+            event,
         },
     );
     Ok(InteractionHandle {

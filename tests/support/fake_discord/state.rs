@@ -104,6 +104,8 @@ pub struct InteractionRec {
     /// A type 5 deferral whose "thinking" message was not replaced yet.
     pub thinking: bool,
     pub followup_ids: Vec<u64>,
+    /// Its INTERACTION_CREATE: an index into [`State::events`].
+    pub event: usize,
 }
 
 /// A gateway dispatch, with whether it reached a live connection.

@@ -145,10 +145,7 @@ impl InteractionOutcome {
 pub fn outcome(st: &State, id: u64) -> Option<InteractionOutcome> {
     let it = st.interactions.get(&id)?;
     let view = |m: &u64| st.messages.get(m).map(|m| MessageView::new(st, m));
-    let delivered = st
-        .events
-        .iter()
-        .any(|e| e.name == "INTERACTION_CREATE" && e.d["id"].as_str() == Some(id.to_string().as_str()) && e.delivered);
+    let delivered = st.events.get(it.event).is_some_and(|e| e.delivered);
     Some(InteractionOutcome {
         id,
         callback_type: it.callback.as_ref().map(|c| c.kind),
