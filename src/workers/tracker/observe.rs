@@ -39,8 +39,12 @@ pub struct Observation {
     pub notices: Vec<(String, Notice)>,
 }
 
-fn gone_reason(billing: &str) -> String {
-    if billing == "spot" {
+fn gone_reason(billing: &str, seen: Option<&Instance>) -> String {
+    if seen.and_then(|i| i.restrict_state.as_deref()) == Some("EXPIRED") {
+        "its prepaid period ended without renewal, so Tencent Cloud isolated it; renew it in the console within \
+         the recycle-bin period to keep it."
+            .into()
+    } else if billing == "spot" {
         "Tencent Cloud reclaimed the spot instance (the market price rose above the bid, or the capacity was needed)."
             .into()
     } else {
@@ -83,7 +87,7 @@ pub fn observe(
                 Notice::Reclaimed {
                     request_id,
                     instance_id: id.clone(),
-                    reason: gone_reason(&record.billing),
+                    reason: gone_reason(&record.billing, None),
                 },
             ));
         }
@@ -150,7 +154,7 @@ pub fn observe(
                         Notice::Reclaimed {
                             request_id,
                             instance_id: id.clone(),
-                            reason: gone_reason(&record.billing),
+                            reason: gone_reason(&record.billing, Some(instance)),
                         },
                     ));
                 }
@@ -295,6 +299,23 @@ mod tests {
 
     fn keys(observation: &Observation) -> Vec<&str> {
         observation.notices.iter().map(|(key, _)| key.as_str()).collect()
+    }
+
+    #[test]
+    fn an_expired_prepaid_instance_is_told_as_not_renewed() {
+        let mut record = record();
+        record.billing = "prepaid".into();
+        let isolated = Instance {
+            restrict_state: Some("EXPIRED".into()),
+            ..seen("SHUTDOWN", Some("43.1.2.3"))
+        };
+        let observation = observe(&record, Some(&isolated), START, &settings());
+        assert_eq!(keys(&observation), ["instance:ins-1:gone"]);
+        let Notice::Reclaimed { reason, .. } = &observation.notices[0].1 else {
+            panic!("{:?}", observation.notices);
+        };
+        assert!(reason.contains("prepaid period ended without renewal"), "{reason}");
+        assert!(!observation.update.watching);
     }
 
     #[test]
