@@ -5,7 +5,7 @@
 //! Time is processed as segments between events, so the outcome depends only on simulated time
 //! and the seed, not on how often the world is looked at.
 
-use super::clock::{SimClock, SimMs};
+use super::clock::{SimClock, SimMs, add_months};
 use super::world::instance::{Phase, Visible};
 use super::world::{EventKind, World};
 use crate::tencent::enums::{ChargeType, OperationState};
@@ -16,6 +16,10 @@ use tracing::info;
 pub const REASON_OUTBID: &str = "spot instance reclaimed: the market price rose above its bid";
 /// Reclaimed for debt.
 pub const REASON_ARREARS: &str = "reclaimed: the account stayed in arrears past the grace period";
+/// Released after expiring unrenewed.
+pub const REASON_EXPIRED: &str = "released: the prepaid period ended without renewal";
+/// The RenewFlag that renews automatically.
+const AUTO_RENEW: &str = "NOTIFY_AND_AUTO_RENEW";
 
 impl World {
     /// Brings the world up to simulated time `to`.
@@ -86,6 +90,57 @@ impl World {
                 }
             }
             EventKind::Vanish(id) => self.remove_instance(&id),
+            EventKind::Expire(id) => self.expire(&id, at),
+        }
+    }
+
+    /// A prepaid instance at its ExpiredTime: renewed for a month when it auto-renews and the
+    /// account can pay, isolated otherwise; an isolated one is released after the retention.
+    fn expire(&mut self, id: &str, at: SimMs) {
+        let retention = self.cat.config.lifecycle.expired_retention_secs as i64 * 1000;
+        let Some(instance) = self.instances.get(id) else {
+            return;
+        };
+        let Some(expired) = instance.expired.filter(|e| at >= *e) else {
+            return;
+        };
+        let (uin, phase, price) = (instance.uin, instance.phase, instance.renew_fen);
+        let auto_renew = instance.renew_flag.as_deref() == Some(AUTO_RENEW);
+        match phase {
+            Phase::Running => {
+                let paid = auto_renew
+                    && self.account_of_uin(uin).is_some_and(|account| {
+                        let affordable = account.spendable() >= price;
+                        if affordable {
+                            account.pay(price);
+                            account.recheck_arrears(at);
+                        }
+                        affordable
+                    });
+                if paid {
+                    let next = add_months(expired, 1);
+                    if let Some(instance) = self.instances.get_mut(id) {
+                        instance.expired = Some(next);
+                    }
+                    info!(instance = id, fen = price, "prepaid instance renewed for a month");
+                    self.schedule(next, EventKind::Expire(id.to_owned()));
+                } else {
+                    self.stop_billing(id);
+                    if let Some(instance) = self.instances.get_mut(id) {
+                        instance.phase = Phase::Shutdown;
+                        instance.restrict_state = "EXPIRED".into();
+                    }
+                    info!(instance = id, "prepaid instance expired and isolated");
+                    self.schedule(at + retention, EventKind::Expire(id.to_owned()));
+                }
+            }
+            Phase::Shutdown => {
+                let isolated_on_expiry = self.instances.get(id).is_some_and(|i| i.restrict_state == "EXPIRED");
+                if !isolated_on_expiry || at >= expired + retention {
+                    self.destroy(id, at, REASON_EXPIRED);
+                }
+            }
+            Phase::Pending | Phase::LaunchFailed | Phase::Terminating => {}
         }
     }
 

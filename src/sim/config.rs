@@ -76,6 +76,9 @@ pub struct LifecycleConfig {
     pub terminating_secs: u64,
     /// How long a LAUNCH_FAILED instance stays visible.
     pub launch_failed_retention_secs: u64,
+    /// How long an expired, unrenewed prepaid instance stays isolated (SHUTDOWN, RestrictState
+    /// EXPIRED) before it is released.
+    pub expired_retention_secs: u64,
 }
 
 /// Arrears.

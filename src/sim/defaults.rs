@@ -72,6 +72,7 @@ impl Default for LifecycleConfig {
             public_ip_max_secs: 300,
             terminating_secs: 30,
             launch_failed_retention_secs: 3600,
+            expired_retention_secs: 7 * 24 * 3600,
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::support::sim::*;
 use cvmbot::money::Fen;
 use cvmbot::sim::DEFAULT_SECRET_ID;
 use cvmbot::tencent::cvm::RunInstancesRequest;
+use cvmbot::tencent::enums::RenewFlag;
 use rust_decimal::Decimal;
 use std::time::Duration;
 
@@ -109,4 +110,99 @@ async fn a_credit_account_spends_its_credit_line() {
     assert_eq!(balance.owe, Fen::new(28_950));
     assert_eq!(balance.real_credit_balance, Fen::new(1_000_000 - 28_950));
     assert_eq!(balance.spendable(), balance.real_credit_balance);
+}
+
+/// A prepaid purchase for one month with `flag`.
+fn monthly(flag: RenewFlag) -> RunInstancesRequest {
+    let mut request = prepaid(1);
+    if let Some(prepaid) = request.instance_charge_prepaid.as_mut() {
+        prepaid.renew_flag = Some(flag);
+    }
+    request
+}
+
+async fn the_instance(sim: &cvmbot::sim::Simulator) -> cvmbot::tencent::cvm::Instance {
+    let id = sim.instances()[0].instance_id.clone();
+    let found = client(sim).describe_instances(REGION, &[id]).await.expect("described");
+    found.into_iter().next().expect("still listed")
+}
+
+const DAY: u64 = 24 * 3600;
+
+#[tokio::test]
+async fn an_auto_renewing_prepaid_instance_pays_another_month_when_it_expires() {
+    let sim = start(test_config()).await;
+    let before = cash(&sim);
+    client(&sim)
+        .run_instances(REGION, &monthly(RenewFlag::NotifyAndAutoRenew))
+        .await
+        .expect("bought");
+    let month = before - cash(&sim);
+    // (157 + 50 GiB × 0.35 + 5 Mbps × 23) × 1 month, no discount for one month.
+    assert_eq!(month, 28_950);
+    assert_eq!(
+        the_instance(&sim).await.expired_time.as_deref(),
+        Some("2025-02-01T00:00:00Z")
+    );
+    sim.advance(Duration::from_secs(30 * DAY));
+    assert_eq!(before - cash(&sim), month, "nothing more before ExpiredTime");
+    sim.advance(Duration::from_secs(2 * DAY));
+    assert_eq!(
+        before - cash(&sim),
+        2 * month,
+        "one month renewed at the one-month price"
+    );
+    let renewed = the_instance(&sim).await;
+    assert_eq!(
+        renewed.instance_state.map(|s| s.to_string()).as_deref(),
+        Some("RUNNING")
+    );
+    assert_eq!(renewed.expired_time.as_deref(), Some("2025-03-01T00:00:00Z"));
+    assert_eq!(renewed.restrict_state.as_deref(), Some("NORMAL"));
+}
+
+#[tokio::test]
+async fn a_prepaid_instance_not_renewed_is_isolated_at_expiry_then_released() {
+    let mut config = test_config();
+    config.lifecycle.expired_retention_secs = 7 * DAY;
+    let sim = start(config).await;
+    client(&sim)
+        .run_instances(REGION, &monthly(RenewFlag::NotifyAndManualRenew))
+        .await
+        .expect("bought");
+    let paid = cash(&sim);
+    sim.advance(Duration::from_secs(32 * DAY));
+    let isolated = the_instance(&sim).await;
+    assert_eq!(
+        isolated.instance_state.map(|s| s.to_string()).as_deref(),
+        Some("SHUTDOWN")
+    );
+    assert_eq!(isolated.restrict_state.as_deref(), Some("EXPIRED"));
+    assert_eq!(cash(&sim), paid, "a manual-renew instance is never charged again");
+    // Expired on day 31 (2025-02-01), kept isolated for 7 days: released on day 38.
+    sim.advance(Duration::from_secs(6 * DAY - 60));
+    assert_eq!(sim.instances()[0].state, "SHUTDOWN", "still in the recycle bin");
+    sim.advance(Duration::from_secs(70));
+    let view = &sim.instances()[0];
+    assert_eq!(view.state, "TERMINATING");
+    assert!(
+        view.ended
+            .as_ref()
+            .is_some_and(|e| e.reason.contains("without renewal")),
+        "{view:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_auto_renewing_instance_the_account_cannot_pay_for_is_isolated() {
+    let sim = start(test_config()).await;
+    client(&sim)
+        .run_instances(REGION, &monthly(RenewFlag::NotifyAndAutoRenew))
+        .await
+        .expect("bought");
+    sim.set_balance(DEFAULT_SECRET_ID, Fen::new(100)).expect("set");
+    sim.advance(Duration::from_secs(32 * DAY));
+    let isolated = the_instance(&sim).await;
+    assert_eq!(isolated.restrict_state.as_deref(), Some("EXPIRED"));
+    assert_eq!(cash(&sim), 100, "no renewal was charged");
 }

@@ -84,8 +84,26 @@ pub fn run_instances(
     } else {
         stock.regular -= count as u32;
     }
+    // An automatic renewal pays one month at the one-month price.
+    let renew = if order.charge == ChargeType::Prepaid {
+        let month = Order {
+            period: Some(1),
+            ..order.clone()
+        };
+        Yuan::new(Cost::of(&world.cat, &month, market).upfront())
+            .to_fen_round()
+            .get()
+    } else {
+        0
+    };
+    let money = Money {
+        upfront,
+        freeze,
+        bid,
+        renew,
+    };
     let ids: Vec<String> = (0..count)
-        .map(|i| create(world, ctx, &order, &cost, Money { upfront, freeze, bid }, i, count))
+        .map(|i| create(world, ctx, &order, &cost, money, i, count))
         .collect();
     if let Some(key) = token_key {
         world.tokens.insert(key, ids.clone());
@@ -159,6 +177,7 @@ struct Money {
     upfront: i64,
     freeze: i64,
     bid: Option<Decimal>,
+    renew: i64,
 }
 
 fn create(world: &mut World, ctx: &Ctx, order: &Order, cost: &Cost, money: Money, i: i64, count: i64) -> String {
@@ -220,6 +239,7 @@ fn create(world: &mut World, ctx: &Ctx, order: &Order, cost: &Cost, money: Money
         fails,
         freeze: money.freeze,
         paid_upfront: money.upfront,
+        renew_fen: money.renew,
         hourly_fixed: cost.hourly_fixed(&order.charge),
         spot_bid: money.bid,
         billing: false,
@@ -234,8 +254,12 @@ fn create(world: &mut World, ctx: &Ctx, order: &Order, cost: &Cost, money: Money
         public_ip_visible: None,
         ended: None,
     };
+    let expires = instance.expired;
     world.insert_instance(instance);
     world.schedule(launch_at, EventKind::Launch(id.clone()));
+    if let Some(at) = expires {
+        world.schedule(at, EventKind::Expire(id.clone()));
+    }
     if let Some(at) = public_ip_at {
         world.schedule(at, EventKind::PublicIp(id.clone()));
     }

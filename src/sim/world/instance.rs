@@ -98,6 +98,9 @@ pub struct SimInstance {
     pub freeze: i64,
     /// Fen paid up front (prepaid), refunded if the launch fails.
     pub paid_upfront: i64,
+    /// Fen one month's automatic renewal costs (prepaid).
+    #[serde(default)]
+    pub renew_fen: i64,
     /// Yuan per hour billed while running, besides the spot market price.
     pub hourly_fixed: Decimal,
     /// The spot bid, for SPOTPAID.
@@ -185,7 +188,11 @@ impl SimInstance {
                 "LoginSettings": {"KeyIds": self.key_ids},
                 "RenewFlag": self.renew_flag,
                 "StopChargingMode": "NOT_APPLICABLE",
-                "IsolatedSource": if self.phase == Phase::Shutdown { "MANUAL_ISOLATE" } else { "NOTISOLATED" },
+                "IsolatedSource": match (self.phase, self.restrict_state.as_str()) {
+                    (Phase::Shutdown, "EXPIRED") => "EXPIRE_ISOLATE",
+                    (Phase::Shutdown, _) => "MANUAL_ISOLATE",
+                    _ => "NOTISOLATED",
+                },
                 "DisableApiTermination": false,
                 "DefaultLoginPort": if self.default_login_user == "Administrator" { 3389 } else { 22 },
                 "IPv6Addresses": Value::Null,

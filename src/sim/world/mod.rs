@@ -25,6 +25,9 @@ pub enum EventKind {
     PublicIp(String),
     /// The instance disappears from the API.
     Vanish(String),
+    /// A prepaid instance reaches its ExpiredTime: renewed or isolated; an isolated one is
+    /// released when this comes again after the retention.
+    Expire(String),
 }
 
 /// A scheduled event; ordered by time, then by scheduling order.
