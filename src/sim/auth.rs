@@ -5,14 +5,13 @@
 
 use super::actions::{ApiFailure, fail};
 use super::catalogue::Catalogue;
+use super::wire::field;
 use crate::tencent::sign::{
-    Authorization, canonical_request, sha256_hex, signature, signing_key, string_to_sign, utc_date,
+    Authorization, canonical_request, hmac_sha256, sha256_hex, signature, signing_key, string_to_sign, utc_date,
 };
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 /// How far `X-TC-Timestamp` may be from the wall clock, in seconds.
 pub const MAX_SKEW_SECS: i64 = 300;
@@ -172,7 +171,7 @@ pub fn verify_v1(
     form: &[(String, String)],
     wall_now: i64,
 ) -> Result<String, ApiFailure> {
-    let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| field(form, name);
     let required = |name: &str| {
         get(name).ok_or_else(|| {
             fail(
@@ -221,9 +220,7 @@ pub fn verify_v1(
     let text = format!("{}{host}/?{query}", method.to_ascii_uppercase());
     let key = account.secret_key.as_bytes();
     let expected = if sign_method == "HmacSHA256" {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
-        mac.update(text.as_bytes());
-        BASE64.encode(mac.finalize().into_bytes())
+        BASE64.encode(hmac_sha256(key, text.as_bytes()))
     } else {
         BASE64.encode(hmac_sha1(key, text.as_bytes()))
     };

@@ -106,6 +106,7 @@ impl World {
         };
         let (uin, phase, price) = (instance.uin, instance.phase, instance.renew_fen);
         let auto_renew = instance.renew_flag.as_deref() == Some(AUTO_RENEW);
+        let isolated_on_expiry = instance.restrict_state == "EXPIRED";
         match phase {
             Phase::Running => {
                 let paid = auto_renew
@@ -134,13 +135,10 @@ impl World {
                     self.schedule(at + retention, EventKind::Expire(id.to_owned()));
                 }
             }
-            Phase::Shutdown => {
-                let isolated_on_expiry = self.instances.get(id).is_some_and(|i| i.restrict_state == "EXPIRED");
-                if !isolated_on_expiry || at >= expired + retention {
-                    self.destroy(id, at, REASON_EXPIRED);
-                }
+            Phase::Shutdown if !isolated_on_expiry || at >= expired + retention => {
+                self.destroy(id, at, REASON_EXPIRED);
             }
-            Phase::Pending | Phase::LaunchFailed | Phase::Terminating => {}
+            Phase::Shutdown | Phase::Pending | Phase::LaunchFailed | Phase::Terminating => {}
         }
     }
 
