@@ -1,20 +1,47 @@
 //! Tracing set-up: `RUST_LOG` wins over the configured level; text or JSON lines on stderr.
+//!
+//! Whatever either says, the libraries that log raw network traffic are held at `warn`: at trace
+//! level the websocket library prints every gateway frame (the IDENTIFY frame carries the Discord
+//! token) and the HTTP stacks print requests (the `Authorization` and `X-TC-Token` headers).
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt;
+use tracing_subscriber::prelude::*;
+
+/// Crates that log frames, headers or bodies below `warn`; never shown below it.
+pub const CAPPED: &[&str] = &[
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+    "serenity::gateway",
+];
 
 /// Starts logging once (later calls are ignored).
 pub fn init(format: &str, level: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!(
-            "{level},serenity=warn,sqlx=warn,hyper=warn,reqwest=warn,tungstenite=warn,h2=warn"
-        ))
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},serenity=warn,sqlx=warn,{}", quiet_below_warn())));
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(CAPPED.iter().map(|target| (*target, LevelFilter::WARN)));
+    let registry = tracing_subscriber::registry().with(filter).with(caps);
+    let ansi = std::io::stderr().is_terminal();
     let _ = if format == "json" {
-        builder.json().flatten_event(true).try_init()
+        registry
+            .with(fmt::layer().json().flatten_event(true).with_writer(std::io::stderr))
+            .try_init()
     } else {
-        builder.try_init()
+        registry
+            .with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr))
+            .try_init()
     };
+}
+
+fn quiet_below_warn() -> String {
+    CAPPED.iter().map(|t| format!("{t}=warn")).collect::<Vec<_>>().join(",")
 }

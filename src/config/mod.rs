@@ -125,11 +125,24 @@ impl Config {
 fn deserialize(layers: &Layers) -> Result<FileSettings, ConfigError> {
     let value = toml::Value::Table(layers.merged.clone());
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let key = error.path().to_string().replace('[', ".").replace(']', "");
-        let problem = error.inner().to_string();
-        let (key, value) = if problem.starts_with("unknown field") {
+        let parent = error.path().to_string().replace('[', ".").replace(']', "");
+        let parent = if parent == "." { String::new() } else { parent };
+        // toml appends where it was ("in `policy`"); the key says that better.
+        let problem = error.inner().to_string().lines().next().unwrap_or_default().to_owned();
+        let unknown = problem
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_owned());
+        let (key, value) = if let Some(field) = unknown {
+            // The key that is not a setting, so its origin (a file, a variable) can be named.
+            let key = if parent.is_empty() || parent == field || parent.ends_with(&format!(".{field}")) {
+                if parent.is_empty() { field } else { parent }
+            } else {
+                format!("{parent}.{field}")
+            };
             (key, None)
         } else {
+            let key = parent;
             let value = layers.value_at(&key);
             (key, value)
         };

@@ -132,3 +132,115 @@ fn secrets_come_from_the_environment_or_a_file_and_never_print() {
     let error = Config::load_from(None, &env(&[("TENCENTCLOUD_SECRET_ID", "AKIDexample")])).expect_err("half");
     assert_eq!(error.key, "TENCENTCLOUD_SECRET_KEY");
 }
+
+#[test]
+fn a_file_that_names_requester_roles_admits_only_those_roles() {
+    let config_file = file("[policy]\nrequesters = { roles = [\"77\"] }\n");
+    let config = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
+    let requesters = &config.policy.requesters;
+    assert!(
+        !requesters.anyone,
+        "the defaults' `anyone = true` must not survive under the file's table"
+    );
+    assert_eq!(requesters.roles, vec![77]);
+
+    let from_env = Config::load_from(None, &env(&[("CVMBOT_POLICY__REQUESTERS__ROLES", "[\"78\"]")])).expect("valid");
+    assert!(
+        !from_env.policy.requesters.anyone,
+        "a variable naming roles restricts too"
+    );
+    assert_eq!(from_env.policy.requesters.roles, vec![78]);
+}
+
+#[test]
+fn every_policy_audience_in_a_file_means_exactly_what_it_lists() {
+    let config_file = file("[policy]\napprovers = { users = [\"5\"] }\nadmins = { roles = [\"6\"] }\n");
+    let over = file("[policy]\napprovers = { roles = [\"9\"] }\n");
+    let config = Config::load_layered(
+        &[(
+            "the first file",
+            &std::fs::read_to_string(config_file.path()).expect("read"),
+        )],
+        Some(over.path()),
+        &BTreeMap::new(),
+    )
+    .expect("valid");
+    assert_eq!(config.policy.approvers.roles, vec![9]);
+    assert!(
+        config.policy.approvers.users.is_empty(),
+        "the later file's approvers replace the earlier ones whole"
+    );
+    assert_eq!(config.policy.admins.roles, vec![6]);
+}
+
+#[test]
+fn a_preset_in_a_file_is_exactly_the_options_it_lists() {
+    let config_file = file("[presets.small-web]\ntype = \"S5.LARGE8\"\n");
+    let config = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
+    let preset = &config.parse.presets["small-web"];
+    assert_eq!(preset.get("type").map(String::as_str), Some("S5.LARGE8"));
+    assert_eq!(
+        preset.len(),
+        1,
+        "nothing of the built-in preset of that name is kept: {preset:?}"
+    );
+}
+
+#[test]
+fn tiers_in_a_file_replace_the_defaults_and_rate_limits_merge_per_action() {
+    let config_file =
+        file("[policy]\ntiers = [{ up_to = \"100\", approvals = 1 }]\n[tencent.rate_limits]\nRunInstances = 5\n");
+    let config = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
+    assert_eq!(
+        config.policy.tiers.len(),
+        1,
+        "above 100 CNY is refused, as the file says"
+    );
+    assert_eq!(config.tencent.rate_limits.get("RunInstances"), Some(&5));
+    assert_eq!(
+        config.tencent.rate_limits.get("DescribeInstances"),
+        Some(&40),
+        "an action the file does not list keeps Tencent's documented limit"
+    );
+    let typo = file("[tencent.rate_limits]\nRunInstance = 5\n");
+    let error = Config::load_from(Some(typo.path()), &env(&[])).expect_err("not an action");
+    assert_eq!(error.key, "tencent.rate_limits.RunInstance");
+    assert!(error.problem.contains("RunInstances"), "{error}");
+}
+
+#[test]
+fn a_dearer_tier_that_needs_fewer_approvals_is_refused() {
+    let config_file =
+        file("[policy]\ntiers = [{ up_to = \"500\", approvals = 2 }, { up_to = \"5000\", approvals = 1 }]\n");
+    let error = Config::load_from(Some(config_file.path()), &env(&[])).expect_err("fewer approvals for more money");
+    assert_eq!(error.key, "policy.tiers.1.approvals");
+    assert!(error.problem.contains("at least as many approvals"), "{error}");
+}
+
+#[test]
+fn settings_that_would_be_accepted_but_wrong_fail_at_start_up() {
+    let error = Config::load_from(None, &env(&[("CVMBOT_LOG__LEVEL", "verbose")])).expect_err("not a level");
+    assert_eq!(error.key, "log.level");
+    assert!(error.problem.contains("debug"), "{error}");
+    Config::load_from(None, &env(&[("CVMBOT_LOG__LEVEL", "info,cvmbot=debug")])).expect("directives are fine");
+
+    let error = Config::load_from(None, &env(&[("CVMBOT_POLICY__MAX_CUONT", "3")])).expect_err("a typo");
+    assert_eq!(error.key, "policy.max_cuont");
+    assert_eq!(error.origin, "environment variable CVMBOT_POLICY__MAX_CUONT");
+
+    let error = Config::load_from(
+        None,
+        &env(&[
+            ("TENCENTCLOUD_SECRET_ID", "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE"),
+            ("TENCENTCLOUD_SECRET_KEY", "k"),
+        ]),
+    )
+    .expect_err("a key where the id goes");
+    assert_eq!(error.key, "TENCENTCLOUD_SECRET_ID");
+    assert!(error.problem.contains("AKID"), "{error}");
+    assert!(!error.to_string().contains("Gu5t9x"), "{error}");
+
+    let error = Config::load_from(None, &env(&[("DISCORD_TOKEN", "abc\ndef")])).expect_err("a line break inside");
+    assert_eq!(error.key, "DISCORD_TOKEN");
+    assert!(!error.to_string().contains("abc"), "the value is never shown: {error}");
+}

@@ -96,6 +96,16 @@ fn tencent(check: &Checker<'_>, settings: &FileSettings) -> Result<ClientSetting
         "tencent.backoff_base",
         "must not exceed tencent.backoff_max",
     )?;
+    for action in t.rate_limits.keys() {
+        check.ensure(
+            action == "default" || crate::tencent::ACTIONS.contains(&action.as_str()),
+            &format!("tencent.rate_limits.{action}"),
+            &format!(
+                "is not an action cvmbot calls; rate limits can be set for default, {}",
+                crate::tencent::ACTIONS.join(", ")
+            ),
+        )?;
+    }
     Ok(ClientSettings {
         endpoint,
         region: t.region.clone(),
@@ -167,18 +177,28 @@ fn policy(check: &Checker<'_>, settings: &FileSettings) -> Result<Policy, Config
         "must be longer than 0s",
     )?;
     check.ensure(!p.tiers.is_empty(), "policy.tiers", "must have at least one tier")?;
-    let mut tiers = Vec::new();
+    let mut tiers: Vec<Tier> = Vec::new();
     for (i, tier) in p.tiers.iter().enumerate() {
         check.ensure(
             (1..=10).contains(&tier.approvals),
             &format!("policy.tiers.{i}.approvals"),
             "must be from 1 to 10",
         )?;
-        if let Some(previous) = tiers.last().map(|t: &Tier| t.up_to) {
+        if let Some(previous) = tiers.last().copied() {
             check.ensure(
-                tier.up_to.0 > previous,
+                tier.up_to.0 > previous.up_to,
                 &format!("policy.tiers.{i}.up_to"),
                 "tiers must be in ascending order of up_to",
+            )?;
+            check.ensure(
+                tier.approvals >= previous.approvals,
+                &format!("policy.tiers.{i}.approvals"),
+                &format!(
+                    "a dearer tier must need at least as many approvals as a cheaper one (tier {} up to {} needs {})",
+                    i - 1,
+                    previous.up_to,
+                    previous.approvals
+                ),
             )?;
         }
         tiers.push(Tier {
@@ -287,5 +307,30 @@ fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<(), ConfigErro
         "log.format",
         "must be \"text\" or \"json\"",
     )?;
+    check.ensure(
+        valid_log_level(&settings.log.level),
+        "log.level",
+        "must be a level (error, warn, info, debug, trace or off) or directives such as \"info,cvmbot=debug\"",
+    )?;
     Ok(())
+}
+
+const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];
+
+/// A level, or comma-separated directives `LEVEL` / `TARGET=LEVEL` (what `RUST_LOG` takes, minus
+/// span filters). A bare word that is not a level would be read as a target and silence the rest.
+fn valid_log_level(text: &str) -> bool {
+    let level = |word: &str| LOG_LEVELS.iter().any(|l| word.trim().eq_ignore_ascii_case(l));
+    !text.trim().is_empty()
+        && text.split(',').all(|directive| match directive.split_once('=') {
+            Some((target, value)) => {
+                let target = target.trim();
+                !target.is_empty()
+                    && target
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+                    && level(value)
+            }
+            None => level(directive),
+        })
 }

@@ -12,3 +12,16 @@ pub mod sign;
 pub use client::{Answer, ClientSettings, Credentials, RetryPolicy, TencentClient};
 pub use endpoint::{Endpoint, Service};
 pub use error::{ApiError, ErrorKind};
+
+/// Every action cvmbot calls (what `tencent.rate_limits` may name, besides `default`).
+pub const ACTIONS: &[&str] = &[
+    "RunInstances",
+    "InquiryPriceRunInstances",
+    "DescribeInstances",
+    "DescribeInstancesStatus",
+    "TerminateInstances",
+    "DescribeZones",
+    "DescribeZoneInstanceConfigInfos",
+    "DescribeImages",
+    "DescribeAccountBalance",
+];
