@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crashpoint;
 pub mod demo;
 pub mod desk;
 pub mod domain;

@@ -69,6 +69,26 @@ pub enum Notice {
         request_id: i64,
         approved_monthly: Yuan,
         new_monthly: Yuan,
+        /// What the new price needs (0 in notices stored before this was recorded).
+        #[serde(default)]
+        approvals_needed: u32,
+    },
+    /// A re-quote found that the policy no longer allows the request (above the last tier, over a
+    /// cap, or more than the balance can pay); nothing was bought.
+    RefusedOnRequote {
+        request_id: i64,
+        approved_monthly: Yuan,
+        new_monthly: Yuan,
+        reason: String,
+    },
+    /// Tencent's answers to a purchase could not be read, again and again: cvmbot keeps asking
+    /// with the same ClientToken, and people should look.
+    PurchaseUnresolved {
+        request_id: i64,
+        answers: u32,
+        explanation: String,
+        /// Instance ids an incomplete answer did name.
+        instance_ids: Vec<String>,
     },
     /// Nobody decided in time.
     Expired { request_id: i64, requester_id: u64 },
@@ -94,6 +114,10 @@ pub enum Notice {
     },
     /// The balance is back above every tier.
     BalanceRecovered { spendable: Fen },
+    /// The balance cannot be read, so low-balance warnings can't be given.
+    BalanceUnreadable { explanation: String, code: String },
+    /// The balance can be read again.
+    BalanceReadable { spendable: Fen },
     /// The daily summary.
     Digest {
         date: String,
@@ -132,6 +156,8 @@ impl Notice {
             | Notice::Retrying { request_id, .. }
             | Notice::Unreachable { request_id, .. }
             | Notice::Requoted { request_id, .. }
+            | Notice::RefusedOnRequote { request_id, .. }
+            | Notice::PurchaseUnresolved { request_id, .. }
             | Notice::Expired { request_id, .. } => Some(*request_id),
             _ => None,
         }

@@ -236,7 +236,6 @@ async fn run_bot(
     let discord = &app.config.settings.discord;
     let handler = crate::chat::discord::HandlerSettings {
         guild_ids: discord.guild_ids.iter().map(|g| g.0).collect(),
-        thread_per_request: discord.thread_per_request,
     };
     let workers = crate::workers::WorkerSettings::from_config(&app.config, crate::chat::render::TimeStyle::Discord);
     let bot = crate::chat::discord::Bot::connect(app.desk.clone(), &token, &discord.api_base, handler, workers).await?;

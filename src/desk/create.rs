@@ -1,13 +1,11 @@
 //! Filing a request: parse, check the policy, quote, dry-run, check the balance and the caps, store.
 
 use super::cloud::{explain_failure, quote_from_price, run_request};
+use super::costs::{CapCheck, check_balance};
 use super::{Desk, DeskError, Origin, RequestView};
-use crate::clock::month_start;
 use crate::domain::{BalanceCheck, Person, PurchaseForm, PurchaseSpec, RequestState, approval_hash};
-use crate::money::{Fen, Yuan};
 use crate::store::{AuditEntry, NewRequest};
-use crate::tencent::billing::AccountBalance;
-use crate::tencent::{Answer, ApiError, ErrorKind};
+use crate::tencent::{ApiError, ErrorKind};
 use tracing::{info, instrument, warn};
 
 impl Desk {
@@ -76,10 +74,12 @@ impl Desk {
 
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
-        if policy.has_caps() {
-            let (mine, team) = tx.committed_since(requester.id, month_start(now), true, 0).await?;
-            policy.check_caps(monthly, Fen::new(mine).to_yuan(), Fen::new(team).to_yuan())?;
-        }
+        let caps = CapCheck {
+            requester_id: requester.id,
+            with_pending: true,
+            except: 0,
+        };
+        self.check_caps(&mut tx, monthly, caps, now).await?;
         let new = NewRequest {
             requester: requester.clone(),
             guild_id: origin.guild_id,
@@ -111,9 +111,14 @@ impl Desk {
             tencent_request_id: Some(price.request_id),
         })
         .await?;
+        if origin.channel_id.is_some() {
+            tx.enqueue_notification(&super::cards::card_row(id, now)).await?;
+        }
         let view = self.view_in(&mut tx, id).await?;
         tx.commit().await?;
+        crate::crashpoint::here("filing:stored");
         info!(request_id = id, "request filed");
+        self.wake_dispatcher();
         Ok(view)
     }
 
@@ -134,40 +139,5 @@ impl Desk {
             "Tencent Cloud refused it at the {step}: {explanation} ({})",
             error.code
         ))
-    }
-}
-
-/// Compares the spendable balance with what must be paid or frozen at purchase.
-fn check_balance(
-    mode: BalanceCheck,
-    balance: &Result<Answer<AccountBalance>, ApiError>,
-    up_front: Yuan,
-    warnings: &mut Vec<String>,
-) -> Result<(), DeskError> {
-    let balance = match balance {
-        Ok(answer) => answer.data,
-        Err(error) => {
-            warn!(%error, "could not read the balance while filing");
-            warnings.push("The account balance could not be read, so it was not checked.".into());
-            return Ok(());
-        }
-    };
-    let spendable = balance.spendable();
-    let needed = up_front.to_fen_ceil();
-    if spendable >= needed {
-        return Ok(());
-    }
-    let message = format!(
-        "The spendable balance {spendable} can't cover the {} this purchase needs up front (the prepaid total, or one hour frozen for pay-as-you-go and spot).",
-        needed
-    );
-    match mode {
-        BalanceCheck::Block => Err(DeskError::Refused(format!(
-            "{message} Top up the Tencent Cloud account first."
-        ))),
-        BalanceCheck::Warn => {
-            warnings.push(message);
-            Ok(())
-        }
     }
 }

@@ -2,8 +2,10 @@
 //! and knows nothing of Discord or the console. Every state change is one transaction that locks
 //! the request row first and is guarded by the state it expects.
 
+mod cards;
 mod catalogue;
 mod cloud;
+mod costs;
 mod create;
 mod error;
 mod outbox;
@@ -11,6 +13,7 @@ mod submit;
 mod views;
 mod vote;
 
+pub use cards::PostedCard;
 pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::DeskError;
@@ -93,6 +96,8 @@ struct Inner {
     installation_id: String,
     submitter_wake: Notify,
     dispatcher_wake: Notify,
+    /// Request ids whose card was just linked (waiters in the adapters).
+    cards_linked: tokio::sync::broadcast::Sender<i64>,
     catalogue: Catalogue,
 }
 
@@ -114,6 +119,7 @@ impl Desk {
             installation_id,
             submitter_wake: Notify::new(),
             dispatcher_wake: Notify::new(),
+            cards_linked: tokio::sync::broadcast::channel(1024).0,
             catalogue,
         };
         Ok(Desk { inner: Arc::new(inner) })

@@ -20,3 +20,11 @@ pub fn notice_row(key: &str, notice: &Notice, at: OffsetDateTime) -> NewNotifica
         at,
     }
 }
+
+/// The outbox row for `notice` in the alert channel, whatever request it is about.
+pub fn alert_row(key: &str, notice: &Notice, at: OffsetDateTime) -> NewNotification {
+    NewNotification {
+        target: "alert".into(),
+        ..notice_row(key, notice, at)
+    }
+}

@@ -4,17 +4,21 @@
 //! same token, which Tencent answers with the same instances instead of buying again.
 
 use super::cloud::{explain_failure, quote_from_price, run_request};
+use super::costs::{CapCheck, check_balance};
 use super::vote::enqueue;
 use super::{Desk, DeskError};
 use crate::chat::Notice;
 use crate::chat::render::TimeStyle;
 use crate::domain::{BillingKind, RequestState, approval_hash, client_token};
 use crate::money::Yuan;
-use crate::store::{AuditEntry, Failure, NewInstance, RequestRecord, Transition};
+use crate::store::{AuditEntry, Failure, NewInstance, RequestRecord, Requote, Transition};
 use crate::tencent::{ApiError, ErrorKind};
 use rust_decimal::Decimal;
 use std::time::Duration;
 use tracing::{error, info, instrument, warn};
+
+/// Answers in a row that could not be read before people are told a purchase is unresolved.
+pub const UNRESOLVED_AFTER: u32 = 3;
 
 /// What one pass over a due request did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub enum SubmitOutcome {
     WillRetry,
     /// Tencent refused; nothing was bought.
     Failed,
+    /// The renewed price is one the policy no longer allows; nothing was bought.
+    Refused,
 }
 
 impl Desk {
@@ -110,9 +116,10 @@ impl Desk {
             ))
             .await?;
         }
-        tx.set_next_attempt(id, Some(now + self.settings().resend_after))
+        tx.set_next_attempt(id, Some(now + self.resend_delay(record.unclear_answers)))
             .await?;
         tx.commit().await?;
+        crate::crashpoint::here("submit:claimed");
 
         let token = record
             .client_token
@@ -120,14 +127,42 @@ impl Desk {
             .unwrap_or_else(|| client_token(&self.inner.installation_id, id, record.attempt));
         let request = run_request(&record.spec, Some(id), Some(token));
         info!(attempt = record.attempt, "sending RunInstances");
-        match self.tencent().run_instances(record.spec.region(), &request).await {
-            Ok(answer) => {
+        let answer = self.tencent().run_instances(record.spec.region(), &request).await;
+        crate::crashpoint::here("submit:sent");
+        match answer {
+            Ok(answer) if answer.data.instance_id_set.len() == record.spec.count() as usize => {
                 self.record_submitted(&record, answer.data.instance_id_set, &answer.request_id)
                     .await
             }
-            Err(error) if error.is_retryable() => self.record_unknown_outcome(&record, &error).await,
+            Ok(answer) => {
+                // Tencent creates all of a purchase or none of it; an answer naming another number
+                // of instances is not one to believe, so the purchase is asked again (same token).
+                let error = ApiError::transport(
+                    ErrorKind::Unreadable,
+                    "ClientParseError",
+                    format!(
+                        "the answer named {} instance id(s) for a purchase of {} (RequestId {})",
+                        answer.data.instance_id_set.len(),
+                        record.spec.count(),
+                        answer.request_id
+                    ),
+                );
+                self.record_unknown_outcome(&record, &error, answer.data.instance_id_set)
+                    .await
+            }
+            Err(error) if error.is_retryable() || error.outcome_unknown() => {
+                self.record_unknown_outcome(&record, &error, Vec::new()).await
+            }
             Err(error) => self.record_refusal(&record, &error).await,
         }
+    }
+
+    /// How long a submission whose outcome is unknown waits before it is resent: `resend_after`,
+    /// doubling with each answer in a row that could not be read, up to 16 times as long.
+    fn resend_delay(&self, unclear_answers: u32) -> Duration {
+        self.settings()
+            .resend_after
+            .saturating_mul(1 << unclear_answers.saturating_sub(1).min(4))
     }
 
     fn needs_requote(&self, record: &RequestRecord, now: time::OffsetDateTime) -> bool {
@@ -136,15 +171,19 @@ impl Desk {
             && now - record.quoted_at > self.settings().policy.requote_after
     }
 
-    /// Renews an old quote before buying. A higher price sends the request back for approval.
+    /// Renews an old quote before buying and judges it again by the whole policy: the tier of the
+    /// new price (above the last one is refused), the monthly caps and the balance. A higher price
+    /// sends the request back for approval with the approvals the new price needs; one the policy
+    /// no longer allows is refused with the reason.
     async fn requote(&self, record: RequestRecord) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let request = run_request(&record.spec, None, None);
-        let answer = match self
-            .tencent()
-            .inquiry_price_run_instances(record.spec.region(), &request)
-            .await
-        {
+        let tencent = self.tencent();
+        let (answer, balance) = tokio::join!(
+            tencent.inquiry_price_run_instances(record.spec.region(), &request),
+            tencent.describe_account_balance(),
+        );
+        let answer = match answer {
             Ok(answer) => answer,
             Err(error) => {
                 warn!(%error, "re-quote failed; trying later");
@@ -157,7 +196,8 @@ impl Desk {
         };
         let quote = quote_from_price(&record.spec, &answer.data);
         let now = self.clock().now();
-        let rose = quote.rose_above(&record.quote);
+        let policy = &self.settings().policy;
+        let monthly = quote.monthly_equivalent();
         let hash = approval_hash(&record.spec, &quote);
         let mut tx = self.store().begin().await?;
         let Some(current) = tx.lock_request(id).await? else {
@@ -166,16 +206,43 @@ impl Desk {
         if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
             return Ok(SubmitOutcome::Skipped);
         }
+        let caps = CapCheck {
+            requester_id: record.requester_id,
+            with_pending: false,
+            except: id,
+        };
+        let mut warnings = Vec::new();
+        let verdict = match policy.approvals_needed(monthly) {
+            Ok(needed) => match self.check_caps(&mut tx, monthly, caps, now).await {
+                Ok(()) => {
+                    check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings).map(|()| needed)
+                }
+                Err(refusal) => Err(refusal),
+            },
+            Err(refusal) => Err(refusal.into()),
+        };
+        let needed = match verdict {
+            Ok(needed) => needed,
+            Err(DeskError::Refused(reason)) => {
+                return self
+                    .refuse_on_requote(tx, &record, &quote, &answer.request_id, reason)
+                    .await;
+            }
+            Err(other) => return Err(other),
+        };
         tx.set_quote(
             id,
-            &quote,
-            &hash,
-            quote.monthly_equivalent().to_fen_ceil().get(),
-            now,
-            &answer.request_id,
+            &Requote {
+                quote: &quote,
+                approval_hash: &hash,
+                monthly_fen: monthly.to_fen_ceil().get(),
+                approvals_needed: needed,
+                at: now,
+                quote_request_id: &answer.request_id,
+            },
         )
         .await?;
-        if !rose {
+        if !quote.rose_above(&record.quote) {
             tx.commit().await?;
             self.wake_submitter();
             return Ok(SubmitOutcome::Skipped);
@@ -190,23 +257,74 @@ impl Desk {
         )
         .await?;
         tx.set_next_attempt(id, None).await?;
+        tx.set_expiry(id, now + policy.expiry).await?;
         let mut entry = AuditEntry::by_cvmbot(id, now, "requoted", RequestState::Approved, RequestState::Pending);
         entry.detail = Some(format!(
-            "{} → {} per month-equivalent",
+            "{} → {} per month-equivalent; {needed} approval(s) needed",
             record.quote.monthly_equivalent(),
-            quote.monthly_equivalent()
+            monthly
         ));
         entry.tencent_request_id = Some(answer.request_id.clone());
         tx.insert_audit(&entry).await?;
         let notice = Notice::Requoted {
             request_id: id,
             approved_monthly: record.quote.monthly_equivalent(),
-            new_monthly: quote.monthly_equivalent(),
+            new_monthly: monthly,
+            approvals_needed: needed,
         };
         enqueue(&mut tx, &format!("request:{id}:requoted:{hash}"), &notice, now).await?;
         tx.commit().await?;
         self.wake_dispatcher();
         Ok(SubmitOutcome::Requoted)
+    }
+
+    /// Ends a request whose renewed price the policy refuses: nothing is bought, the requester is told why.
+    async fn refuse_on_requote(
+        &self,
+        mut tx: crate::store::Session,
+        record: &RequestRecord,
+        quote: &crate::domain::Quote,
+        quote_request_id: &str,
+        reason: String,
+    ) -> Result<SubmitOutcome, DeskError> {
+        let id = record.id;
+        let now = self.clock().now();
+        tx.transition(
+            id,
+            Transition {
+                from: RequestState::Approved,
+                to: RequestState::Refused,
+                at: now,
+            },
+        )
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        tx.set_decision(id, "cvmbot", Some(&reason)).await?;
+        let mut entry = AuditEntry::by_cvmbot(
+            id,
+            now,
+            "refused-on-requote",
+            RequestState::Approved,
+            RequestState::Refused,
+        );
+        entry.detail = Some(format!(
+            "{} → {} per month-equivalent: {reason}",
+            record.quote.monthly_equivalent(),
+            quote.monthly_equivalent()
+        ));
+        entry.tencent_request_id = Some(quote_request_id.to_owned());
+        tx.insert_audit(&entry).await?;
+        let notice = Notice::RefusedOnRequote {
+            request_id: id,
+            approved_monthly: record.quote.monthly_equivalent(),
+            new_monthly: quote.monthly_equivalent(),
+            reason,
+        };
+        enqueue(&mut tx, &format!("request:{id}:refused-on-requote"), &notice, now).await?;
+        tx.commit().await?;
+        info!("refused on re-quote");
+        self.wake_dispatcher();
+        Ok(SubmitOutcome::Refused)
     }
 
     async fn record_submitted(
@@ -263,15 +381,20 @@ impl Desk {
         };
         enqueue(&mut tx, &format!("request:{id}:submitted"), &notice, now).await?;
         tx.commit().await?;
+        crate::crashpoint::here("submit:stored");
         info!(instances = ids.len(), "submitted");
         self.wake_dispatcher();
         Ok(SubmitOutcome::Submitted(ids))
     }
 
+    /// The answer to a purchase was lost or could not be read: the request stays `submitting` and
+    /// is resent later with the same ClientToken (Tencent answers a repeat with the same instances).
+    /// After [`UNRESOLVED_AFTER`] such answers in a row, its channel and the alert channel are told.
     async fn record_unknown_outcome(
         &self,
         record: &RequestRecord,
         error: &ApiError,
+        named: Vec<String>,
     ) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let now = self.clock().now();
@@ -283,6 +406,8 @@ impl Desk {
         if current.state != RequestState::Submitting {
             return Ok(SubmitOutcome::Skipped);
         }
+        let unclear = u32::try_from(tx.note_unclear_answer(id).await?).unwrap_or(u32::MAX);
+        tx.set_next_attempt(id, Some(now + self.resend_delay(unclear))).await?;
         let notice = Notice::Unreachable {
             request_id: id,
             explanation: error.explain(),
@@ -294,6 +419,18 @@ impl Desk {
             now,
         )
         .await?;
+        if unclear == UNRESOLVED_AFTER {
+            let notice = Notice::PurchaseUnresolved {
+                request_id: id,
+                answers: unclear,
+                explanation: error.to_string(),
+                instance_ids: named,
+            };
+            let key = format!("request:{id}:unresolved:{}", record.attempt);
+            enqueue(&mut tx, &key, &notice, now).await?;
+            tx.enqueue_notification(&super::outbox::alert_row(&format!("alert:{key}"), &notice, now))
+                .await?;
+        }
         let mut entry = AuditEntry::by_cvmbot(
             id,
             now,

@@ -1,10 +1,10 @@
 //! Deciding requests: votes, cancellation and expiry. Each is one transaction that locks the
 //! request, judges with the policy, and changes state only from the state it expects.
 
+use super::costs::CapCheck;
 use super::outbox::notice_row;
 use super::{Desk, DeskError, RequestView};
 use crate::chat::Notice;
-use crate::clock::month_start;
 use crate::domain::{Person, RequestState, VoteFacts, VoteRefusal, client_token};
 use crate::money::Fen;
 use crate::store::{AuditEntry, Session, Transition, VoteRecord};
@@ -48,7 +48,9 @@ impl Desk {
             now,
             current_hash: &record.approval_hash,
             presented_hash: ballot.seen_hash.as_deref(),
-            already_voted: votes.iter().any(|v| v.voter_id == voter.id),
+            already_voted: votes
+                .iter()
+                .any(|v| v.voter_id == voter.id && v.approval_hash == record.approval_hash),
         };
         self.settings().policy.check_vote(voter, facts)?;
         let vote = VoteRecord {
@@ -83,14 +85,13 @@ impl Desk {
                 .count()
                 + 1;
             if approvals as u32 >= record.approvals_needed {
-                let policy = &self.settings().policy;
-                if policy.has_caps() {
-                    let (mine, team) = tx
-                        .committed_since(record.requester_id, month_start(now), false, id)
-                        .await?;
-                    let monthly = Fen::new(record.monthly_fen).to_yuan();
-                    policy.check_caps(monthly, Fen::new(mine).to_yuan(), Fen::new(team).to_yuan())?;
-                }
+                let caps = CapCheck {
+                    requester_id: record.requester_id,
+                    with_pending: false,
+                    except: id,
+                };
+                self.check_caps(&mut tx, Fen::new(record.monthly_fen).to_yuan(), caps, now)
+                    .await?;
                 tx.transition(
                     id,
                     Transition {
@@ -124,6 +125,9 @@ impl Desk {
         .await?;
         let view = self.view_in(&mut tx, id).await?;
         tx.commit().await?;
+        if decided == Some(RequestState::Approved) {
+            crate::crashpoint::here("vote:approved");
+        }
         info!(decided = ?decided, "vote counted");
         if decided == Some(RequestState::Approved) {
             self.wake_submitter();
@@ -145,7 +149,9 @@ impl Desk {
             now: self.clock().now(),
             current_hash: &record.approval_hash,
             presented_hash: seen_hash,
-            already_voted: votes.iter().any(|v| v.voter_id == voter.id),
+            already_voted: votes
+                .iter()
+                .any(|v| v.voter_id == voter.id && v.approval_hash == record.approval_hash),
         };
         Ok(self.settings().policy.check_vote(voter, facts)?)
     }
@@ -263,28 +269,6 @@ impl Desk {
             self.wake_dispatcher();
         }
         Ok(expired)
-    }
-
-    /// Records that request `id`'s card is the message `message_id` in `channel_id`.
-    pub async fn attach_message(
-        &self,
-        id: i64,
-        channel_id: u64,
-        message_id: u64,
-        thread_id: Option<u64>,
-    ) -> Result<(), DeskError> {
-        let mut tx = self.store().begin().await?;
-        tx.attach_message(id, channel_id, message_id, thread_id).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records that the card shown for request `id` is up to date as of `version`.
-    pub async fn mark_card_shown(&self, id: i64, version: i64) -> Result<(), DeskError> {
-        let mut tx = self.store().begin().await?;
-        tx.mark_card_shown(id, version).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 

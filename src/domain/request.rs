@@ -31,11 +31,14 @@ pub enum RequestState {
     Cancelled,
     /// Tencent refused the purchase.
     Failed,
+    /// The policy refused it when its price was renewed before buying (above the last tier, over
+    /// a monthly cap, or more than the balance can pay).
+    Refused,
 }
 
 impl RequestState {
     /// Every state.
-    pub const ALL: [RequestState; 11] = [
+    pub const ALL: [RequestState; 12] = [
         RequestState::Pending,
         RequestState::Approved,
         RequestState::Submitting,
@@ -47,6 +50,7 @@ impl RequestState {
         RequestState::Expired,
         RequestState::Cancelled,
         RequestState::Failed,
+        RequestState::Refused,
     ];
 
     /// The stored name.
@@ -63,6 +67,7 @@ impl RequestState {
             RequestState::Expired => "expired",
             RequestState::Cancelled => "cancelled",
             RequestState::Failed => "failed",
+            RequestState::Refused => "refused",
         }
     }
 
@@ -85,6 +90,7 @@ impl RequestState {
             RequestState::Expired => "expired",
             RequestState::Cancelled => "cancelled",
             RequestState::Failed => "failed",
+            RequestState::Refused => "refused by the policy",
         }
     }
 
@@ -94,7 +100,7 @@ impl RequestState {
         matches!(
             (self, next),
             (Pending, Approved | Rejected | Expired | Cancelled)
-                | (Approved, Submitting | Pending | Cancelled)
+                | (Approved, Submitting | Pending | Cancelled | Refused)
                 | (Submitting, Submitted | Failed | Approved)
                 | (Submitted, Active | PartiallyActive | LaunchFailed)
                 | (PartiallyActive, Active | LaunchFailed)
@@ -105,7 +111,11 @@ impl RequestState {
     pub fn commits_money(self) -> bool {
         !matches!(
             self,
-            RequestState::Rejected | RequestState::Expired | RequestState::Cancelled | RequestState::Failed
+            RequestState::Rejected
+                | RequestState::Expired
+                | RequestState::Cancelled
+                | RequestState::Failed
+                | RequestState::Refused
         )
     }
 
@@ -119,6 +129,7 @@ impl RequestState {
                 | RequestState::Expired
                 | RequestState::Cancelled
                 | RequestState::Failed
+                | RequestState::Refused
         )
     }
 }

@@ -18,9 +18,9 @@ mod session;
 pub use audit::AuditEntry;
 pub use balance::BalanceWatch;
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};
-pub use notifications::{NewNotification, NotificationRecord};
+pub use notifications::{NewNotification, NotificationRecord, card_key};
 pub use records::{Failure, NewRequest, RequestRecord, VoteRecord};
-pub use requests::{ListFilter, Transition};
+pub use requests::{ListFilter, Requote, Transition};
 pub use session::Session;
 
 use crate::config::DatabaseTarget;
@@ -37,15 +37,49 @@ use time::OffsetDateTime;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database refused or failed.
-    #[error("database error: {0}")]
+    #[error("the database failed")]
     Database(#[from] sqlx::Error),
     /// Migrations failed.
-    #[error("migration failed: {0}")]
+    #[error("migrating the database failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value could not be read back.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// The database could not be opened: where, and why in plain words.
+    #[error("{0}")]
+    Open(String),
 }
+
+impl StoreError {
+    /// True when the database cannot take writes because its disk is full or failing (SQLite's
+    /// `SQLITE_FULL`, `SQLITE_IOERR*`, `SQLITE_READONLY*`, `SQLITE_CANTOPEN`; PostgreSQL's class 53,
+    /// insufficient resources, and 58, system error).
+    pub fn is_storage_failure(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return matches!(self, StoreError::Database(sqlx::Error::Io(_)));
+        };
+        let code = error.code().unwrap_or_default();
+        match error.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+            Some(_) => {
+                let primary = code.parse::<i32>().unwrap_or(0) & 0xff;
+                matches!(primary, 8 | 10 | 13 | 14)
+            }
+            None => code.starts_with("53") || code.starts_with("58"),
+        }
+    }
+}
+
+/// The innermost cause of an error, the words that say what actually went wrong.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// How long opening the first PostgreSQL connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -60,55 +94,142 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-const SQLITE_SCHEMA: &str = include_str!("../../migrations/sqlite/0001_initial.sql");
-const POSTGRES_SCHEMA: &str = include_str!("../../migrations/postgres/0001_initial.sql");
+/// Each backend's migrations, in order: (version, description, SQL). Landed ones are never edited.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (
+        2,
+        "trust at the edges",
+        include_str!("../../migrations/sqlite/0002_trust_at_the_edges.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+    (
+        2,
+        "trust at the edges",
+        include_str!("../../migrations/postgres/0002_trust_at_the_edges.sql"),
+    ),
+];
 
-fn migrator(schema: &'static str) -> Migrator {
-    let initial = Migration::new(1, "initial".into(), MigrationType::Simple, schema.into_sql_str(), false);
-    Migrator::with_migrations(vec![initial])
+fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = migrations
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                (*description).into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
 }
 
 impl Store {
-    /// Opens (creating a SQLite file if needed) and migrates the database.
+    /// Opens (creating a SQLite file if needed) and migrates the database. A database that cannot
+    /// be opened fails at once with an error naming it (the file, or PostgreSQL's host and
+    /// database) and the cause.
     pub async fn open(target: &DatabaseTarget, max_connections: u32) -> StoreResult<Store> {
         let store = match target {
             DatabaseTarget::Sqlite(url) => {
-                let options = SqliteConnectOptions::from_str(url)?
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Open(format!("`{url}` is not a SQLite URL: {}", innermost(&e))))?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
                     .log_statements(tracing::log::LevelFilter::Trace);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .connect_with(options)
-                    .await?;
-                Store::Sqlite(pool, Arc::default())
+                Store::open_sqlite(options, SqlitePoolOptions::new(), max_connections).await?
             }
             DatabaseTarget::Postgres(url) => {
-                let options = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
-                Store::open_postgres(options, max_connections).await?
+                let options = PgConnectOptions::from_str(url).map_err(|e| {
+                    StoreError::Open(format!(
+                        "`{}` is not a PostgreSQL URL: {}",
+                        crate::app::redact_url(url),
+                        innermost(&e)
+                    ))
+                })?;
+                Store::open_postgres(
+                    options.log_statements(tracing::log::LevelFilter::Trace),
+                    max_connections,
+                )
+                .await?
             }
         };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// Opens SQLite with explicit options (tests add connection hooks through `pool`).
+    pub async fn open_sqlite(
+        options: SqliteConnectOptions,
+        pool: SqlitePoolOptions,
+        max_connections: u32,
+    ) -> StoreResult<Store> {
+        let file = options.get_filename().display().to_string();
+        let pool = pool
+            .max_connections(max_connections)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::Open(format!(
+                    "cannot open the SQLite database {file}: {} (does its directory exist, and may cvmbot write there?)",
+                    innermost(&e)
+                ))
+            })?;
+        Ok(Store::Sqlite(pool, Arc::default()))
+    }
+
     /// Opens PostgreSQL with explicit options (tests use a schema of their own via `search_path`).
+    /// One connection is tried first, so a server that refuses or does not answer is reported at
+    /// once, with its address, instead of as a pool timeout half a minute later.
     pub async fn open_postgres(options: PgConnectOptions, max_connections: u32) -> StoreResult<Store> {
+        let server = format!(
+            "PostgreSQL at {}:{} (database {}, user {})",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("(default)"),
+            options.get_username()
+        );
+        let probe = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await;
+        match probe {
+            Ok(Ok(connection)) => {
+                let _ = sqlx::Connection::close(connection).await;
+            }
+            Ok(Err(e)) => {
+                return Err(StoreError::Open(format!(
+                    "cannot connect to {server}: {}",
+                    innermost(&e)
+                )));
+            }
+            Err(_) => {
+                return Err(StoreError::Open(format!(
+                    "cannot connect to {server}: no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(|e| StoreError::Open(format!("cannot connect to {server}: {}", innermost(&e))))?;
         Ok(Store::Postgres(pool))
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so replicas may race).
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
-            Store::Sqlite(pool, _) => migrator(SQLITE_SCHEMA).run(pool).await?,
-            Store::Postgres(pool) => migrator(POSTGRES_SCHEMA).run(pool).await?,
+            Store::Sqlite(pool, _) => migrator(SQLITE_MIGRATIONS).run(pool).await?,
+            Store::Postgres(pool) => migrator(POSTGRES_MIGRATIONS).run(pool).await?,
         }
         tracing::info!(backend = self.backend(), "database schema is up to date");
         Ok(())

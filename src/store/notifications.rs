@@ -12,7 +12,8 @@ pub struct NewNotification {
     pub dedupe_key: String,
     /// The request it belongs to, if any.
     pub request_id: Option<i64>,
-    /// `request` (its channel or thread) or `alert` (the alert channel).
+    /// `request` (its channel or thread), `alert` (the alert channel) or `card` (the request's
+    /// card, posted in the channel it was filed from).
     pub target: String,
     /// The notice, JSON.
     pub body: String,
@@ -33,6 +34,8 @@ pub struct NotificationRecord {
     pub sent_at: Option<OffsetDateTime>,
     pub message_id: Option<u64>,
     pub attempts: u32,
+    /// When a dispatcher last started posting it (it may have been posted if this is set).
+    pub claimed_at: Option<OffsetDateTime>,
 }
 
 fn decode(row: &impl RowExt) -> StoreResult<NotificationRecord> {
@@ -46,10 +49,16 @@ fn decode(row: &impl RowExt) -> StoreResult<NotificationRecord> {
         sent_at: row.opt_int("sent_at")?.map(from_ms),
         message_id: row.opt_int("message_id")?.map(|m| m as u64),
         attempts: row.int("attempts")? as u32,
+        claimed_at: row.opt_int("claimed_at")?.map(from_ms),
     })
 }
 
-const COLUMNS: &str = "id, dedupe_key, request_id, target, body, created_at, sent_at, message_id, attempts";
+const COLUMNS: &str = "id, dedupe_key, request_id, target, body, created_at, sent_at, message_id, attempts, claimed_at";
+
+/// The outbox row of a request's card.
+pub fn card_key(request_id: i64) -> String {
+    format!("request:{request_id}:card")
+}
 
 impl Session {
     /// Queues a notice; false when one with the same key exists (it was raised before).
@@ -133,6 +142,16 @@ impl Session {
                 .execute(&mut *conn)
                 .await?;
             Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Records that a delivery is about to be attempted (committed before the post, so a process
+    /// that dies after posting leaves the mark behind).
+    pub async fn claim_notification(&mut self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
+        const SQL: &str = "UPDATE notifications SET claimed_at = $2 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL).bind(id).bind(to_ms(at)).execute(&mut *conn).await?;
+            Ok(())
         })
     }
 

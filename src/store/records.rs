@@ -71,6 +71,8 @@ pub struct RequestRecord {
     pub note: Option<String>,
     pub card_version: i64,
     pub card_shown: i64,
+    /// Answers to the purchase that could not be read (its outcome was unknown).
+    pub unclear_answers: u32,
 }
 
 impl RequestRecord {
@@ -84,7 +86,7 @@ impl RequestRecord {
 pub(super) const REQUEST_COLUMNS: &str = "id, state, requester_id, requester_name, guild_id, channel_id, message_id, \
      thread_id, spec, quote, approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, \
      dry_run_request_id, balance_warning, created_at, updated_at, expires_at, attempt, client_token, next_attempt_at, \
-     keep_trying_until, failure, decided_by, note, card_version, card_shown";
+     keep_trying_until, failure, decided_by, note, card_version, card_shown, unclear_answers";
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -130,6 +132,7 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
         note: row.opt_text("note")?,
         card_version: row.int("card_version")?,
         card_shown: row.int("card_shown")?,
+        unclear_answers: row.int("unclear_answers")? as u32,
     })
 }
 

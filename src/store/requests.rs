@@ -29,6 +29,23 @@ pub struct Transition {
     pub at: OffsetDateTime,
 }
 
+/// A renewed quote, as [`Session::set_quote`] stores it.
+#[derive(Clone, Copy, Debug)]
+pub struct Requote<'a> {
+    /// The new quote.
+    pub quote: &'a Quote,
+    /// Its approval hash.
+    pub approval_hash: &'a str,
+    /// Its cost per month-equivalent, fen.
+    pub monthly_fen: i64,
+    /// The approvals that cost needs.
+    pub approvals_needed: u32,
+    /// When it was quoted.
+    pub at: OffsetDateTime,
+    /// Tencent's RequestId of the quote.
+    pub quote_request_id: &'a str,
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("stored values serialize")
 }
@@ -109,26 +126,39 @@ impl Session {
         })
     }
 
-    /// Records where the request's message was posted.
+    /// Records where the request's card was posted, and the card version it showed (a vote cast
+    /// while it was being posted leaves the card stale, to be edited; `None`: the current one).
     pub async fn attach_message(
         &mut self,
         id: i64,
         channel_id: u64,
         message_id: u64,
         thread_id: Option<u64>,
+        shown_version: Option<i64>,
     ) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET channel_id = $2, message_id = $3, thread_id = COALESCE($4, thread_id), \
-             card_shown = card_version WHERE id = $1";
+             card_shown = COALESCE($5, card_version) WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(id)
                 .bind(channel_id as i64)
                 .bind(message_id as i64)
                 .bind(thread_id.map(|t| t as i64))
+                .bind(shown_version)
                 .execute(&mut *conn)
                 .await?;
             Ok(())
         })
+    }
+
+    /// Requests still under way whose card was never posted (filed with a channel but no message,
+    /// by a version of cvmbot that posted cards outside the outbox): their cards are queued.
+    pub async fn requests_without_cards(&mut self) -> StoreResult<Vec<i64>> {
+        const SQL: &str = "SELECT id FROM requests WHERE message_id IS NULL AND channel_id IS NOT NULL \
+             AND state IN ('pending', 'approved', 'submitting', 'submitted', 'partially_active') ORDER BY id";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
+            .fetch_all(&mut *conn)
+            .await?))
     }
 
     /// Requests for a listing, newest first.
@@ -234,29 +264,58 @@ impl Session {
         })
     }
 
-    /// Replaces the quote (and with it the approval hash) after a re-quote.
-    pub async fn set_quote(
-        &mut self,
-        id: i64,
-        quote: &Quote,
-        approval_hash: &str,
-        monthly_fen: i64,
-        at: OffsetDateTime,
-        quote_request_id: &str,
-    ) -> StoreResult<()> {
-        const SQL: &str = "UPDATE requests SET quote = $2, approval_hash = $3, monthly_fen = $4, quoted_at = $5, \
-             quote_request_id = $6, card_version = card_version + 1 WHERE id = $1";
-        let quote = json(quote);
+    /// Replaces the quote after a re-quote: with it the approval hash (so only votes on the new
+    /// price count), the monthly cost and the approvals that cost needs.
+    pub async fn set_quote(&mut self, id: i64, requote: &Requote<'_>) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET quote = $2, approval_hash = $3, monthly_fen = $4, approvals_needed = $5, \
+             quoted_at = $6, quote_request_id = $7, card_version = card_version + 1 WHERE id = $1";
+        let quote = json(requote.quote);
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(id)
                 .bind(&quote)
-                .bind(approval_hash)
-                .bind(monthly_fen)
-                .bind(to_ms(at))
-                .bind(quote_request_id)
+                .bind(requote.approval_hash)
+                .bind(requote.monthly_fen)
+                .bind(i64::from(requote.approvals_needed))
+                .bind(to_ms(requote.at))
+                .bind(requote.quote_request_id)
                 .execute(&mut *conn)
                 .await?;
+            Ok(())
+        })
+    }
+
+    /// Gives a request sent back for approval a new deadline.
+    pub async fn set_expiry(&mut self, id: i64, expires_at: OffsetDateTime) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET expires_at = $2 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(to_ms(expires_at))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Counts one more answer to the request's purchase that could not be read; returns the count.
+    pub async fn note_unclear_answer(&mut self, id: i64) -> StoreResult<i64> {
+        const SQL: &str =
+            "UPDATE requests SET unclear_answers = unclear_answers + 1 WHERE id = $1 RETURNING unclear_answers";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?))
+    }
+
+    /// Locks the monthly caps for the rest of the transaction: every check of a cap takes this lock
+    /// before it sums what was committed, so two requests can't both pass a cap only one fits
+    /// under (on PostgreSQL the row lock waits for the other transaction to commit; SQLite has one
+    /// writer at a time anyway).
+    pub async fn lock_monthly_caps(&mut self) -> StoreResult<()> {
+        const SQL: &str = "UPDATE budget_locks SET touched = touched + 1 WHERE scope = 'monthly_caps'";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL).execute(&mut *conn).await?;
             Ok(())
         })
     }
@@ -347,10 +406,10 @@ impl Session {
         })
     }
 
-    /// Records a vote; false when this voter already voted on the request.
+    /// Records a vote; false when this voter already voted on the request at this approval hash.
     pub async fn insert_vote(&mut self, vote: &VoteRecord) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO votes (request_id, voter_id, voter_name, approve, approval_hash, reason, via, cast_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id, voter_id) DO NOTHING";
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id, voter_id, approval_hash) DO NOTHING";
         on_backend!(self, |conn| {
             let done = sqlx::query(SQL)
                 .bind(vote.request_id)

@@ -17,35 +17,44 @@ pub struct DescribeAccountBalanceRequest {
     pub temp_credit: Option<bool>,
 }
 
-/// DescribeAccountBalance output, as on the wire (amounts in fen).
+/// DescribeAccountBalance output, as on the wire (amounts in fen). The members cvmbot reads are
+/// required: an answer without them is unreadable, never a balance of zero.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(rename_all = "PascalCase")]
 #[allow(missing_docs)]
 pub struct DescribeAccountBalanceResponse {
     /// Same as RealBalance, as an integer (kept by Tencent for compatibility).
+    #[serde(default)]
     pub balance: i64,
+    #[serde(default)]
     pub uin: u64,
     #[serde(with = "rust_decimal::serde::float")]
     pub real_balance: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "rust_decimal::serde::float", default)]
     pub cash_account_balance: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "rust_decimal::serde::float", default)]
     pub income_into_account_balance: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "rust_decimal::serde::float", default)]
     pub present_account_balance: Decimal,
     #[serde(with = "rust_decimal::serde::float")]
     pub freeze_amount: Decimal,
     #[serde(with = "rust_decimal::serde::float")]
     pub owe_amount: Decimal,
+    #[serde(default)]
     pub is_allow_arrears: bool,
+    #[serde(default)]
     pub is_credit_limited: bool,
     #[serde(with = "rust_decimal::serde::float")]
     pub credit_amount: Decimal,
-    #[serde(with = "rust_decimal::serde::float")]
+    #[serde(with = "rust_decimal::serde::float", default)]
     pub credit_balance: Decimal,
     #[serde(with = "rust_decimal::serde::float")]
     pub real_credit_balance: Decimal,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "rust_decimal::serde::float_option",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub temp_credit: Option<Decimal>,
 }
 
@@ -125,6 +134,15 @@ mod tests {
         let balance = AccountBalance::from(&wire);
         assert_eq!(balance.spendable(), Fen::new(10_000_000_000));
         assert_eq!(balance.spendable().to_string(), "100,000,000.00 CNY");
+    }
+
+    #[test]
+    fn an_answer_without_the_balance_is_unreadable_not_zero() {
+        let error = crate::tencent::client::parse_envelope::<DescribeAccountBalanceResponse>(
+            br#"{"Response":{"Uin":1,"RequestId":"r"}}"#,
+        )
+        .expect_err("no RealBalance");
+        assert_eq!(error.kind, crate::tencent::ErrorKind::Unreadable);
     }
 
     #[test]

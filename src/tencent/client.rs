@@ -235,10 +235,12 @@ impl TencentClient {
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport_error)?;
         if status != reqwest::StatusCode::OK {
+            // Tencent answers every API error with HTTP 200 and an error envelope; any other status
+            // came from something in between (a gateway, a proxy) and says nothing definite.
             let kind = if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
                 ErrorKind::ServerError
             } else {
-                ErrorKind::Other
+                ErrorKind::Unreadable
             };
             let excerpt = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
             return Err(ApiError::transport(
@@ -268,7 +270,7 @@ fn transport_error(error: reqwest::Error) -> ApiError {
     if error.is_timeout() {
         ApiError::transport(ErrorKind::Timeout, "ClientTimeout", "no answer within the timeout")
     } else if error.is_decode() {
-        ApiError::transport(ErrorKind::Other, "ClientParseError", error.to_string())
+        ApiError::transport(ErrorKind::Unreadable, "ClientParseError", error.to_string())
     } else {
         let mut message = error.to_string();
         let mut source = std::error::Error::source(&error);
@@ -282,7 +284,7 @@ fn transport_error(error: reqwest::Error) -> ApiError {
 
 /// Reads `{"Response": {...}}`: the action's fields, or `Error {Code, Message}`; both carry a RequestId.
 pub fn parse_envelope<Resp: DeserializeOwned>(bytes: &[u8]) -> Result<Answer<Resp>, ApiError> {
-    let unreadable = |detail: String| ApiError::transport(ErrorKind::Other, "ClientParseError", detail);
+    let unreadable = |detail: String| ApiError::transport(ErrorKind::Unreadable, "ClientParseError", detail);
     let mut envelope: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| unreadable(format!("the answer is not JSON: {e}")))?;
     let response = envelope
@@ -291,7 +293,9 @@ pub fn parse_envelope<Resp: DeserializeOwned>(bytes: &[u8]) -> Result<Answer<Res
         .ok_or_else(|| unreadable("the answer has no Response object".into()))?;
     let request_id = response.get("RequestId").and_then(|v| v.as_str()).map(str::to_owned);
     if let Some(error) = response.get("Error") {
-        let code = error.get("Code").and_then(|v| v.as_str()).unwrap_or("UnknownError");
+        let Some(code) = error.get("Code").and_then(|v| v.as_str()) else {
+            return Err(unreadable("the answer has an Error without a Code".into()));
+        };
         let message = error.get("Message").and_then(|v| v.as_str()).unwrap_or_default();
         return Err(ApiError::from_api(code, message, request_id));
     }

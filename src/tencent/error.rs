@@ -28,6 +28,11 @@ pub enum ErrorKind {
     Auth,
     /// A named resource does not exist (`ResourceNotFound*`, `*.NotFound`).
     NotFound,
+    /// An answer arrived but was not a Tencent answer cvmbot can read: an HTTP status other than
+    /// 200 that is not a server error, a body that is not the JSON envelope (an HTML page from a
+    /// proxy), or an envelope without the members the action must return. Whatever the call was
+    /// meant to change may or may not have happened: the outcome is unknown, never "refused".
+    Unreadable,
     /// `DryRunOperation`: a dry run that would have succeeded.
     DryRunPassed,
     /// Anything else (`FailedOperation`, `UnsupportedOperation`, an unreadable answer …).
@@ -72,7 +77,11 @@ impl ErrorKind {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::RateLimited | ErrorKind::ServerError | ErrorKind::Network | ErrorKind::Timeout
+            ErrorKind::RateLimited
+                | ErrorKind::ServerError
+                | ErrorKind::Network
+                | ErrorKind::Timeout
+                | ErrorKind::Unreadable
         )
     }
 
@@ -90,6 +99,7 @@ impl ErrorKind {
             ErrorKind::InvalidParameter => "invalid_parameter",
             ErrorKind::Auth => "auth",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Unreadable => "unreadable",
             ErrorKind::DryRunPassed => "dry_run_passed",
             ErrorKind::Other => "other",
         }
@@ -137,6 +147,18 @@ impl ApiError {
         self.kind.is_retryable()
     }
 
+    /// True when it is not known whether the call did what it asked: no answer, an answer that
+    /// could not be read, or a Tencent error that says its own side failed (`InternalError*`,
+    /// among them `InternalError.TradeUnknownError`, "the order may have been placed"). Only a
+    /// definite Tencent refusal means nothing happened.
+    pub fn outcome_unknown(&self) -> bool {
+        let server_side = self.code == "InternalError" || self.code.starts_with("InternalError.");
+        matches!(
+            self.kind,
+            ErrorKind::ServerError | ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Unreadable
+        ) || server_side
+    }
+
     /// What happened, in plain words fit for a chat message (no stack, no jargon beyond the code).
     pub fn explain(&self) -> String {
         if let Some(specific) = explain_code(&self.code) {
@@ -160,6 +182,7 @@ impl ApiError {
             ErrorKind::InvalidParameter => "Tencent Cloud refused a parameter of the request as invalid.",
             ErrorKind::Auth => "Tencent Cloud refused our credentials or permissions.",
             ErrorKind::NotFound => "Tencent Cloud does not know a resource the request names.",
+            ErrorKind::Unreadable => "Tencent Cloud's answer could not be read.",
             ErrorKind::DryRunPassed => "The dry run passed.",
             ErrorKind::Other => "Tencent Cloud refused the request.",
         }
@@ -269,6 +292,13 @@ mod tests {
             !ApiError::from_api("InternalError.TradeUnknownError", "", None).is_retryable(),
             "a trade error may have charged: never blind-retry it"
         );
+        assert!(
+            ApiError::from_api("InternalError.TradeUnknownError", "", None).outcome_unknown(),
+            "but it is no refusal either: whether it bought is unknown"
+        );
+        assert!(ApiError::transport(Unreadable, "ClientParseError", "<html>").outcome_unknown());
+        assert!(!ApiError::from_api("InvalidAccount.InsufficientBalance", "", None).outcome_unknown());
+        assert!(!ApiError::from_api("RequestLimitExceeded", "", None).outcome_unknown());
     }
 
     #[test]

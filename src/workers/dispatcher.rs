@@ -1,11 +1,13 @@
-//! Delivers the outbox: re-renders request cards that changed and posts queued notices, each
-//! marked done only after the chat accepted it. Posts carry their dedupe key as a nonce, so a
-//! crash between posting and marking does not show a notice twice where the chat dedupes.
+//! Delivers the outbox: posts new request cards, re-renders cards that changed and posts queued
+//! notices, each marked done only after the chat accepted it. Posts carry their dedupe key, which
+//! the chat turns into a nonce scoped to the installation, so a crash between posting and marking
+//! does not show a notice twice where the chat dedupes; a card whose post may have happened is first looked for in its
+//! channel and linked if found.
 
 use crate::chat::Notifier;
 use crate::chat::notice::Notice;
 use crate::chat::render::{self, TimeStyle};
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Desk, DeskError, PostedCard};
 use crate::store::NotificationRecord;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -35,6 +37,7 @@ pub struct Dispatcher {
     notifier: Arc<dyn Notifier>,
     alert_channel: u64,
     style: TimeStyle,
+    threads: bool,
     card_failures: CardFailures,
 }
 
@@ -46,8 +49,15 @@ impl Dispatcher {
             notifier,
             alert_channel,
             style,
+            threads: false,
             card_failures: CardFailures::default(),
         }
+    }
+
+    /// Opens a thread under each new card (its request's notices are posted there).
+    pub fn with_threads(mut self, threads: bool) -> Dispatcher {
+        self.threads = threads;
+        self
     }
 
     /// Delivers what is due now; returns how many items it handled.
@@ -101,7 +111,10 @@ impl Dispatcher {
                 if failed.contains(&request_id) {
                     continue;
                 }
-                let delivered = self.deliver(&batch, &mut targets).await?;
+                let delivered = match &batch[..] {
+                    [(row, Delivery::Card)] => self.post_card(row).await?,
+                    _ => self.deliver(&batch, &mut targets).await?,
+                };
                 if !delivered {
                     failed.insert(request_id);
                 }
@@ -139,20 +152,144 @@ impl Dispatcher {
         false
     }
 
+    /// Posts request `row.request_id`'s card where it was filed, or links the one a process that
+    /// died after posting left behind; then opens its thread (if configured) and adds the voting
+    /// reactions. The card, its thread and the outbox row are recorded in one transaction.
+    async fn post_card(&self, row: &NotificationRecord) -> Result<bool, DeskError> {
+        let now = self.desk.clock().now();
+        let Some(id) = row.request_id else {
+            return self.give_up(row, "a card row without a request").await;
+        };
+        let view = self.desk.view(id).await?;
+        let record = &view.record;
+        let Some(channel) = record.channel_id.filter(|_| record.message_id.is_none()) else {
+            // Shown already (an adapter that shows cards itself), or filed where there is no chat.
+            let mut tx = self.desk.store().begin().await?;
+            tx.mark_notification_sent(row.id, record.message_id, now).await?;
+            tx.commit().await?;
+            return Ok(true);
+        };
+        let mut card = render::request_card(&view, self.style);
+        let reactions = std::mem::take(&mut card.reactions);
+        card.dedupe_key = Some(row.dedupe_key.clone());
+        let found = match row.claimed_at {
+            Some(_) => self.notifier.find_card(channel, id).await.unwrap_or_else(|error| {
+                warn!(request_id = id, error = %format!("{error:#}"), "could not look for a card that may have been posted");
+                None
+            }),
+            None => None,
+        };
+        let posted = match found {
+            Some(message_id) => {
+                info!(
+                    request_id = id,
+                    message_id, "found the card a stopped process posted; linking it"
+                );
+                Ok(message_id)
+            }
+            None => {
+                let mut tx = self.desk.store().begin().await?;
+                tx.claim_notification(row.id, now).await?;
+                tx.commit().await?;
+                self.notifier.post(channel, &card).await
+            }
+        };
+        let message_id = match posted {
+            Ok(message_id) => message_id,
+            Err(error) => return self.failed(std::slice::from_ref(row), &error).await,
+        };
+        crate::crashpoint::here("card:posted");
+        let thread_id = if self.threads {
+            match self
+                .notifier
+                .open_thread(channel, message_id, &format!("Request #{id}"))
+                .await
+            {
+                Ok(thread) => Some(thread),
+                Err(error) => {
+                    warn!(request_id = id, error = %format!("{error:#}"), "could not open a thread for the request");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let posted = PostedCard {
+            channel_id: channel,
+            message_id,
+            thread_id,
+            shown_version: record.card_version,
+        };
+        self.desk.link_card(id, row.id, posted).await?;
+        crate::crashpoint::here("card:linked");
+        // The card is up and its buttons work; a missing reaction (no Add Reactions permission)
+        // only takes away the second way to vote.
+        for emoji in &reactions {
+            if let Err(error) = self.notifier.react(channel, message_id, emoji).await {
+                warn!(request_id = id, error = %format!("{error:#}"), "could not add a voting reaction; buttons still work");
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Marks a row done without posting it, logging why.
+    async fn give_up(&self, row: &NotificationRecord, why: &str) -> Result<bool, DeskError> {
+        error!(key = %row.dedupe_key, why, "dropping an outbox row");
+        let mut tx = self.desk.store().begin().await?;
+        tx.mark_notification_sent(row.id, None, self.desk.clock().now()).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records a failed post of `rows` (one message): retried later with a growing wait, given up
+    /// after [`NOTICE_ATTEMPTS`]. True when given up (nothing more to wait for).
+    async fn failed(&self, rows: &[NotificationRecord], error: &anyhow::Error) -> Result<bool, DeskError> {
+        let first = &rows[0];
+        let now = self.desk.clock().now();
+        let mut tx = self.desk.store().begin().await?;
+        let given_up = first.attempts + 1 >= NOTICE_ATTEMPTS;
+        if given_up {
+            error!(key = %first.dedupe_key, size = rows.len(), error = %format!("{error:#}"), "gave up posting a notice");
+            for row in rows {
+                tx.mark_notification_sent(row.id, None, now).await?;
+            }
+        } else {
+            let attempts = first.attempts.min(8);
+            let wait = Duration::from_secs(2u64.saturating_pow(attempts));
+            warn!(key = %first.dedupe_key, size = rows.len(), error = %format!("{error:#}"), ?wait, "could not post a notice; will retry");
+            for row in rows {
+                tx.mark_notification_failed(row.id, &format!("{error:#}"), now + wait)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(given_up)
+    }
+
     /// Posts one batch (one notice, or a run of one request's instance notices) as one message.
-    async fn deliver(&self, batch: &[(NotificationRecord, Notice)], targets: &mut Targets) -> Result<bool, DeskError> {
+    async fn deliver(
+        &self,
+        batch: &[(NotificationRecord, Delivery)],
+        targets: &mut Targets,
+    ) -> Result<bool, DeskError> {
         let (first, _) = &batch[0];
-        let (channel, headline) = match first.request_id {
+        let headline = match first.request_id {
             Some(id) => {
                 if let Entry::Vacant(slot) = targets.entry(id) {
                     let view = self.desk.view(id).await?;
                     slot.insert((view.record.post_channel(), render::headline(&view)));
                 }
-                let (channel, headline) = &targets[&id];
-                (*channel, Some(headline.clone()))
+                Some(&targets[&id])
             }
-            None => ((self.alert_channel != 0).then_some(self.alert_channel), None),
+            None => None,
         };
+        let alert_channel = (self.alert_channel != 0).then_some(self.alert_channel);
+        let channel = match (first.target.as_str(), headline) {
+            ("alert", _) | (_, None) => alert_channel,
+            (_, Some((channel, _))) => *channel,
+        };
+        let headline = headline.map(|(_, headline)| headline.clone());
         let now = self.desk.clock().now();
         let Some(channel) = channel else {
             let mut tx = self.desk.store().begin().await?;
@@ -163,42 +300,32 @@ impl Dispatcher {
             tx.commit().await?;
             return Ok(true);
         };
-        let notices: Vec<Notice> = batch.iter().map(|(_, notice)| notice.clone()).collect();
+        let notices: Vec<Notice> = batch
+            .iter()
+            .filter_map(|(_, delivery)| match delivery {
+                Delivery::Notice(notice) => Some(notice.clone()),
+                Delivery::Card => None,
+            })
+            .collect();
         let mut outgoing = render::notice_batch(&notices, headline.as_deref());
         // The nonce covers every key of the batch: a batch regrouped after a crash is a new post
         // (shown again) rather than one the chat would swallow as a repeat (and lose the rest).
         let keys: Vec<&str> = batch.iter().map(|(n, _)| n.dedupe_key.as_str()).collect();
         outgoing.dedupe_key = Some(keys.join("|"));
         let result = self.notifier.post(channel, &outgoing).await;
-        let mut tx = self.desk.store().begin().await?;
-        let delivered = match result {
+        let rows: Vec<NotificationRecord> = batch.iter().map(|(row, _)| row.clone()).collect();
+        match result {
             Ok(message_id) => {
-                for (notification, _) in batch {
-                    tx.mark_notification_sent(notification.id, Some(message_id), now)
-                        .await?;
+                crate::crashpoint::here("notice:posted");
+                let mut tx = self.desk.store().begin().await?;
+                for row in &rows {
+                    tx.mark_notification_sent(row.id, Some(message_id), now).await?;
                 }
-                true
+                tx.commit().await?;
+                Ok(true)
             }
-            Err(error) if first.attempts + 1 >= NOTICE_ATTEMPTS => {
-                error!(key = %first.dedupe_key, size = batch.len(), error = %format!("{error:#}"), "gave up posting a notice");
-                for (notification, _) in batch {
-                    tx.mark_notification_sent(notification.id, None, now).await?;
-                }
-                true
-            }
-            Err(error) => {
-                let attempts = first.attempts.min(8);
-                let wait = Duration::from_secs(2u64.saturating_pow(attempts));
-                warn!(key = %first.dedupe_key, size = batch.len(), error = %format!("{error:#}"), ?wait, "could not post a notice; will retry");
-                for (notification, _) in batch {
-                    tx.mark_notification_failed(notification.id, &format!("{error:#}"), now + wait)
-                        .await?;
-                }
-                false
-            }
-        };
-        tx.commit().await?;
-        Ok(delivered)
+            Err(error) => self.failed(&rows, &error).await,
+        }
     }
 }
 
@@ -206,22 +333,42 @@ impl Dispatcher {
 /// posting one message per instance of a large purchase would run into its per-channel limits).
 pub const BATCH: usize = 12;
 
-/// Groups due notices, in order, into posts: consecutive instance notices of one request travel
-/// together (up to [`BATCH`]); every other notice is a post of its own.
-fn batches(notices: Vec<NotificationRecord>) -> Result<Vec<Vec<(NotificationRecord, Notice)>>, DeskError> {
-    let mut batches: Vec<Vec<(NotificationRecord, Notice)>> = Vec::new();
-    for record in notices {
-        let notice: Notice = serde_json::from_str(&record.body).map_err(DeskError::internal)?;
-        let joins = notice.is_about_an_instance()
+/// What an outbox row asks for.
+#[derive(Clone, Debug)]
+enum Delivery {
+    /// Post the request's card.
+    Card,
+    /// Post a notice.
+    Notice(Notice),
+}
+
+impl Delivery {
+    fn is_about_an_instance(&self) -> bool {
+        matches!(self, Delivery::Notice(notice) if notice.is_about_an_instance())
+    }
+}
+
+/// Groups due rows, in order, into posts: consecutive instance notices of one request to one
+/// target travel together (up to [`BATCH`]); every other notice, and every card, is a post of its own.
+fn batches(rows: Vec<NotificationRecord>) -> Result<Vec<Vec<(NotificationRecord, Delivery)>>, DeskError> {
+    let mut batches: Vec<Vec<(NotificationRecord, Delivery)>> = Vec::new();
+    for record in rows {
+        let delivery = if record.target == "card" {
+            Delivery::Card
+        } else {
+            Delivery::Notice(serde_json::from_str(&record.body).map_err(DeskError::internal)?)
+        };
+        let joins = delivery.is_about_an_instance()
             && batches.last().is_some_and(|last| {
                 last.len() < BATCH
                     && last[0].0.request_id == record.request_id
-                    && last.iter().all(|(_, n)| n.is_about_an_instance())
+                    && last[0].0.target == record.target
+                    && last.iter().all(|(_, d)| d.is_about_an_instance())
             });
         if joins {
-            batches.last_mut().expect("a batch to join").push((record, notice));
+            batches.last_mut().expect("a batch to join").push((record, delivery));
         } else {
-            batches.push(vec![(record, notice)]);
+            batches.push(vec![(record, delivery)]);
         }
     }
     Ok(batches)

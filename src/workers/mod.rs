@@ -43,6 +43,8 @@ pub struct WorkerSettings {
     pub digest_at: Option<(u8, u8)>,
     /// How times are written.
     pub time_style: TimeStyle,
+    /// Open a thread under each new card for its request's notices.
+    pub thread_per_request: bool,
 }
 
 impl WorkerSettings {
@@ -68,6 +70,7 @@ impl WorkerSettings {
             alert_channel: s.discord.alert_channel_id.0,
             digest_at,
             time_style,
+            thread_per_request: s.discord.thread_per_request,
         }
     }
 }
@@ -87,7 +90,8 @@ impl Workers {
         let leadership = Leadership::new(desk.clone());
         leadership.try_acquire().await;
         let mut handles = vec![leadership.spawn(stopped.clone())];
-        let dispatcher = Dispatcher::new(desk.clone(), notifier, settings.alert_channel, settings.time_style);
+        let dispatcher = Dispatcher::new(desk.clone(), notifier, settings.alert_channel, settings.time_style)
+            .with_threads(settings.thread_per_request);
         handles.push(spawn_loop(
             "dispatcher",
             stopped.clone(),
@@ -100,9 +104,21 @@ impl Workers {
                     async move { desk.dispatcher_woken().await }
                 }
             },
-            move || {
-                let dispatcher = dispatcher.clone();
-                async move { dispatcher.run_once().await.map(|_| ()) }
+            {
+                let desk = desk.clone();
+                let recovered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                move || {
+                    let dispatcher = dispatcher.clone();
+                    let desk = desk.clone();
+                    let recovered = recovered.clone();
+                    async move {
+                        if !recovered.load(std::sync::atomic::Ordering::SeqCst) {
+                            desk.recover_cards().await?;
+                            recovered.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        dispatcher.run_once().await.map(|_| ())
+                    }
+                }
             },
         ));
         handles.push(spawn_loop(
@@ -124,8 +140,9 @@ impl Workers {
                     let desk = desk.clone();
                     let recovered = recovered.clone();
                     async move {
-                        if !recovered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        if !recovered.load(std::sync::atomic::Ordering::SeqCst) {
                             desk.recover_submissions().await?;
+                            recovered.store(true, std::sync::atomic::Ordering::SeqCst);
                         }
                         desk.submit_due().await.map(|_| ())
                     }

@@ -193,7 +193,15 @@ on_both_backends! {
         let cheaper = cvmbot::domain::Quote::Hourly { per_hour: "0.01".parse().expect("yuan"), traffic_per_gb: None };
         let hash = cvmbot::domain::approval_hash(&record.spec, &cheaper);
         let mut tx = app.app.store().begin().await.expect("tx");
-        tx.set_quote(id, &cheaper, &hash, 730, time::OffsetDateTime::now_utc() - Duration::from_secs(7200), "old").await.expect("quote");
+        let requote = cvmbot::store::Requote {
+            quote: &cheaper,
+            approval_hash: &hash,
+            monthly_fen: 730,
+            approvals_needed: 1,
+            at: time::OffsetDateTime::now_utc() - Duration::from_secs(7200),
+            quote_request_id: "old",
+        };
+        tx.set_quote(id, &requote).await.expect("quote");
         tx.commit().await.expect("commit");
         assert_eq!(app.desk().vote(id, &bob(), &approve()).await.expect("approved").decided, Some(RequestState::Approved));
         let old_votes = app.desk().view(id).await.expect("view").votes;

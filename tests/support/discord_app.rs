@@ -126,7 +126,6 @@ admins = {{ roles = ["{admin_role}"] }}
         let discord = &config.settings.discord;
         let handler = HandlerSettings {
             guild_ids: discord.guild_ids.iter().map(|g| g.0).collect(),
-            thread_per_request: discord.thread_per_request,
         };
         let workers = WorkerSettings::from_config(config, TimeStyle::Discord);
         let token = Secret::new(self.fake.token());

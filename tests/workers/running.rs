@@ -2,7 +2,7 @@
 //! started again on the same database in the middle of a purchase.
 
 use crate::on_both_backends;
-use crate::rig::{REQUEST_CHANNEL, card_message, count, eventually};
+use crate::rig::{REQUEST_CHANNEL, count, eventually};
 use crate::support::app::{TestApp, alice, bob, payg_form, spawn_app};
 use cvmbot::chat::render::TimeStyle;
 use cvmbot::clock::Clock;
@@ -47,7 +47,8 @@ on_both_backends! {
         let mut workers = spawn_workers(&app).await;
         let origin = Origin { guild_id: Some(1), channel_id: Some(REQUEST_CHANNEL) };
         let id = app.desk().create(&alice(), &payg_form(), origin).await.expect("filed").record.id;
-        app.desk().attach_message(id, REQUEST_CHANNEL, card_message(id), None).await.expect("attached");
+        // The dispatcher posts the card from the outbox.
+        let card = app.desk().wait_for_card(id, WAIT).await.expect("a view").expect("the card is posted");
         let ballot = Ballot { approve: true, reason: None, seen_hash: None, via: "console".into() };
         app.desk().vote(id, &bob(), &ballot).await.expect("approved");
 
@@ -73,7 +74,7 @@ on_both_backends! {
             assert_eq!(count(&keys, &key), 1, "{key} in {keys:?}");
         }
         let edits = app.notifier.recorded().into_iter().filter(|r| matches!(r,
-            cvmbot::chat::notifier::Recorded::Edit { message_id, .. } if *message_id == card_message(id))).count();
+            cvmbot::chat::notifier::Recorded::Edit { message_id, .. } if *message_id == card)).count();
         assert!(edits >= 2, "the card was updated as the request moved on ({edits} edits)");
     }
 }

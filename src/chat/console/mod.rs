@@ -25,6 +25,9 @@ pub const APPROVER_ROLE: u64 = 900;
 /// The role the demo's admins hold.
 pub const ADMIN_ROLE: u64 = 901;
 
+/// How long `/cvm buy` waits for its card to be shown.
+const CARD_WAIT: Duration = Duration::from_secs(5);
+
 /// The people of the demo: alice and dave file requests, bob and carol approve, erin is an admin.
 pub fn person(name: &str) -> Person {
     let (id, roles) = match name {
@@ -159,11 +162,8 @@ impl Console {
                     channel_id: Some(CONSOLE_CHANNEL),
                 };
                 let view = self.desk.create(&self.me, &form, origin).await?;
-                let card = render::request_card(&view, TimeStyle::Utc);
-                let message_id = self.notifier.show(&card);
-                self.desk
-                    .attach_message(view.record.id, CONSOLE_CHANNEL, message_id, None)
-                    .await?;
+                // The dispatcher posts the card, as it does on Discord.
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
             }
             Command::Vote {
                 id,

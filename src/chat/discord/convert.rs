@@ -115,14 +115,17 @@ fn mentions(message: &Outgoing) -> CreateAllowedMentions {
     CreateAllowedMentions::new().users(message.mentions.iter().map(|u| serenity::all::UserId::new(*u)))
 }
 
-/// Discord nonces are at most 25 characters: a digest of the dedupe key.
-pub fn nonce(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))[..25].to_owned()
+/// Discord nonces are at most 25 characters: a digest of the installation and the dedupe key, so
+/// a second installation (or a rebuilt database) posting request N's news in the same channel is
+/// never taken by Discord for a repeat of the first one's, which it would swallow.
+pub fn nonce(installation: &str, key: &str) -> String {
+    hex::encode(Sha256::digest(format!("{installation}\n{key}").as_bytes()))[..25].to_owned()
 }
 
-/// A new channel message. With a dedupe key it carries an enforced nonce, so Discord answers a
-/// repeat within minutes with the first message instead of posting twice.
-pub fn create_message(message: &Outgoing) -> CreateMessage {
+/// A new channel message. With a dedupe key it carries an enforced nonce (scoped to
+/// `installation`), so Discord answers a repeat within minutes with the first message instead of
+/// posting twice.
+pub fn create_message(message: &Outgoing, installation: &str) -> CreateMessage {
     let mut create = CreateMessage::new()
         .content(content(message))
         .components(components(message))
@@ -131,7 +134,9 @@ pub fn create_message(message: &Outgoing) -> CreateMessage {
         create = create.embed(embed);
     }
     if let Some(key) = &message.dedupe_key {
-        create = create.nonce(Nonce::String(nonce(key))).enforce_nonce(true);
+        create = create
+            .nonce(Nonce::String(nonce(installation, key)))
+            .enforce_nonce(true);
     }
     create
 }
@@ -188,9 +193,17 @@ mod tests {
     #[test]
     fn nonces_fit_discords_25_characters_and_are_stable() {
         let key = "instance:ins-abcdefgh:public-ip";
-        assert_eq!(nonce(key).len(), 25);
-        assert_eq!(nonce(key), nonce(key));
-        assert_ne!(nonce(key), nonce("instance:ins-abcdefgh:running"));
+        assert_eq!(nonce("a", key).len(), 25);
+        assert_eq!(nonce("a", key), nonce("a", key));
+        assert_ne!(nonce("a", key), nonce("a", "instance:ins-abcdefgh:running"));
+    }
+
+    #[test]
+    fn two_installations_never_share_a_nonce_for_the_same_notice() {
+        assert_ne!(
+            nonce("install-a", "request:1:submitted"),
+            nonce("install-b", "request:1:submitted")
+        );
     }
 
     #[test]

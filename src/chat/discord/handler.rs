@@ -19,8 +19,6 @@ use tracing::{error, info, warn};
 pub struct HandlerSettings {
     /// Guilds to register commands in (empty: global).
     pub guild_ids: Vec<u64>,
-    /// Post progress in a thread under each request.
-    pub thread_per_request: bool,
 }
 
 /// The event handler.

@@ -71,7 +71,7 @@ impl Bot {
             .event_handler(handler)
             .await
             .context("building the Discord client")?;
-        let notifier = Arc::new(DiscordNotifier::new(client.http.clone()));
+        let notifier = Arc::new(DiscordNotifier::new(client.http.clone(), desk.installation_id()));
         let workers = Workers::spawn(desk, notifier, workers).await;
         Ok(Bot { client, workers, ready })
     }

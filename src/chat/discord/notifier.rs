@@ -4,20 +4,45 @@
 use super::convert::{create_message, edit_message, reaction};
 use crate::chat::model::Outgoing;
 use crate::chat::notifier::Notifier;
+use crate::chat::render::parse_vote_button_id;
 use futures_util::future::BoxFuture;
-use serenity::all::{ChannelId, Http, MessageId};
+use serenity::all::{
+    ActionRowComponent, ButtonKind, ChannelId, CreateThread, GetMessages, Http, HttpError, MessageId, UserId,
+};
 use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// The Discord notifier.
 #[derive(Clone)]
 pub struct DiscordNotifier {
     http: Arc<Http>,
+    installation: Arc<str>,
+    me: Arc<OnceCell<UserId>>,
 }
 
+/// How many recent messages are searched for a card that may have been posted.
+const CARD_SEARCH: u8 = 100;
+
+/// Discord's error code for "a thread has already been created for this message".
+const THREAD_EXISTS: isize = 160_004;
+
 impl DiscordNotifier {
-    /// A notifier using `http`.
-    pub fn new(http: Arc<Http>) -> DiscordNotifier {
-        DiscordNotifier { http }
+    /// A notifier using `http`, for the installation `installation` (its posts' nonces are
+    /// scoped to it).
+    pub fn new(http: Arc<Http>, installation: &str) -> DiscordNotifier {
+        DiscordNotifier {
+            http,
+            installation: installation.into(),
+            me: Arc::default(),
+        }
+    }
+
+    async fn me(&self) -> anyhow::Result<UserId> {
+        let id = self
+            .me
+            .get_or_try_init(|| async { self.http.get_current_user().await.map(|user| user.id) })
+            .await?;
+        Ok(*id)
     }
 }
 
@@ -25,7 +50,9 @@ impl Notifier for DiscordNotifier {
     fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
         Box::pin(async move {
             let channel = ChannelId::new(channel);
-            let posted = channel.send_message(&self.http, create_message(message)).await?;
+            let posted = channel
+                .send_message(&self.http, create_message(message, &self.installation))
+                .await?;
             for emoji in &message.reactions {
                 self.http.create_reaction(channel, posted.id, &reaction(emoji)).await?;
             }
@@ -41,4 +68,61 @@ impl Notifier for DiscordNotifier {
             Ok(())
         })
     }
+
+    fn react<'a>(&'a self, channel: u64, message_id: u64, emoji: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.http
+                .create_reaction(ChannelId::new(channel), MessageId::new(message_id), &reaction(emoji))
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn open_thread<'a>(&'a self, channel: u64, message_id: u64, name: &'a str) -> BoxFuture<'a, anyhow::Result<u64>> {
+        Box::pin(async move {
+            let opened = ChannelId::new(channel)
+                .create_thread_from_message(&self.http, MessageId::new(message_id), CreateThread::new(name))
+                .await;
+            match opened {
+                Ok(thread) => Ok(thread.id.get()),
+                // Opened already, by a process that died before recording it: a thread started
+                // from a message has that message's id.
+                Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(response)))
+                    if response.error.code == THREAD_EXISTS =>
+                {
+                    Ok(message_id)
+                }
+                Err(error) => Err(error.into()),
+            }
+        })
+    }
+
+    fn find_card(&self, channel: u64, request_id: i64) -> BoxFuture<'_, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            let me = self.me().await?;
+            let recent = ChannelId::new(channel)
+                .messages(&self.http, GetMessages::new().limit(CARD_SEARCH))
+                .await?;
+            Ok(recent
+                .iter()
+                .find(|m| m.author.id == me && carries_vote_buttons_of(m, request_id))
+                .map(|m| m.id.get()))
+        })
+    }
+}
+
+fn carries_vote_buttons_of(message: &serenity::all::Message, request_id: i64) -> bool {
+    message
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .any(|component| {
+            let ActionRowComponent::Button(button) = component else {
+                return false;
+            };
+            let ButtonKind::NonLink { custom_id, .. } = &button.data else {
+                return false;
+            };
+            parse_vote_button_id(custom_id).is_some_and(|(_, id, _)| id == request_id)
+        })
 }

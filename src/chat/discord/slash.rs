@@ -2,20 +2,23 @@
 //! bad, deferred while Tencent quotes), the private read-only commands and `/cvm cancel`.
 
 use super::commands::Invocation;
-use super::convert::{create_message, fit, fit_lines, person, reaction, response_message};
+use super::convert::{fit, fit_lines, person, response_message};
 use super::handler::{Handler, log_if_internal, private};
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::Origin;
 use crate::domain::{BillingKind, Person};
 use crate::store::ListFilter;
 use serenity::all::{
-    AutocompleteChoice, ChannelId, ChannelType, CommandInteraction, Context, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateThread, EditInteractionResponse, Permissions,
+    AutocompleteChoice, ChannelType, CommandInteraction, Context, CreateAutocompleteResponse,
+    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse, Permissions,
 };
-use tracing::{error, warn};
+use tracing::warn;
 
 /// How many requests `/cvm list` and `/cvm history` read.
 const LISTED: i64 = 20;
+
+/// How long the answer to `/cvm buy` waits for the request's card to be posted.
+const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Handler {
     async fn respond(&self, ctx: &Context, command: &CommandInteraction, response: CreateInteractionResponse) {
@@ -161,65 +164,28 @@ impl Handler {
             channel_id: Some(command.channel_id.get()),
         };
         let text = match self.desk.file(me, spec, origin).await {
-            Ok(view) => match self.post_card(ctx, command.channel_id, &view).await {
-                Ok(()) => format!(
-                    "Filed request #{}; it needs {} approval(s) from someone else.",
-                    view.record.id, view.record.approvals_needed
-                ),
-                Err(e) => {
-                    error!(error = %format!("{e:#}"), request_id = view.record.id, "could not post a request card");
-                    format!(
-                        "Filed request #{}, but its card could not be posted here; check the bot's permissions.",
-                        view.record.id
-                    )
+            Ok(view) => {
+                let id = view.record.id;
+                let needed = view.record.approvals_needed;
+                // The dispatcher posts the card from the outbox; the answer waits a moment for it.
+                match self.desk.wait_for_card(id, CARD_WAIT).await {
+                    Ok(Some(_)) => format!("Filed request #{id}; it needs {needed} approval(s) from someone else."),
+                    Ok(None) => format!(
+                        "Filed request #{id}; it needs {needed} approval(s) from someone else. Its card will appear \
+                         in this channel shortly (if it does not, check the bot's permissions here)."
+                    ),
+                    Err(e) => {
+                        log_if_internal(&e);
+                        format!("Filed request #{id}; it needs {needed} approval(s) from someone else.")
+                    }
                 }
-            },
+            }
             Err(e) => {
                 log_if_internal(&e);
                 e.user_message()
             }
         };
         self.finish_deferred(ctx, command, &text).await;
-    }
-
-    /// Posts the request card, records where it is (before adding reactions, so a fast vote finds
-    /// it), then adds ✅ and ❌, and opens a thread if configured.
-    async fn post_card(
-        &self,
-        ctx: &Context,
-        channel: ChannelId,
-        view: &crate::desk::RequestView,
-    ) -> anyhow::Result<()> {
-        let card = render::request_card(view, TimeStyle::Discord);
-        let message = channel.send_message(&ctx.http, create_message(&card)).await?;
-        let thread = if self.settings.thread_per_request {
-            let name = format!("Request #{}", view.record.id);
-            match channel
-                .create_thread_from_message(&ctx.http, message.id, CreateThread::new(name))
-                .await
-            {
-                Ok(thread) => Some(thread.id.get()),
-                Err(e) => {
-                    warn!(error = %e, "could not open a thread for the request");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        self.desk
-            .attach_message(view.record.id, channel.get(), message.id.get(), thread)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        // The card is up and its buttons work; missing reactions (no Add Reactions permission)
-        // only take away the second way to vote.
-        for emoji in &card.reactions {
-            if let Err(e) = ctx.http.create_reaction(channel, message.id, &reaction(emoji)).await {
-                warn!(error = %e, request_id = view.record.id, "could not add a voting reaction; buttons still work");
-                break;
-            }
-        }
-        Ok(())
     }
 
     /// Zone, type and image suggestions from the cached catalogue (never waits on Tencent).

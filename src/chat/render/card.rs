@@ -61,7 +61,9 @@ fn tone(state: RequestState) -> Tone {
         RequestState::Approved | RequestState::Submitting | RequestState::Submitted => Tone::Working,
         RequestState::Active => Tone::Success,
         RequestState::PartiallyActive => Tone::Warning,
-        RequestState::LaunchFailed | RequestState::Rejected | RequestState::Failed => Tone::Failure,
+        RequestState::LaunchFailed | RequestState::Rejected | RequestState::Failed | RequestState::Refused => {
+            Tone::Failure
+        }
         RequestState::Expired | RequestState::Cancelled => Tone::Info,
     }
 }
@@ -96,6 +98,10 @@ fn status_line(view: &RequestView, style: TimeStyle) -> String {
                 .map_or("Tencent Cloud refused it.".to_owned(), |f| f.explanation.clone());
             format!("🔴 Failed: {why}")
         }
+        RequestState::Refused => match &r.note {
+            Some(reason) => format!("⛔ Refused when its price was renewed: {reason} Nothing was bought."),
+            None => "⛔ Refused when its price was renewed. Nothing was bought.".into(),
+        },
     }
 }
 

@@ -129,10 +129,50 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
             request_id,
             approved_monthly,
             new_monthly,
+            approvals_needed,
+        } => {
+            let needed = match approvals_needed {
+                0 => String::new(),
+                1 => " (1 approval at the new price)".to_owned(),
+                n => format!(" ({n} approvals at the new price)"),
+            };
+            format!(
+                "💱 The price of {} rose from {approved_monthly} to {new_monthly} per month-equivalent since it was approved; it needs approval again{needed}.",
+                about(request_id)
+            )
+        }
+        Notice::RefusedOnRequote {
+            request_id,
+            approved_monthly,
+            new_monthly,
+            reason,
         } => format!(
-            "💱 The price of {} rose from {approved_monthly} to {new_monthly} per month-equivalent since it was approved; it needs approval again.",
+            "⛔ The price of {} changed from {approved_monthly} to {new_monthly} per month-equivalent since it was approved, and the policy no longer allows it: {reason} Nothing was bought.",
             about(request_id)
         ),
+        Notice::PurchaseUnresolved {
+            request_id,
+            answers,
+            explanation,
+            instance_ids,
+        } => {
+            let named = if instance_ids.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The last answer named {}.",
+                    instance_ids
+                        .iter()
+                        .map(|i| format!("`{i}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            format!(
+                "❓ cvmbot cannot tell whether Tencent Cloud bought {}: {answers} answer(s) in a row could not be read ({explanation}).{named} It keeps asking with the same ClientToken, so nothing is bought twice; check the CVM console for instances tagged cvmbot-request={request_id}.",
+                about(request_id)
+            )
+        }
         Notice::Expired {
             request_id,
             requester_id,
@@ -174,6 +214,12 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
             }
         }
         Notice::BalanceRecovered { spendable } => format!("✅ The Tencent Cloud balance is back to {spendable}."),
+        Notice::BalanceUnreadable { explanation, code } => format!(
+            "🙈 cvmbot cannot read the Tencent Cloud balance ({explanation} {code}), so it cannot warn before the account runs dry. Give its key the finance:DescribeAccountBalance permission (see the README's Tencent Cloud permissions)."
+        ),
+        Notice::BalanceReadable { spendable } => {
+            format!("👀 cvmbot can read the Tencent Cloud balance again: {spendable}.")
+        }
         Notice::Digest {
             date,
             instances_bought,

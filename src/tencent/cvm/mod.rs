@@ -46,7 +46,7 @@ impl TencentClient {
             ..request.clone()
         };
         match self
-            .call::<_, RunInstancesResponse>(Service::Cvm, "RunInstances", Some(region), &request)
+            .call::<_, serde::de::IgnoredAny>(Service::Cvm, "RunInstances", Some(region), &request)
             .await
         {
             Ok(answer) => Ok(DryRunPassed {

@@ -184,12 +184,12 @@ pub struct RunInstancesRequest {
     pub dry_run: Option<bool>,
 }
 
-/// RunInstances output.
+/// RunInstances output. `InstanceIdSet` is required: an answer without it says nothing about
+/// what was bought, so it is unreadable rather than "no instances".
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(rename_all = "PascalCase")]
 pub struct RunInstancesResponse {
-    /// The created instance ids (empty on a dry run).
-    #[serde(deserialize_with = "null_as_default")]
+    /// The created instance ids.
     pub instance_id_set: Vec<String>,
 }
 
@@ -234,9 +234,9 @@ pub struct Price {
     pub bandwidth_price: Option<ItemPrice>,
 }
 
-/// InquiryPriceRunInstances output.
+/// InquiryPriceRunInstances output (`Price` required).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(rename_all = "PascalCase")]
 pub struct InquiryPriceResponse {
     /// The quote.
     pub price: Price,
@@ -310,14 +310,14 @@ pub struct Instance {
     pub tags: Vec<Tag>,
 }
 
-/// DescribeInstances output.
+/// DescribeInstances output. Both members are required: an answer without `InstanceSet` is
+/// unreadable, never "none of those instances exist" (which would report them all gone).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(rename_all = "PascalCase")]
 pub struct DescribeInstancesResponse {
     /// Matching instances in all pages.
     pub total_count: i64,
     /// This page.
-    #[serde(deserialize_with = "null_as_default")]
     pub instance_set: Vec<Instance>,
 }
 
