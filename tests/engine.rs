@@ -9,3 +9,5 @@ mod filing;
 mod rules;
 #[path = "engine/submission.rs"]
 mod submission;
+#[path = "engine/trust.rs"]
+mod trust;

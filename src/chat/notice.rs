@@ -115,7 +115,7 @@ pub enum Notice {
     /// The balance is back above every tier.
     BalanceRecovered { spendable: Fen },
     /// The balance cannot be read, so low-balance warnings can't be given.
-    BalanceUnreadable { explanation: String, code: String },
+    BalanceUnreadable { explanation: String },
     /// The balance can be read again.
     BalanceReadable { spendable: Fen },
     /// The daily summary.

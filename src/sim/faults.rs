@@ -17,6 +17,32 @@ pub enum Failure {
     DropBeforeProcessing,
     /// Process the request, then cut the connection: it happened, but the answer is lost.
     DropAfterProcessing,
+    /// Process the request, then answer something a client cannot read as Tencent's answer: it
+    /// happened, but the answer says nothing definite.
+    GarbleAfterProcessing(Garble),
+}
+
+/// An answer that is not one a client can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Garble {
+    /// HTTP 200 with an HTML page (a proxy's or a gateway's).
+    Html,
+    /// This HTTP status with an HTML page (`408`, `403`, `502`, …).
+    Status(u16),
+    /// The JSON answer without this member of `Response` (`InstanceIdSet`).
+    Without(String),
+}
+
+impl Garble {
+    /// The log's name of the answer.
+    pub fn label(&self) -> String {
+        match self {
+            Garble::Html => "garble-html".into(),
+            Garble::Status(status) => format!("garble-http-{status}"),
+            Garble::Without(member) => format!("garble-without-{member}"),
+        }
+    }
 }
 
 impl Failure {
@@ -31,6 +57,7 @@ impl Failure {
             Failure::Code(code) => code.clone(),
             Failure::DropBeforeProcessing => "drop-before".into(),
             Failure::DropAfterProcessing => "drop-after".into(),
+            Failure::GarbleAfterProcessing(garble) => garble.label(),
         }
     }
 }
@@ -53,6 +80,8 @@ pub struct Plan {
     pub before: Option<Failure>,
     /// After processing: drop the answer.
     pub drop_after: bool,
+    /// After processing: answer this instead of the answer.
+    pub garble_after: Option<Garble>,
     /// Latency to add before answering.
     pub latency: Duration,
 }
@@ -121,11 +150,22 @@ impl Faults {
         let rates = self.config.rates_for(action).clone();
         let latency = Duration::from_millis(rates.latency_ms + self.rng.below(rates.latency_jitter_ms + 1));
         if let Some(failure) = self.queued.get_mut(action).and_then(VecDeque::pop_front) {
-            let drop_after = failure == Failure::DropAfterProcessing;
-            return Plan {
-                before: (!drop_after).then_some(failure),
-                drop_after,
-                latency,
+            return match failure {
+                Failure::DropAfterProcessing => Plan {
+                    drop_after: true,
+                    latency,
+                    ..Plan::default()
+                },
+                Failure::GarbleAfterProcessing(garble) => Plan {
+                    garble_after: Some(garble),
+                    latency,
+                    ..Plan::default()
+                },
+                before => Plan {
+                    before: Some(before),
+                    latency,
+                    ..Plan::default()
+                },
             };
         }
         let before = if self.rng.chance(rates.drop_before_per_million) {
@@ -140,6 +180,7 @@ impl Faults {
         Plan {
             drop_after: before.is_none() && self.rng.chance(rates.drop_after_per_million),
             before,
+            garble_after: None,
             latency,
         }
     }

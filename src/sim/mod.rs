@@ -19,7 +19,7 @@
 //! | `POST /_sim/spot-price` | `{"zone", "instance_type", "price": "0.25"}` | sets a spot price (outbid spot instances are reclaimed) |
 //! | `POST /_sim/faults` | `{"all": {rates}, "actions": {"RunInstances": {rates}}}` | replaces fault rates |
 //! | `POST /_sim/rate-limits` | `{"enabled", "default", "actions": {"RunInstances": 10}}` | replaces rate limits |
-//! | `POST /_sim/fail-next` | `{"action", "failure": {"code": "InternalError"} \| "drop_before_processing" \| "drop_after_processing", "times"?: 1}` | fails the next calls |
+//! | `POST /_sim/fail-next` | `{"action", "failure": {"code": "InternalError"} \| "drop_before_processing" \| "drop_after_processing" \| {"garble_after_processing": "html" \| {"status": 408} \| {"without": "InstanceIdSet"}}, "times"?: 1}` | fails the next calls |
 //! | `POST /_sim/advance` | `{"seconds": 300}` | moves simulated time |
 //! | `GET /_sim/requests`, `DELETE /_sim/requests` | | the request log, or clears it |
 //! | `GET /_sim/instances` | | instances with the times RUNNING and the public IP became visible |
@@ -53,7 +53,7 @@ pub(crate) mod world;
 pub use config::SimConfig;
 pub use control::{AccountPatch, Control, InstanceView};
 pub use defaults::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, DEFAULT_UIN};
-pub use faults::Failure;
+pub use faults::{Failure, Garble};
 pub use log::LoggedRequest;
 pub use world::Stock;
 

@@ -6,7 +6,7 @@ use super::Shared;
 use super::actions::{Api, ApiFailure, Ctx, dispatch, fail};
 use super::auth::{SignedRequest, claimed_secret_id, verify, verify_v1};
 use super::clock::{iso, wall_unix_ms};
-use super::faults::Failure;
+use super::faults::{Failure, Garble};
 use super::log::{LoggedRequest, masked};
 use super::wire::{Incoming, field, unflatten};
 use axum::Router;
@@ -130,8 +130,13 @@ impl AsyncWrite for KillableStream {
 struct Outcome {
     body: Value,
     drop: bool,
+    garble: Option<Garble>,
     latency: std::time::Duration,
 }
+
+/// The page a gateway in front of the API might answer with.
+const GATEWAY_PAGE: &str =
+    "<html><head><title>Gateway</title></head><body><h1>The upstream answer was lost</h1></body></html>";
 
 async fn api(
     State(shared): State<Arc<Shared>>,
@@ -155,6 +160,14 @@ async fn api(
         debug!(peer = %conn.addr, "cutting the connection on purpose");
         conn.kill.store(true, Ordering::SeqCst);
         return (StatusCode::OK, Body::empty()).into_response();
+    }
+    let html = |status: StatusCode| (status, [(header::CONTENT_TYPE, "text/html")], GATEWAY_PAGE).into_response();
+    match outcome.garble {
+        Some(Garble::Html) => return html(StatusCode::OK),
+        Some(Garble::Status(code)) => {
+            return html(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY));
+        }
+        Some(Garble::Without(_)) | None => {}
     }
     let bytes = serde_json::to_vec(&outcome.body).unwrap_or_else(|_| b"{}".to_vec());
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
@@ -209,6 +222,7 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
         fault: None,
     };
     let mut drop = false;
+    let mut garble = None;
     let mut latency = std::time::Duration::ZERO;
     let result = (|| -> Result<Value, ApiFailure> {
         let api = precheck(&action, &entry.version)?;
@@ -272,6 +286,10 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
             entry.fault = Some(Failure::DropAfterProcessing.label());
             drop = true;
         }
+        if let Some(after) = plan.garble_after {
+            entry.fault = Some(after.label());
+            garble = Some(after);
+        }
         answer
     })();
     let body = match result {
@@ -287,14 +305,26 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
             json!({ "Response": { "Error": { "Code": failure.code, "Message": failure.message }, "RequestId": request_id } })
         }
     };
+    let mut body = body;
+    if let (Some(Garble::Without(member)), Some(Value::Object(response))) = (&garble, body.get_mut("Response")) {
+        response.remove(member);
+    }
     if drop {
         entry.response = match entry.fault.as_deref() {
             Some("drop-after") => format!("dropped after {}", entry.response),
             _ => "dropped".into(),
         };
     }
+    if let Some(garble) = &garble {
+        entry.response = format!("{} after {}", garble.label(), entry.response);
+    }
     shared.log.push(entry);
-    Outcome { body, drop, latency }
+    Outcome {
+        body,
+        drop,
+        garble,
+        latency,
+    }
 }
 
 /// Action and version: known action, the version its service speaks.

@@ -98,6 +98,31 @@ impl Session {
     }
 }
 
+impl Session {
+    /// A value of the `meta` table (small facts of the installation's own).
+    pub async fn meta(&mut self, key: &str) -> StoreResult<Option<String>> {
+        const SQL: &str = "SELECT value FROM meta WHERE key = $1";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, String>(SQL)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?))
+    }
+
+    /// Sets (or, with `None`, removes) a value of the `meta` table.
+    pub async fn set_meta(&mut self, key: &str, value: Option<&str>) -> StoreResult<()> {
+        const UPSERT: &str =
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        const DELETE: &str = "DELETE FROM meta WHERE key = $1";
+        on_backend!(self, |conn| {
+            match value {
+                Some(value) => sqlx::query(UPSERT).bind(key).bind(value).execute(&mut *conn).await?,
+                None => sqlx::query(DELETE).bind(key).execute(&mut *conn).await?,
+            };
+            Ok(())
+        })
+    }
+}
+
 /// Typed column reads shared by both backends' rows.
 pub(super) trait RowExt {
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;

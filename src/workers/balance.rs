@@ -15,6 +15,13 @@ use tracing::{info, warn};
 /// The dedupe-key prefix of balance alerts.
 const BALANCE_KEY: &str = "balance:";
 
+/// `meta` key: since when (ms) the balance could not be read.
+const BLIND_SINCE: &str = "balance_unreadable_since";
+/// `meta` key: set once the alert channel was told the balance can't be read.
+const BLIND_ALERTED: &str = "balance_unreadable_alerted";
+/// How long an outage (not a refusal) of the balance query may last before people are told.
+const BLIND_GRACE: Duration = Duration::from_secs(30 * 60);
+
 /// The balance monitor.
 #[derive(Clone)]
 pub struct BalanceMonitor {
@@ -62,11 +69,70 @@ impl BalanceMonitor {
             Ok(report) => report,
             Err(error) => {
                 warn!(%error, "could not read the Tencent Cloud balance");
-                return Ok(());
+                return self.blind(&error).await;
             }
         };
+        self.sighted(&report).await?;
         self.judge(&report).await?;
         self.digest(&report).await
+    }
+
+    /// The balance could not be read: say so in the alert channel, once, as soon as the failure
+    /// is a refusal (a missing permission) or has lasted [`BLIND_GRACE`] (an outage), because
+    /// until it can be read no low-balance warning can be given.
+    async fn blind(&self, error: &DeskError) -> Result<(), DeskError> {
+        let now = self.desk.clock().now();
+        let mut tx = self.desk.store().begin().await?;
+        let since = match tx.meta(BLIND_SINCE).await?.and_then(|ms| ms.parse::<i64>().ok()) {
+            Some(ms) => crate::store::from_ms(ms),
+            None => {
+                tx.set_meta(BLIND_SINCE, Some(&crate::store::to_ms(now).to_string()))
+                    .await?;
+                now
+            }
+        };
+        let refused = !matches!(error, DeskError::Unavailable(_));
+        let alerted = tx.meta(BLIND_ALERTED).await?.is_some();
+        if !alerted && (refused || now - since >= BLIND_GRACE) {
+            let notice = Notice::BalanceUnreadable {
+                explanation: error.user_message(),
+            };
+            let sequence = tx.count_notifications(BALANCE_KEY).await? + 1;
+            let key = format!("{BALANCE_KEY}{sequence}:unreadable");
+            tx.enqueue_notification(&notice_row(&key, &notice, now)).await?;
+            tx.set_meta(BLIND_ALERTED, Some("yes")).await?;
+            info!("balance monitoring is blind; alert raised");
+        }
+        tx.commit().await?;
+        if !alerted {
+            self.desk.wake_dispatcher();
+        }
+        Ok(())
+    }
+
+    /// The balance was read: if it could not be before and people were told, tell them it can.
+    async fn sighted(&self, report: &BalanceReport) -> Result<(), DeskError> {
+        let mut tx = self.desk.store().begin().await?;
+        if tx.meta(BLIND_SINCE).await?.is_none() {
+            return Ok(());
+        }
+        let alerted = tx.meta(BLIND_ALERTED).await?.is_some();
+        tx.set_meta(BLIND_SINCE, None).await?;
+        tx.set_meta(BLIND_ALERTED, None).await?;
+        if alerted {
+            let now = self.desk.clock().now();
+            let notice = Notice::BalanceReadable {
+                spendable: report.spendable,
+            };
+            let sequence = tx.count_notifications(BALANCE_KEY).await? + 1;
+            let key = format!("{BALANCE_KEY}{sequence}:readable");
+            tx.enqueue_notification(&notice_row(&key, &notice, now)).await?;
+        }
+        tx.commit().await?;
+        if alerted {
+            self.desk.wake_dispatcher();
+        }
+        Ok(())
     }
 
     /// Compares a reading with the last one and queues the warnings it calls for.

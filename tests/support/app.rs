@@ -142,6 +142,13 @@ impl TestApp {
         let config = self.app.config.clone();
         App::build(config, clock).await.expect("the application restarts")
     }
+
+    /// Another application on the same database and simulator with `extra` configuration (a
+    /// second replica, or the same one restarted with another policy).
+    pub async fn replica(&self, extra: &str) -> App {
+        let config = config(self.sim.url(), &self.db.url, extra);
+        App::build(config, Clock::System).await.expect("the replica builds")
+    }
 }
 
 /// The application on `backend` (None when that backend is unavailable here), with the default

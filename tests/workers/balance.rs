@@ -118,3 +118,21 @@ on_both_backends! {
         assert!(digests[1].contains("digest for 2025-01-02: 0 instance(s) bought"), "{}", digests[1]);
     }
 }
+
+on_both_backends! {
+    async fn a_balance_that_cannot_be_read_is_told_once_and_so_is_its_return(backend) {
+        let Some(rig) = Rig::start(backend, "").await else { return };
+        // The key lacks the permission: Tencent refuses the query, every time.
+        rig.t.sim.fail_next("DescribeAccountBalance", cvmbot::sim::Failure::code("UnauthorizedOperation"), 3);
+        let before = rig.texts_in(ALERT_CHANNEL).len();
+        for _ in 0..3 {
+            rig.monitor().run_once().await.expect("a balance pass");
+            rig.dispatcher().run_once().await.expect("a dispatcher pass");
+        }
+        let told = rig.texts_in(ALERT_CHANNEL).split_off(before);
+        let told = one(told, "cannot read the Tencent Cloud balance");
+        assert!(told.contains("finance:DescribeAccountBalance"), "{told}");
+        one(reading(&rig, 150_000).await, "can read the Tencent Cloud balance again");
+        assert!(reading(&rig, 150_000).await.is_empty(), "said once");
+    }
+}

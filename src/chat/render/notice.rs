@@ -214,8 +214,8 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
             }
         }
         Notice::BalanceRecovered { spendable } => format!("✅ The Tencent Cloud balance is back to {spendable}."),
-        Notice::BalanceUnreadable { explanation, code } => format!(
-            "🙈 cvmbot cannot read the Tencent Cloud balance ({explanation} {code}), so it cannot warn before the account runs dry. Give its key the finance:DescribeAccountBalance permission (see the README's Tencent Cloud permissions)."
+        Notice::BalanceUnreadable { explanation } => format!(
+            "🙈 cvmbot cannot read the Tencent Cloud balance, so it cannot warn before the account runs dry: {explanation} If the key lacks the permission, give it finance:DescribeAccountBalance (see the README's \"Tencent Cloud permissions\")."
         ),
         Notice::BalanceReadable { spendable } => {
             format!("👀 cvmbot can read the Tencent Cloud balance again: {spendable}.")
