@@ -16,6 +16,7 @@ pub mod domain;
 pub mod money;
 pub mod rand;
 pub mod secret;
+pub mod signal;
 pub mod sim;
 pub mod store;
 pub mod tencent;

@@ -15,6 +15,8 @@ mod commands;
 mod input;
 #[path = "discord/permissions.rs"]
 mod permissions;
+#[path = "discord/processes.rs"]
+mod processes;
 #[path = "discord/restart.rs"]
 mod restart;
 #[path = "discord/story.rs"]

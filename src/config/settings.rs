@@ -17,6 +17,7 @@ pub struct FileSettings {
     #[serde(default)]
     pub presets: BTreeMap<String, BTreeMap<String, PresetValue>>,
     pub submitter: SubmitterSettings,
+    pub workers: WorkersSettings,
     pub tracker: TrackerSettings,
     pub balance: BalanceSettings,
     pub digest: DigestSettings,
@@ -131,6 +132,14 @@ pub struct SubmitterSettings {
     pub keep_trying_interval: Span,
     pub keep_trying_max_interval: Span,
     pub keep_trying_for: Span,
+}
+
+/// `[workers]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct WorkersSettings {
+    pub lease: Span,
 }
 
 /// `[tracker]`.

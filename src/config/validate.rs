@@ -288,6 +288,11 @@ fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<(), ConfigErro
         "must be longer than 0s",
     )?;
     check.ensure(
+        (std::time::Duration::from_secs(3)..=std::time::Duration::from_secs(600)).contains(&settings.workers.lease.0),
+        "workers.lease",
+        "must be from 3s to 10m",
+    )?;
+    check.ensure(
         !settings.balance.check_interval.0.is_zero(),
         "balance.check_interval",
         "must be longer than 0s",

@@ -105,7 +105,7 @@ pub async fn run(options: SimOptions) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "cvmbot sim listening on {}", simulator.url()).context("writing to stdout")?;
     stdout.flush().context("flushing stdout")?;
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    crate::signal::stop_requested().await;
     if let Some(path) = &options.state {
         simulator.save_state(path)?;
         tracing::info!(path = %path.display(), "simulator state saved");

@@ -29,6 +29,37 @@ impl Session {
         })
     }
 
+    /// Who holds the lease `name` now (valid or not).
+    pub async fn lease_holder(&mut self, name: &str) -> StoreResult<Option<String>> {
+        const SQL: &str = "SELECT holder FROM leases WHERE name = $1";
+        on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, String>(SQL)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?))
+    }
+
+    /// Takes the lease `name` from `previous` (whose process is known to be dead) for `holder`;
+    /// false if someone else took it meanwhile.
+    pub async fn take_over_lease(
+        &mut self,
+        name: &str,
+        previous: &str,
+        holder: &str,
+        until: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        const SQL: &str = "UPDATE leases SET holder = $3, expires_at = $4 WHERE name = $1 AND holder = $2";
+        on_backend!(self, |conn| {
+            let done = sqlx::query(SQL)
+                .bind(name)
+                .bind(previous)
+                .bind(holder)
+                .bind(to_ms(until))
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     /// Gives the lease up (on shutdown), so another replica takes over at once.
     pub async fn release_lease(&mut self, name: &str, holder: &str) -> StoreResult<()> {
         const SQL: &str = "DELETE FROM leases WHERE name = $1 AND holder = $2";

@@ -45,6 +45,8 @@ pub struct WorkerSettings {
     pub time_style: TimeStyle,
     /// Open a thread under each new card for its request's notices.
     pub thread_per_request: bool,
+    /// How long the workers lease lasts without renewal.
+    pub lease: Duration,
 }
 
 impl WorkerSettings {
@@ -71,6 +73,7 @@ impl WorkerSettings {
             digest_at,
             time_style,
             thread_per_request: s.discord.thread_per_request,
+            lease: s.workers.lease.0,
         }
     }
 }
@@ -87,7 +90,7 @@ impl Workers {
     /// process holds the lease).
     pub async fn spawn(desk: Desk, notifier: Arc<dyn Notifier>, settings: WorkerSettings) -> Workers {
         let (stop, stopped) = watch::channel(false);
-        let leadership = Leadership::new(desk.clone());
+        let leadership = Leadership::new(desk.clone(), settings.lease);
         leadership.try_acquire().await;
         let mut handles = vec![leadership.spawn(stopped.clone())];
         let dispatcher = Dispatcher::new(desk.clone(), notifier, settings.alert_channel, settings.time_style)

@@ -5,4 +5,5 @@
 pub mod app;
 pub mod discord_app;
 pub mod fake_discord;
+pub mod process;
 pub mod sim;

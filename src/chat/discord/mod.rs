@@ -23,7 +23,7 @@ use serenity::all::{
 };
 use std::sync::Arc;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::warn;
 
 /// Discord's own API base; anything else is a proxy or a test double.
 pub const DISCORD: &str = "https://discord.com";
@@ -81,13 +81,10 @@ impl Bot {
         self.ready.clone()
     }
 
-    /// Runs until the gateway connection ends or Ctrl-C.
+    /// Runs until the gateway connection ends, Ctrl-C or SIGTERM; then closes the gateway, lets
+    /// the workers finish what they are doing and hands the lease over.
     pub async fn run(self) -> anyhow::Result<()> {
-        self.run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-            info!("stopping");
-        })
-        .await
+        self.run_until(crate::signal::stop_requested()).await
     }
 
     /// Runs until `stop` resolves (tests), then shuts down cleanly.

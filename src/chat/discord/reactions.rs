@@ -133,6 +133,16 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
             .collect();
         for (emoji, approve) in [(APPROVE_EMOJI, true), (REJECT_EMOJI, false)] {
             let users = reactors(ctx, channel, message, emoji).await;
+            if bot.is_some_and(|bot| !users.contains(&bot)) {
+                // A card posted by a process that stopped before adding its voting reactions.
+                let added = ctx
+                    .http
+                    .create_reaction(ChannelId::new(channel), MessageId::new(message), &reaction(emoji))
+                    .await;
+                if let Err(error) = added {
+                    warn!(request_id = record.id, %error, "could not add a voting reaction; buttons still work");
+                }
+            }
             for user in users.into_iter().filter(|u| Some(*u) != bot && !voted.contains(u)) {
                 let Some(voter) = fetch_person(ctx, record.guild_id, UserId::new(user)).await else {
                     continue;

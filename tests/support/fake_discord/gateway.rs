@@ -276,6 +276,12 @@ impl FakeDiscord {
         self.shared.with(|st| st.gateway.refuse_resume = refuse);
     }
 
+    /// Gateway connections opened so far: a mark for [`Self::wait_until_reconnected`] that
+    /// leaves the current connections alone (a bot process about to be started or restarted).
+    pub fn connection_mark(&self) -> u64 {
+        self.shared.read(|st| st.gateway.connections)
+    }
+
     /// Whether a bot connection has completed IDENTIFY/READY or RESUME/RESUMED.
     pub fn is_connected(&self) -> bool {
         self.shared.read(|st| st.gateway.live.values().any(|ready| *ready))

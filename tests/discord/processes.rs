@@ -1,0 +1,252 @@
+//! The real binary as an operator runs it: SIGTERM stops it cleanly and hands the lease over; a
+//! process killed with `kill -9` and started again takes the workers over at once; the token
+//! never reaches the log, whatever RUST_LOG says; and a process killed at any step of filing,
+//! approving, submitting or posting leaves, after a restart, exactly one card, one purchase and
+//! every notice once.
+
+use crate::support::discord_app::{ALICE, BOB, button_ids, card_title, spot_options};
+use crate::support::fake_discord::MessageView;
+use crate::support::process::{BotProcess, Deployment, PROCESS_WAIT};
+use sqlx::Row;
+use std::time::Duration;
+
+async fn lease_holder(deployment: &Deployment) -> Option<String> {
+    let pool = sqlx::SqlitePool::connect(&deployment.database_url())
+        .await
+        .expect("the database");
+    let row = sqlx::query("SELECT holder FROM leases WHERE name = 'workers'")
+        .fetch_optional(&pool)
+        .await
+        .expect("the lease");
+    pool.close().await;
+    row.map(|r| r.get::<String, _>("holder"))
+}
+
+/// The bot's own messages in `channel` whose text contains `needle` (ephemeral ones left out).
+fn posts_with(deployment: &Deployment, channel: u64, needle: &str) -> Vec<MessageView> {
+    let bot = deployment.fake.bot_user_id();
+    deployment
+        .fake
+        .messages(channel)
+        .into_iter()
+        .filter(|m| m.author_id == bot && !m.is_ephemeral() && m.text().contains(needle))
+        .collect()
+}
+
+fn cards(deployment: &Deployment, id: i64) -> Vec<MessageView> {
+    let title = format!("Request #{id}:");
+    let bot = deployment.fake.bot_user_id();
+    deployment
+        .fake
+        .messages(deployment.channel)
+        .into_iter()
+        .filter(|m| m.author_id == bot && !m.is_ephemeral() && card_title(m).starts_with(&title))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_bot_cleanly_and_hands_the_workers_lease_over() {
+    let deployment = Deployment::start().await;
+    let mut bot = deployment.spawn(&[]).await;
+    assert!(
+        lease_holder(&deployment).await.is_some(),
+        "the running bot holds the lease"
+    );
+    bot.signal("TERM");
+    let status = bot.wait_exit(PROCESS_WAIT).await.expect("SIGTERM stops the bot");
+    assert!(status.success(), "a clean stop exits 0: {status:?}\n{}", bot.log());
+    assert!(bot.log().contains("stopping (SIGTERM)"), "{}", bot.log());
+    assert_eq!(lease_holder(&deployment).await, None, "the lease was handed over");
+    deployment.fake.wait_until_disconnected(PROCESS_WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_with_kill_9_and_started_again_takes_the_workers_over_at_once() {
+    let deployment = Deployment::start().await;
+    let mut first = deployment.spawn(&[]).await;
+    let held = lease_holder(&deployment).await.expect("a holder");
+    assert!(held.contains(&format!("/{}/", first.pid())), "{held}");
+    first.kill9().await;
+    assert_eq!(
+        lease_holder(&deployment).await,
+        Some(held),
+        "a killed process leaves its lease behind"
+    );
+
+    let second = deployment.spawn(&[]).await;
+    let now = lease_holder(&deployment).await.expect("a holder");
+    assert!(
+        now.contains(&format!("/{}/", second.pid())),
+        "the restarted process holds the lease without waiting for it to expire: {now}\n{}",
+        second.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_discord_token_never_reaches_the_log_even_at_trace_level() {
+    let deployment = Deployment::start().await;
+    let mut bot = deployment.spawn(&[("RUST_LOG", "trace")]).await;
+    let filing = deployment
+        .fake
+        .slash_command(ALICE, deployment.channel, "cvm buy spot", &spot_options());
+    deployment.fake.interaction_response(&filing, PROCESS_WAIT).await;
+    deployment
+        .fake
+        .wait_for_message(
+            deployment.channel,
+            |m| card_title(m).starts_with("Request #1:"),
+            PROCESS_WAIT,
+        )
+        .await;
+    bot.signal("TERM");
+    bot.wait_exit(PROCESS_WAIT).await.expect("the bot stops");
+    let log = bot.log();
+    assert!(log.contains("TRACE"), "the log was at trace level");
+    let token = deployment.fake.token();
+    let hex: String = token.bytes().map(|b| format!("{b:02x}")).collect();
+    let bytes = token.bytes().map(|b| b.to_string()).collect::<Vec<_>>().join(", ");
+    for (form, needle) in [
+        ("as text", token.as_str()),
+        ("in hex", hex.as_str()),
+        ("as bytes", bytes.as_str()),
+    ] {
+        assert!(!log.contains(needle), "the token is in the log {form}");
+    }
+}
+
+/// Drives one purchase to its public IP against bots started with `CVMBOT_CRASH_AT=point`,
+/// starting a bot without it whenever one stops; then checks that the crash happened and that
+/// everything was done exactly once.
+async fn a_purchase_survives_a_crash_at(point: &str) {
+    let d = Deployment::start().await;
+    let mut crashes = 0;
+    let mut bot = d.spawn(&[("CVMBOT_CRASH_AT", point)]).await;
+    let expected = format!("crash point {point} reached");
+
+    // Waits until `done`, restarting the bot (without the crash point) whenever it died; `again`
+    // is done once more after a restart (a click the dead bot never saw).
+    async fn until(
+        d: &Deployment,
+        bot: &mut BotProcess,
+        crashes: &mut u32,
+        expected: &str,
+        what: &str,
+        again: impl Fn(&Deployment),
+        done: impl Fn(&Deployment) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+        while !done(d) {
+            if let Some(status) = bot.exited() {
+                assert!(!status.success(), "the bot stopped by itself while waiting for {what}");
+                assert!(
+                    bot.log().contains(expected),
+                    "it died, but not at the crash point:\n{}",
+                    bot.log()
+                );
+                *crashes += 1;
+                *bot = d.spawn(&[]).await;
+                again(d);
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let nothing = |_: &Deployment| {};
+
+    // Filed once: a repeat would be a second request.
+    d.fake.slash_command(ALICE, d.channel, "cvm buy spot", &spot_options());
+    until(&d, &mut bot, &mut crashes, &expected, "the card", nothing, |d| {
+        !cards(d, 1).is_empty()
+    })
+    .await;
+    // Clicks Approve while the card offers it (not once the request is approved).
+    let approve = |d: &Deployment| {
+        let card = cards(d, 1).remove(0);
+        if let Some(id) = button_ids(&card).into_iter().find(|b| b.starts_with("cvm:approve:1:")) {
+            d.fake.click_button(BOB, card.id, &id);
+        }
+    };
+    // The card may be up while its process is dying: wait a moment for the bot to settle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    until(
+        &d,
+        &mut bot,
+        &mut crashes,
+        &expected,
+        "the card to be linked",
+        nothing,
+        |_| true,
+    )
+    .await;
+    approve(&d);
+    until(&d, &mut bot, &mut crashes, &expected, "the purchase", approve, |d| {
+        !posts_with(d, d.channel, "was submitted to Tencent Cloud").is_empty()
+    })
+    .await;
+    d.sim.advance(Duration::from_secs(40));
+    until(&d, &mut bot, &mut crashes, &expected, "RUNNING", nothing, |d| {
+        !posts_with(d, d.channel, "is RUNNING").is_empty()
+    })
+    .await;
+    d.sim.advance(Duration::from_secs(300));
+    until(&d, &mut bot, &mut crashes, &expected, "the public IP", nothing, |d| {
+        !posts_with(d, d.channel, "has its public IP").is_empty()
+    })
+    .await;
+    until(
+        &d,
+        &mut bot,
+        &mut crashes,
+        &expected,
+        "the card to say active",
+        nothing,
+        |d| cards(d, 1).first().is_some_and(|c| c.text().contains("Active")),
+    )
+    .await;
+
+    assert_eq!(crashes, 1, "the bot crashed once, at {point}");
+    assert_eq!(cards(&d, 1).len(), 1, "one card");
+    let purchases: Vec<_> = d
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "RunInstances" && r.params["DryRun"] != serde_json::json!(true))
+        .collect();
+    assert!(!purchases.is_empty());
+    assert!(
+        purchases.iter().all(|p| p.client_token == purchases[0].client_token),
+        "one ClientToken"
+    );
+    assert_eq!(d.sim.instances().len(), 1, "one server bought");
+    for notice in ["was submitted to Tencent Cloud", "is RUNNING", "has its public IP"] {
+        assert_eq!(posts_with(&d, d.channel, notice).len(), 1, "`{notice}` posted once");
+    }
+}
+
+macro_rules! crash_tests {
+    ($($name:ident => $point:literal),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                a_purchase_survives_a_crash_at($point).await;
+            }
+        )*
+
+        #[test]
+        fn every_crash_point_has_a_test() {
+            let tested = [$($point),*];
+            assert_eq!(tested.as_slice(), cvmbot::crashpoint::POINTS);
+        }
+    };
+}
+
+crash_tests! {
+    a_crash_after_the_request_is_stored_still_posts_its_card => "filing:stored",
+    a_crash_after_the_card_is_posted_links_that_card => "card:posted",
+    a_crash_after_the_card_is_linked_keeps_it => "card:linked",
+    a_crash_after_the_approval_still_buys_once => "vote:approved",
+    a_crash_after_claiming_the_purchase_buys_once => "submit:claimed",
+    a_crash_after_sending_the_purchase_buys_once => "submit:sent",
+    a_crash_after_storing_the_purchase_announces_it_once => "submit:stored",
+    a_crash_after_posting_a_notice_posts_it_once => "notice:posted",
+}
