@@ -3,6 +3,8 @@
 
 mod support;
 
+#[path = "engine/disk.rs"]
+mod disk;
 #[path = "engine/filing.rs"]
 mod filing;
 #[path = "engine/rules.rs"]

@@ -118,6 +118,11 @@ pub enum Notice {
     BalanceUnreadable { explanation: String },
     /// The balance can be read again.
     BalanceReadable { spendable: Fen },
+    /// The database does not take writes (a full or failing disk): nothing can be filed, voted
+    /// or bought. Posted straight to the alert channel, since the outbox can't be written either.
+    DatabaseUnwritable { error: String },
+    /// The database takes writes again.
+    DatabaseWritable,
     /// The daily summary.
     Digest {
         date: String,

@@ -59,6 +59,14 @@ impl std::error::Error for DeskError {}
 
 impl From<StoreError> for DeskError {
     fn from(error: StoreError) -> Self {
+        if error.is_storage_failure() {
+            // The store logs the cause once, when writes start failing.
+            return DeskError::Unavailable(
+                "cvmbot cannot save anything right now: its database does not take writes (is its disk full?), \
+                 so nothing was changed."
+                    .into(),
+            );
+        }
         DeskError::Internal(error.into())
     }
 }

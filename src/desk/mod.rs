@@ -145,6 +145,11 @@ impl Desk {
         &self.inner.clock
     }
 
+    /// Why the database refuses writes now (a full or failing disk), if it does.
+    pub fn write_failure(&self) -> Option<crate::store::WriteFailure> {
+        self.inner.store.write_failure()
+    }
+
     /// The cached catalogue for autocomplete.
     pub fn catalogue(&self) -> &Catalogue {
         &self.inner.catalogue

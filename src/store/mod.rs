@@ -84,14 +84,62 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The database: a SQLite or a PostgreSQL pool.
+/// The database: a SQLite or a PostgreSQL pool, and what its last writes said about its disk.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    pub(crate) pool: Pool,
+    health: Arc<WriteHealth>,
+}
+
+/// A pool of one backend.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
     /// SQLite, with the process's write lock: SQLite has one writer at a time, and queueing writers
     /// here (first come, first served) beats SQLite's busy-wait retries, whose sleeps make long tails.
     Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     /// PostgreSQL.
     Postgres(PgPool),
+}
+
+/// Why writes are failing, and since when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteFailure {
+    /// When the failures began.
+    pub since: OffsetDateTime,
+    /// The last failure, in the database's words.
+    pub error: String,
+}
+
+/// Whether the database takes writes: set when a transaction cannot begin or commit because the
+/// disk is full or failing, cleared by the next commit that succeeds.
+#[derive(Debug, Default)]
+struct WriteHealth(std::sync::Mutex<Option<WriteFailure>>);
+
+impl WriteHealth {
+    fn failed(&self, error: &StoreError) {
+        if !error.is_storage_failure() {
+            return;
+        }
+        let mut current = self.0.lock().expect("write health");
+        let text = innermost(error);
+        match current.as_mut() {
+            Some(failure) => failure.error = text,
+            None => {
+                tracing::error!(error = %text, "the database cannot take writes; nothing can be filed or bought until it can");
+                *current = Some(WriteFailure {
+                    since: OffsetDateTime::now_utc(),
+                    error: text,
+                });
+            }
+        }
+    }
+
+    fn succeeded(&self) {
+        let mut current = self.0.lock().expect("write health");
+        if current.take().is_some() {
+            tracing::info!("the database takes writes again");
+        }
+    }
 }
 
 /// Each backend's migrations, in order: (version, description, SQL). Landed ones are never edited.
@@ -129,6 +177,18 @@ fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrato
 }
 
 impl Store {
+    fn new(pool: Pool) -> Store {
+        Store {
+            pool,
+            health: Arc::default(),
+        }
+    }
+
+    /// Why writes are failing now (a full or failing disk), if they are.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        self.health.0.lock().expect("write health").clone()
+    }
+
     /// Opens (creating a SQLite file if needed) and migrates the database. A database that cannot
     /// be opened fails at once with an error naming it (the file, or PostgreSQL's host and
     /// database) and the cause.
@@ -173,6 +233,7 @@ impl Store {
         let file = options.get_filename().display().to_string();
         let pool = pool
             .max_connections(max_connections)
+            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(options)
             .await
             .map_err(|e| {
@@ -181,7 +242,7 @@ impl Store {
                     innermost(&e)
                 ))
             })?;
-        Ok(Store::Sqlite(pool, Arc::default()))
+        Ok(Store::new(Pool::Sqlite(pool, Arc::default())))
     }
 
     /// Opens PostgreSQL with explicit options (tests use a schema of their own via `search_path`).
@@ -219,17 +280,18 @@ impl Store {
         }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("cannot connect to {server}: {}", innermost(&e))))?;
-        Ok(Store::Postgres(pool))
+        Ok(Store::new(Pool::Postgres(pool)))
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so replicas may race).
     pub async fn migrate(&self) -> StoreResult<()> {
-        match self {
-            Store::Sqlite(pool, _) => migrator(SQLITE_MIGRATIONS).run(pool).await?,
-            Store::Postgres(pool) => migrator(POSTGRES_MIGRATIONS).run(pool).await?,
+        match &self.pool {
+            Pool::Sqlite(pool, _) => migrator(SQLITE_MIGRATIONS).run(pool).await?,
+            Pool::Postgres(pool) => migrator(POSTGRES_MIGRATIONS).run(pool).await?,
         }
         tracing::info!(backend = self.backend(), "database schema is up to date");
         Ok(())
@@ -237,9 +299,9 @@ impl Store {
 
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(..) => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match &self.pool {
+            Pool::Sqlite(..) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
     }
 
@@ -256,9 +318,9 @@ impl Store {
 
     /// Closes the pool.
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(pool, _) => pool.close().await,
-            Store::Postgres(pool) => pool.close().await,
+        match &self.pool {
+            Pool::Sqlite(pool, _) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
         }
     }
 

@@ -1,8 +1,9 @@
 //! A connection or transaction on either backend, and the macro that runs one query text on both.
 
-use super::{Store, StoreResult};
+use super::{Pool, Store, StoreError, StoreResult};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+use std::sync::Arc;
 use tokio::sync::OwnedMutexGuard;
 
 enum Inner {
@@ -22,8 +23,13 @@ pub(super) enum Backend<'a> {
 
 /// A connection (reads) or a transaction (writes) on the store. Query functions are methods on it,
 /// so a use case composes them inside one transaction and commits once.
+///
+/// A connection that is still in a transaction when it goes back to the pool (one dropped without
+/// committing, or whose COMMIT or ROLLBACK failed, as on a full disk) is closed rather than reused
+/// (the pools' `after_release`), so a failed commit never poisons the pool.
 pub struct Session {
     inner: Inner,
+    health: Arc<super::WriteHealth>,
 }
 
 /// Runs `$body` with `$conn` bound to the session's concrete connection: one query text, both backends.
@@ -39,22 +45,32 @@ pub(super) use on_backend;
 
 impl Session {
     pub(super) async fn connect(store: &Store) -> StoreResult<Session> {
-        let inner = match store {
-            Store::Sqlite(pool, _) => Inner::SqliteConn(pool.acquire().await?),
-            Store::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
+        let inner = match &store.pool {
+            Pool::Sqlite(pool, _) => Inner::SqliteConn(pool.acquire().await?),
+            Pool::Postgres(pool) => Inner::PgConn(pool.acquire().await?),
         };
-        Ok(Session { inner })
+        Ok(Session {
+            inner,
+            health: store.health.clone(),
+        })
     }
 
     pub(super) async fn begin(store: &Store) -> StoreResult<Session> {
-        let inner = match store {
-            Store::Sqlite(pool, writer) => {
-                let turn = writer.clone().lock_owned().await;
-                Inner::SqliteTx(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
-            }
-            Store::Postgres(pool) => Inner::PgTx(pool.begin().await?),
-        };
-        Ok(Session { inner })
+        let began = async {
+            Ok::<Inner, StoreError>(match &store.pool {
+                Pool::Sqlite(pool, writer) => {
+                    let turn = writer.clone().lock_owned().await;
+                    Inner::SqliteTx(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+                }
+                Pool::Postgres(pool) => Inner::PgTx(pool.begin().await?),
+            })
+        }
+        .await;
+        let inner = began.inspect_err(|error| store.health.failed(error))?;
+        Ok(Session {
+            inner,
+            health: store.health.clone(),
+        })
     }
 
     pub(super) fn backend(&mut self) -> Backend<'_> {
@@ -68,12 +84,16 @@ impl Session {
 
     /// Commits a transaction (a no-op for a plain connection).
     pub async fn commit(self) -> StoreResult<()> {
-        match self.inner {
-            Inner::SqliteTx(tx, _turn) => tx.commit().await?,
-            Inner::PgTx(tx) => tx.commit().await?,
-            Inner::SqliteConn(_) | Inner::PgConn(_) => {}
+        let committed: StoreResult<()> = match self.inner {
+            Inner::SqliteTx(tx, _turn) => tx.commit().await.map_err(StoreError::from),
+            Inner::PgTx(tx) => tx.commit().await.map_err(StoreError::from),
+            Inner::SqliteConn(_) | Inner::PgConn(_) => return Ok(()),
+        };
+        match &committed {
+            Ok(()) => self.health.succeeded(),
+            Err(error) => self.health.failed(error),
         }
-        Ok(())
+        committed
     }
 
     /// Rolls back a transaction explicitly (dropping one does the same).

@@ -112,10 +112,10 @@ impl BalanceMonitor {
 
     /// The balance was read: if it could not be before and people were told, tell them it can.
     async fn sighted(&self, report: &BalanceReport) -> Result<(), DeskError> {
-        let mut tx = self.desk.store().begin().await?;
-        if tx.meta(BLIND_SINCE).await?.is_none() {
+        if self.desk.store().session().await?.meta(BLIND_SINCE).await?.is_none() {
             return Ok(());
         }
+        let mut tx = self.desk.store().begin().await?;
         let alerted = tx.meta(BLIND_ALERTED).await?.is_some();
         tx.set_meta(BLIND_SINCE, None).await?;
         tx.set_meta(BLIND_ALERTED, None).await?;

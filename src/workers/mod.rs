@@ -13,6 +13,7 @@ pub use dispatcher::{BATCH, Dispatcher};
 pub use leader::Leadership;
 pub use tracker::{Observation, Tracker, TrackerSettings, observe};
 
+use crate::chat::Notice;
 use crate::chat::Notifier;
 use crate::chat::render::TimeStyle;
 use crate::config::Config;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 /// Everything the workers need from the configuration.
 #[derive(Clone, Debug)]
@@ -93,6 +94,8 @@ impl Workers {
         let leadership = Leadership::new(desk.clone(), settings.lease);
         leadership.try_acquire().await;
         let mut handles = vec![leadership.spawn(stopped.clone())];
+        let notifier_for_health = notifier.clone();
+        let stopped_for_health = stopped.clone();
         let dispatcher = Dispatcher::new(desk.clone(), notifier, settings.alert_channel, settings.time_style)
             .with_threads(settings.thread_per_request);
         handles.push(spawn_loop(
@@ -185,6 +188,12 @@ impl Workers {
                 async move { monitor.run_once().await }
             },
         ));
+        handles.push(spawn_health_watch(
+            desk.clone(),
+            notifier_for_health,
+            settings.alert_channel,
+            stopped_for_health,
+        ));
         info!("workers started");
         Workers {
             stop,
@@ -206,6 +215,52 @@ impl Workers {
         }
         self.leadership.release().await;
     }
+}
+
+/// How often the database's write health is looked at.
+const HEALTH_EVERY: Duration = Duration::from_secs(1);
+
+/// Tells the alert channel when the database stops taking writes, and when it takes them again.
+/// Not a leader's job, and not through the outbox (which is in that database): every process
+/// posts what it sees itself, once per outage.
+fn spawn_health_watch(
+    desk: Desk,
+    notifier: Arc<dyn Notifier>,
+    alert_channel: u64,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut told = false;
+        loop {
+            let failure = desk.write_failure();
+            let notice = match (&failure, told) {
+                (Some(failure), false) => Some(Notice::DatabaseUnwritable {
+                    error: failure.error.clone(),
+                }),
+                (None, true) => Some(Notice::DatabaseWritable),
+                _ => None,
+            };
+            if let Some(notice) = notice {
+                let posted = if alert_channel == 0 {
+                    Ok(0)
+                } else {
+                    notifier
+                        .post(alert_channel, &crate::chat::render::notice(&notice, None))
+                        .await
+                };
+                match posted {
+                    Ok(_) => told = failure.is_some(),
+                    Err(error) => {
+                        warn!(error = %format!("{error:#}"), "could not tell the alert channel about the database")
+                    }
+                }
+            }
+            tokio::select! {
+                _ = stopped.changed() => break,
+                _ = tokio::time::sleep(HEALTH_EVERY) => {}
+            }
+        }
+    })
 }
 
 async fn never() {

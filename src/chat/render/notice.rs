@@ -220,6 +220,10 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
         Notice::BalanceReadable { spendable } => {
             format!("👀 cvmbot can read the Tencent Cloud balance again: {spendable}.")
         }
+        Notice::DatabaseUnwritable { error } => format!(
+            "🛑 cvmbot cannot write to its database ({error}): nothing can be filed, approved or bought, and no notice can be queued, until it can. Free space on its disk; cvmbot carries on by itself once it can write again."
+        ),
+        Notice::DatabaseWritable => "✅ cvmbot can write to its database again and carries on.".into(),
         Notice::Digest {
             date,
             instances_bought,
