@@ -194,8 +194,76 @@ pub async fn explain_failure(tencent: &TencentClient, spec: &PurchaseSpec, error
             spec.billing().kind().label(),
             spec.zone()
         ),
-        _ => error.explain(),
+        _ => match option_of(error) {
+            Some(option) => format!("Tencent Cloud refused `{option}`: {}", tencent_words(error)),
+            None => error.explain(),
+        },
     }
+}
+
+/// Tencent's own message (what it says is wrong and what it allows), or the plain explanation
+/// when it gave none.
+pub fn tencent_words(error: &ApiError) -> String {
+    let message = error.message.trim();
+    if message.is_empty() {
+        error.explain()
+    } else {
+        message.to_owned()
+    }
+}
+
+/// The `/cvm buy` option a refusal of a parameter is about, read from Tencent's error code and the
+/// request parameter its message names. `None` for refusals that are not about a parameter.
+pub fn option_of(error: &ApiError) -> Option<&'static str> {
+    if !matches!(error.kind, ErrorKind::InvalidParameter | ErrorKind::NotFound)
+        && !error.code.starts_with("UnsupportedOperation")
+    {
+        return None;
+    }
+    // Most specific first: `SystemDisk.DiskType` before `DiskType`, `InternetChargeType` before
+    // `Bandwidth`, `InstanceChargePrepaid.Period` before anything with "Instance".
+    const BY_WORD: &[(&str, &str)] = &[
+        ("SystemDisk.DiskType", "disk-type"),
+        ("SystemDisk", "disk-size"),
+        ("DataDisk", "data-disks"),
+        ("CloudSsdDataDiskSizeTooSmall", "data-disks"),
+        ("InternetChargeType", "bandwidth-charge"),
+        ("BANDWIDTH_", "bandwidth-charge"),
+        ("BandwidthPackage", "bandwidth-charge"),
+        ("InternetMaxBandwidthOut", "bandwidth"),
+        ("Bandwidth", "bandwidth"),
+        ("Period", "months"),
+        ("RenewFlag", "renew"),
+        ("MaxPrice", "max-price"),
+        ("InsufficientPrice", "max-price"),
+        ("Zone", "zone"),
+        ("zone", "zone"),
+        ("InvalidImageForGivenInstanceType", "image"),
+        ("ImageId", "image"),
+        ("image", "image"),
+        ("InstanceType", "type"),
+        ("instance type", "type"),
+        ("SpotUnsupportedRegion", "zone"),
+        ("Spot", "type"),
+        ("VpcId", "vpc"),
+        ("Vpc", "vpc"),
+        ("SubnetId", "subnet"),
+        ("Subnet", "subnet"),
+        ("SecurityGroup", "security-groups"),
+        ("KeyPair", "key-ids"),
+        ("KeyIds", "key-ids"),
+        ("InstanceName", "name"),
+        ("HostName", "name"),
+        ("Tag", "tags"),
+        ("InstanceCount", "count"),
+        ("Disk type", "disk-type"),
+        ("DiskType", "disk-type"),
+    ];
+    let text = format!("{} {}", error.code, error.message);
+    BY_WORD
+        .iter()
+        .find(|(word, _)| text.contains(word))
+        .map(|(_, option)| *option)
 }
 
 /// Today's spot price of the spec's type in its zone, per instance-hour.

@@ -1,9 +1,11 @@
 //! Filing a request: parse, check the policy, quote, dry-run, check the balance and the caps, store.
 
-use super::cloud::{explain_failure, quote_from_price, run_request};
+use super::cloud::{explain_failure, option_of, quote_from_price, run_request, tencent_words};
 use super::costs::{CapCheck, check_balance};
 use super::{Desk, DeskError, Origin, RequestView};
-use crate::domain::{BalanceCheck, Person, PurchaseForm, PurchaseSpec, RequestState, approval_hash};
+use crate::domain::{
+    BalanceCheck, FieldError, Person, PurchaseForm, PurchaseSpec, RequestState, SpecErrors, approval_hash,
+};
 use crate::store::{AuditEntry, NewRequest};
 use crate::tencent::{ApiError, ErrorKind};
 use tracing::{info, instrument, warn};
@@ -34,6 +36,7 @@ impl Desk {
     #[instrument(skip_all, fields(requester = requester.id, kind = spec.billing().kind().command()))]
     pub async fn file(&self, requester: &Person, spec: PurchaseSpec, origin: Origin) -> Result<RequestView, DeskError> {
         let policy = &self.settings().policy;
+        self.inner.sold.check(&spec).await?;
         let request = run_request(&spec, None, None);
         let region = spec.region();
         let tencent = self.tencent();
@@ -122,8 +125,23 @@ impl Desk {
         Ok(view)
     }
 
-    /// Turns a Tencent refusal during filing into what the requester is told.
+    /// Turns a Tencent refusal during filing into what the requester is told: a refused parameter
+    /// names the option that carried it, with Tencent's own words.
     async fn refusal(&self, spec: &PurchaseSpec, error: &ApiError, step: &str) -> DeskError {
+        if let Some(option) = option_of(error) {
+            info!(step, %error, option, "Tencent Cloud refused an option");
+            return DeskError::Invalid(SpecErrors(vec![FieldError {
+                field: option.into(),
+                problem: match error.specific_explanation() {
+                    Some(ours) => format!(
+                        "{ours} Tencent Cloud refused it: {} ({})",
+                        tencent_words(error),
+                        error.code
+                    ),
+                    None => format!("Tencent Cloud refused it: {} ({})", tencent_words(error), error.code),
+                },
+            }]));
+        }
         let explanation = explain_failure(self.tencent(), spec, error).await;
         if error.is_retryable() || error.kind == ErrorKind::Auth {
             warn!(step, %error, "Tencent Cloud unavailable while filing");

@@ -9,6 +9,7 @@ mod costs;
 mod create;
 mod error;
 mod outbox;
+mod sold;
 mod submit;
 mod views;
 mod vote;
@@ -99,6 +100,7 @@ struct Inner {
     /// Request ids whose card was just linked (waiters in the adapters).
     cards_linked: tokio::sync::broadcast::Sender<i64>,
     catalogue: Catalogue,
+    sold: sold::Sold,
 }
 
 impl Desk {
@@ -111,6 +113,7 @@ impl Desk {
     ) -> Result<Desk, DeskError> {
         let installation_id = store.installation_id().await.map_err(DeskError::internal)?;
         let catalogue = Catalogue::new(tencent.clone(), settings.catalogue_regions.clone());
+        let sold = sold::Sold::new(tencent.clone());
         let inner = Inner {
             store,
             tencent,
@@ -121,6 +124,7 @@ impl Desk {
             dispatcher_wake: Notify::new(),
             cards_linked: tokio::sync::broadcast::channel(1024).0,
             catalogue,
+            sold,
         };
         Ok(Desk { inner: Arc::new(inner) })
     }

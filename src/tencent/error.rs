@@ -46,7 +46,9 @@ impl ErrorKind {
         match code {
             "DryRunOperation" => ErrorKind::DryRunPassed,
             "InvalidParameterValue.InsufficientPrice" => ErrorKind::SpotPriceTooLow,
-            "InvalidParameterValue.InsufficientOffering" | "ResourceUnavailable.InstanceType" => ErrorKind::OutOfStock,
+            "InvalidParameterValue.InsufficientOffering" => ErrorKind::OutOfStock,
+            // The zone does not sell the type at all: a wrong option, not a shortage.
+            "ResourceUnavailable.InstanceType" => ErrorKind::InvalidParameter,
             "InvalidAccount.InsufficientBalance" | "InvalidAccount.UnpaidOrder" | "FailedOperation.PayPriceError" => {
                 ErrorKind::InsufficientBalance
             }
@@ -159,6 +161,11 @@ impl ApiError {
         ) || server_side
     }
 
+    /// The plain words cvmbot has for this very code, if any (not just for its kind).
+    pub fn specific_explanation(&self) -> Option<&'static str> {
+        explain_code(&self.code)
+    }
+
     /// What happened, in plain words fit for a chat message (no stack, no jargon beyond the code).
     pub fn explain(&self) -> String {
         if let Some(specific) = explain_code(&self.code) {
@@ -264,6 +271,7 @@ mod tests {
             ("ResourceInsufficient.AvailabilityZoneSoldOut", OutOfStock),
             ("ResourcesSoldOut.SpecifiedInstanceType", OutOfStock),
             ("InvalidParameterValue.InsufficientOffering", OutOfStock),
+            ("ResourceUnavailable.InstanceType", InvalidParameter),
             ("InvalidParameterValue.InsufficientPrice", SpotPriceTooLow),
             ("LimitExceeded.SpotQuota", Quota),
             ("InstancesQuotaLimitExceeded", Quota),

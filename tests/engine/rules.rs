@@ -140,7 +140,7 @@ on_both_backends! {
         let cases: Vec<(&str, PurchaseForm, &str)> = vec![
             ("zone not allowed", spot_form().with("zone", "ap-shanghai-2"), "allowed zones: ap-guangzhou-3"),
             ("billing not allowed", PurchaseForm::new(BillingKind::Prepaid).with("zone", ZONE).with("type", "S5.MEDIUM4").with("image", IMAGE).with("months", "1"), "allowed: spot, payg"),
-            ("type not sold in the zone", spot_form().with("type", "GN7.2XLARGE32"), "Tencent Cloud refused it"),
+            ("type not sold in the zone", spot_form().with("type", "GN7.2XLARGE32"), "`type`: GN7.2XLARGE32 is not sold in ap-guangzhou-3"),
             ("unknown image", spot_form().with("image", "img-00000000"), "does not know this image"),
         ];
         for (case, form, expected) in cases {
