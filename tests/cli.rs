@@ -207,3 +207,66 @@ fn logs_can_be_json_lines() {
     let parsed: serde_json::Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {first}"));
     assert!(parsed.get("level").is_some(), "{parsed}");
 }
+
+#[test]
+fn the_readme_cam_policy_grants_exactly_the_actions_cvmbot_calls_under_their_cam_names() {
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains("### 2. Tencent Cloud permissions"),
+        "doctor and deploy/cvmbot.env.example point to this section"
+    );
+    let start = readme.find("\"action\": [").expect("the policy's action list");
+    let end = start + readme[start..].find(']').expect("its end");
+    let granted: Vec<String> = readme[start..end]
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().trim_end_matches(',').trim_matches('"').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut expected: Vec<String> = cvmbot::tencent::ACTIONS
+        .iter()
+        .map(|action| {
+            let service = if *action == "DescribeAccountBalance" {
+                "finance"
+            } else {
+                "cvm"
+            };
+            format!("{service}:{action}")
+        })
+        .collect();
+    expected.sort();
+    let mut sorted = granted.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "Billing actions are `finance:` in CAM: {granted:?}");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_fails_at_once_naming_it() {
+    let approvers = ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }");
+    let refused = cvmbot(
+        &["migrate"],
+        &[
+            ("CVMBOT_DATABASE__URL", "postgres://postgres@127.0.0.1:1/cvmbot"),
+            approvers,
+        ],
+    );
+    let said = text(&refused);
+    assert!(!refused.status.success());
+    assert!(
+        said.contains("PostgreSQL at 127.0.0.1:1") && said.contains("refused"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("pool timed out"),
+        "the real cause, not a pool timeout: {said}"
+    );
+
+    let unopenable = cvmbot(
+        &["migrate"],
+        &[("CVMBOT_DATABASE__URL", "sqlite:///nonexistent/cvmbot/x.db"), approvers],
+    );
+    let said = text(&unopenable);
+    assert!(!unopenable.status.success());
+    assert!(said.contains("/nonexistent/cvmbot/x.db"), "names the file: {said}");
+    assert_eq!(said.matches("unable to open").count(), 1, "says it once: {said}");
+}

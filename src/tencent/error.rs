@@ -212,7 +212,7 @@ fn explain_code(code: &str) -> Option<&'static str> {
             "The temporary credential token (TENCENTCLOUD_SESSION_TOKEN) is invalid or expired."
         }
         "AuthFailure.UnauthorizedOperation" | "UnauthorizedOperation" | "UnauthorizedOperation.CamNoAuth" => {
-            "The Tencent Cloud sub-account lacks a CAM permission for this action; see the README's CAM policy."
+            "The Tencent Cloud sub-account lacks a CAM permission for this action; see the README's \"Tencent Cloud permissions\"."
         }
         "InvalidAccount.UnpaidOrder" => "The Tencent Cloud account has an unpaid order; pay it before buying more.",
         "ResourceUnavailable.InstanceType" => "This instance type is not sold in this zone.",

@@ -13,13 +13,12 @@ pub use client::{Answer, ClientSettings, Credentials, RetryPolicy, TencentClient
 pub use endpoint::{Endpoint, Service};
 pub use error::{ApiError, ErrorKind};
 
-/// Every action cvmbot calls (what `tencent.rate_limits` may name, besides `default`).
+/// Every action cvmbot calls (what `tencent.rate_limits` may name, besides `default`, and what the
+/// README's CAM policy grants).
 pub const ACTIONS: &[&str] = &[
     "RunInstances",
     "InquiryPriceRunInstances",
     "DescribeInstances",
-    "DescribeInstancesStatus",
-    "TerminateInstances",
     "DescribeZones",
     "DescribeZoneInstanceConfigInfos",
     "DescribeImages",

@@ -114,6 +114,65 @@ async fn the_discord_token_never_reaches_the_log_even_at_trace_level() {
     }
 }
 
+/// Files request #1 as alice, has bob approve it, and waits for Tencent's answer to be posted.
+async fn buy_request_one(d: &Deployment) {
+    d.fake.slash_command(ALICE, d.channel, "cvm buy spot", &spot_options());
+    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+    let card = loop {
+        let bot = d.fake.bot_user_id();
+        let pending = d
+            .fake
+            .messages(d.channel)
+            .into_iter()
+            .rev()
+            .find(|m| m.author_id == bot && button_ids(m).iter().any(|b| b.starts_with("cvm:approve:1:")));
+        if let Some(card) = pending {
+            break card;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no card for request #1");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let approve = button_ids(&card)
+        .into_iter()
+        .find(|b| b.starts_with("cvm:approve:1:"))
+        .expect("approve");
+    d.fake.click_button(BOB, card.id, &approve);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuilt_installation_posting_request_one_again_is_not_taken_for_a_repeat() {
+    let d = Deployment::start().await;
+    let mut first = d.spawn(&[]).await;
+    buy_request_one(&d).await;
+    d.fake
+        .wait_for_message(
+            d.channel,
+            |m| m.text().contains("was submitted to Tencent Cloud"),
+            PROCESS_WAIT,
+        )
+        .await;
+    first.signal("TERM");
+    first.wait_exit(PROCESS_WAIT).await.expect("stopped");
+
+    d.delete_database();
+    let _second = d.spawn(&[]).await;
+    buy_request_one(&d).await;
+    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+    while posts_with(&d, d.channel, "Request #1 (")
+        .iter()
+        .filter(|m| m.text().contains("was submitted"))
+        .count()
+        < 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second installation's notice was swallowed as a repeat"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cards(&d, 1).len(), 2, "each installation posted its own card #1");
+}
+
 /// Drives one purchase to its public IP against bots started with `CVMBOT_CRASH_AT=point`,
 /// starting a bot without it whenever one stops; then checks that the crash happened and that
 /// everything was done exactly once.

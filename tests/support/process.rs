@@ -55,6 +55,13 @@ impl Deployment {
         }
     }
 
+    /// Deletes the database, as a rebuilt installation would start (no bot may be running).
+    pub fn delete_database(&self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(self.dir.path().join(format!("cvmbot.db{suffix}")));
+        }
+    }
+
     /// The database URL every process uses.
     pub fn database_url(&self) -> String {
         format!("sqlite://{}", self.dir.path().join("cvmbot.db").display())
