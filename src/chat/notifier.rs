@@ -23,19 +23,42 @@ pub trait Notifier: Send + Sync {
     ) -> BoxFuture<'a, anyhow::Result<u64>> {
         Box::pin(async { anyhow::bail!("this chat has no threads") })
     }
-    /// Looks among `channel`'s recent messages for the bot's own card of request `request_id`
-    /// (one posted by a process that died before recording it); its message id if found.
-    fn find_card(&self, _channel: u64, _request_id: i64) -> BoxFuture<'_, anyhow::Result<Option<u64>>> {
+    /// Looks among `channel`'s recent messages for the bot's own card of `card` (one posted by a
+    /// process that died before recording it); its message id if found.
+    fn find_card<'a>(&'a self, _channel: u64, _card: &'a CardMark) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
         Box::pin(async { Ok(None) })
     }
 }
 
-/// True when `message` is the card of request `request_id`: it carries that request's vote buttons.
-pub fn is_card_of(message: &Outgoing, request_id: i64) -> bool {
-    message
-        .buttons
-        .iter()
-        .any(|b| crate::chat::render::parse_vote_button_id(&b.id).is_some_and(|(_, id, _)| id == request_id))
+/// What tells a request's card from any other message: its vote buttons carry the request id and
+/// the approval hash, and it was posted after the post was claimed (a rebuilt installation's older
+/// card of the same number, in the same channel, is not it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardMark {
+    /// The request.
+    pub request_id: i64,
+    /// Its approval hash when the card was posted.
+    pub approval_hash: String,
+    /// When the post was first claimed; the card is no older (give or take clock skew).
+    pub claimed_at: time::OffsetDateTime,
+}
+
+/// How far a chat's clock may be behind ours for a card posted after a claim.
+pub const CARD_CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl CardMark {
+    /// True when the buttons with these ids are this card's vote buttons.
+    pub fn matches_buttons<'a>(&self, mut button_ids: impl Iterator<Item = &'a str>) -> bool {
+        button_ids.any(|id| {
+            crate::chat::render::parse_vote_button_id(id)
+                .is_some_and(|(_, request, hash)| request == self.request_id && self.approval_hash.starts_with(&hash))
+        })
+    }
+
+    /// True when a message posted at `posted_at` can be this card.
+    pub fn posted_in_time(&self, posted_at: time::OffsetDateTime) -> bool {
+        posted_at >= self.claimed_at - CARD_CLOCK_SLACK
+    }
 }
 
 /// What a [`RecordingNotifier`] was asked to do.
@@ -104,13 +127,15 @@ impl Notifier for RecordingNotifier {
         })
     }
 
-    fn find_card(&self, channel: u64, request_id: i64) -> BoxFuture<'_, anyhow::Result<Option<u64>>> {
+    fn find_card<'a>(&'a self, channel: u64, card: &'a CardMark) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
         let found = self.recorded().into_iter().find_map(|r| match r {
             Recorded::Post {
                 channel: c,
                 message_id,
                 message,
-            } if c == channel && is_card_of(&message, request_id) => Some(message_id),
+            } if c == channel && card.matches_buttons(message.buttons.iter().map(|b| b.id.as_str())) => {
+                Some(message_id)
+            }
             _ => None,
         });
         Box::pin(async move { Ok(found) })

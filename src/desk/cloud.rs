@@ -212,57 +212,69 @@ pub fn tencent_words(error: &ApiError) -> String {
     }
 }
 
-/// The `/cvm buy` option a refusal of a parameter is about, read from Tencent's error code and the
-/// request parameter its message names. `None` for refusals that are not about a parameter.
+/// The `/cvm buy` option a refusal of a parameter is about: read from Tencent's error code when
+/// the code names the parameter (`InvalidZone.*`, `InvalidImageId.*`), else from the request
+/// parameter its message names (`InternetMaxBandwidthOut`, `DataDisks`). `None` for refusals that
+/// are not about a parameter.
 pub fn option_of(error: &ApiError) -> Option<&'static str> {
     if !matches!(error.kind, ErrorKind::InvalidParameter | ErrorKind::NotFound)
         && !error.code.starts_with("UnsupportedOperation")
     {
         return None;
     }
-    // Most specific first: `SystemDisk.DiskType` before `DiskType`, `InternetChargeType` before
-    // `Bandwidth`, `InstanceChargePrepaid.Period` before anything with "Instance".
-    const BY_WORD: &[(&str, &str)] = &[
-        ("SystemDisk.DiskType", "disk-type"),
-        ("SystemDisk", "disk-size"),
-        ("DataDisk", "data-disks"),
+    // Parts of codes, most specific first.
+    const BY_CODE: &[(&str, &str)] = &[
         ("CloudSsdDataDiskSizeTooSmall", "data-disks"),
-        ("InternetChargeType", "bandwidth-charge"),
-        ("BANDWIDTH_", "bandwidth-charge"),
+        ("InvalidImageForGivenInstanceType", "image"),
+        ("SpotUnsupportedRegion", "zone"),
+        ("NoInstanceTypeSupportSpot", "type"),
+        ("InvalidZone", "zone"),
+        ("ZoneNotSupported", "zone"),
+        ("InvalidInstanceType", "type"),
+        ("InstanceTypeNotFound", "type"),
+        ("ResourceUnavailable.InstanceType", "type"),
+        ("InvalidImageId", "image"),
+        ("InvalidPeriod", "months"),
+        ("InvalidKeyPairId", "key-ids"),
+        ("InvalidSecurityGroupId", "security-groups"),
+        ("VpcIdMalformed", "vpc"),
+        ("VpcNotExist", "vpc"),
+        ("SubnetIdMalformed", "subnet"),
+        ("SubnetNotExist", "subnet"),
         ("BandwidthPackage", "bandwidth-charge"),
+        ("InvalidDisk", "disk-type"),
+        ("DuplicateTags", "tags"),
+        ("InsufficientPrice", "max-price"),
+    ];
+    // Request parameters as Tencent's messages name them, most specific first.
+    const BY_PARAMETER: &[(&str, &str)] = &[
+        ("SystemDisk.DiskType", "disk-type"),
+        ("SystemDisk.DiskSize", "disk-size"),
+        ("SystemDisk", "disk-size"),
+        ("DataDisks", "data-disks"),
+        ("data disk", "data-disks"),
+        ("InternetChargeType", "bandwidth-charge"),
+        ("BANDWIDTH_PREPAID", "bandwidth-charge"),
         ("InternetMaxBandwidthOut", "bandwidth"),
-        ("Bandwidth", "bandwidth"),
-        ("Period", "months"),
+        ("InstanceChargePrepaid.Period", "months"),
         ("RenewFlag", "renew"),
         ("MaxPrice", "max-price"),
-        ("InsufficientPrice", "max-price"),
-        ("Zone", "zone"),
-        ("zone", "zone"),
-        ("InvalidImageForGivenInstanceType", "image"),
-        ("ImageId", "image"),
-        ("image", "image"),
-        ("InstanceType", "type"),
-        ("instance type", "type"),
-        ("SpotUnsupportedRegion", "zone"),
-        ("Spot", "type"),
-        ("VpcId", "vpc"),
-        ("Vpc", "vpc"),
+        ("Placement.Zone", "zone"),
         ("SubnetId", "subnet"),
-        ("Subnet", "subnet"),
-        ("SecurityGroup", "security-groups"),
-        ("KeyPair", "key-ids"),
+        ("VpcId", "vpc"),
+        ("SecurityGroupIds", "security-groups"),
         ("KeyIds", "key-ids"),
+        ("ImageId", "image"),
+        ("InstanceType", "type"),
         ("InstanceName", "name"),
         ("HostName", "name"),
-        ("Tag", "tags"),
+        ("TagSpecification", "tags"),
         ("InstanceCount", "count"),
-        ("Disk type", "disk-type"),
-        ("DiskType", "disk-type"),
     ];
-    let text = format!("{} {}", error.code, error.message);
-    BY_WORD
+    BY_CODE
         .iter()
-        .find(|(word, _)| text.contains(word))
+        .find(|(part, _)| error.code.contains(part))
+        .or_else(|| BY_PARAMETER.iter().find(|(name, _)| error.message.contains(name)))
         .map(|(_, option)| *option)
 }
 
@@ -288,4 +300,55 @@ pub async fn spot_market_price(tencent: &TencentClient, spec: &PurchaseSpec) -> 
         .filter(|d| !d.is_zero())
         .or(item.price.unit_price)?;
     Some(Yuan::new(price))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::option_of;
+    use crate::tencent::ApiError;
+
+    #[test]
+    fn refused_parameters_are_traced_to_the_option_that_carried_them() {
+        let table = [
+            (
+                "InvalidZone.MismatchRegion",
+                "The zone `ap-x-1` does not exist in `ap-x`.",
+                Some("zone"),
+            ),
+            (
+                "InvalidParameterValue.Range",
+                "InternetMaxBandwidthOut must be 0-100 Mbps.",
+                Some("bandwidth"),
+            ),
+            (
+                "InvalidParameterValue.CloudSsdDataDiskSizeTooSmall",
+                "at least 100 GiB",
+                Some("data-disks"),
+            ),
+            (
+                "InvalidParameterValue.SubnetIdMalformed",
+                "`x` is not a subnet id in zone ap-guangzhou-3.",
+                Some("subnet"),
+            ),
+            (
+                "InvalidKeyPairId.Malformed",
+                "`k` is not a key pair id for this image.",
+                Some("key-ids"),
+            ),
+            (
+                "InvalidParameterValue",
+                "SystemDisk.DiskSize must be between 20 and 1024 GiB.",
+                Some("disk-size"),
+            ),
+            ("InvalidAccount.InsufficientBalance", "no money", None),
+            ("InvalidParameter", "Something unnamed is wrong.", None),
+        ];
+        for (code, message, option) in table {
+            assert_eq!(
+                option_of(&ApiError::from_api(code, message, None)),
+                option,
+                "{code}: {message}"
+            );
+        }
+    }
 }

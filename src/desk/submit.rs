@@ -60,12 +60,14 @@ impl Desk {
     pub async fn recover_submissions(&self) -> Result<usize, DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
-        let stuck: Vec<RequestRecord> = tx
+        let mut stuck: Vec<RequestRecord> = tx
             .list_requests(crate::store::ListFilter::All, 10_000)
             .await?
             .into_iter()
             .filter(|r| r.state == RequestState::Submitting)
             .collect();
+        // Ascending, the order every other writer takes request rows in (no deadlock on PostgreSQL).
+        stuck.sort_by_key(|r| r.id);
         for record in &stuck {
             tx.set_next_attempt(record.id, Some(now)).await?;
         }
@@ -185,15 +187,21 @@ impl Desk {
         );
         let answer = match answer {
             Ok(answer) => answer,
-            Err(error) => {
+            Err(error) if error.is_retryable() || error.outcome_unknown() => {
                 warn!(%error, "re-quote failed; trying later");
-                let mut tx = self.store().begin().await?;
-                tx.set_next_attempt(id, Some(self.clock().now() + self.settings().resend_after))
-                    .await?;
-                tx.commit().await?;
-                return Ok(SubmitOutcome::WillResend);
+                return self.requote_later(&record).await;
             }
+            Err(error) => return self.fail_on_requote(&record, &error).await,
         };
+        // A balance that could not be read for a moment is no reason to throw the approvals away:
+        // the request is judged again later. (A definite refusal of the query is judged now.)
+        if let Err(error) = &balance
+            && (error.is_retryable() || error.outcome_unknown())
+            && self.settings().policy.balance_check == crate::domain::BalanceCheck::Block
+        {
+            warn!(%error, "could not read the balance to judge a re-quote; trying later");
+            return self.requote_later(&record).await;
+        }
         let quote = quote_from_price(&record.spec, &answer.data);
         let now = self.clock().now();
         let policy = &self.settings().policy;
@@ -276,6 +284,63 @@ impl Desk {
         tx.commit().await?;
         self.wake_dispatcher();
         Ok(SubmitOutcome::Requoted)
+    }
+
+    /// Puts a re-quote off until `resend_after` from now, if the request still waits for it.
+    async fn requote_later(&self, record: &RequestRecord) -> Result<SubmitOutcome, DeskError> {
+        let mut tx = self.store().begin().await?;
+        let Some(current) = tx.lock_request(record.id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
+            return Ok(SubmitOutcome::Skipped);
+        }
+        tx.set_next_attempt(record.id, Some(self.clock().now() + self.settings().resend_after))
+            .await?;
+        tx.commit().await?;
+        Ok(SubmitOutcome::WillResend)
+    }
+
+    /// Ends a request whose re-quote Tencent refused outright (the type, image or zone is no
+    /// longer sold, say): nothing is bought at a price nobody could check, and the channel is told.
+    async fn fail_on_requote(&self, record: &RequestRecord, error: &ApiError) -> Result<SubmitOutcome, DeskError> {
+        let id = record.id;
+        let explanation = explain_failure(self.tencent(), &record.spec, error).await;
+        let now = self.clock().now();
+        let mut tx = self.store().begin().await?;
+        let Some(current) = tx.lock_request(id).await? else {
+            return Ok(SubmitOutcome::Skipped);
+        };
+        if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
+            return Ok(SubmitOutcome::Skipped);
+        }
+        tx.transition(
+            id,
+            Transition {
+                from: RequestState::Approved,
+                to: RequestState::Failed,
+                at: now,
+            },
+        )
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        tx.set_failure(id, Some(&Failure::from_error(error, explanation.clone())))
+            .await?;
+        let mut entry = AuditEntry::by_cvmbot(id, now, "requote-refused", RequestState::Approved, RequestState::Failed);
+        entry.detail = Some(format!("{}: {}", error.code, error.message));
+        entry.tencent_request_id = error.request_id.clone();
+        tx.insert_audit(&entry).await?;
+        let notice = Notice::Failed {
+            request_id: id,
+            explanation,
+            code: error.code.clone(),
+            tencent_request_id: error.request_id.clone(),
+        };
+        enqueue(&mut tx, &format!("request:{id}:failed"), &notice, now).await?;
+        tx.commit().await?;
+        info!(code = %error.code, "re-quote refused by Tencent; nothing bought");
+        self.wake_dispatcher();
+        Ok(SubmitOutcome::Failed)
     }
 
     /// Ends a request whose renewed price the policy refuses: nothing is bought, the requester is told why.
@@ -420,10 +485,12 @@ impl Desk {
         )
         .await?;
         if unclear == UNRESOLVED_AFTER {
+            // Plain words for the chat (the raw answer, which may hold a proxy's page, goes to
+            // the audit log below).
             let notice = Notice::PurchaseUnresolved {
                 request_id: id,
                 answers: unclear,
-                explanation: error.to_string(),
+                explanation: format!("{} {}", error.explain(), error.code),
                 instance_ids: named,
             };
             let key = format!("request:{id}:unresolved:{}", record.attempt);

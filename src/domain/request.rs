@@ -100,7 +100,7 @@ impl RequestState {
         matches!(
             (self, next),
             (Pending, Approved | Rejected | Expired | Cancelled)
-                | (Approved, Submitting | Pending | Cancelled | Refused)
+                | (Approved, Submitting | Pending | Cancelled | Refused | Failed)
                 | (Submitting, Submitted | Failed | Approved)
                 | (Submitted, Active | PartiallyActive | LaunchFailed)
                 | (PartiallyActive, Active | LaunchFailed)

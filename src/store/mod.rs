@@ -233,7 +233,15 @@ impl Store {
         let file = options.get_filename().display().to_string();
         let pool = pool
             .max_connections(max_connections)
-            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
+            // A connection still in a transaction when it comes back (its COMMIT or ROLLBACK
+            // failed, as on a full disk) is closed, never reused: sqlx would refuse every later
+            // BEGIN on it. The ping first lets a rollback queued by a dropped transaction finish.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| {
@@ -280,7 +288,6 @@ impl Store {
         }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("cannot connect to {server}: {}", innermost(&e))))?;

@@ -203,7 +203,8 @@ impl Session {
         })
     }
 
-    /// Sets the submission attempt, its ClientToken and when to (re)try it.
+    /// Sets the submission attempt, its ClientToken and when to (re)try it; a new attempt starts
+    /// with no unclear answers.
     pub async fn set_submission(
         &mut self,
         id: i64,
@@ -213,7 +214,7 @@ impl Session {
         keep_trying_until: Option<OffsetDateTime>,
     ) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET attempt = $2, client_token = $3, next_attempt_at = $4, \
-             keep_trying_until = COALESCE($5, keep_trying_until) WHERE id = $1";
+             keep_trying_until = COALESCE($5, keep_trying_until), unclear_answers = 0 WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(id)
@@ -313,7 +314,9 @@ impl Session {
     /// under (on PostgreSQL the row lock waits for the other transaction to commit; SQLite has one
     /// writer at a time anyway).
     pub async fn lock_monthly_caps(&mut self) -> StoreResult<()> {
-        const SQL: &str = "UPDATE budget_locks SET touched = touched + 1 WHERE scope = 'monthly_caps'";
+        // An upsert, so the lock holds even if the row was lost: it locks the row it inserts or updates.
+        const SQL: &str = "INSERT INTO budget_locks (scope, touched) VALUES ('monthly_caps', 1) \
+             ON CONFLICT (scope) DO UPDATE SET touched = budget_locks.touched + 1";
         on_backend!(self, |conn| {
             sqlx::query(SQL).execute(&mut *conn).await?;
             Ok(())

@@ -24,9 +24,10 @@ pub(super) enum Backend<'a> {
 /// A connection (reads) or a transaction (writes) on the store. Query functions are methods on it,
 /// so a use case composes them inside one transaction and commits once.
 ///
-/// A connection that is still in a transaction when it goes back to the pool (one dropped without
-/// committing, or whose COMMIT or ROLLBACK failed, as on a full disk) is closed rather than reused
-/// (the pools' `after_release`), so a failed commit never poisons the pool.
+/// A SQLite connection that is still in a transaction when it goes back to the pool (its COMMIT
+/// or ROLLBACK failed, as on a full disk) is closed rather than reused (the pool's
+/// `after_release`), so a failed commit never poisons the pool. (PostgreSQL ends a failed
+/// transaction itself, and sqlx's rollback then succeeds.)
 pub struct Session {
     inner: Inner,
     health: Arc<super::WriteHealth>,

@@ -6,6 +6,7 @@
 
 use crate::chat::Notifier;
 use crate::chat::notice::Notice;
+use crate::chat::notifier::CardMark;
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Desk, DeskError, PostedCard};
 use crate::store::NotificationRecord;
@@ -173,10 +174,17 @@ impl Dispatcher {
         let reactions = std::mem::take(&mut card.reactions);
         card.dedupe_key = Some(row.dedupe_key.clone());
         let found = match row.claimed_at {
-            Some(_) => self.notifier.find_card(channel, id).await.unwrap_or_else(|error| {
-                warn!(request_id = id, error = %format!("{error:#}"), "could not look for a card that may have been posted");
-                None
-            }),
+            Some(claimed_at) => {
+                let mark = CardMark {
+                    request_id: id,
+                    approval_hash: record.approval_hash.clone(),
+                    claimed_at,
+                };
+                self.notifier.find_card(channel, &mark).await.unwrap_or_else(|error| {
+                    warn!(request_id = id, error = %format!("{error:#}"), "could not look for a card that may have been posted");
+                    None
+                })
+            }
             None => None,
         };
         let posted = match found {

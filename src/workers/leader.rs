@@ -54,7 +54,7 @@ impl Leadership {
     pub async fn try_acquire(&self) -> bool {
         let now = self.desk.clock().now();
         let until = now + self.ttl;
-        let result = async {
+        let attempt = async {
             let mut tx = self.desk.store().begin().await?;
             let mut held = tx.acquire_lease(LEASE, &self.holder, now, until).await?;
             if !held
@@ -68,15 +68,27 @@ impl Leadership {
             }
             tx.commit().await?;
             Ok::<bool, crate::store::StoreError>(held)
-        }
-        .await;
+        };
+        // A renewal that hangs must not keep this process leading past its lease.
+        let result = match tokio::time::timeout(self.ttl / 3, attempt).await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.ttl / 3)),
+        };
         let held = match result {
             Ok(held) => {
                 *self.held_until.lock().expect("lease lock") = held.then_some(until);
                 held
             }
             Err(error) => {
-                let still = self.held_until.lock().expect("lease lock").is_some_and(|at| now < at);
+                // Lead on only while the lease is surely still ours: a third of it before it ends,
+                // by the clock now (the renewal may have taken a while).
+                let now = self.desk.clock().now();
+                let margin = self.ttl / 3;
+                let still = self
+                    .held_until
+                    .lock()
+                    .expect("lease lock")
+                    .is_some_and(|at| now + margin < at);
                 warn!(%error, still_leading = still, "could not renew the workers lease");
                 still
             }
@@ -152,7 +164,11 @@ impl Holder {
     /// left to expire.
     fn is_dead_here(&self) -> bool {
         let here = machine();
+        // With /proc mounted `hidepid`, other users' processes are invisible and would look dead;
+        // then (init's entry hidden too) nothing is concluded.
+        let sees_every_process = std::path::Path::new("/proc/1").exists();
         here.is_some_and(|m| m == self.machine)
+            && sees_every_process
             && self.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }

@@ -220,6 +220,9 @@ impl Workers {
 /// How often the database's write health is looked at.
 const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
+/// How long writes must go through before the alert channel is told the database is back.
+const RECOVERED_AFTER: Duration = Duration::from_secs(10);
+
 /// Tells the alert channel when the database stops taking writes, and when it takes them again.
 /// Not a leader's job, and not through the outbox (which is in that database): every process
 /// posts what it sees itself, once per outage.
@@ -231,13 +234,21 @@ fn spawn_health_watch(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut told = false;
+        let mut writable_since: Option<std::time::Instant> = None;
         loop {
             let failure = desk.write_failure();
+            writable_since = match &failure {
+                Some(_) => None,
+                None => writable_since.or_else(|| Some(std::time::Instant::now())),
+            };
+            // Recovery is told once writes have gone through for a while, so a disk on the edge
+            // (commits failing and succeeding in turn) does not flood the channel.
+            let recovered = writable_since.is_some_and(|since| since.elapsed() >= RECOVERED_AFTER);
             let notice = match (&failure, told) {
                 (Some(failure), false) => Some(Notice::DatabaseUnwritable {
                     error: failure.error.clone(),
                 }),
-                (None, true) => Some(Notice::DatabaseWritable),
+                (None, true) if recovered => Some(Notice::DatabaseWritable),
                 _ => None,
             };
             if let Some(notice) = notice {

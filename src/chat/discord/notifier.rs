@@ -3,8 +3,8 @@
 
 use super::convert::{create_message, edit_message, reaction};
 use crate::chat::model::Outgoing;
+use crate::chat::notifier::CardMark;
 use crate::chat::notifier::Notifier;
-use crate::chat::render::parse_vote_button_id;
 use futures_util::future::BoxFuture;
 use serenity::all::{
     ActionRowComponent, ButtonKind, ChannelId, CreateThread, GetMessages, Http, HttpError, MessageId, UserId,
@@ -97,7 +97,7 @@ impl Notifier for DiscordNotifier {
         })
     }
 
-    fn find_card(&self, channel: u64, request_id: i64) -> BoxFuture<'_, anyhow::Result<Option<u64>>> {
+    fn find_card<'a>(&'a self, channel: u64, card: &'a CardMark) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
         Box::pin(async move {
             let me = self.me().await?;
             let recent = ChannelId::new(channel)
@@ -105,24 +105,26 @@ impl Notifier for DiscordNotifier {
                 .await?;
             Ok(recent
                 .iter()
-                .find(|m| m.author.id == me && carries_vote_buttons_of(m, request_id))
+                .find(|m| {
+                    let posted = time::OffsetDateTime::from_unix_timestamp(m.timestamp.unix_timestamp())
+                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                    m.author.id == me && card.posted_in_time(posted) && card.matches_buttons(button_ids(m))
+                })
                 .map(|m| m.id.get()))
         })
     }
 }
 
-fn carries_vote_buttons_of(message: &serenity::all::Message, request_id: i64) -> bool {
+fn button_ids(message: &serenity::all::Message) -> impl Iterator<Item = &str> {
     message
         .components
         .iter()
         .flat_map(|row| &row.components)
-        .any(|component| {
-            let ActionRowComponent::Button(button) = component else {
-                return false;
-            };
-            let ButtonKind::NonLink { custom_id, .. } = &button.data else {
-                return false;
-            };
-            parse_vote_button_id(custom_id).is_some_and(|(_, id, _)| id == request_id)
+        .filter_map(|component| match component {
+            ActionRowComponent::Button(button) => match &button.data {
+                ButtonKind::NonLink { custom_id, .. } => Some(custom_id.as_str()),
+                _ => None,
+            },
+            _ => None,
         })
 }

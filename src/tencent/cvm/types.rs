@@ -189,7 +189,8 @@ pub struct RunInstancesRequest {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RunInstancesResponse {
-    /// The created instance ids.
+    /// The created instance ids (`null` reads as none, and then as the wrong number of them).
+    #[serde(deserialize_with = "null_as_default")]
     pub instance_id_set: Vec<String>,
 }
 
@@ -317,7 +318,8 @@ pub struct Instance {
 pub struct DescribeInstancesResponse {
     /// Matching instances in all pages.
     pub total_count: i64,
-    /// This page.
+    /// This page (present, though `null` is read as empty).
+    #[serde(deserialize_with = "null_as_default")]
     pub instance_set: Vec<Instance>,
 }
 
