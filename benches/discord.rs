@@ -11,10 +11,6 @@
 //!
 //! `cargo bench --bench discord` (release), or `cargo test --bench discord` for a debug run.
 
-#[path = "../tests/support/fake_discord/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod fake_discord;
-
 use fake_discord::{FakeDiscord, InteractionHandle};
 use serde_json::json;
 use std::collections::HashMap;

@@ -168,7 +168,7 @@ fn main() {
         run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
         match std::env::var("POSTGRES_TEST_URL") {
             Ok(server) => {
-                let schema = format!("cvmbot_bench_{:08x}", cvmbot::rand::entropy() as u32);
+                let schema = format!("cvmbot_bench_{:08x}", cvmbot::random::entropy() as u32);
                 let pool = sqlx::PgPool::connect(&server).await.expect("PostgreSQL");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                     .execute(&pool)

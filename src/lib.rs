@@ -13,11 +13,13 @@ pub mod crashpoint;
 pub mod demo;
 pub mod desk;
 pub mod domain;
-pub mod money;
-pub mod rand;
-pub mod secret;
 pub mod signal;
-pub mod sim;
 pub mod store;
-pub mod tencent;
 pub mod workers;
+
+/// The Tencent Cloud simulator (the `cvmbot-sim` crate), which `cvmbot sim`, `run --simulate`
+/// and the demo serve.
+pub use cvmbot_sim as sim;
+/// Tencent Cloud API v3 (the `cvmbot-tencent` crate).
+pub use cvmbot_tencent as tencent;
+pub use cvmbot_tencent::{money, random, secret};

@@ -161,13 +161,16 @@ async fn run(cli: Cli) -> ExitCode {
             state,
         } => {
             logging::init(log_name(cli.log_format).unwrap_or("text"), "info");
-            crate::sim::run(crate::sim::SimOptions {
-                listen,
-                config,
-                speed,
-                seed,
-                state,
-            })
+            crate::sim::run(
+                crate::sim::SimOptions {
+                    listen,
+                    config,
+                    speed,
+                    seed,
+                    state,
+                },
+                crate::signal::stop_requested(),
+            )
             .await
         }
         Command::Doctor { config } => return doctor::run(config.as_deref(), cli.log_format).await,

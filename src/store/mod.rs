@@ -335,7 +335,7 @@ impl Store {
     /// two databases never send the same token to Tencent.
     pub async fn installation_id(&self) -> StoreResult<String> {
         let mut tx = self.begin().await?;
-        let fresh = format!("{:016x}{:016x}", crate::rand::entropy(), crate::rand::entropy());
+        let fresh = format!("{:016x}{:016x}", crate::random::entropy(), crate::random::entropy());
         let id = tx.installation_id(&fresh).await?;
         tx.commit().await?;
         Ok(id)

@@ -146,7 +146,7 @@ impl Holder {
         Holder {
             machine: machine().unwrap_or_else(|| "unknown".into()),
             pid: std::process::id(),
-            nonce: crate::rand::entropy() as u32,
+            nonce: crate::random::entropy() as u32,
         }
     }
 

@@ -1,0 +1,270 @@
+//! The command line as an operator uses it: `doctor`, `sim`, `migrate`, `audit export`, and
+//! start-up failing fast on a bad setting. The binary runs as a child process; Tencent Cloud is
+//! the simulator on 127.0.0.1.
+
+use crate::support::app::{Backend, alice, bob, spawn_app, spot_form};
+use crate::support::sim::{start, test_config};
+use cvmbot::desk::{Ballot, Origin};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn cvmbot(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cvmbot"));
+    command.args(args).env_remove("RUST_LOG").stdin(Stdio::null());
+    for name in [
+        "DISCORD_TOKEN",
+        "TENCENTCLOUD_SECRET_ID",
+        "TENCENTCLOUD_SECRET_KEY",
+        "CVMBOT_CONFIG",
+    ] {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("cvmbot runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_prints_the_balance_in_cny_and_the_zones_and_no_secret() {
+    let sim = start(test_config()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("doctor.db").display());
+    let output = cvmbot(
+        &["doctor"],
+        &[
+            ("CVMBOT_TENCENT__ENDPOINT", sim.url()),
+            ("CVMBOT_DATABASE__URL", &db),
+            ("CVMBOT_POLICY__APPROVERS", "{ roles = [\"900\"] }"),
+            ("TENCENTCLOUD_SECRET_ID", cvmbot::sim::DEFAULT_SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", cvmbot::sim::DEFAULT_SECRET_KEY),
+        ],
+    );
+    let report = text(&output);
+    assert!(output.status.success(), "{report}");
+    assert!(
+        report.contains("✓ DescribeAccountBalance: 10,000.00 CNY spendable"),
+        "{report}"
+    );
+    assert!(report.contains("ap-guangzhou-3 (AVAILABLE)"), "{report}");
+    assert!(report.contains("✓ database"), "{report}");
+    assert!(
+        !report.contains(cvmbot::sim::DEFAULT_SECRET_KEY),
+        "no secret is printed"
+    );
+    assert!(dir.path().join("doctor.db").exists(), "the database file was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_fails_and_says_how_to_fix_a_wrong_key() {
+    let sim = start(test_config()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("doctor.db").display());
+    let output = cvmbot(
+        &["doctor"],
+        &[
+            ("CVMBOT_TENCENT__ENDPOINT", sim.url()),
+            ("CVMBOT_DATABASE__URL", &db),
+            ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+            ("TENCENTCLOUD_SECRET_ID", cvmbot::sim::DEFAULT_SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", "not-the-key"),
+        ],
+    );
+    let report = text(&output);
+    assert!(!output.status.success(), "{report}");
+    assert!(report.contains("✗ DescribeAccountBalance"), "{report}");
+    assert!(report.contains("AuthFailure.SignatureFailure"), "{report}");
+    assert!(report.contains("fix: check TENCENTCLOUD_SECRET_ID/KEY"), "{report}");
+    assert!(!report.contains("not-the-key"), "no secret is printed: {report}");
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_key_value_and_variable() {
+    let output = cvmbot(
+        &["migrate"],
+        &[
+            ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+            ("CVMBOT_POLICY__MAX_COUNT", "0"),
+        ],
+    );
+    let message = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        message.contains(
+            "`policy.max_count` = 0 (from environment variable CVMBOT_POLICY__MAX_COUNT): must be from 1 to 100"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn sim_prints_the_url_it_listens_on_and_answers_there() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cvmbot"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--seed", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cvmbot sim starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line");
+    let url = line
+        .trim()
+        .strip_prefix("cvmbot sim listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {line}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let state = reqwest::blocking_get(&format!("{url}/_sim/state"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(state.contains("accounts"), "{state}");
+}
+
+/// A plain HTTP GET without an async runtime (the test above is synchronous).
+mod reqwest {
+    pub fn blocking_get(url: &str) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async { ::reqwest::get(url).await.expect("GET").text().await.expect("body") })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_export_prints_every_transition_as_csv_or_json() {
+    let app = spawn_app(Backend::Sqlite, "").await.expect("sqlite");
+    let id = app
+        .desk()
+        .create(&alice(), &spot_form(), Origin::default())
+        .await
+        .expect("filed")
+        .record
+        .id;
+    let ballot = Ballot {
+        approve: true,
+        reason: None,
+        seen_hash: None,
+        via: "button".into(),
+    };
+    app.desk().vote(id, &bob(), &ballot).await.expect("approved");
+    let env = [
+        ("CVMBOT_DATABASE__URL", app.db.url.as_str()),
+        ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+    ];
+    let csv = cvmbot(&["audit", "export", "--format", "csv", "--since", "2020-01-01"], &env);
+    let csv_text = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert!(csv.status.success(), "{}", text(&csv));
+    let lines: Vec<&str> = csv_text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "at,request_id,actor_id,actor_name,action,from_state,to_state,detail,tencent_request_id"
+    );
+    assert!(lines[1].contains(",1,101,alice,created,,pending,"), "{csv_text}");
+    assert!(
+        lines[2].contains(",1,102,bob,vote:approve:button,pending,approved,"),
+        "{csv_text}"
+    );
+    let json = cvmbot(&["audit", "export", "--format", "json"], &env);
+    let events: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(events.as_array().map(Vec::len), Some(2));
+    let future = cvmbot(&["audit", "export", "--since", "2999-01-01"], &env);
+    assert_eq!(
+        String::from_utf8_lossy(&future.stdout).lines().count(),
+        1,
+        "only the header"
+    );
+    let bad = cvmbot(&["audit", "export", "--since", "yesterday"], &env);
+    assert!(text(&bad).contains("not a date like 2026-11-01"), "{}", text(&bad));
+}
+
+#[test]
+fn logs_can_be_json_lines() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let output = cvmbot(
+        &["--log-format", "json", "migrate"],
+        &[
+            ("CVMBOT_DATABASE__URL", &db),
+            ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first = stderr.lines().find(|l| !l.trim().is_empty()).expect("some log line");
+    let parsed: serde_json::Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    assert!(parsed.get("level").is_some(), "{parsed}");
+}
+
+#[test]
+fn the_readme_cam_policy_grants_exactly_the_actions_cvmbot_calls_under_their_cam_names() {
+    let readme = include_str!("../../README.md");
+    assert!(
+        readme.contains("### 2. Tencent Cloud permissions"),
+        "doctor and deploy/cvmbot.env.example point to this section"
+    );
+    let start = readme.find("\"action\": [").expect("the policy's action list");
+    let end = start + readme[start..].find(']').expect("its end");
+    let granted: Vec<String> = readme[start..end]
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().trim_end_matches(',').trim_matches('"').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut expected: Vec<String> = cvmbot::tencent::ACTIONS
+        .iter()
+        .map(|action| {
+            let service = if *action == "DescribeAccountBalance" {
+                "finance"
+            } else {
+                "cvm"
+            };
+            format!("{service}:{action}")
+        })
+        .collect();
+    expected.sort();
+    let mut sorted = granted.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "Billing actions are `finance:` in CAM: {granted:?}");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_fails_at_once_naming_it() {
+    let approvers = ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }");
+    let refused = cvmbot(
+        &["migrate"],
+        &[
+            ("CVMBOT_DATABASE__URL", "postgres://postgres@127.0.0.1:1/cvmbot"),
+            approvers,
+        ],
+    );
+    let said = text(&refused);
+    assert!(!refused.status.success());
+    assert!(
+        said.contains("PostgreSQL at 127.0.0.1:1") && said.contains("refused"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("pool timed out"),
+        "the real cause, not a pool timeout: {said}"
+    );
+
+    let unopenable = cvmbot(
+        &["migrate"],
+        &[("CVMBOT_DATABASE__URL", "sqlite:///nonexistent/cvmbot/x.db"), approvers],
+    );
+    let said = text(&unopenable);
+    assert!(!unopenable.status.success());
+    assert!(said.contains("/nonexistent/cvmbot/x.db"), "names the file: {said}");
+    assert_eq!(said.matches("unable to open").count(), 1, "says it once: {said}");
+}
