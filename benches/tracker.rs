@@ -28,7 +28,7 @@ use cvmbot::desk::{Ballot, Desk, Origin};
 use cvmbot::domain::{BillingKind, PurchaseForm};
 use cvmbot::sim::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, InstanceView, LoggedRequest};
 use cvmbot::store::InstanceRecord;
-use cvmbot::workers::{Tracker, WorkerSettings, Workers};
+use cvmbot::workers::Tracker;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -163,9 +163,9 @@ async fn run(url: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
     let config = config(url, &dir.path().join("cvmbot.db").display().to_string())?;
     let app = App::build(config.clone(), Clock::System).await?;
-    let settings = WorkerSettings::from_config(&config, TimeStyle::Utc);
+    let settings = config.workers.clone();
     let notifier = Arc::new(TimingNotifier::default());
-    let workers = Workers::spawn(app.desk.clone(), notifier.clone(), settings.clone()).await;
+    let workers = app.start(notifier.clone(), TimeStyle::Utc).await;
 
     let started = Instant::now();
     buy(&app.desk).await?;
@@ -180,14 +180,8 @@ async fn run(url: &str) -> anyhow::Result<Figures> {
         Duration::from_secs(900),
         || async {
             let rows = tracked(&app.desk).await?;
-            let unsent = app
-                .desk
-                .store()
-                .session()
-                .await?
-                .due_notifications(far_future(), 1)
-                .await?;
-            Ok(rows.len() == INSTANCES && rows.iter().all(|r| r.public_ip_at.is_some()) && unsent.is_empty())
+            let unsent = app.desk.outbox(None).await?.iter().any(|n| n.sent_at.is_none());
+            Ok(rows.len() == INSTANCES && rows.iter().all(|r| r.public_ip_at.is_some()) && !unsent)
         },
     )
     .await?;
@@ -299,12 +293,7 @@ async fn buy(desk: &Desk) -> anyhow::Result<()> {
 
 /// Every watched instance.
 async fn tracked(desk: &Desk) -> anyhow::Result<Vec<InstanceRecord>> {
-    Ok(desk
-        .store()
-        .session()
-        .await?
-        .due_instances(far_future(), 1_000_000)
-        .await?)
+    Ok(desk.due_instances(far_future(), 1_000_000).await?)
 }
 
 fn far_future() -> OffsetDateTime {
@@ -322,7 +311,7 @@ async fn ip_delays(desk: &Desk, control: &Control, notifier: &TimingNotifier) ->
         .collect();
     let posted = notifier.posted();
     let (mut recorded_delays, mut posted_delays) = (Vec::new(), Vec::new());
-    for row in desk.store().session().await?.notifications(None).await? {
+    for row in desk.outbox(None).await? {
         let body: serde_json::Value = serde_json::from_str(&row.body)?;
         let carries_ip = match body["kind"].as_str() {
             Some("public_ip") => true,

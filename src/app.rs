@@ -1,20 +1,32 @@
-//! Assembling the application from its configuration: one function, so tests, the demo and
-//! production build exactly the same thing.
+//! The assembly: from a [`Config`] to a running cvmbot, in one place, so production, the demo and
+//! the tests build exactly the same thing. The store, the Tencent client and the desk (the
+//! engine); the engine's workers; the chat's delivery of the engine's outbox through a
+//! [`Notifier`]; and the Discord bot that answers people.
 
+use crate::chat::discord::Bot;
+use crate::chat::render::TimeStyle;
+use crate::chat::{Dispatcher, Notifier, watch_database};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::desk::{Desk, DeskSettings};
+use crate::desk::Desk;
+use crate::secret::Secret;
 use crate::store::Store;
-use crate::tencent::TencentClient;
+use crate::tencent::{Credentials, Endpoint, TencentClient};
+use crate::workers::Workers;
 use anyhow::Context;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
 
 /// The assembled engine.
 #[derive(Clone)]
 pub struct App {
     /// The configuration it was built from.
     pub config: Config,
-    /// The desk (which owns the store and the Tencent client).
+    /// The engine.
     pub desk: Desk,
+    store: Store,
 }
 
 impl App {
@@ -25,9 +37,9 @@ impl App {
             "Tencent Cloud credentials are not set: export TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY \
              (or use --simulate to try cvmbot against the built-in simulator)"
         );
-        let store = Store::open(&config.database, config.settings.database.max_connections)
+        let store = Store::open(&config.database)
             .await
-            .with_context(|| format!("opening the database {}", redact_url(&config.settings.database.url)))?;
+            .with_context(|| format!("opening the database {}", config.database.target.redacted()))?;
         App::with_store(config, store, clock).await
     }
 
@@ -40,44 +52,93 @@ impl App {
             .context("Tencent Cloud credentials are not set")?;
         let tencent =
             TencentClient::new(config.tencent.clone(), credentials).context("building the Tencent Cloud client")?;
-        let desk = Desk::new(store, tencent, DeskSettings::from_config(&config), clock)
+        let desk = Desk::new(store.clone(), tencent, config.desk.clone(), clock)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
             .context("starting the desk")?;
-        Ok(App { config, desk })
+        Ok(App { config, desk, store })
     }
 
-    /// The store.
+    /// The database (closing it, administration, tests' own queries). The engine's parts reach
+    /// it only through the desk.
     pub fn store(&self) -> &Store {
-        self.desk.store()
+        &self.store
     }
-}
 
-/// A database URL with any password replaced, fit for logs and errors.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn database_passwords_never_reach_a_message() {
-        assert_eq!(
-            redact_url("postgres://bot:hunter2@db:5432/cvmbot"),
-            "postgres://bot:***@db:5432/cvmbot"
+    /// Starts the workers, and the delivery of the outbox through `notifier` with times written
+    /// in `style` (it runs on the lease holder like the workers), and the database health alert.
+    pub async fn start(&self, notifier: Arc<dyn Notifier>, style: TimeStyle) -> Workers {
+        let mut workers = Workers::spawn(self.desk.clone(), &self.config.workers).await;
+        let chat = &self.config.chat;
+        let dispatcher = Dispatcher::new(self.desk.clone(), notifier.clone(), chat.alert_channel, style)
+            .with_threads(chat.thread_per_request);
+        let woken = self.desk.clone();
+        let desk = self.desk.clone();
+        let recovered = Arc::new(AtomicBool::new(false));
+        workers.spawn_while_leading(
+            "dispatcher",
+            Duration::from_secs(1),
+            move || {
+                let desk = woken.clone();
+                async move { desk.dispatcher_woken().await }
+            },
+            move || {
+                let (dispatcher, desk, recovered) = (dispatcher.clone(), desk.clone(), recovered.clone());
+                async move {
+                    if !recovered.load(Ordering::SeqCst) {
+                        desk.recover_cards().await?;
+                        recovered.store(true, Ordering::SeqCst);
+                    }
+                    dispatcher.run_once().await.map(|_| ())
+                }
+            },
         );
-        assert_eq!(redact_url("postgres://bot@db/cvmbot"), "postgres://bot@db/cvmbot");
-        assert_eq!(redact_url("sqlite://cvmbot.db"), "sqlite://cvmbot.db");
+        let (desk, alert_channel) = (self.desk.clone(), chat.alert_channel);
+        workers.spawn_beside(move |stopped| watch_database(desk, notifier, alert_channel, stopped));
+        workers
     }
+
+    /// The Discord bot answering for this app with `token`, and the workers posting through it.
+    pub async fn discord(&self, token: &Secret) -> anyhow::Result<DiscordService> {
+        let bot = Bot::connect(self.desk.clone(), token, &self.config.discord).await?;
+        let workers = self.start(bot.notifier(), TimeStyle::Discord).await;
+        Ok(DiscordService { bot, workers })
+    }
+}
+
+/// The bot and the workers behind it.
+pub struct DiscordService {
+    bot: Bot,
+    workers: Workers,
+}
+
+impl DiscordService {
+    /// True once the bot has handled READY; for health checks and tests.
+    pub fn readiness(&self) -> watch::Receiver<bool> {
+        self.bot.readiness()
+    }
+
+    /// Whether this process holds the workers lease.
+    pub fn is_leader(&self) -> bool {
+        self.workers.is_leader()
+    }
+
+    /// Runs until the gateway connection ends or `stop` resolves; then the gateway is closed, the
+    /// workers finish the pass they are in and the lease is handed over.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let result = self.bot.run_until(stop).await;
+        self.workers.shutdown().await;
+        result
+    }
+}
+
+/// Points `config` at a simulator at `url`, with its default account: `run --simulate` and the
+/// demo run on the same engine against a Tencent Cloud of their own.
+pub fn simulated(config: &mut Config, url: &str) -> anyhow::Result<()> {
+    config.tencent.endpoint = Endpoint::parse(url).map_err(anyhow::Error::msg)?;
+    config.secrets.tencent = Some(Credentials {
+        secret_id: crate::sim::DEFAULT_SECRET_ID.into(),
+        secret_key: Secret::new(crate::sim::DEFAULT_SECRET_KEY),
+        token: None,
+    });
+    Ok(())
 }

@@ -8,10 +8,7 @@ use crate::chat::render::TimeStyle;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::money::Fen;
-use crate::secret::Secret;
-use crate::sim::{Control, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, SimConfig, Simulator};
-use crate::tencent::{Credentials, Endpoint};
-use crate::workers::{WorkerSettings, Workers};
+use crate::sim::{Control, DEFAULT_SECRET_ID, SimConfig, Simulator};
 use anyhow::Context;
 use futures_util::future::BoxFuture;
 use std::collections::BTreeMap;
@@ -60,14 +57,8 @@ pub fn demo_config(sim_url: &str, dir: &Path, file: Option<&Path>) -> anyhow::Re
     let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k == "RUST_LOG").collect();
     let mut config = Config::load_layered(&[("the demo settings", DEMO_CONFIG)], file, &env)?;
     let database = format!("sqlite://{}", dir.join("cvmbot-demo.db").display());
-    config.settings.database.url = database.clone();
-    config.database = crate::config::DatabaseTarget::Sqlite(database);
-    config.tencent.endpoint = Endpoint::parse(sim_url).map_err(anyhow::Error::msg)?;
-    config.secrets.tencent = Some(Credentials {
-        secret_id: DEFAULT_SECRET_ID.into(),
-        secret_key: Secret::new(DEFAULT_SECRET_KEY),
-        token: None,
-    });
+    config.database.target = crate::store::DatabaseTarget::Sqlite(database);
+    crate::app::simulated(&mut config, sim_url)?;
     Ok(config)
 }
 
@@ -86,12 +77,7 @@ pub async fn run(options: DemoOptions, screen: Screen) -> anyhow::Result<()> {
         enabled: options.colour,
     };
     let notifier = Arc::new(ConsoleNotifier::new(screen.clone(), paint));
-    let workers = Workers::spawn(
-        app.desk.clone(),
-        notifier.clone(),
-        WorkerSettings::from_config(&app.config, TimeStyle::Utc),
-    )
-    .await;
+    let workers = app.start(notifier.clone(), TimeStyle::Utc).await;
     app.desk.catalogue().refresh().await;
     let mut console = Console::new(
         app.desk.clone(),

@@ -1,13 +1,25 @@
-//! Chat: the message model, the notices the engine raises, how both are rendered, and the adapters
-//! that carry them to Discord or the console.
+//! Chat: the adapters between people and the engine. The message model, how the engine's events
+//! and request views are rendered, the dispatcher that delivers the engine's outbox, the database
+//! health alert, and the two chats: `console` (the demo) and `discord`.
 
+pub mod console;
+pub mod discord;
+mod dispatcher;
+mod health;
 pub mod model;
-pub mod notice;
 pub mod notifier;
 pub mod render;
 
+pub use dispatcher::{BATCH, Dispatcher};
+pub use health::watch_database;
 pub use model::{Button, ButtonStyle, Card, Field, Outgoing, Tone};
-pub use notice::Notice;
 pub use notifier::{Notifier, RecordingNotifier};
-pub mod console;
-pub mod discord;
+
+/// Where the chat posts what is not a request's own news, and how it lays a request's out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatSettings {
+    /// The alert channel (0: none; alerts go to the log only).
+    pub alert_channel: u64,
+    /// Open a thread under each new card for its request's notices.
+    pub thread_per_request: bool,
+}

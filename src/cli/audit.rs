@@ -15,7 +15,11 @@ pub async fn export(config: Option<&Path>, format: ExportFormat, since: Option<&
         None => OffsetDateTime::UNIX_EPOCH,
     };
     let config = super::load(config, None)?;
-    let store = Store::open(&config.database, 1).await.context("opening the database")?;
+    let database = crate::store::DatabaseSettings {
+        max_connections: 1,
+        ..config.database.clone()
+    };
+    let store = Store::open(&database).await.context("opening the database")?;
     let entries = store.session().await?.audit_since(since).await?;
     let text = match format {
         ExportFormat::Csv => to_csv(&entries),

@@ -89,8 +89,12 @@ fn finish(report: &Report) -> ExitCode {
 }
 
 async fn check_database(config: &Config, report: &mut Report) {
-    let url = crate::app::redact_url(&config.settings.database.url);
-    match Store::open(&config.database, 1).await {
+    let url = config.database.target.redacted();
+    let database = crate::store::DatabaseSettings {
+        max_connections: 1,
+        ..config.database.clone()
+    };
+    match Store::open(&database).await {
         Ok(store) => {
             report.ok("database", format!("{url} ({}, migrations applied)", store.backend()));
             store.close().await;
@@ -187,7 +191,7 @@ fn tencent_fix(error: &crate::tencent::ApiError) -> &'static str {
 }
 
 async fn check_discord(config: &Config, report: &mut Report) {
-    let discord = &config.settings.discord;
+    let discord = &config.discord;
     match &config.secrets.discord_token {
         Some(token) => match bot_user(&discord.api_base, token).await {
             Ok(name) => report.ok("Discord token", format!("valid for bot {name}")),
@@ -210,7 +214,7 @@ async fn check_discord(config: &Config, report: &mut Report) {
             "list your server's id for instant registration",
         );
     }
-    if discord.alert_channel_id.0 == 0 {
+    if config.chat.alert_channel == 0 {
         report.warn(
             "discord.alert_channel_id",
             "not set: balance warnings go to the log only",

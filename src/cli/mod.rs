@@ -191,10 +191,8 @@ async fn run(cli: Cli) -> ExitCode {
 /// Loads the configuration and starts logging as it says (the flag wins over the file).
 pub fn load(config: Option<&std::path::Path>, log_format: Option<LogFormat>) -> anyhow::Result<Config> {
     let config = Config::load(config)?;
-    logging::init(
-        log_name(log_format).unwrap_or(config.settings.log.format.as_str()),
-        &config.settings.log.level,
-    );
+    let configured = if config.log.json { "json" } else { "text" };
+    logging::init(log_name(log_format).unwrap_or(configured), &config.log.level);
     Ok(config)
 }
 
@@ -225,24 +223,16 @@ async fn run_bot(
             url = sim.url(),
             "running against the in-process simulator: nothing is bought"
         );
-        config.tencent.endpoint = crate::tencent::Endpoint::parse(sim.url()).map_err(anyhow::Error::msg)?;
-        config.secrets.tencent = Some(crate::tencent::Credentials {
-            secret_id: crate::sim::DEFAULT_SECRET_ID.into(),
-            secret_key: crate::secret::Secret::new(crate::sim::DEFAULT_SECRET_KEY),
-            token: None,
-        });
+        crate::app::simulated(&mut config, sim.url())?;
         Some(sim)
     } else {
         None
     };
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
-    let discord = &app.config.settings.discord;
-    let handler = crate::chat::discord::HandlerSettings {
-        guild_ids: discord.guild_ids.iter().map(|g| g.0).collect(),
+    let result = match app.discord(&token).await {
+        Ok(service) => service.run_until(crate::signal::stop_requested()).await,
+        Err(error) => Err(error),
     };
-    let workers = crate::workers::WorkerSettings::from_config(&app.config, crate::chat::render::TimeStyle::Discord);
-    let bot = crate::chat::discord::Bot::connect(app.desk.clone(), &token, &discord.api_base, handler, workers).await?;
-    let result = bot.run().await;
     app.store().close().await;
     if let Some(sim) = simulator {
         sim.shutdown().await;
@@ -290,11 +280,15 @@ fn read_stdin() -> anyhow::Result<String> {
 
 async fn migrate(config: Option<PathBuf>, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let config = load(config.as_deref(), log_format)?;
-    let store = crate::store::Store::open(&config.database, 1).await?;
+    let database = crate::store::DatabaseSettings {
+        max_connections: 1,
+        ..config.database.clone()
+    };
+    let store = crate::store::Store::open(&database).await?;
     println!(
         "{} database is migrated: {}",
         store.backend(),
-        crate::app::redact_url(&config.settings.database.url)
+        config.database.target.redacted()
     );
     Ok(())
 }

@@ -15,39 +15,48 @@ pub use layers::{DEFAULTS, ENV_PREFIX};
 pub use secrets::Secrets;
 pub use settings::FileSettings;
 
-use crate::domain::{ParseContext, Policy};
+use crate::chat::ChatSettings;
+use crate::chat::discord::DiscordSettings;
+use crate::desk::DeskSettings;
+use crate::store::DatabaseSettings;
 use crate::tencent::ClientSettings;
+use crate::workers::WorkerSettings;
 use layers::Layers;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The whole validated configuration.
+/// The whole configuration, parsed: each part is the typed settings of the part of cvmbot it
+/// configures, built once here and handed over by the assembly (`crate::app`).
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Every setting as read.
-    pub settings: FileSettings,
     /// The database to open.
-    pub database: DatabaseTarget,
+    pub database: DatabaseSettings,
     /// The Tencent client's settings.
     pub tencent: ClientSettings,
-    /// The purchasing policy.
-    pub policy: Policy,
-    /// Presets and defaults for parsing requests.
-    pub parse: ParseContext,
+    /// The engine's: the policy, presets, keep-trying and resend timings.
+    pub desk: DeskSettings,
+    /// The background workers' cadences, balance tiers, digest and lease.
+    pub workers: WorkerSettings,
+    /// Where the chat posts alerts, and threads.
+    pub chat: ChatSettings,
+    /// The Discord adapter's.
+    pub discord: DiscordSettings,
+    /// Logging.
+    pub log: LogConfig,
     /// Secrets from the environment.
     pub secrets: Secrets,
     /// The `--config` file, if one was read.
     pub file: Option<PathBuf>,
 }
 
-/// Which database, by URL scheme.
+/// How to log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DatabaseTarget {
-    /// A SQLite file, created if missing.
-    Sqlite(String),
-    /// A PostgreSQL server.
-    Postgres(String),
+pub struct LogConfig {
+    /// Lines as JSON (for collectors) rather than text.
+    pub json: bool,
+    /// The level or directives (`info`, `info,cvmbot=debug`); `RUST_LOG` overrides it.
+    pub level: String,
 }
 
 /// A configuration problem: the key, its value, where the value came from, and what is allowed.
@@ -118,7 +127,7 @@ impl Config {
         })?;
         let settings = deserialize(&layers)?;
         let secrets = Secrets::from_env(env)?;
-        validate::validate(settings, secrets, &layers, file.map(Path::to_path_buf))
+        validate::validate(&settings, secrets, &layers, file.map(Path::to_path_buf))
     }
 }
 

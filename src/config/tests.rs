@@ -17,14 +17,17 @@ fn file(text: &str) -> tempfile::NamedTempFile {
 #[test]
 fn the_built_in_defaults_load_once_approvers_are_named() {
     let config = Config::load_from(None, &env(&[])).expect("defaults are valid");
-    assert_eq!(config.database, DatabaseTarget::Sqlite("sqlite://cvmbot.db".into()));
+    assert_eq!(
+        config.database.target,
+        crate::store::DatabaseTarget::Sqlite("sqlite://cvmbot.db".into())
+    );
     assert_eq!(
         config.tencent.endpoint.template(),
         "https://{service}.tencentcloudapi.com"
     );
-    assert_eq!(config.policy.approvers.users, vec![42]);
-    assert_eq!(config.policy.tiers.len(), 2);
-    assert!(config.parse.presets.contains_key("small-web"));
+    assert_eq!(config.desk.policy.approvers.users, vec![42]);
+    assert_eq!(config.desk.policy.tiers.len(), 2);
+    assert!(config.desk.parse.presets.contains_key("small-web"));
 }
 
 #[test]
@@ -38,10 +41,10 @@ fn the_defaults_alone_refuse_to_start_because_nobody_could_approve() {
 fn the_environment_overrides_the_file_which_overrides_the_defaults() {
     let config_file = file("[policy]\nmax_count = 5\nrequest_expiry = \"2h\"\n");
     let only_file = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
-    assert_eq!(only_file.policy.max_count, 5);
+    assert_eq!(only_file.desk.policy.max_count, 5);
     let both = Config::load_from(Some(config_file.path()), &env(&[("CVMBOT_POLICY__MAX_COUNT", "7")])).expect("valid");
-    assert_eq!(both.policy.max_count, 7);
-    assert_eq!(both.policy.expiry, std::time::Duration::from_secs(7200));
+    assert_eq!(both.desk.policy.max_count, 7);
+    assert_eq!(both.desk.policy.expiry, std::time::Duration::from_secs(7200));
     let rate = Config::load_from(None, &env(&[("CVMBOT_TENCENT__RATE_LIMITS__RUNINSTANCES", "0")])).expect("valid");
     assert_eq!(
         rate.tencent.rate_limits.get("RunInstances"),
@@ -137,7 +140,7 @@ fn secrets_come_from_the_environment_or_a_file_and_never_print() {
 fn a_file_that_names_requester_roles_admits_only_those_roles() {
     let config_file = file("[policy]\nrequesters = { roles = [\"77\"] }\n");
     let config = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
-    let requesters = &config.policy.requesters;
+    let requesters = &config.desk.policy.requesters;
     assert!(
         !requesters.anyone,
         "the defaults' `anyone = true` must not survive under the file's table"
@@ -146,10 +149,10 @@ fn a_file_that_names_requester_roles_admits_only_those_roles() {
 
     let from_env = Config::load_from(None, &env(&[("CVMBOT_POLICY__REQUESTERS__ROLES", "[\"78\"]")])).expect("valid");
     assert!(
-        !from_env.policy.requesters.anyone,
+        !from_env.desk.policy.requesters.anyone,
         "a variable naming roles restricts too"
     );
-    assert_eq!(from_env.policy.requesters.roles, vec![78]);
+    assert_eq!(from_env.desk.policy.requesters.roles, vec![78]);
 }
 
 #[test]
@@ -165,19 +168,19 @@ fn every_policy_audience_in_a_file_means_exactly_what_it_lists() {
         &BTreeMap::new(),
     )
     .expect("valid");
-    assert_eq!(config.policy.approvers.roles, vec![9]);
+    assert_eq!(config.desk.policy.approvers.roles, vec![9]);
     assert!(
-        config.policy.approvers.users.is_empty(),
+        config.desk.policy.approvers.users.is_empty(),
         "the later file's approvers replace the earlier ones whole"
     );
-    assert_eq!(config.policy.admins.roles, vec![6]);
+    assert_eq!(config.desk.policy.admins.roles, vec![6]);
 }
 
 #[test]
 fn a_preset_in_a_file_is_exactly_the_options_it_lists() {
     let config_file = file("[presets.small-web]\ntype = \"S5.LARGE8\"\n");
     let config = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
-    let preset = &config.parse.presets["small-web"];
+    let preset = &config.desk.parse.presets["small-web"];
     assert_eq!(preset.get("type").map(String::as_str), Some("S5.LARGE8"));
     assert_eq!(
         preset.len(),
@@ -192,7 +195,7 @@ fn tiers_in_a_file_replace_the_defaults_and_rate_limits_merge_per_action() {
         file("[policy]\ntiers = [{ up_to = \"100\", approvals = 1 }]\n[tencent.rate_limits]\nRunInstances = 5\n");
     let config = Config::load_from(Some(config_file.path()), &env(&[])).expect("valid");
     assert_eq!(
-        config.policy.tiers.len(),
+        config.desk.policy.tiers.len(),
         1,
         "above 100 CNY is refused, as the file says"
     );

@@ -2,10 +2,15 @@
 
 use super::layers::Layers;
 use super::settings::{AudienceSettings, FileSettings};
-use super::{Config, ConfigError, DatabaseTarget, Secrets};
+use super::{Config, ConfigError, LogConfig, Secrets};
+use crate::chat::ChatSettings;
+use crate::chat::discord::DiscordSettings;
+use crate::desk::{DeskSettings, TrackerSettings};
 use crate::domain::form::PRESET_OPTIONS;
 use crate::domain::{Audience, BalanceCheck, BillingKind, ParseContext, Policy, PurchaseForm, PurchaseSpec, Tier};
+use crate::store::{DatabaseSettings, DatabaseTarget};
 use crate::tencent::{ClientSettings, Endpoint, RetryPolicy};
+use crate::workers::WorkerSettings;
 use std::path::PathBuf;
 
 struct Checker<'a> {
@@ -27,52 +32,121 @@ impl Checker<'_> {
     }
 }
 
-/// Turns settings that parsed into a valid [`Config`], or names the first problem.
+/// Turns settings that parsed into a valid [`Config`] of typed values, or names the first problem.
 pub(super) fn validate(
-    settings: FileSettings,
+    settings: &FileSettings,
     secrets: Secrets,
     layers: &Layers,
     file: Option<PathBuf>,
 ) -> Result<Config, ConfigError> {
     let check = Checker { layers };
-    let database = database(&check, &settings)?;
-    let tencent = tencent(&check, &settings)?;
-    check.ensure(
-        settings.discord.api_base.starts_with("https://") || settings.discord.api_base.starts_with("http://"),
-        "discord.api_base",
-        "must be an http(s) URL such as https://discord.com",
-    )?;
-    let policy = policy(&check, &settings)?;
-    let parse = presets(&check, &settings)?;
-    others(&check, &settings)?;
+    let database = database(&check, settings)?;
+    let tencent = tencent(&check, settings)?;
+    let discord = discord(&check, settings)?;
+    let policy = policy(&check, settings)?;
+    let parse = presets(&check, settings)?;
+    let digest_at = others(&check, settings)?;
+    let desk = desk_settings(settings, &tencent, policy, parse);
+    let workers = worker_settings(settings, digest_at);
     Ok(Config {
-        settings,
         database,
         tencent,
-        policy,
-        parse,
+        desk,
+        workers,
+        chat: ChatSettings {
+            alert_channel: settings.discord.alert_channel_id.0,
+            thread_per_request: settings.discord.thread_per_request,
+        },
+        discord,
+        log: LogConfig {
+            json: settings.log.format == "json",
+            level: settings.log.level.clone(),
+        },
         secrets,
         file,
     })
 }
 
-fn database(check: &Checker<'_>, settings: &FileSettings) -> Result<DatabaseTarget, ConfigError> {
+/// How long a submission whose outcome is unknown waits before it is resent (same ClientToken).
+const RESEND_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn desk_settings(
+    settings: &FileSettings,
+    tencent: &ClientSettings,
+    policy: Policy,
+    parse: ParseContext,
+) -> DeskSettings {
+    let mut regions = vec![tencent.region.clone()];
+    for zone in &policy.allowed_zones {
+        if let Ok(zone) = crate::domain::names::Zone::parse(zone)
+            && !regions.iter().any(|r| r == zone.region())
+        {
+            regions.push(zone.region().to_owned());
+        }
+    }
+    DeskSettings {
+        policy,
+        parse,
+        keep_trying_interval: settings.submitter.keep_trying_interval.0,
+        keep_trying_max_interval: settings.submitter.keep_trying_max_interval.0,
+        resend_after: RESEND_AFTER,
+        first_poll: settings.tracker.initial_interval.0,
+        catalogue_regions: regions,
+    }
+}
+
+fn worker_settings(settings: &FileSettings, digest_at: Option<(u8, u8)>) -> WorkerSettings {
+    WorkerSettings {
+        submit_poll: settings.submitter.poll_interval.0,
+        tracker: TrackerSettings {
+            initial: settings.tracker.initial_interval.0,
+            waiting: settings.tracker.waiting_interval.0,
+            max: settings.tracker.max_interval.0,
+            backoff: settings.tracker.backoff,
+            pending_warning: settings.tracker.pending_warning_after.0,
+        },
+        balance_interval: settings.balance.check_interval.0,
+        warn_below: settings.balance.warn_below.iter().map(|a| a.0).collect(),
+        reminder: settings.balance.reminder_interval.0,
+        digest_at,
+        lease: settings.workers.lease.0,
+    }
+}
+
+fn discord(check: &Checker<'_>, settings: &FileSettings) -> Result<DiscordSettings, ConfigError> {
+    let d = &settings.discord;
+    check.ensure(
+        d.api_base.starts_with("https://") || d.api_base.starts_with("http://"),
+        "discord.api_base",
+        "must be an http(s) URL such as https://discord.com",
+    )?;
+    Ok(DiscordSettings {
+        api_base: d.api_base.trim_end_matches('/').to_owned(),
+        guild_ids: d.guild_ids.iter().map(|g| g.0).collect(),
+    })
+}
+
+fn database(check: &Checker<'_>, settings: &FileSettings) -> Result<DatabaseSettings, ConfigError> {
     let url = settings.database.url.trim();
     check.ensure(
         (1..=100).contains(&settings.database.max_connections),
         "database.max_connections",
         "must be from 1 to 100",
     )?;
-    if url.starts_with("sqlite:") {
-        Ok(DatabaseTarget::Sqlite(url.to_owned()))
+    let target = if url.starts_with("sqlite:") {
+        DatabaseTarget::Sqlite(url.to_owned())
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(DatabaseTarget::Postgres(url.to_owned()))
+        DatabaseTarget::Postgres(url.to_owned())
     } else {
-        Err(check.error(
+        return Err(check.error(
             "database.url",
             "must start with sqlite:// (a file) or postgres:// (a server)",
-        ))
-    }
+        ));
+    };
+    Ok(DatabaseSettings {
+        target,
+        max_connections: settings.database.max_connections,
+    })
 }
 
 fn tencent(check: &Checker<'_>, settings: &FileSettings) -> Result<ClientSettings, ConfigError> {
@@ -269,7 +343,8 @@ fn presets(check: &Checker<'_>, settings: &FileSettings) -> Result<ParseContext,
     Ok(context)
 }
 
-fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<(), ConfigError> {
+/// The remaining checks; returns the digest's time of day when the digest is on.
+fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<Option<(u8, u8)>, ConfigError> {
     let backoff = settings.tracker.backoff;
     check.ensure(
         (1.0..=10.0).contains(&backoff),
@@ -297,16 +372,8 @@ fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<(), ConfigErro
         "balance.check_interval",
         "must be longer than 0s",
     )?;
-    let at = &settings.digest.at;
-    let valid_at = at.len() == 5
-        && at.as_bytes()[2] == b':'
-        && at[..2].parse::<u8>().is_ok_and(|h| h < 24)
-        && at[3..].parse::<u8>().is_ok_and(|m| m < 60);
-    check.ensure(
-        valid_at,
-        "digest.at",
-        "must be a UTC time of day as HH:MM, such as 09:00",
-    )?;
+    let digest_at = parse_time_of_day(&settings.digest.at)
+        .ok_or_else(|| check.error("digest.at", "must be a UTC time of day as HH:MM, such as 09:00"))?;
     check.ensure(
         matches!(settings.log.format.as_str(), "text" | "json"),
         "log.format",
@@ -317,7 +384,15 @@ fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<(), ConfigErro
         "log.level",
         "must be a level (error, warn, info, debug, trace or off) or directives such as \"info,cvmbot=debug\"",
     )?;
-    Ok(())
+    Ok(settings.digest.enabled.then_some(digest_at))
+}
+
+/// `HH:MM` (24-hour) as (hour, minute).
+fn parse_time_of_day(text: &str) -> Option<(u8, u8)> {
+    let (hour, minute) = text.split_once(':')?;
+    let hour: u8 = (hour.len() == 2).then(|| hour.parse().ok()).flatten()?;
+    let minute: u8 = (minute.len() == 2).then(|| minute.parse().ok()).flatten()?;
+    (hour < 24 && minute < 60).then_some((hour, minute))
 }
 
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace", "off"];

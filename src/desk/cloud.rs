@@ -167,6 +167,17 @@ pub fn quote_from_price(spec: &PurchaseSpec, price: &Price) -> Quote {
     }
 }
 
+/// A Tencent refusal as stored with a failed request, with its plain-words `explanation`.
+pub fn failure_of(error: &ApiError, explanation: String) -> crate::store::Failure {
+    crate::store::Failure {
+        kind: error.kind.as_str().to_owned(),
+        code: error.code.clone(),
+        message: error.message.clone(),
+        explanation,
+        request_id: error.request_id.clone(),
+    }
+}
+
 /// Plain words for a refused purchase, with the facts Tencent's error leaves out: the market price
 /// when a spot bid is too low, the type and zone when stock ran out.
 pub async fn explain_failure(tencent: &TencentClient, spec: &PurchaseSpec, error: &ApiError) -> String {

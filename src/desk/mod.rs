@@ -1,30 +1,39 @@
-//! The desk: the purchasing use cases. Each takes domain values, returns what the chat should show,
-//! and knows nothing of Discord or the console. Every state change is one transaction that locks
-//! the request row first and is guarded by the state it expects.
+//! The desk: the engine. Every use case (filing, voting, cancelling, expiring, submitting,
+//! tracking, watching the balance, delivering the outbox) is a method here; each takes domain
+//! values, returns views and raises [`Event`]s, and knows nothing of Discord, the console or the
+//! configuration file. Every state change is one transaction that locks the request row first and
+//! is guarded by the state it expects. Workers and chat adapters get narrow methods, never the
+//! store or the Tencent client.
 
+mod balance;
 mod cards;
 mod catalogue;
 mod cloud;
 mod costs;
 mod create;
 mod error;
+mod event;
+mod lease;
 mod outbox;
 mod sold;
 mod submit;
+mod tracking;
 mod views;
 mod vote;
 
+pub use balance::BalanceRules;
 pub use cards::PostedCard;
 pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::DeskError;
-pub use outbox::notice_row;
+pub use event::{Event, Runway};
+pub use outbox::{Posting, notice_row};
 pub use submit::SubmitOutcome;
+pub use tracking::{Observation, TrackerSettings, observe, postpone, settled_state};
 pub use views::{BalanceReport, RequestView};
 pub use vote::{Ballot, VoteOutcome};
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::domain::{ParseContext, Policy};
 use crate::store::Store;
 use crate::tencent::TencentClient;
@@ -41,7 +50,7 @@ pub struct Origin {
     pub channel_id: Option<u64>,
 }
 
-/// The desk's settings, taken from the configuration.
+/// The desk's settings (the configuration builds them).
 #[derive(Clone, Debug)]
 pub struct DeskSettings {
     /// The rules.
@@ -58,29 +67,6 @@ pub struct DeskSettings {
     pub first_poll: Duration,
     /// Regions whose catalogue feeds autocomplete.
     pub catalogue_regions: Vec<String>,
-}
-
-impl DeskSettings {
-    /// From the configuration.
-    pub fn from_config(config: &Config) -> DeskSettings {
-        let mut regions = vec![config.tencent.region.clone()];
-        for zone in &config.policy.allowed_zones {
-            if let Ok(zone) = crate::domain::names::Zone::parse(zone)
-                && !regions.iter().any(|r| r == zone.region())
-            {
-                regions.push(zone.region().to_owned());
-            }
-        }
-        DeskSettings {
-            policy: config.policy.clone(),
-            parse: config.parse.clone(),
-            keep_trying_interval: config.settings.submitter.keep_trying_interval.0,
-            keep_trying_max_interval: config.settings.submitter.keep_trying_max_interval.0,
-            resend_after: Duration::from_secs(30),
-            first_poll: config.settings.tracker.initial_interval.0,
-            catalogue_regions: regions,
-        }
-    }
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -129,13 +115,13 @@ impl Desk {
         Ok(Desk { inner: Arc::new(inner) })
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
+    /// The store, for the use cases only.
+    fn store(&self) -> &Store {
         &self.inner.store
     }
 
-    /// The Tencent client.
-    pub fn tencent(&self) -> &TencentClient {
+    /// The Tencent client, for the use cases only.
+    fn tencent(&self) -> &TencentClient {
         &self.inner.tencent
     }
 

@@ -3,15 +3,14 @@
 //! timeout, a dropped connection) the request stays `submitting` and is resent later with the
 //! same token, which Tencent answers with the same instances instead of buying again.
 
-use super::cloud::{explain_failure, quote_from_price, run_request};
+use super::cloud::{explain_failure, failure_of, quote_from_price, run_request};
 use super::costs::{CapCheck, check_balance};
 use super::vote::enqueue;
 use super::{Desk, DeskError};
-use crate::chat::Notice;
-use crate::chat::render::TimeStyle;
+use crate::desk::Event;
 use crate::domain::{BillingKind, RequestState, approval_hash, client_token};
 use crate::money::Yuan;
-use crate::store::{AuditEntry, Failure, NewInstance, RequestRecord, Requote, Transition};
+use crate::store::{AuditEntry, NewInstance, RequestRecord, Requote, Transition};
 use crate::tencent::{ApiError, ErrorKind};
 use rust_decimal::Decimal;
 use std::time::Duration;
@@ -274,7 +273,7 @@ impl Desk {
         ));
         entry.tencent_request_id = Some(answer.request_id.clone());
         tx.insert_audit(&entry).await?;
-        let notice = Notice::Requoted {
+        let notice = Event::Requoted {
             request_id: id,
             approved_monthly: record.quote.monthly_equivalent(),
             new_monthly: monthly,
@@ -324,13 +323,13 @@ impl Desk {
         )
         .await?;
         tx.set_next_attempt(id, None).await?;
-        tx.set_failure(id, Some(&Failure::from_error(error, explanation.clone())))
+        tx.set_failure(id, Some(&failure_of(error, explanation.clone())))
             .await?;
         let mut entry = AuditEntry::by_cvmbot(id, now, "requote-refused", RequestState::Approved, RequestState::Failed);
         entry.detail = Some(format!("{}: {}", error.code, error.message));
         entry.tencent_request_id = error.request_id.clone();
         tx.insert_audit(&entry).await?;
-        let notice = Notice::Failed {
+        let notice = Event::Failed {
             request_id: id,
             explanation,
             code: error.code.clone(),
@@ -379,7 +378,7 @@ impl Desk {
         ));
         entry.tencent_request_id = Some(quote_request_id.to_owned());
         tx.insert_audit(&entry).await?;
-        let notice = Notice::RefusedOnRequote {
+        let notice = Event::RefusedOnRequote {
             request_id: id,
             approved_monthly: record.quote.monthly_equivalent(),
             new_monthly: quote.monthly_equivalent(),
@@ -439,7 +438,7 @@ impl Desk {
         entry.detail = Some(ids.join(","));
         entry.tencent_request_id = Some(tencent_request_id.to_owned());
         tx.insert_audit(&entry).await?;
-        let notice = Notice::Submitted {
+        let notice = Event::Submitted {
             request_id: id,
             instance_ids: ids.clone(),
             tencent_request_id: tencent_request_id.to_owned(),
@@ -473,7 +472,7 @@ impl Desk {
         }
         let unclear = u32::try_from(tx.note_unclear_answer(id).await?).unwrap_or(u32::MAX);
         tx.set_next_attempt(id, Some(now + self.resend_delay(unclear))).await?;
-        let notice = Notice::Unreachable {
+        let notice = Event::Unreachable {
             request_id: id,
             explanation: error.explain(),
         };
@@ -487,7 +486,7 @@ impl Desk {
         if unclear == UNRESOLVED_AFTER {
             // Plain words for the chat (the raw answer, which may hold a proxy's page, goes to
             // the audit log below).
-            let notice = Notice::PurchaseUnresolved {
+            let notice = Event::PurchaseUnresolved {
                 request_id: id,
                 answers: unclear,
                 explanation: format!("{} {}", error.explain(), error.code),
@@ -546,12 +545,12 @@ impl Desk {
             entry.to_state = Some(RequestState::Approved.as_str().into());
             tx.insert_audit(&entry).await?;
             let until = current.keep_trying_until.unwrap_or(next);
-            let notice = Notice::Retrying {
+            let notice = Event::Retrying {
                 request_id: id,
                 attempt: current.attempt,
                 explanation,
-                next_attempt: TimeStyle::Utc.at(next),
-                until: TimeStyle::Utc.at(until),
+                next_attempt: next,
+                until,
             };
             enqueue(
                 &mut tx,
@@ -574,10 +573,10 @@ impl Desk {
         )
         .await?;
         tx.set_next_attempt(id, None).await?;
-        tx.set_failure(id, Some(&Failure::from_error(error, explanation.clone())))
+        tx.set_failure(id, Some(&failure_of(error, explanation.clone())))
             .await?;
         tx.insert_audit(&entry).await?;
-        let notice = Notice::Failed {
+        let notice = Event::Failed {
             request_id: id,
             explanation,
             code: error.code.clone(),

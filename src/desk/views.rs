@@ -1,6 +1,6 @@
 //! Read-only use cases: a request with its votes and instances, listings, history, the balance.
 
-use super::{Desk, DeskError};
+use super::{Desk, DeskError, Runway};
 use crate::money::{Fen, Yuan};
 use crate::store::{InstanceRecord, ListFilter, RequestRecord, Session, VoteRecord};
 use rust_decimal::Decimal;
@@ -39,27 +39,10 @@ pub struct BalanceReport {
     pub credit: bool,
     /// What cvmbot's running pay-as-you-go and spot instances burn per hour.
     pub burn_per_hour: Yuan,
-    /// Spendable ÷ burn, in words; `None` when nothing burns.
-    pub runway: Option<String>,
+    /// Spendable ÷ burn; `None` when nothing burns.
+    pub runway: Option<Runway>,
     /// Tencent's RequestId of the reading.
     pub request_id: String,
-}
-
-/// `spendable ÷ burn` in words (`3 days 4 hours`), exact decimal arithmetic.
-pub fn runway(spendable: Fen, burn_per_hour: Yuan) -> Option<String> {
-    if burn_per_hour <= Yuan::ZERO {
-        return None;
-    }
-    if spendable <= Fen::ZERO {
-        return Some("none: the balance is used up".into());
-    }
-    let hours = (spendable.to_yuan().amount() / burn_per_hour.amount()).floor();
-    let hours = i64::try_from(hours).unwrap_or(i64::MAX);
-    Some(match hours {
-        0 => "less than an hour".into(),
-        h if h < 48 => format!("about {h} hour(s)"),
-        h => format!("about {} days {} hours", h / 24, h % 24),
-    })
 }
 
 impl Desk {
@@ -113,26 +96,8 @@ impl Desk {
             owe: balance.owe,
             credit: balance.has_credit(),
             burn_per_hour,
-            runway: runway(balance.spendable(), burn_per_hour),
+            runway: Runway::of(balance.spendable(), burn_per_hour),
             request_id: answer.request_id,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runway_is_spendable_over_burn_in_words() {
-        let burn: Yuan = "0.52".parse().expect("yuan");
-        assert_eq!(runway(Fen::new(10_000), burn).as_deref(), Some("about 8 days 0 hours"));
-        assert_eq!(runway(Fen::new(100), burn).as_deref(), Some("about 1 hour(s)"));
-        assert_eq!(runway(Fen::new(10), burn).as_deref(), Some("less than an hour"));
-        assert_eq!(
-            runway(Fen::new(0), burn).as_deref(),
-            Some("none: the balance is used up")
-        );
-        assert_eq!(runway(Fen::new(100), Yuan::ZERO), None);
     }
 }

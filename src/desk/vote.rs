@@ -4,10 +4,10 @@
 use super::costs::CapCheck;
 use super::outbox::notice_row;
 use super::{Desk, DeskError, RequestView};
-use crate::chat::Notice;
+use crate::desk::Event;
 use crate::domain::{Person, RequestState, VoteFacts, VoteRefusal, client_token};
 use crate::money::Fen;
-use crate::store::{AuditEntry, Session, Transition, VoteRecord};
+use crate::store::{AuditEntry, RequestRecord, Session, Transition, VoteRecord};
 use tracing::{info, instrument};
 
 /// A vote as cast.
@@ -167,6 +167,11 @@ impl Desk {
         Ok(())
     }
 
+    /// The request whose card is the message `message_id`, if any.
+    pub async fn request_by_message(&self, message_id: u64) -> Result<Option<RequestRecord>, DeskError> {
+        Ok(self.store().session().await?.request_by_message(message_id).await?)
+    }
+
     /// Casts a vote on the request whose message is `message_id` (a reaction).
     pub async fn vote_on_message(
         &self,
@@ -257,7 +262,7 @@ impl Desk {
                 RequestState::Expired,
             ))
             .await?;
-            let notice = Notice::Expired {
+            let notice = Event::Expired {
                 request_id: id,
                 requester_id: record.requester_id,
             };
@@ -276,7 +281,7 @@ impl Desk {
 pub(super) async fn enqueue(
     tx: &mut Session,
     key: &str,
-    notice: &Notice,
+    notice: &Event,
     at: time::OffsetDateTime,
 ) -> Result<(), DeskError> {
     tx.enqueue_notification(&notice_row(key, notice, at)).await?;

@@ -1,5 +1,6 @@
 //! The purchasing domain: pure types and rules, no I/O. Nothing here knows Discord, HTTP or SQL.
 
+pub mod duration;
 mod fields;
 pub mod form;
 pub mod names;

@@ -429,7 +429,7 @@ impl FieldParser<'_> {
         if let Ok(flag) = parse_bool(text) {
             return Some(flag.then_some(default));
         }
-        match crate::config::values::parse_duration(text) {
+        match crate::domain::duration::parse_duration(text) {
             Ok(d) if d > Duration::ZERO && d <= Duration::from_secs(7 * 86_400) => Some(Some(d)),
             _ => {
                 self.fail(

@@ -23,7 +23,6 @@ pub use records::{Failure, NewRequest, RequestRecord, VoteRecord};
 pub use requests::{ListFilter, Requote, Transition};
 pub use session::Session;
 
-use crate::config::DatabaseTarget;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -76,6 +75,47 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// Which database, by URL scheme.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite file, created if missing.
+    Sqlite(String),
+    /// A PostgreSQL server.
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// The URL with any password replaced, fit for logs and errors.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseTarget::Sqlite(url) | DatabaseTarget::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+/// The database to open and its pool size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseSettings {
+    /// Which database.
+    pub target: DatabaseTarget,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+/// A database URL with any password replaced, fit for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// How long opening the first PostgreSQL connection may take.
@@ -192,8 +232,9 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database. A database that cannot
     /// be opened fails at once with an error naming it (the file, or PostgreSQL's host and
     /// database) and the cause.
-    pub async fn open(target: &DatabaseTarget, max_connections: u32) -> StoreResult<Store> {
-        let store = match target {
+    pub async fn open(settings: &DatabaseSettings) -> StoreResult<Store> {
+        let max_connections = settings.max_connections;
+        let store = match &settings.target {
             DatabaseTarget::Sqlite(url) => {
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(|e| StoreError::Open(format!("`{url}` is not a SQLite URL: {}", innermost(&e))))?
@@ -209,7 +250,7 @@ impl Store {
                 let options = PgConnectOptions::from_str(url).map_err(|e| {
                     StoreError::Open(format!(
                         "`{}` is not a PostgreSQL URL: {}",
-                        crate::app::redact_url(url),
+                        redact_url(url),
                         innermost(&e)
                     ))
                 })?;
@@ -350,4 +391,19 @@ pub fn to_ms(time: OffsetDateTime) -> i64 {
 /// A stored time back as a UTC date-time.
 pub fn from_ms(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_never_reach_a_message() {
+        assert_eq!(
+            redact_url("postgres://bot:hunter2@db:5432/cvmbot"),
+            "postgres://bot:***@db:5432/cvmbot"
+        );
+        assert_eq!(redact_url("postgres://bot@db/cvmbot"), "postgres://bot@db/cvmbot");
+        assert_eq!(redact_url("sqlite://cvmbot.db"), "sqlite://cvmbot.db");
+    }
 }

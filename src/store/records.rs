@@ -3,7 +3,6 @@
 use super::session::RowExt;
 use super::{StoreError, StoreResult, from_ms};
 use crate::domain::{Person, PurchaseSpec, Quote, RequestState};
-use crate::tencent::ApiError;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -20,19 +19,6 @@ pub struct Failure {
     pub explanation: String,
     /// Tencent's RequestId.
     pub request_id: Option<String>,
-}
-
-impl Failure {
-    /// A failure from an API error, with an explanation (possibly richer than the error's own).
-    pub fn from_error(error: &ApiError, explanation: String) -> Failure {
-        Failure {
-            kind: error.kind.as_str().to_owned(),
-            code: error.code.clone(),
-            message: error.message.clone(),
-            explanation,
-            request_id: error.request_id.clone(),
-        }
-    }
 }
 
 /// A request as stored.

@@ -55,19 +55,17 @@ impl Leadership {
         let now = self.desk.clock().now();
         let until = now + self.ttl;
         let attempt = async {
-            let mut tx = self.desk.store().begin().await?;
-            let mut held = tx.acquire_lease(LEASE, &self.holder, now, until).await?;
+            let mut held = self.desk.acquire_lease(LEASE, &self.holder, now, until).await?;
             if !held
-                && let Some(current) = tx.lease_holder(LEASE).await?
+                && let Some(current) = self.desk.lease_holder(LEASE).await?
                 && Holder::parse(&current).is_some_and(|h| h.is_dead_here())
             {
-                held = tx.take_over_lease(LEASE, &current, &self.holder, until).await?;
+                held = self.desk.take_over_lease(LEASE, &current, &self.holder, until).await?;
                 if held {
                     info!(previous = %current, "the lease's holder no longer runs on this machine; taking over at once");
                 }
             }
-            tx.commit().await?;
-            Ok::<bool, crate::store::StoreError>(held)
+            Ok::<bool, crate::desk::DeskError>(held)
         };
         // A renewal that hangs must not keep this process leading past its lease.
         let result = match tokio::time::timeout(self.ttl / 3, attempt).await {
@@ -124,10 +122,8 @@ impl Leadership {
     pub async fn release(&self) {
         self.leader.store(false, Ordering::SeqCst);
         *self.held_until.lock().expect("lease lock") = None;
-        if let Ok(mut tx) = self.desk.store().begin().await
-            && tx.release_lease(LEASE, &self.holder).await.is_ok()
-        {
-            let _ = tx.commit().await;
+        if let Err(error) = self.desk.release_lease(LEASE, &self.holder).await {
+            warn!(%error, "could not hand the workers lease over; it expires by itself");
         }
     }
 }

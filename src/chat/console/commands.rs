@@ -118,7 +118,7 @@ fn rest(words: &[String]) -> Option<String> {
 }
 
 fn duration(word: Option<&String>, usage: &str) -> Result<Duration, String> {
-    word.and_then(|w| crate::config::values::parse_duration(w).ok())
+    word.and_then(|w| crate::domain::duration::parse_duration(w).ok())
         .ok_or_else(|| format!("usage: {usage}"))
 }
 

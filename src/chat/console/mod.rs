@@ -236,7 +236,7 @@ impl Console {
                 sim.advance(by).await.map_err(DeskError::Internal)?;
                 self.say(&self.paint.dim(&format!(
                     "(simulator: the clock moved {})",
-                    crate::config::values::format_duration(by)
+                    crate::domain::duration::format_duration(by)
                 )));
             }
         }
@@ -248,7 +248,7 @@ impl Console {
         let since = self.desk.clock().now();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let notices = self.desk.store().session().await?.notifications(None).await?;
+            let notices = self.desk.outbox(None).await?;
             if notices
                 .iter()
                 .any(|n| n.target == "alert" && n.created_at >= since && n.sent_at.is_some())
@@ -295,7 +295,7 @@ impl Console {
             if tokio::time::Instant::now() >= deadline {
                 return Err(DeskError::Refused(format!(
                     "Request #{id} did not get there within {}.",
-                    crate::config::values::format_duration(timeout)
+                    crate::domain::duration::format_duration(timeout)
                 )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -336,7 +336,7 @@ pub fn balance_text(report: &crate::desk::BalanceReport) -> String {
         report.burn_per_hour
     );
     match &report.runway {
-        Some(runway) => text.push_str(&format!(": runway {runway}.")),
+        Some(runway) => text.push_str(&format!(": runway {}.", render::runway_words(runway))),
         None => text.push('.'),
     }
     if report.owe > Fen::ZERO {

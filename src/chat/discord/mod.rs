@@ -16,7 +16,6 @@ pub use notifier::DiscordNotifier;
 
 use crate::desk::Desk;
 use crate::secret::Secret;
-use crate::workers::{WorkerSettings, Workers};
 use anyhow::Context as _;
 use serenity::all::{
     ClientBuilder, GatewayIntents, HttpBuilder, ShardId, ShardManager, ShardMessenger, ShardRunnerMessage,
@@ -33,27 +32,30 @@ pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGE_REACTIONS
 }
 
+/// The Discord adapter's settings (the configuration builds them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscordSettings {
+    /// Discord's API base (another one is a proxy or a test double).
+    pub api_base: String,
+    /// Guilds to register the commands in (empty: globally).
+    pub guild_ids: Vec<u64>,
+}
+
 /// A connected bot, until stopped.
 pub struct Bot {
     client: serenity::Client,
-    workers: Workers,
+    notifier: Arc<DiscordNotifier>,
     ready: watch::Receiver<bool>,
 }
 
 impl Bot {
-    /// Connects to Discord at `api_base` with `token`, and starts the workers posting through it.
+    /// A bot for `desk` on Discord at `settings.api_base` with `token`; it connects when run.
     ///
     /// For a base other than Discord's, serenity's proxy setting is used with its rate limiter
     /// off: serenity's limiter ignores the proxy and would send requests to discord.com.
-    pub async fn connect(
-        desk: Desk,
-        token: &Secret,
-        api_base: &str,
-        settings: HandlerSettings,
-        workers: WorkerSettings,
-    ) -> anyhow::Result<Bot> {
+    pub async fn connect(desk: Desk, token: &Secret, settings: &DiscordSettings) -> anyhow::Result<Bot> {
         let mut http = HttpBuilder::new(token.expose());
-        let api_base = api_base.trim_end_matches('/');
+        let api_base = settings.api_base.trim_end_matches('/');
         if api_base != DISCORD {
             warn!(
                 api_base,
@@ -65,15 +67,28 @@ impl Bot {
                 .context("building the HTTP client")?;
             http = http.proxy(api_base).ratelimiter_disabled(true).client(client);
         }
-        let handler = Handler::new(desk.clone(), settings);
+        let handler = Handler::new(
+            desk.clone(),
+            HandlerSettings {
+                guild_ids: settings.guild_ids.clone(),
+            },
+        );
         let ready = handler.readiness();
         let client = ClientBuilder::new_with_http(http.build(), intents())
             .event_handler(handler)
             .await
             .context("building the Discord client")?;
         let notifier = Arc::new(DiscordNotifier::new(client.http.clone(), desk.installation_id()));
-        let workers = Workers::spawn(desk, notifier, workers).await;
-        Ok(Bot { client, workers, ready })
+        Ok(Bot {
+            client,
+            notifier,
+            ready,
+        })
+    }
+
+    /// Posts and edits as the bot (for the engine's delivery).
+    pub fn notifier(&self) -> Arc<DiscordNotifier> {
+        self.notifier.clone()
     }
 
     /// True once the bot has handled READY (see [`Handler::readiness`]); for health checks and tests.
@@ -81,24 +96,16 @@ impl Bot {
         self.ready.clone()
     }
 
-    /// Runs until the gateway connection ends, Ctrl-C or SIGTERM; then closes the gateway, lets
-    /// the workers finish what they are doing and hands the lease over.
-    pub async fn run(self) -> anyhow::Result<()> {
-        self.run_until(crate::signal::stop_requested()).await
-    }
-
-    /// Runs until `stop` resolves (tests), then shuts down cleanly.
+    /// Runs until the gateway connection ends or `stop` resolves, then closes the gateway.
     pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
         let shards = self.client.shard_manager.clone();
-        let result = tokio::select! {
+        tokio::select! {
             result = self.client.start() => result.context("the Discord connection ended"),
             _ = stop => {
                 stop_shards(&shards).await;
                 Ok(())
             }
-        };
-        self.workers.shutdown().await;
-        result
+        }
     }
 }
 

@@ -52,12 +52,9 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
 /// so a miss is looked up again a few times.
 async fn request_of(handler: &Handler, message: MessageId) -> Option<RequestRecord> {
     for attempt in 0..5 {
-        match handler.desk.store().session().await {
-            Ok(mut session) => match session.request_by_message(message.get()).await {
-                Ok(Some(record)) => return Some(record),
-                Ok(None) => {}
-                Err(e) => error!(error = %e, "looking up a reacted message"),
-            },
+        match handler.desk.request_by_message(message.get()).await {
+            Ok(Some(record)) => return Some(record),
+            Ok(None) => {}
             Err(e) => error!(error = %e, "looking up a reacted message"),
         }
         tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;

@@ -4,7 +4,7 @@ mod card;
 mod notice;
 
 pub use card::{price_text, request_card};
-pub use notice::{notice, notice_batch};
+pub use notice::{notice, notice_batch, runway_words};
 
 use crate::desk::RequestView;
 use time::OffsetDateTime;

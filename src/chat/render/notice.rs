@@ -1,18 +1,19 @@
 //! Notices as chat messages.
 
+use super::TimeStyle;
 use crate::chat::model::Outgoing;
-use crate::chat::notice::Notice;
+use crate::desk::{Event, Runway};
 
 /// Several notices as one message, one line each (a single notice renders as itself).
-pub fn notice_batch(notices: &[Notice], request_headline: Option<&str>) -> Outgoing {
+pub fn notice_batch(notices: &[Event], request_headline: Option<&str>, style: TimeStyle) -> Outgoing {
     if let [single] = notices {
-        return notice(single, request_headline);
+        return notice(single, request_headline, style);
     }
     let mut mentions = Vec::new();
     let lines: Vec<String> = notices
         .iter()
         .map(|n| {
-            let rendered = notice(n, request_headline);
+            let rendered = notice(n, request_headline, style);
             mentions.extend(rendered.mentions);
             rendered.text.unwrap_or_default()
         })
@@ -25,13 +26,13 @@ pub fn notice_batch(notices: &[Notice], request_headline: Option<&str>) -> Outgo
 }
 
 /// A notice as a message. `request_headline` is the request's headline when the notice has one.
-pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
+pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) -> Outgoing {
     let about = |id: &i64| match request_headline {
         Some(headline) => format!("Request #{id} ({headline})"),
         None => format!("Request #{id}"),
     };
     let text = match notice {
-        Notice::Submitted {
+        Event::Submitted {
             request_id,
             instance_ids,
             tencent_request_id,
@@ -44,7 +45,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Notice::Running {
+        Event::Running {
             request_id,
             instance_id,
             private_ips,
@@ -62,7 +63,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
             }
             text
         }
-        Notice::PublicIp {
+        Event::PublicIp {
             request_id,
             instance_id,
             public_ips,
@@ -72,28 +73,28 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 public_ips.join(", ")
             )
         }
-        Notice::LaunchFailed {
+        Event::LaunchFailed {
             request_id,
             instance_id,
             reason,
         } => {
             format!("🔴 `{instance_id}` of request #{request_id} failed to launch: {reason}")
         }
-        Notice::StillPending {
+        Event::StillPending {
             request_id,
             instance_id,
             minutes,
         } => format!(
             "⏳ `{instance_id}` of request #{request_id} is still PENDING after {minutes} minutes; Tencent Cloud may be short of capacity."
         ),
-        Notice::Reclaimed {
+        Event::Reclaimed {
             request_id,
             instance_id,
             reason,
         } => {
             format!("⚠️ `{instance_id}` of request #{request_id} is gone: {reason}")
         }
-        Notice::Failed {
+        Event::Failed {
             request_id,
             explanation,
             code,
@@ -108,24 +109,26 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 about(request_id)
             )
         }
-        Notice::Retrying {
+        Event::Retrying {
             request_id,
             attempt,
             explanation,
             next_attempt,
             until,
         } => format!(
-            "🔁 {} attempt {attempt} did not go through: {explanation} Trying again at {next_attempt} (keeps trying until {until}).",
-            about(request_id)
+            "🔁 {} attempt {attempt} did not go through: {explanation} Trying again at {} (keeps trying until {}).",
+            about(request_id),
+            style.at(*next_attempt),
+            style.at(*until)
         ),
-        Notice::Unreachable {
+        Event::Unreachable {
             request_id,
             explanation,
         } => format!(
             "📡 {}: {explanation} cvmbot will resend the same purchase (same ClientToken, so it cannot be bought twice).",
             about(request_id)
         ),
-        Notice::Requoted {
+        Event::Requoted {
             request_id,
             approved_monthly,
             new_monthly,
@@ -141,7 +144,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 about(request_id)
             )
         }
-        Notice::RefusedOnRequote {
+        Event::RefusedOnRequote {
             request_id,
             approved_monthly,
             new_monthly,
@@ -150,7 +153,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
             "⛔ The price of {} changed from {approved_monthly} to {new_monthly} per month-equivalent since it was approved, and the policy no longer allows it: {reason} Nothing was bought.",
             about(request_id)
         ),
-        Notice::PurchaseUnresolved {
+        Event::PurchaseUnresolved {
             request_id,
             answers,
             explanation,
@@ -173,7 +176,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 about(request_id)
             )
         }
-        Notice::Expired {
+        Event::Expired {
             request_id,
             requester_id,
         } => {
@@ -182,7 +185,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 about(request_id)
             )
         }
-        Notice::LowBalance {
+        Event::LowBalance {
             spendable,
             below,
             burn_per_hour,
@@ -191,14 +194,14 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
             "⚠️ Tencent Cloud balance is {spendable}, below {below}. Servers bought by cvmbot burn {burn_per_hour}/h{}. Top up before it runs dry: an account that owes money gets its servers reclaimed.",
             runway_text(runway)
         ),
-        Notice::Owing {
+        Event::Owing {
             owe,
             spendable,
             burn_per_hour,
         } => format!(
             "🚨 The Tencent Cloud account OWES {owe} (spendable {spendable}, burning {burn_per_hour}/h). Tencent will stop and reclaim pay-as-you-go and spot servers: top up now."
         ),
-        Notice::BalanceReminder {
+        Event::BalanceReminder {
             spendable,
             owe,
             burn_per_hour,
@@ -213,18 +216,18 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
                 )
             }
         }
-        Notice::BalanceRecovered { spendable } => format!("✅ The Tencent Cloud balance is back to {spendable}."),
-        Notice::BalanceUnreadable { explanation } => format!(
+        Event::BalanceRecovered { spendable } => format!("✅ The Tencent Cloud balance is back to {spendable}."),
+        Event::BalanceUnreadable { explanation } => format!(
             "🙈 cvmbot cannot read the Tencent Cloud balance, so it cannot warn before the account runs dry: {explanation} If the key lacks the permission, give it finance:DescribeAccountBalance (see the README's \"Tencent Cloud permissions\")."
         ),
-        Notice::BalanceReadable { spendable } => {
+        Event::BalanceReadable { spendable } => {
             format!("👀 cvmbot can read the Tencent Cloud balance again: {spendable}.")
         }
-        Notice::DatabaseUnwritable { error } => format!(
+        Event::DatabaseUnwritable { error } => format!(
             "🛑 cvmbot cannot write to its database ({error}): nothing can be filed, approved or bought, and no notice can be queued, until it can. Free space on its disk; cvmbot carries on by itself once it can write again."
         ),
-        Notice::DatabaseWritable => "✅ cvmbot can write to its database again and carries on.".into(),
-        Notice::Digest {
+        Event::DatabaseWritable => "✅ cvmbot can write to its database again and carries on.".into(),
+        Event::Digest {
             date,
             instances_bought,
             burn_per_hour,
@@ -237,7 +240,7 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
         ),
     };
     let mentions = match notice {
-        Notice::Expired { requester_id, .. } => vec![*requester_id],
+        Event::Expired { requester_id, .. } => vec![*requester_id],
         _ => Vec::new(),
     };
     Outgoing {
@@ -247,9 +250,37 @@ pub fn notice(notice: &Notice, request_headline: Option<&str>) -> Outgoing {
     }
 }
 
-fn runway_text(runway: &Option<String>) -> String {
+fn runway_text(runway: &Option<Runway>) -> String {
     runway
-        .as_deref()
-        .map(|r| format!(", a runway of {r}"))
+        .as_ref()
+        .map(|r| format!(", a runway of {}", runway_words(r)))
         .unwrap_or_default()
+}
+
+/// A runway in words: `about 3 days 4 hours`, `about 5 hour(s)`, `less than an hour`.
+pub fn runway_words(runway: &Runway) -> String {
+    match runway {
+        Runway::Exhausted { .. } => "none: the balance is used up".into(),
+        Runway::Hours { hours: 0 } => "less than an hour".into(),
+        Runway::Hours { hours } if *hours < 48 => format!("about {hours} hour(s)"),
+        Runway::Hours { hours } => format!("about {} days {} hours", hours / 24, hours % 24),
+        Runway::Words(words) => words.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Fen, Yuan};
+
+    #[test]
+    fn runway_is_spendable_over_burn_in_words() {
+        let burn: Yuan = "0.52".parse().expect("yuan");
+        let runway = |fen: i64, burn: Yuan| Runway::of(Fen::new(fen), burn).map(|r| runway_words(&r));
+        assert_eq!(runway(10_000, burn).as_deref(), Some("about 8 days 0 hours"));
+        assert_eq!(runway(100, burn).as_deref(), Some("about 1 hour(s)"));
+        assert_eq!(runway(10, burn).as_deref(), Some("less than an hour"));
+        assert_eq!(runway(0, burn).as_deref(), Some("none: the balance is used up"));
+        assert_eq!(runway(100, Yuan::ZERO), None);
+    }
 }

@@ -9,7 +9,6 @@ use cvmbot::chat::render::TimeStyle;
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, Origin};
 use cvmbot::store::ListFilter;
-use cvmbot::workers::{WorkerSettings, Workers};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -101,12 +100,7 @@ async fn after_the_disk_fills_and_frees_sqlite_carries_on_without_a_restart() {
         .await
         .expect("the app builds on the small disk");
     let notifier = Arc::new(RecordingNotifier::default());
-    let workers = Workers::spawn(
-        app.desk.clone(),
-        notifier.clone(),
-        WorkerSettings::from_config(&app.config, TimeStyle::Utc),
-    )
-    .await;
+    let workers = app.start(notifier.clone(), TimeStyle::Utc).await;
     let waiting = app
         .desk
         .create(&alice(), &payg_form(), Origin::default())

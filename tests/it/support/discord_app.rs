@@ -6,12 +6,9 @@
 use super::app::{Backend, TestApp, spawn_app};
 use super::fake_discord::{FakeDiscord, InteractionHandle, InteractionOutcome, MessageView, WAIT};
 use super::sim::{IMAGE, TYPE, ZONE};
-use cvmbot::chat::discord::{Bot, HandlerSettings};
-use cvmbot::chat::render::TimeStyle;
 use cvmbot::clock::Clock;
 use cvmbot::secret::Secret;
 use cvmbot::sim::LoggedRequest;
-use cvmbot::workers::WorkerSettings;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -90,9 +87,11 @@ impl DiscordApp {
         fake.add_member(ERIN, "erin", &[admin_role]);
         let alerts = fake.add_channel("alerts");
         let guild = fake.guild_id();
+        let rest_url = fake.rest_url();
         let settings = format!(
             r#"
 [discord]
+api_base = "{rest_url}"
 guild_ids = ["{guild}"]
 alert_channel_id = "{alerts}"
 
@@ -122,22 +121,13 @@ admins = {{ roles = ["{admin_role}"] }}
     /// registered, catalogue loaded, offline votes reconciled).
     pub async fn start_bot(&mut self) {
         assert!(self.bot.is_none(), "a bot is already running");
-        let config = &self.test.app.config;
-        let discord = &config.settings.discord;
-        let handler = HandlerSettings {
-            guild_ids: discord.guild_ids.iter().map(|g| g.0).collect(),
-        };
-        let workers = WorkerSettings::from_config(config, TimeStyle::Discord);
         let token = Secret::new(self.fake.token());
-        let bot = Bot::connect(
-            self.test.app.desk.clone(),
-            &token,
-            &self.fake.rest_url(),
-            handler,
-            workers,
-        )
-        .await
-        .expect("the bot connects to the fake Discord");
+        let bot = self
+            .test
+            .app
+            .discord(&token)
+            .await
+            .expect("the bot connects to the fake Discord");
         let mut ready = bot.readiness();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(bot.run_until(async move {
@@ -151,16 +141,7 @@ admins = {{ roles = ["{admin_role}"] }}
             self.fake.problems()
         );
         let guild = self.fake.guild_id();
-        if self
-            .test
-            .app
-            .config
-            .settings
-            .discord
-            .guild_ids
-            .iter()
-            .any(|g| g.0 == guild)
-        {
+        if self.test.app.config.discord.guild_ids.contains(&guild) {
             let refused: Vec<_> = self.fake.requests().into_iter().filter(|r| r.status >= 400).collect();
             assert!(
                 !self.fake.commands(Some(guild)).is_empty(),

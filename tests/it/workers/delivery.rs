@@ -3,9 +3,9 @@
 use crate::on_both_backends;
 use crate::support::app::payg_form;
 use crate::workers::rig::{Rig, count};
+use cvmbot::chat::Dispatcher;
 use cvmbot::chat::render::TimeStyle;
 use cvmbot::chat::{Notifier, Outgoing, RecordingNotifier};
-use cvmbot::workers::Dispatcher;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +38,7 @@ on_both_backends! {
     async fn a_chat_outage_delays_notices_but_keeps_their_order_and_posts_each_once(backend) {
         let Some(rig) = Rig::start(backend, "").await else { return };
         let chat = Arc::new(FlakyChat { down: AtomicBool::new(true), inner: rig.t.notifier.clone() });
-        let dispatcher = Dispatcher::new(rig.desk().clone(), chat.clone(), rig.settings.alert_channel, TimeStyle::Utc);
+        let dispatcher = Dispatcher::new(rig.desk().clone(), chat.clone(), rig.t.app.config.chat.alert_channel, TimeStyle::Utc);
         let tracker = rig.tracker();
         let id = rig.buy(&payg_form()).await;
         let instance = rig.instances(id).await.remove(0).instance_id;
@@ -78,7 +78,7 @@ on_both_backends! {
         let lines: usize = running.iter().map(|t| t.lines().count()).sum();
         assert_eq!(lines, 30, "every instance is announced once");
         assert!(running.len() <= 4, "{} messages for 30 instances", running.len());
-        assert!(running.iter().all(|t| t.lines().count() <= cvmbot::workers::BATCH), "{running:?}");
+        assert!(running.iter().all(|t| t.lines().count() <= cvmbot::chat::BATCH), "{running:?}");
         let keys = rig.posted_keys();
         assert_eq!(keys.iter().filter(|k| k.ends_with(":running")).count(), 30, "{keys:?}");
         assert!(id > 0);
@@ -110,7 +110,7 @@ on_both_backends! {
         let first = rig.file(&payg_form()).await;
         let second = rig.file(&payg_form()).await;
         let chat = Arc::new(DeletedCard { deleted: crate::workers::rig::card_message(first), inner: rig.t.notifier.clone() });
-        let dispatcher = Dispatcher::new(rig.desk().clone(), chat, rig.settings.alert_channel, TimeStyle::Utc);
+        let dispatcher = Dispatcher::new(rig.desk().clone(), chat, rig.t.app.config.chat.alert_channel, TimeStyle::Utc);
         rig.desk().refresh_cards(&[first, second]).await.expect("cards changed");
         dispatcher.run_once().await.expect("a pass");
         dispatcher.run_once().await.expect("another pass, at once");

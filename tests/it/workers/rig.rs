@@ -5,6 +5,7 @@
 use crate::support::app::{Backend, TestApp, alice, bob, config, test_db};
 use crate::support::sim::{start, test_config};
 use cvmbot::app::App;
+use cvmbot::chat::Dispatcher;
 use cvmbot::chat::RecordingNotifier;
 use cvmbot::chat::notifier::Recorded;
 use cvmbot::chat::render::TimeStyle;
@@ -13,7 +14,7 @@ use cvmbot::desk::{Ballot, Desk, Origin};
 use cvmbot::domain::{PurchaseForm, RequestState};
 use cvmbot::sim::SimConfig;
 use cvmbot::store::{InstanceRecord, NotificationRecord};
-use cvmbot::workers::{BalanceMonitor, Dispatcher, Tracker, WorkerSettings};
+use cvmbot::workers::{BalanceMonitor, Tracker, WorkerSettings};
 use std::sync::Arc;
 use std::time::Duration;
 use time::macros::datetime;
@@ -54,7 +55,7 @@ impl Rig {
         // The simulator's test clock starts here and stands still until advanced.
         let clock = Clock::manual(datetime!(2025-01-01 00:00:00 UTC));
         let config = config(sim.url(), &db.url, extra);
-        let settings = WorkerSettings::from_config(&config, TimeStyle::Utc);
+        let settings = config.workers.clone();
         let app = App::build(config, clock.clone()).await.expect("the application builds");
         let t = TestApp {
             sim,
@@ -96,7 +97,7 @@ impl Rig {
         Dispatcher::new(
             self.desk().clone(),
             self.t.notifier.clone(),
-            self.settings.alert_channel,
+            self.t.app.config.chat.alert_channel,
             TimeStyle::Utc,
         )
     }
@@ -172,8 +173,7 @@ impl Rig {
 
     /// Every notice recorded in the outbox (sent or not), oldest first.
     pub async fn outbox(&self) -> Vec<NotificationRecord> {
-        let mut session = self.desk().store().session().await.expect("a session");
-        session.notifications(None).await.expect("notifications")
+        self.desk().outbox(None).await.expect("the outbox")
     }
 
     /// The dedupe keys of every post the chat received, in order.

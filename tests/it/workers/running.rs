@@ -8,7 +8,7 @@ use cvmbot::chat::render::TimeStyle;
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, Origin};
 use cvmbot::domain::RequestState;
-use cvmbot::workers::{WorkerSettings, Workers};
+use cvmbot::workers::Workers;
 use std::time::Duration;
 
 /// Quick cadences, so real time stays short; the simulator's clock still moves only by hand.
@@ -24,8 +24,7 @@ max_interval = "1s"
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn spawn_workers(app: &TestApp) -> Workers {
-    let settings = WorkerSettings::from_config(&app.app.config, TimeStyle::Utc);
-    let workers = Workers::spawn(app.desk().clone(), app.notifier.clone(), settings).await;
+    let workers = app.app.start(app.notifier.clone(), TimeStyle::Utc).await;
     assert!(workers.is_leader(), "the only process takes the workers lease");
     workers
 }

@@ -5,10 +5,9 @@
 //! channel and linked if found.
 
 use crate::chat::Notifier;
-use crate::chat::notice::Notice;
 use crate::chat::notifier::CardMark;
 use crate::chat::render::{self, TimeStyle};
-use crate::desk::{Desk, DeskError, PostedCard};
+use crate::desk::{Desk, DeskError, Event, PostedCard, Posting};
 use crate::store::NotificationRecord;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -69,13 +68,7 @@ impl Dispatcher {
         let mut targets = HashMap::new();
         loop {
             let cards = self.cards_due().await?;
-            let notices = self
-                .desk
-                .store()
-                .session()
-                .await?
-                .due_notifications(self.desk.clock().now(), 50)
-                .await?;
+            let notices = self.desk.due_postings(50).await?;
             if cards.is_empty() && notices.is_empty() {
                 return Ok(handled);
             }
@@ -107,13 +100,13 @@ impl Dispatcher {
             // A request whose notice just failed gets nothing more this pass: its later notices
             // wait for the failed one's retry, so they are shown in the order they happened.
             let mut failed = HashSet::new();
-            for batch in batches(notices)? {
+            for batch in batches(notices) {
                 let request_id = batch[0].0.request_id;
                 if failed.contains(&request_id) {
                     continue;
                 }
                 let delivered = match &batch[..] {
-                    [(row, Delivery::Card)] => self.post_card(row).await?,
+                    [(row, Posting::Card)] => self.post_card(row).await?,
                     _ => self.deliver(&batch, &mut targets).await?,
                 };
                 if !delivered {
@@ -130,7 +123,7 @@ impl Dispatcher {
 
     /// Cards to re-render now: changed ones, minus those waiting after a failed edit.
     async fn cards_due(&self) -> Result<Vec<crate::store::RequestRecord>, DeskError> {
-        let cards = self.desk.store().session().await?.stale_cards(200).await?;
+        let cards = self.desk.stale_cards(200).await?;
         let failures = self.card_failures.lock().expect("card failures");
         let now = Instant::now();
         Ok(cards
@@ -157,7 +150,6 @@ impl Dispatcher {
     /// died after posting left behind; then opens its thread (if configured) and adds the voting
     /// reactions. The card, its thread and the outbox row are recorded in one transaction.
     async fn post_card(&self, row: &NotificationRecord) -> Result<bool, DeskError> {
-        let now = self.desk.clock().now();
         let Some(id) = row.request_id else {
             return self.give_up(row, "a card row without a request").await;
         };
@@ -165,9 +157,7 @@ impl Dispatcher {
         let record = &view.record;
         let Some(channel) = record.channel_id.filter(|_| record.message_id.is_none()) else {
             // Shown already (an adapter that shows cards itself), or filed where there is no chat.
-            let mut tx = self.desk.store().begin().await?;
-            tx.mark_notification_sent(row.id, record.message_id, now).await?;
-            tx.commit().await?;
+            self.desk.posted(std::slice::from_ref(row), record.message_id).await?;
             return Ok(true);
         };
         let mut card = render::request_card(&view, self.style);
@@ -196,9 +186,7 @@ impl Dispatcher {
                 Ok(message_id)
             }
             None => {
-                let mut tx = self.desk.store().begin().await?;
-                tx.claim_notification(row.id, now).await?;
-                tx.commit().await?;
+                self.desk.claim_posting(row.id).await?;
                 self.notifier.post(channel, &card).await
             }
         };
@@ -244,9 +232,7 @@ impl Dispatcher {
     /// Marks a row done without posting it, logging why.
     async fn give_up(&self, row: &NotificationRecord, why: &str) -> Result<bool, DeskError> {
         error!(key = %row.dedupe_key, why, "dropping an outbox row");
-        let mut tx = self.desk.store().begin().await?;
-        tx.mark_notification_sent(row.id, None, self.desk.clock().now()).await?;
-        tx.commit().await?;
+        self.desk.posted(std::slice::from_ref(row), None).await?;
         Ok(true)
     }
 
@@ -254,33 +240,22 @@ impl Dispatcher {
     /// after [`NOTICE_ATTEMPTS`]. True when given up (nothing more to wait for).
     async fn failed(&self, rows: &[NotificationRecord], error: &anyhow::Error) -> Result<bool, DeskError> {
         let first = &rows[0];
-        let now = self.desk.clock().now();
-        let mut tx = self.desk.store().begin().await?;
         let given_up = first.attempts + 1 >= NOTICE_ATTEMPTS;
         if given_up {
             error!(key = %first.dedupe_key, size = rows.len(), error = %format!("{error:#}"), "gave up posting a notice");
-            for row in rows {
-                tx.mark_notification_sent(row.id, None, now).await?;
-            }
+            self.desk.posted(rows, None).await?;
         } else {
             let attempts = first.attempts.min(8);
             let wait = Duration::from_secs(2u64.saturating_pow(attempts));
             warn!(key = %first.dedupe_key, size = rows.len(), error = %format!("{error:#}"), ?wait, "could not post a notice; will retry");
-            for row in rows {
-                tx.mark_notification_failed(row.id, &format!("{error:#}"), now + wait)
-                    .await?;
-            }
+            let retry_at = self.desk.clock().now() + wait;
+            self.desk.posting_failed(rows, &format!("{error:#}"), retry_at).await?;
         }
-        tx.commit().await?;
         Ok(given_up)
     }
 
     /// Posts one batch (one notice, or a run of one request's instance notices) as one message.
-    async fn deliver(
-        &self,
-        batch: &[(NotificationRecord, Delivery)],
-        targets: &mut Targets,
-    ) -> Result<bool, DeskError> {
+    async fn deliver(&self, batch: &[(NotificationRecord, Posting)], targets: &mut Targets) -> Result<bool, DeskError> {
         let (first, _) = &batch[0];
         let headline = match first.request_id {
             Some(id) => {
@@ -298,38 +273,30 @@ impl Dispatcher {
             (_, Some((channel, _))) => *channel,
         };
         let headline = headline.map(|(_, headline)| headline.clone());
-        let now = self.desk.clock().now();
+        let rows: Vec<NotificationRecord> = batch.iter().map(|(row, _)| row.clone()).collect();
         let Some(channel) = channel else {
-            let mut tx = self.desk.store().begin().await?;
-            for (notification, notice) in batch {
-                info!(key = %notification.dedupe_key, notice = ?notice, "no channel for this notice; logged only");
-                tx.mark_notification_sent(notification.id, None, now).await?;
+            for (row, posting) in batch {
+                info!(key = %row.dedupe_key, posting = ?posting, "no channel for this notice; logged only");
             }
-            tx.commit().await?;
+            self.desk.posted(&rows, None).await?;
             return Ok(true);
         };
-        let notices: Vec<Notice> = batch
+        let notices: Vec<Event> = batch
             .iter()
-            .filter_map(|(_, delivery)| match delivery {
-                Delivery::Notice(notice) => Some(notice.clone()),
-                Delivery::Card => None,
+            .filter_map(|(_, posting)| match posting {
+                Posting::Event(event) => Some(event.clone()),
+                Posting::Card => None,
             })
             .collect();
-        let mut outgoing = render::notice_batch(&notices, headline.as_deref());
+        let mut outgoing = render::notice_batch(&notices, headline.as_deref(), self.style);
         // The nonce covers every key of the batch: a batch regrouped after a crash is a new post
         // (shown again) rather than one the chat would swallow as a repeat (and lose the rest).
         let keys: Vec<&str> = batch.iter().map(|(n, _)| n.dedupe_key.as_str()).collect();
         outgoing.dedupe_key = Some(keys.join("|"));
-        let result = self.notifier.post(channel, &outgoing).await;
-        let rows: Vec<NotificationRecord> = batch.iter().map(|(row, _)| row.clone()).collect();
-        match result {
+        match self.notifier.post(channel, &outgoing).await {
             Ok(message_id) => {
                 crate::crashpoint::here("notice:posted");
-                let mut tx = self.desk.store().begin().await?;
-                for row in &rows {
-                    tx.mark_notification_sent(row.id, Some(message_id), now).await?;
-                }
-                tx.commit().await?;
+                self.desk.posted(&rows, Some(message_id)).await?;
                 Ok(true)
             }
             Err(error) => self.failed(&rows, &error).await,
@@ -341,43 +308,23 @@ impl Dispatcher {
 /// posting one message per instance of a large purchase would run into its per-channel limits).
 pub const BATCH: usize = 12;
 
-/// What an outbox row asks for.
-#[derive(Clone, Debug)]
-enum Delivery {
-    /// Post the request's card.
-    Card,
-    /// Post a notice.
-    Notice(Notice),
-}
-
-impl Delivery {
-    fn is_about_an_instance(&self) -> bool {
-        matches!(self, Delivery::Notice(notice) if notice.is_about_an_instance())
-    }
-}
-
 /// Groups due rows, in order, into posts: consecutive instance notices of one request to one
 /// target travel together (up to [`BATCH`]); every other notice, and every card, is a post of its own.
-fn batches(rows: Vec<NotificationRecord>) -> Result<Vec<Vec<(NotificationRecord, Delivery)>>, DeskError> {
-    let mut batches: Vec<Vec<(NotificationRecord, Delivery)>> = Vec::new();
-    for record in rows {
-        let delivery = if record.target == "card" {
-            Delivery::Card
-        } else {
-            Delivery::Notice(serde_json::from_str(&record.body).map_err(DeskError::internal)?)
-        };
-        let joins = delivery.is_about_an_instance()
+fn batches(rows: Vec<(NotificationRecord, Posting)>) -> Vec<Vec<(NotificationRecord, Posting)>> {
+    let mut batches: Vec<Vec<(NotificationRecord, Posting)>> = Vec::new();
+    for (record, posting) in rows {
+        let joins = posting.is_about_an_instance()
             && batches.last().is_some_and(|last| {
                 last.len() < BATCH
                     && last[0].0.request_id == record.request_id
                     && last[0].0.target == record.target
-                    && last.iter().all(|(_, d)| d.is_about_an_instance())
+                    && last.iter().all(|(_, p)| p.is_about_an_instance())
             });
         if joins {
-            batches.last_mut().expect("a batch to join").push((record, delivery));
+            batches.last_mut().expect("a batch to join").push((record, posting));
         } else {
-            batches.push(vec![(record, delivery)]);
+            batches.push(vec![(record, posting)]);
         }
     }
-    Ok(batches)
+    batches
 }

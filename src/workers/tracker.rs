@@ -4,29 +4,20 @@
 //! reclaimed) and moves requests to active, partially active or launch failed, in the same
 //! transaction as the change that caused them.
 
-mod observe;
-
-pub use observe::{Observation, TrackerSettings, observe};
-
-use self::observe::{postpone, settled_state};
-use crate::desk::{Desk, DeskError};
-use crate::store::{AuditEntry, InstanceRecord, RequestRecord, Session, Transition};
+use crate::desk::{Desk, DeskError, Observation, TrackerSettings, observe, postpone};
+use crate::store::InstanceRecord;
 use crate::tencent::cvm::{IDS_PER_CALL, Instance};
 use futures_util::{StreamExt, stream};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::warn;
 
 /// Most instances one round takes on (far above what one process tracks).
 const ROUND_LIMIT: i64 = 100_000;
 
 /// DescribeInstances calls of one round in flight at once.
 const CALLS_IN_FLIGHT: usize = 8;
-
-/// Observations stored per transaction (whole requests are never split across two).
-const OBSERVATIONS_PER_TRANSACTION: usize = 500;
 
 /// The tracker worker.
 pub struct Tracker {
@@ -56,10 +47,7 @@ impl Tracker {
     }
 
     async fn pause(&self) -> Duration {
-        let next = match self.desk.store().session().await {
-            Ok(mut session) => session.next_poll_at().await.ok().flatten(),
-            Err(_) => None,
-        };
+        let next = self.desk.next_poll_at().await.ok().flatten();
         let now = self.desk.clock().now();
         let until = next.map_or(Duration::from_secs(1), |at| {
             (at - now).try_into().unwrap_or(Duration::ZERO)
@@ -75,13 +63,7 @@ impl Tracker {
     /// own time) share calls again instead of costing one call per small group.
     pub async fn round(&self) -> Result<usize, DeskError> {
         let now = self.desk.clock().now();
-        let due = self
-            .desk
-            .store()
-            .session()
-            .await?
-            .due_instances(now, ROUND_LIMIT)
-            .await?;
+        let due = self.desk.due_instances(now, ROUND_LIMIT).await?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -94,8 +76,7 @@ impl Tracker {
         for (region, mut records) in by_region {
             let room = records.len().next_multiple_of(IDS_PER_CALL) - records.len();
             if complete && room > 0 {
-                let mut session = self.desk.store().session().await?;
-                records.extend(session.next_due_instances(&region, now, room as i64).await?);
+                records.extend(self.desk.next_due_instances(&region, now, room as i64).await?);
             }
             calls += self.poll_region(&region, records).await?;
         }
@@ -109,11 +90,11 @@ impl Tracker {
         let batches: Vec<Vec<InstanceRecord>> = records.chunks(IDS_PER_CALL).map(<[_]>::to_vec).collect();
         let calls = batches.len();
         let (answered, mut answers) = mpsc::unbounded_channel();
-        let tencent = self.desk.tencent();
+        let desk = &self.desk;
         let ask = stream::iter(batches)
             .map(|batch| async move {
                 let ids: Vec<String> = batch.iter().map(|r| r.instance_id.clone()).collect();
-                let answer = tencent.describe_instances(region, &ids).await;
+                let answer = desk.describe_instances(region, &ids).await;
                 (batch, answer)
             })
             .buffer_unordered(CALLS_IN_FLIGHT)
@@ -137,7 +118,7 @@ impl Tracker {
                         batch.iter().map(|r| postpone(r, now, &self.settings)).collect()
                     }
                 };
-                self.record(observations).await?;
+                self.desk.record_observations(observations).await?;
             }
             Ok::<(), DeskError>(())
         };
@@ -145,78 +126,4 @@ impl Tracker {
         stored?;
         Ok(calls)
     }
-
-    /// Stores observations a few hundred per transaction. Each transaction also raises their
-    /// notices and settles their requests, so a crash leaves all of an observation or none of it.
-    async fn record(&self, mut observations: Vec<Observation>) -> Result<(), DeskError> {
-        observations.sort_by_key(|o| o.request_id);
-        let mut raised = 0;
-        let mut rest = observations.as_slice();
-        while !rest.is_empty() {
-            let mut end = rest.len().min(OBSERVATIONS_PER_TRANSACTION);
-            while end < rest.len() && rest[end].request_id == rest[end - 1].request_id {
-                end += 1;
-            }
-            let (chunk, tail) = rest.split_at(end);
-            raised += self.record_chunk(chunk).await?;
-            rest = tail;
-        }
-        if raised > 0 {
-            info!(raised, "tracker raised notices");
-            self.desk.wake_dispatcher();
-        }
-        Ok(())
-    }
-
-    /// One transaction: lock the requests that have news, update the instances, queue the
-    /// notices, settle the requests. Returns how many notices were new.
-    async fn record_chunk(&self, chunk: &[Observation]) -> Result<usize, DeskError> {
-        let touched: BTreeSet<i64> = chunk
-            .iter()
-            .filter(|o| !o.notices.is_empty())
-            .map(|o| o.request_id)
-            .collect();
-        let mut tx = self.desk.store().begin().await?;
-        // Requests first, in id order, before any instance row: two writers never hold one lock
-        // each while waiting for the other's.
-        let mut locked = Vec::new();
-        for request_id in &touched {
-            if let Some(record) = tx.lock_request(*request_id).await? {
-                locked.push(record);
-            }
-        }
-        let mut raised = 0;
-        for observation in chunk {
-            tx.update_instance(&observation.update).await?;
-            for (key, notice) in &observation.notices {
-                let row = crate::desk::notice_row(key, notice, observation.update.now);
-                raised += usize::from(tx.enqueue_notification(&row).await?);
-            }
-        }
-        let now = self.desk.clock().now();
-        for record in &locked {
-            settle(&mut tx, record, now).await?;
-        }
-        tx.commit().await?;
-        Ok(raised)
-    }
-}
-
-/// Moves a locked request to what its instances add up to, or just refreshes its card.
-async fn settle(tx: &mut Session, record: &RequestRecord, now: OffsetDateTime) -> Result<(), DeskError> {
-    let instances = tx.instances_of(record.id).await?;
-    match settled_state(&instances) {
-        Some(target) if record.state != target && record.state.can_become(target) => {
-            let transition = Transition {
-                from: record.state,
-                to: target,
-                at: now,
-            };
-            tx.transition(record.id, transition).await?;
-            let entry = AuditEntry::by_cvmbot(record.id, now, "instances-settled", record.state, target);
-            tx.insert_audit(&entry).await?;
-        }
-        _ => tx.bump_card(record.id).await?,
-    }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! and what DescribeInstances showed, it decides the new row, the notices to raise (each under a
 //! dedupe key, so it is raised once) and when to poll next; and what a request's instances add up to.
 
-use crate::chat::Notice;
+use crate::desk::Event;
 use crate::domain::RequestState;
 use crate::store::{InstanceRecord, InstanceUpdate};
 use crate::tencent::cvm::Instance;
@@ -36,7 +36,7 @@ pub struct Observation {
     /// The new row.
     pub update: InstanceUpdate,
     /// Notices, each with its dedupe key.
-    pub notices: Vec<(String, Notice)>,
+    pub notices: Vec<(String, Event)>,
 }
 
 fn gone_reason(billing: &str, seen: Option<&Instance>) -> String {
@@ -84,7 +84,7 @@ pub fn observe(
             update.watching = false;
             notices.push((
                 format!("instance:{id}:gone"),
-                Notice::Reclaimed {
+                Event::Reclaimed {
                     request_id,
                     instance_id: id.clone(),
                     reason: gone_reason(&record.billing, None),
@@ -106,7 +106,7 @@ pub fn observe(
                         update.running_at = Some(now);
                         notices.push((
                             format!("instance:{id}:running"),
-                            Notice::Running {
+                            Event::Running {
                                 request_id,
                                 instance_id: id.clone(),
                                 private_ips: update.private_ips.clone(),
@@ -120,7 +120,7 @@ pub fn observe(
                         if !first_run {
                             notices.push((
                                 format!("instance:{id}:public-ip"),
-                                Notice::PublicIp {
+                                Event::PublicIp {
                                     request_id,
                                     instance_id: id.clone(),
                                     public_ips: update.public_ips.clone(),
@@ -139,7 +139,7 @@ pub fn observe(
                     update.watching = false;
                     notices.push((
                         format!("instance:{id}:launch-failed"),
-                        Notice::LaunchFailed {
+                        Event::LaunchFailed {
                             request_id,
                             instance_id: id.clone(),
                             reason,
@@ -151,7 +151,7 @@ pub fn observe(
                     update.watching = false;
                     notices.push((
                         format!("instance:{id}:gone"),
-                        Notice::Reclaimed {
+                        Event::Reclaimed {
                             request_id,
                             instance_id: id.clone(),
                             reason: gone_reason(&record.billing, Some(instance)),
@@ -162,7 +162,7 @@ pub fn observe(
                     let minutes = ((now - record.created_at).whole_seconds() / 60).max(0) as u64;
                     notices.push((
                         format!("instance:{id}:still-pending"),
-                        Notice::StillPending {
+                        Event::StillPending {
                             request_id,
                             instance_id: id.clone(),
                             minutes,
@@ -196,7 +196,7 @@ pub fn observe(
 }
 
 /// The state a request's instances add up to, once none is pending.
-pub(super) fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
+pub fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
     if instances.is_empty() || instances.iter().any(|i| i.state == "PENDING" && i.gone_at.is_none()) {
         return None;
     }
@@ -214,7 +214,7 @@ pub(super) fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState
 }
 
 /// After a failed poll: try again after the current interval, nothing else changes.
-pub(super) fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &TrackerSettings) -> Observation {
+pub fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &TrackerSettings) -> Observation {
     let interval = record.poll_interval.max(settings.initial);
     Observation {
         request_id: record.request_id,
@@ -311,7 +311,7 @@ mod tests {
         };
         let observation = observe(&record, Some(&isolated), START, &settings());
         assert_eq!(keys(&observation), ["instance:ins-1:gone"]);
-        let Notice::Reclaimed { reason, .. } = &observation.notices[0].1 else {
+        let Event::Reclaimed { reason, .. } = &observation.notices[0].1 else {
             panic!("{:?}", observation.notices);
         };
         assert!(reason.contains("prepaid period ended without renewal"), "{reason}");

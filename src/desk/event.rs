@@ -1,0 +1,298 @@
+//! Events: what the engine tells people after the fact. An event is stored in the outbox (as
+//! JSON) in the transaction that caused it, then delivered once by whichever chat adapter runs.
+//! Fields are typed (times, money, a runway); adapters decide how to write them.
+
+use crate::money::{Fen, Yuan};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use time::{Date, OffsetDateTime};
+
+/// Something to tell a request's channel or the alert channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// RunInstances accepted the purchase.
+    Submitted {
+        request_id: i64,
+        instance_ids: Vec<String>,
+        tencent_request_id: String,
+    },
+    /// An instance is RUNNING.
+    Running {
+        request_id: i64,
+        instance_id: String,
+        private_ips: Vec<String>,
+        public_ips: Vec<String>,
+        /// Whether a public IP is still to come.
+        public_ip_pending: bool,
+    },
+    /// An instance's public IP appeared after it was running.
+    PublicIp {
+        request_id: i64,
+        instance_id: String,
+        public_ips: Vec<String>,
+    },
+    /// An instance failed to launch.
+    LaunchFailed {
+        request_id: i64,
+        instance_id: String,
+        reason: String,
+    },
+    /// An instance has been PENDING for a long time.
+    StillPending {
+        request_id: i64,
+        instance_id: String,
+        minutes: u64,
+    },
+    /// An instance disappeared or terminated without anyone asking.
+    Reclaimed {
+        request_id: i64,
+        instance_id: String,
+        reason: String,
+    },
+    /// Tencent refused the purchase.
+    Failed {
+        request_id: i64,
+        explanation: String,
+        code: String,
+        tencent_request_id: Option<String>,
+    },
+    /// A spot keep-trying attempt failed; another follows.
+    Retrying {
+        request_id: i64,
+        attempt: u32,
+        explanation: String,
+        #[serde(with = "stamp")]
+        next_attempt: OffsetDateTime,
+        #[serde(with = "stamp")]
+        until: OffsetDateTime,
+    },
+    /// Tencent could not be reached; the same purchase is resent with the same ClientToken.
+    Unreachable { request_id: i64, explanation: String },
+    /// The price rose since approval; approvals are needed again.
+    Requoted {
+        request_id: i64,
+        approved_monthly: Yuan,
+        new_monthly: Yuan,
+        /// What the new price needs (0 in notices stored before this was recorded).
+        #[serde(default)]
+        approvals_needed: u32,
+    },
+    /// A re-quote found that the policy no longer allows the request (above the last tier, over a
+    /// cap, or more than the balance can pay); nothing was bought.
+    RefusedOnRequote {
+        request_id: i64,
+        approved_monthly: Yuan,
+        new_monthly: Yuan,
+        reason: String,
+    },
+    /// Tencent's answers to a purchase could not be read, again and again: cvmbot keeps asking
+    /// with the same ClientToken, and people should look.
+    PurchaseUnresolved {
+        request_id: i64,
+        answers: u32,
+        explanation: String,
+        /// Instance ids an incomplete answer did name.
+        instance_ids: Vec<String>,
+    },
+    /// Nobody decided in time.
+    Expired { request_id: i64, requester_id: u64 },
+    /// The spendable balance fell below a warning tier.
+    LowBalance {
+        spendable: Fen,
+        below: Yuan,
+        burn_per_hour: Yuan,
+        runway: Option<Runway>,
+    },
+    /// The account owes money: Tencent will reclaim pay-as-you-go servers.
+    Owing {
+        owe: Fen,
+        spendable: Fen,
+        burn_per_hour: Yuan,
+    },
+    /// A standing balance warning, repeated after the reminder interval.
+    BalanceReminder {
+        spendable: Fen,
+        owe: Fen,
+        burn_per_hour: Yuan,
+        runway: Option<Runway>,
+    },
+    /// The balance is back above every tier.
+    BalanceRecovered { spendable: Fen },
+    /// The balance cannot be read, so low-balance warnings can't be given.
+    BalanceUnreadable { explanation: String },
+    /// The balance can be read again.
+    BalanceReadable { spendable: Fen },
+    /// The database does not take writes (a full or failing disk): nothing can be filed, voted
+    /// or bought. Posted straight to the alert channel, since the outbox can't be written either.
+    DatabaseUnwritable { error: String },
+    /// The database takes writes again.
+    DatabaseWritable,
+    /// The daily summary.
+    Digest {
+        #[serde(with = "day")]
+        date: Date,
+        instances_bought: i64,
+        burn_per_hour: Yuan,
+        spendable: Fen,
+        runway: Option<Runway>,
+        pending_requests: i64,
+    },
+}
+
+impl Event {
+    /// True for news about one instance (running, IP, launch failure, still pending, gone), which
+    /// several instances of one purchase raise together.
+    pub fn is_about_an_instance(&self) -> bool {
+        matches!(
+            self,
+            Event::Running { .. }
+                | Event::PublicIp { .. }
+                | Event::LaunchFailed { .. }
+                | Event::StillPending { .. }
+                | Event::Reclaimed { .. }
+        )
+    }
+
+    /// The request a notice belongs to, if any.
+    pub fn request_id(&self) -> Option<i64> {
+        match self {
+            Event::Submitted { request_id, .. }
+            | Event::Running { request_id, .. }
+            | Event::PublicIp { request_id, .. }
+            | Event::LaunchFailed { request_id, .. }
+            | Event::StillPending { request_id, .. }
+            | Event::Reclaimed { request_id, .. }
+            | Event::Failed { request_id, .. }
+            | Event::Retrying { request_id, .. }
+            | Event::Unreachable { request_id, .. }
+            | Event::Requoted { request_id, .. }
+            | Event::RefusedOnRequote { request_id, .. }
+            | Event::PurchaseUnresolved { request_id, .. }
+            | Event::Expired { request_id, .. } => Some(*request_id),
+            _ => None,
+        }
+    }
+}
+
+/// How long the spendable balance lasts at the current burn.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Runway {
+    /// Whole hours left.
+    Hours {
+        /// The hours.
+        hours: u64,
+    },
+    /// Nothing is left.
+    Exhausted {
+        /// Always true: the balance is used up.
+        exhausted: bool,
+    },
+    /// As worded by a version of cvmbot that stored words (outbox rows from before the upgrade).
+    Words(String),
+}
+
+impl Runway {
+    /// `spendable ÷ burn`; `None` when nothing burns. Exact decimal arithmetic.
+    pub fn of(spendable: Fen, burn_per_hour: Yuan) -> Option<Runway> {
+        if burn_per_hour <= Yuan::ZERO {
+            return None;
+        }
+        if spendable <= Fen::ZERO {
+            return Some(Runway::Exhausted { exhausted: true });
+        }
+        let hours = (spendable.to_yuan().amount() / burn_per_hour.amount()).floor();
+        Some(Runway::Hours {
+            hours: u64::try_from(hours).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// The runway as a duration, when it is known.
+    pub fn duration(&self) -> Option<Duration> {
+        match self {
+            Runway::Hours { hours } => Some(Duration::from_secs(hours.saturating_mul(3600))),
+            Runway::Exhausted { .. } => Some(Duration::ZERO),
+            Runway::Words(_) => None,
+        }
+    }
+}
+
+/// Times as RFC 3339; older rows wrote `2026-11-23 10:00 UTC`, which is still read.
+mod stamp {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+
+    pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+        time::serde::rfc3339::serialize(at, serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .or_else(|_| {
+                time::PrimitiveDateTime::parse(&text, format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+                    .map(time::PrimitiveDateTime::assume_utc)
+            })
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Dates as `YYYY-MM-DD`.
+mod day {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+    use time::macros::format_description;
+
+    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = date
+            .format(format_description!("[year]-[month]-[day]"))
+            .map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Date::parse(&text, format_description!("[year]-[month]-[day]")).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_stored_by_the_previous_version_still_read() {
+        let retrying = r#"{"kind":"retrying","request_id":3,"attempt":1,"explanation":"no stock",
+            "next_attempt":"2026-11-23 10:00 UTC","until":"2026-11-23 16:00 UTC"}"#;
+        let Event::Retrying { next_attempt, .. } = serde_json::from_str(retrying).expect("a legacy row") else {
+            panic!("retrying");
+        };
+        assert_eq!(next_attempt, time::macros::datetime!(2026-11-23 10:00 UTC));
+        let low =
+            r#"{"kind":"low_balance","spendable":100,"below":"200","burn_per_hour":"1","runway":"about 1 hour(s)"}"#;
+        let Event::LowBalance { runway, .. } = serde_json::from_str(low).expect("a legacy row") else {
+            panic!("low balance");
+        };
+        assert_eq!(runway, Some(Runway::Words("about 1 hour(s)".into())));
+    }
+
+    #[test]
+    fn events_round_trip_with_their_types() {
+        let event = Event::Retrying {
+            request_id: 1,
+            attempt: 2,
+            explanation: "x".into(),
+            next_attempt: time::macros::datetime!(2026-11-23 10:00:30 UTC),
+            until: time::macros::datetime!(2026-11-23 16:00 UTC),
+        };
+        let json = serde_json::to_string(&event).expect("serializes");
+        assert_eq!(serde_json::from_str::<Event>(&json).expect("reads"), event);
+        let runway = Runway::of(Fen::new(10_000), "0.52".parse().expect("yuan"));
+        assert_eq!(runway, Some(Runway::Hours { hours: 192 }));
+        let json = serde_json::to_string(&runway).expect("serializes");
+        assert_eq!(serde_json::from_str::<Option<Runway>>(&json).expect("reads"), runway);
+    }
+}
