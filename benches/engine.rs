@@ -79,7 +79,7 @@ async fn one(desk: Desk, n: usize) -> (Duration, Duration, Duration) {
         approve: true,
         reason: None,
         seen_hash: None,
-        via: "bench".into(),
+        via: cvmbot::domain::VoteVia::Console,
     };
     let outcome = desk.vote(id, &approver, &ballot).await.expect("approved");
     assert_eq!(outcome.decided, Some(RequestState::Approved));

@@ -276,7 +276,7 @@ async fn buy(desk: &Desk) -> anyhow::Result<()> {
                 approve: true,
                 reason: None,
                 seen_hash: None,
-                via: "console".into(),
+                via: cvmbot::domain::VoteVia::Console,
             };
             desk.vote(id, &person("bob"), &ballot).await?;
             Ok::<(), cvmbot::desk::DeskError>(())

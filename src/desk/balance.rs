@@ -4,15 +4,13 @@
 //! 10 % margin, so a balance hovering at a tier does not flap) or falls through a lower tier, or
 //! the reminder interval passes. It also posts the daily digest.
 
+use super::keys::{BALANCE_PREFIX, DedupeKey};
 use super::{BalanceReport, Desk, DeskError, Event, notice_row};
 use crate::money::{Fen, Yuan};
 use crate::store::{BalanceWatch, ListFilter};
 use rust_decimal::Decimal;
 use std::time::Duration;
 use tracing::{info, warn};
-
-/// The dedupe-key prefix of balance alerts.
-const BALANCE_KEY: &str = "balance:";
 
 /// `meta` key: since when (ms) the balance could not be read.
 const BLIND_SINCE: &str = "balance_unreadable_since";
@@ -99,8 +97,8 @@ impl Desk {
             let notice = Event::BalanceUnreadable {
                 explanation: error.user_message(),
             };
-            let sequence = tx.count_notifications(BALANCE_KEY).await? + 1;
-            let key = format!("{BALANCE_KEY}{sequence}:unreadable");
+            let sequence = tx.count_notifications(BALANCE_PREFIX).await? + 1;
+            let key = DedupeKey::balance(sequence, "unreadable");
             tx.enqueue_notification(&notice_row(&key, &notice, now)).await?;
             tx.set_meta(BLIND_ALERTED, Some("yes")).await?;
             info!("balance monitoring is blind; alert raised");
@@ -126,8 +124,8 @@ impl Desk {
             let notice = Event::BalanceReadable {
                 spendable: report.spendable,
             };
-            let sequence = tx.count_notifications(BALANCE_KEY).await? + 1;
-            let key = format!("{BALANCE_KEY}{sequence}:readable");
+            let sequence = tx.count_notifications(BALANCE_PREFIX).await? + 1;
+            let key = DedupeKey::balance(sequence, "readable");
             tx.enqueue_notification(&notice_row(&key, &notice, now)).await?;
         }
         tx.commit().await?;
@@ -180,8 +178,8 @@ impl Desk {
         if let Some(notice) = &notice {
             // The n-th balance alert: unique per alert even when two readings share a timestamp,
             // and the same for a second monitor judging the same reading (it finds the key taken).
-            let sequence = tx.count_notifications(BALANCE_KEY).await? + 1;
-            let key = format!("{BALANCE_KEY}{sequence}:level-{now_level}");
+            let sequence = tx.count_notifications(BALANCE_PREFIX).await? + 1;
+            let key = DedupeKey::balance(sequence, &format!("level-{now_level}"));
             tx.enqueue_notification(&notice_row(&key, notice, now)).await?;
             last_alert_at = Some(now);
             info!(level = now_level, spendable = %report.spendable, "balance notice raised");
@@ -229,7 +227,7 @@ impl Desk {
         };
         let mut tx = self.store().begin().await?;
         if tx
-            .enqueue_notification(&notice_row(&format!("digest:{date}"), &notice, now))
+            .enqueue_notification(&notice_row(&DedupeKey::digest(date), &notice, now))
             .await?
         {
             self.wake_dispatcher();

@@ -1,8 +1,9 @@
 //! Request cards: posted through the outbox like every notice, so a card is posted (or found
 //! again and linked) exactly once whatever point the process stops at, and edited in place after.
 
+use super::keys::{DedupeKey, RequestNews};
 use super::{Desk, DeskError};
-use crate::store::{NewNotification, card_key};
+use crate::store::NewNotification;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
@@ -23,7 +24,7 @@ pub struct PostedCard {
 /// The outbox row that asks for request `id`'s card to be posted.
 pub(super) fn card_row(id: i64, at: OffsetDateTime) -> NewNotification {
     NewNotification {
-        dedupe_key: card_key(id),
+        dedupe_key: DedupeKey::request(id, RequestNews::Card).as_str().to_owned(),
         request_id: Some(id),
         target: "card".into(),
         body: "{}".into(),

@@ -2,6 +2,7 @@
 
 use super::cloud::{explain_failure, option_of, quote_from_price, run_request, tencent_words};
 use super::costs::{CapCheck, check_balance};
+use super::keys::AuditAction;
 use super::{Desk, DeskError, Origin, RequestView};
 use crate::domain::{
     BalanceCheck, FieldError, Person, PurchaseForm, PurchaseSpec, RequestState, SpecErrors, approval_hash,
@@ -104,7 +105,7 @@ impl Desk {
             at: now,
             actor_id: Some(requester.id),
             actor_name: requester.name.clone(),
-            action: "created".into(),
+            action: AuditAction::Created.to_string(),
             from_state: None,
             to_state: Some(RequestState::Pending.as_str().into()),
             detail: Some(format!(

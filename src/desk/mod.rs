@@ -13,6 +13,7 @@ mod costs;
 mod create;
 mod error;
 mod event;
+pub mod keys;
 mod lease;
 mod outbox;
 mod sold;

@@ -2,19 +2,20 @@
 //! by the chat's dispatcher through the narrow methods here.
 
 use super::Event;
+use super::keys::DedupeKey;
 use crate::store::{NewNotification, NotificationRecord, RequestRecord};
 use time::OffsetDateTime;
 
 /// The outbox row for `notice` under the dedupe `key`: request notices go to the request's channel,
 /// the rest to the alert channel.
-pub fn notice_row(key: &str, notice: &Event, at: OffsetDateTime) -> NewNotification {
+pub fn notice_row(key: &DedupeKey, notice: &Event, at: OffsetDateTime) -> NewNotification {
     let target = if notice.request_id().is_some() {
         "request"
     } else {
         "alert"
     };
     NewNotification {
-        dedupe_key: key.to_owned(),
+        dedupe_key: key.as_str().to_owned(),
         request_id: notice.request_id(),
         target: target.into(),
         body: serde_json::to_string(notice).expect("notices serialize"),
@@ -23,7 +24,7 @@ pub fn notice_row(key: &str, notice: &Event, at: OffsetDateTime) -> NewNotificat
 }
 
 /// The outbox row for `notice` in the alert channel, whatever request it is about.
-pub fn alert_row(key: &str, notice: &Event, at: OffsetDateTime) -> NewNotification {
+pub fn alert_row(key: &DedupeKey, notice: &Event, at: OffsetDateTime) -> NewNotification {
     NewNotification {
         target: "alert".into(),
         ..notice_row(key, notice, at)

@@ -5,6 +5,7 @@
 
 use super::cloud::{explain_failure, failure_of, quote_from_price, run_request};
 use super::costs::{CapCheck, check_balance};
+use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::vote::enqueue;
 use super::{Desk, DeskError};
 use crate::desk::Event;
@@ -111,7 +112,7 @@ impl Desk {
             tx.insert_audit(&AuditEntry::by_cvmbot(
                 id,
                 now,
-                "submitting",
+                AuditAction::Submitting,
                 RequestState::Approved,
                 RequestState::Submitting,
             ))
@@ -265,7 +266,13 @@ impl Desk {
         .await?;
         tx.set_next_attempt(id, None).await?;
         tx.set_expiry(id, now + policy.expiry).await?;
-        let mut entry = AuditEntry::by_cvmbot(id, now, "requoted", RequestState::Approved, RequestState::Pending);
+        let mut entry = AuditEntry::by_cvmbot(
+            id,
+            now,
+            AuditAction::Requoted,
+            RequestState::Approved,
+            RequestState::Pending,
+        );
         entry.detail = Some(format!(
             "{} → {} per month-equivalent; {needed} approval(s) needed",
             record.quote.monthly_equivalent(),
@@ -279,7 +286,13 @@ impl Desk {
             new_monthly: monthly,
             approvals_needed: needed,
         };
-        enqueue(&mut tx, &format!("request:{id}:requoted:{hash}"), &notice, now).await?;
+        enqueue(
+            &mut tx,
+            &DedupeKey::request(id, RequestNews::Requoted(&hash)),
+            &notice,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.wake_dispatcher();
         Ok(SubmitOutcome::Requoted)
@@ -325,7 +338,13 @@ impl Desk {
         tx.set_next_attempt(id, None).await?;
         tx.set_failure(id, Some(&failure_of(error, explanation.clone())))
             .await?;
-        let mut entry = AuditEntry::by_cvmbot(id, now, "requote-refused", RequestState::Approved, RequestState::Failed);
+        let mut entry = AuditEntry::by_cvmbot(
+            id,
+            now,
+            AuditAction::RequoteRefused,
+            RequestState::Approved,
+            RequestState::Failed,
+        );
         entry.detail = Some(format!("{}: {}", error.code, error.message));
         entry.tencent_request_id = error.request_id.clone();
         tx.insert_audit(&entry).await?;
@@ -335,7 +354,7 @@ impl Desk {
             code: error.code.clone(),
             tencent_request_id: error.request_id.clone(),
         };
-        enqueue(&mut tx, &format!("request:{id}:failed"), &notice, now).await?;
+        enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Failed), &notice, now).await?;
         tx.commit().await?;
         info!(code = %error.code, "re-quote refused by Tencent; nothing bought");
         self.wake_dispatcher();
@@ -367,7 +386,7 @@ impl Desk {
         let mut entry = AuditEntry::by_cvmbot(
             id,
             now,
-            "refused-on-requote",
+            AuditAction::RefusedOnRequote,
             RequestState::Approved,
             RequestState::Refused,
         );
@@ -384,7 +403,13 @@ impl Desk {
             new_monthly: quote.monthly_equivalent(),
             reason,
         };
-        enqueue(&mut tx, &format!("request:{id}:refused-on-requote"), &notice, now).await?;
+        enqueue(
+            &mut tx,
+            &DedupeKey::request(id, RequestNews::RefusedOnRequote),
+            &notice,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         info!("refused on re-quote");
         self.wake_dispatcher();
@@ -408,7 +433,7 @@ impl Desk {
                 request_id: id,
                 region: record.spec.region().to_owned(),
                 zone: record.spec.zone().as_str().to_owned(),
-                billing: record.spec.billing().kind().command().to_owned(),
+                billing: record.spec.billing().kind(),
                 hourly_price: per_instance,
                 wants_public_ip: record.spec.bandwidth().mbps > 0,
                 now,
@@ -434,7 +459,13 @@ impl Desk {
         .await?;
         tx.set_next_attempt(id, None).await?;
         tx.insert_instances(&instances).await?;
-        let mut entry = AuditEntry::by_cvmbot(id, now, "submitted", RequestState::Submitting, RequestState::Submitted);
+        let mut entry = AuditEntry::by_cvmbot(
+            id,
+            now,
+            AuditAction::Submitted,
+            RequestState::Submitting,
+            RequestState::Submitted,
+        );
         entry.detail = Some(ids.join(","));
         entry.tencent_request_id = Some(tencent_request_id.to_owned());
         tx.insert_audit(&entry).await?;
@@ -443,7 +474,7 @@ impl Desk {
             instance_ids: ids.clone(),
             tencent_request_id: tencent_request_id.to_owned(),
         };
-        enqueue(&mut tx, &format!("request:{id}:submitted"), &notice, now).await?;
+        enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Submitted), &notice, now).await?;
         tx.commit().await?;
         crate::crashpoint::here("submit:stored");
         info!(instances = ids.len(), "submitted");
@@ -478,7 +509,7 @@ impl Desk {
         };
         enqueue(
             &mut tx,
-            &format!("request:{id}:unreachable:{}", record.attempt),
+            &DedupeKey::request(id, RequestNews::Unreachable(record.attempt)),
             &notice,
             now,
         )
@@ -492,15 +523,15 @@ impl Desk {
                 explanation: format!("{} {}", error.explain(), error.code),
                 instance_ids: named,
             };
-            let key = format!("request:{id}:unresolved:{}", record.attempt);
+            let key = DedupeKey::request(id, RequestNews::Unresolved(record.attempt));
             enqueue(&mut tx, &key, &notice, now).await?;
-            tx.enqueue_notification(&super::outbox::alert_row(&format!("alert:{key}"), &notice, now))
+            tx.enqueue_notification(&super::outbox::alert_row(&key.in_alerts(), &notice, now))
                 .await?;
         }
         let mut entry = AuditEntry::by_cvmbot(
             id,
             now,
-            "resend-scheduled",
+            AuditAction::ResendScheduled,
             RequestState::Submitting,
             RequestState::Submitting,
         );
@@ -525,7 +556,13 @@ impl Desk {
         let retryable = matches!(error.kind, ErrorKind::OutOfStock | ErrorKind::SpotPriceTooLow);
         let next = now + self.keep_trying_delay(current.attempt);
         let keep_trying = retryable && current.keep_trying_until.is_some_and(|until| next <= until);
-        let mut entry = AuditEntry::by_cvmbot(id, now, "refused", RequestState::Submitting, RequestState::Failed);
+        let mut entry = AuditEntry::by_cvmbot(
+            id,
+            now,
+            AuditAction::Refused,
+            RequestState::Submitting,
+            RequestState::Failed,
+        );
         entry.detail = Some(format!("{}: {}", error.code, error.message));
         entry.tencent_request_id = error.request_id.clone();
         if keep_trying {
@@ -541,7 +578,7 @@ impl Desk {
             .await?;
             let token = client_token(&self.inner.installation_id, id, attempt);
             tx.set_submission(id, attempt, &token, next, None).await?;
-            entry.action = "retry-scheduled".into();
+            entry.action = AuditAction::RetryScheduled.to_string();
             entry.to_state = Some(RequestState::Approved.as_str().into());
             tx.insert_audit(&entry).await?;
             let until = current.keep_trying_until.unwrap_or(next);
@@ -554,7 +591,7 @@ impl Desk {
             };
             enqueue(
                 &mut tx,
-                &format!("request:{id}:retry:{}", current.attempt),
+                &DedupeKey::request(id, RequestNews::Retry(current.attempt)),
                 &notice,
                 now,
             )
@@ -582,7 +619,7 @@ impl Desk {
             code: error.code.clone(),
             tencent_request_id: error.request_id.clone(),
         };
-        enqueue(&mut tx, &format!("request:{id}:failed"), &notice, now).await?;
+        enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Failed), &notice, now).await?;
         tx.commit().await?;
         info!(code = %error.code, "purchase refused");
         self.wake_dispatcher();

@@ -2,10 +2,11 @@
 //! request, judges with the policy, and changes state only from the state it expects.
 
 use super::costs::CapCheck;
+use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::outbox::notice_row;
 use super::{Desk, DeskError, RequestView};
 use crate::desk::Event;
-use crate::domain::{Person, RequestState, VoteFacts, VoteRefusal, client_token};
+use crate::domain::{Person, RequestState, VoteFacts, VoteRefusal, VoteVia, client_token};
 use crate::money::Fen;
 use crate::store::{AuditEntry, RequestRecord, Session, Transition, VoteRecord};
 use tracing::{info, instrument};
@@ -19,8 +20,8 @@ pub struct Ballot {
     pub reason: Option<String>,
     /// The approval hash (prefix) of the card the voter saw, when the vote carries it (buttons).
     pub seen_hash: Option<String>,
-    /// `button`, `reaction`, `console`.
-    pub via: String,
+    /// How it was cast.
+    pub via: VoteVia,
 }
 
 /// What a counted vote did.
@@ -60,7 +61,7 @@ impl Desk {
             approve: ballot.approve,
             approval_hash: record.approval_hash.clone(),
             reason: ballot.reason.clone(),
-            via: ballot.via.clone(),
+            via: ballot.via,
             cast_at: now,
         };
         if !tx.insert_vote(&vote).await? {
@@ -110,13 +111,16 @@ impl Desk {
                 None
             }
         };
-        let action = if ballot.approve { "approve" } else { "reject" };
         tx.insert_audit(&AuditEntry {
             request_id: Some(id),
             at: now,
             actor_id: Some(voter.id),
             actor_name: voter.name.clone(),
-            action: format!("vote:{action}:{}", ballot.via),
+            action: AuditAction::Vote {
+                approve: ballot.approve,
+                via: ballot.via,
+            }
+            .to_string(),
             from_state: Some(record.state.as_str().into()),
             to_state: Some(decided.unwrap_or(record.state).as_str().into()),
             detail: ballot.reason.clone(),
@@ -219,7 +223,7 @@ impl Desk {
             at: now,
             actor_id: Some(person.id),
             actor_name: person.name.clone(),
-            action: "cancelled".into(),
+            action: AuditAction::Cancelled.to_string(),
             from_state: Some(record.state.as_str().into()),
             to_state: Some(RequestState::Cancelled.as_str().into()),
             detail: reason.map(str::to_owned),
@@ -257,7 +261,7 @@ impl Desk {
             tx.insert_audit(&AuditEntry::by_cvmbot(
                 id,
                 now,
-                "expired",
+                AuditAction::Expired,
                 RequestState::Pending,
                 RequestState::Expired,
             ))
@@ -266,7 +270,7 @@ impl Desk {
                 request_id: id,
                 requester_id: record.requester_id,
             };
-            enqueue(&mut tx, &format!("request:{id}:expired"), &notice, now).await?;
+            enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Expired), &notice, now).await?;
             tx.commit().await?;
             expired += 1;
         }
@@ -280,7 +284,7 @@ impl Desk {
 /// Queues `notice` under `key` in the transaction.
 pub(super) async fn enqueue(
     tx: &mut Session,
-    key: &str,
+    key: &DedupeKey,
     notice: &Event,
     at: time::OffsetDateTime,
 ) -> Result<(), DeskError> {
@@ -293,7 +297,7 @@ impl AuditEntry {
     pub fn by_cvmbot(
         request_id: i64,
         at: time::OffsetDateTime,
-        action: &str,
+        action: AuditAction,
         from: RequestState,
         to: RequestState,
     ) -> AuditEntry {
@@ -302,7 +306,7 @@ impl AuditEntry {
             at,
             actor_id: None,
             actor_name: "cvmbot".into(),
-            action: action.into(),
+            action: action.to_string(),
             from_state: Some(from.as_str().into()),
             to_state: Some(to.as_str().into()),
             detail: None,

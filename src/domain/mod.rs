@@ -10,7 +10,7 @@ pub mod request;
 pub mod spec;
 
 pub use form::{FieldError, PurchaseForm, SpecErrors};
-pub use policy::{Audience, BalanceCheck, Person, Policy, Refusal, Tier, VoteFacts, VoteRefusal};
+pub use policy::{Audience, BalanceCheck, Person, Policy, Refusal, Tier, VoteFacts, VoteRefusal, VoteVia};
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};
 pub use spec::{BillingKind, BillingMode, ParseContext, PurchaseSpec};

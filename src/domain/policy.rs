@@ -60,6 +60,42 @@ pub enum BalanceCheck {
     Warn,
 }
 
+/// How a vote was cast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VoteVia {
+    /// The card's Approve or Reject button.
+    Button,
+    /// A ✅ or ❌ reaction on the card.
+    Reaction,
+    /// The console's `/approve` or `/reject`.
+    Console,
+}
+
+impl VoteVia {
+    /// Every way.
+    pub const ALL: [VoteVia; 3] = [VoteVia::Button, VoteVia::Reaction, VoteVia::Console];
+
+    /// The stored name (also the audit log's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoteVia::Button => "button",
+            VoteVia::Reaction => "reaction",
+            VoteVia::Console => "console",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(text: &str) -> Option<VoteVia> {
+        VoteVia::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+}
+
+impl fmt::Display for VoteVia {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A refusal in plain words, fit to show the person who asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal(pub String);

@@ -2,7 +2,9 @@
 
 use super::session::{RowExt, on_backend};
 use super::{Session, StoreError, StoreResult, from_ms, to_ms};
+use crate::domain::BillingKind;
 use crate::money::Yuan;
+use crate::tencent::enums::InstanceState;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -14,8 +16,7 @@ pub struct NewInstance {
     pub request_id: i64,
     pub region: String,
     pub zone: String,
-    /// `payg`, `spot`, `prepaid`.
-    pub billing: String,
+    pub billing: BillingKind,
     /// What one instance burns per hour (0 for prepaid).
     pub hourly_price: Yuan,
     /// Whether a public IP is expected (bandwidth > 0).
@@ -32,10 +33,10 @@ pub struct InstanceRecord {
     pub request_id: i64,
     pub region: String,
     pub zone: String,
-    pub billing: String,
+    pub billing: BillingKind,
     pub hourly_price: Yuan,
     /// Tencent's InstanceState as last seen (`PENDING` until the first poll).
-    pub state: String,
+    pub state: InstanceState,
     pub private_ips: Vec<String>,
     pub public_ips: Vec<String>,
     pub wants_public_ip: bool,
@@ -56,7 +57,7 @@ pub struct InstanceRecord {
 #[allow(missing_docs)]
 pub struct InstanceUpdate {
     pub instance_id: String,
-    pub state: String,
+    pub state: InstanceState,
     pub private_ips: Vec<String>,
     pub public_ips: Vec<String>,
     pub error: Option<String>,
@@ -83,11 +84,14 @@ fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
         request_id: row.int("request_id")?,
         region: row.text("region")?,
         zone: row.text("zone")?,
-        billing: row.text("billing")?,
+        billing: {
+            let text = row.text("billing")?;
+            BillingKind::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("instance billing `{text}`")))?
+        },
         hourly_price: price
             .parse()
             .map_err(|e| StoreError::Corrupt(format!("instance price: {e}")))?,
-        state: row.text("state")?,
+        state: InstanceState::from(row.text("state")?),
         private_ips: split_ips(row.text("private_ips")?),
         public_ips: split_ips(row.text("public_ips")?),
         wants_public_ip: row.flag("wants_public_ip")?,
@@ -118,7 +122,7 @@ impl Session {
                     .bind(new.request_id)
                     .bind(&new.region)
                     .bind(&new.zone)
-                    .bind(&new.billing)
+                    .bind(new.billing.command())
                     .bind(new.hourly_price.amount().to_string())
                     .bind(new.wants_public_ip)
                     .bind(to_ms(new.now))
@@ -211,7 +215,7 @@ impl Session {
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(&update.instance_id)
-                .bind(&update.state)
+                .bind(update.state.as_str())
                 .bind(update.private_ips.join(","))
                 .bind(update.public_ips.join(","))
                 .bind(&update.error)

@@ -18,7 +18,7 @@ mod session;
 pub use audit::AuditEntry;
 pub use balance::BalanceWatch;
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};
-pub use notifications::{NewNotification, NotificationRecord, card_key};
+pub use notifications::{NewNotification, NotificationRecord};
 pub use records::{Failure, NewRequest, RequestRecord, VoteRecord};
 pub use requests::{ListFilter, Requote, Transition};
 pub use session::Session;

@@ -55,11 +55,6 @@ fn decode(row: &impl RowExt) -> StoreResult<NotificationRecord> {
 
 const COLUMNS: &str = "id, dedupe_key, request_id, target, body, created_at, sent_at, message_id, attempts, claimed_at";
 
-/// The outbox row of a request's card.
-pub fn card_key(request_id: i64) -> String {
-    format!("request:{request_id}:card")
-}
-
 impl Session {
     /// Queues a notice; false when one with the same key exists (it was raised before).
     pub async fn enqueue_notification(&mut self, new: &NewNotification) -> StoreResult<bool> {

@@ -2,7 +2,7 @@
 
 use super::session::RowExt;
 use super::{StoreError, StoreResult, from_ms};
-use crate::domain::{Person, PurchaseSpec, Quote, RequestState};
+use crate::domain::{Person, PurchaseSpec, Quote, RequestState, VoteVia};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -152,8 +152,8 @@ pub struct VoteRecord {
     /// The approval hash the vote was cast on; only votes on the current hash count.
     pub approval_hash: String,
     pub reason: Option<String>,
-    /// `button`, `reaction`, `console`.
-    pub via: String,
+    /// How it was cast.
+    pub via: VoteVia,
     pub cast_at: OffsetDateTime,
 }
 
@@ -165,7 +165,10 @@ pub(super) fn decode_vote(row: &impl RowExt) -> StoreResult<VoteRecord> {
         approve: row.flag("approve")?,
         approval_hash: row.text("approval_hash")?,
         reason: row.opt_text("reason")?,
-        via: row.text("via")?,
+        via: {
+            let text = row.text("via")?;
+            VoteVia::parse(&text).ok_or_else(|| corrupt("vote via", &text))?
+        },
         cast_at: from_ms(row.int("cast_at")?),
     })
 }

@@ -180,9 +180,10 @@ impl Session {
         })
     }
 
-    /// Moves the request from `t.from` to `t.to` if it is still in `t.from`; true when it moved.
-    /// The chat card is marked for re-rendering.
-    pub async fn transition(&mut self, id: i64, t: Transition) -> StoreResult<bool> {
+    /// Moves the request from `t.from` to `t.to`. Every caller has locked the row and seen it in
+    /// `t.from`, so a request found in another state is an error (the transaction rolls back),
+    /// never a silent no-op. The chat card is marked for re-rendering.
+    pub async fn transition(&mut self, id: i64, t: Transition) -> StoreResult<()> {
         if !t.from.can_become(t.to) {
             return Err(StoreError::Corrupt(format!(
                 "request {id}: {} cannot become {}",
@@ -191,16 +192,23 @@ impl Session {
         }
         const SQL: &str = "UPDATE requests SET state = $3, updated_at = $4, card_version = card_version + 1 \
              WHERE id = $1 AND state = $2";
-        on_backend!(self, |conn| {
-            let done = sqlx::query(SQL)
+        let moved = on_backend!(self, |conn| {
+            sqlx::query(SQL)
                 .bind(id)
                 .bind(t.from.as_str())
                 .bind(t.to.as_str())
                 .bind(to_ms(t.at))
                 .execute(&mut *conn)
-                .await?;
-            Ok(done.rows_affected() == 1)
-        })
+                .await?
+                .rows_affected()
+        });
+        if moved != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "request {id} was to move from {} to {} but is no longer {}",
+                t.from, t.to, t.from
+            )));
+        }
+        Ok(())
     }
 
     /// Sets the submission attempt, its ClientToken and when to (re)try it; a new attempt starts
@@ -421,7 +429,7 @@ impl Session {
                 .bind(vote.approve)
                 .bind(&vote.approval_hash)
                 .bind(&vote.reason)
-                .bind(&vote.via)
+                .bind(vote.via.as_str())
                 .bind(to_ms(vote.cast_at))
                 .execute(&mut *conn)
                 .await?;

@@ -154,7 +154,7 @@ async fn audit_export_prints_every_transition_as_csv_or_json() {
         approve: true,
         reason: None,
         seen_hash: None,
-        via: "button".into(),
+        via: cvmbot::domain::VoteVia::Button,
     };
     app.desk().vote(id, &bob(), &ballot).await.expect("approved");
     let env = [

@@ -12,6 +12,7 @@ pub use text::{Paint, render};
 
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Ballot, Desk, DeskError, Origin};
+use crate::domain::VoteVia;
 use crate::domain::{Person, RequestState};
 use crate::money::{Fen, Yuan};
 use futures_util::future::BoxFuture;
@@ -175,7 +176,7 @@ impl Console {
                     approve,
                     reason,
                     seen_hash: None,
-                    via: if reaction { "reaction" } else { "console" }.into(),
+                    via: if reaction { VoteVia::Reaction } else { VoteVia::Console },
                 };
                 let outcome = self.desk.vote(id, &self.me, &ballot).await?;
                 let text = match outcome.decided {

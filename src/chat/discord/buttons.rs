@@ -7,6 +7,7 @@ use super::convert::person;
 use super::handler::{Handler, log_if_internal, private};
 use crate::chat::render::parse_vote_button_id;
 use crate::desk::Ballot;
+use crate::domain::VoteVia;
 use serenity::all::{
     ActionRowComponent, ComponentInteraction, Context, CreateActionRow, CreateInputText, CreateInteractionResponse,
     CreateModal, InputTextStyle, ModalInteraction,
@@ -36,7 +37,7 @@ impl Handler {
                 approve: true,
                 reason: None,
                 seen_hash: Some(hash),
-                via: "button".into(),
+                via: VoteVia::Button,
             };
             match self.desk.vote(id, &me, &ballot).await {
                 // The vote woke the dispatcher, which edits the card.
@@ -98,7 +99,7 @@ impl Handler {
             approve: false,
             reason,
             seen_hash: Some(hash),
-            via: "button".into(),
+            via: VoteVia::Button,
         };
         let response = match self.desk.vote(id, &me, &ballot).await {
             Ok(_) => private(&format!("You rejected request #{id}.")),

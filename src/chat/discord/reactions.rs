@@ -7,6 +7,7 @@ use super::handler::{Handler, vote_emoji};
 use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
 use crate::desk::{Ballot, DeskError};
 use crate::domain::Person;
+use crate::domain::VoteVia;
 use crate::store::{ListFilter, RequestRecord};
 use serenity::all::{ChannelId, Context, CreateMessage, GuildId, MessageId, Reaction, UserId};
 use std::time::Duration;
@@ -40,7 +41,7 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
         approve,
         reason: None,
         seen_hash: None,
-        via: "reaction".into(),
+        via: VoteVia::Reaction,
     };
     match handler.desk.vote(record.id, &voter, &ballot).await {
         Ok(outcome) => info!(request_id = record.id, decided = ?outcome.decided, "reaction vote counted"),
@@ -148,7 +149,7 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
                     approve,
                     reason: None,
                     seen_hash: None,
-                    via: "reaction".into(),
+                    via: VoteVia::Reaction,
                 };
                 match handler.desk.vote(record.id, &voter, &ballot).await {
                     Ok(_) => counted += 1,

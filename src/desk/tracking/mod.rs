@@ -7,6 +7,7 @@ mod observe;
 
 pub use observe::{Observation, TrackerSettings, observe, postpone, settled_state};
 
+use super::keys::AuditAction;
 use super::{Desk, DeskError};
 use crate::store::{AuditEntry, InstanceRecord, RequestRecord, Session, Transition};
 use crate::tencent::ApiError;
@@ -117,7 +118,7 @@ async fn settle(tx: &mut Session, record: &RequestRecord, now: OffsetDateTime) -
                 at: now,
             };
             tx.transition(record.id, transition).await?;
-            let entry = AuditEntry::by_cvmbot(record.id, now, "instances-settled", record.state, target);
+            let entry = AuditEntry::by_cvmbot(record.id, now, AuditAction::InstancesSettled, record.state, target);
             tx.insert_audit(&entry).await?;
         }
         _ => tx.bump_card(record.id).await?,

@@ -3,9 +3,11 @@
 //! dedupe key, so it is raised once) and when to poll next; and what a request's instances add up to.
 
 use crate::desk::Event;
-use crate::domain::RequestState;
+use crate::desk::keys::{DedupeKey, InstanceNews};
+use crate::domain::{BillingKind, RequestState};
 use crate::store::{InstanceRecord, InstanceUpdate};
 use crate::tencent::cvm::Instance;
+use crate::tencent::enums::InstanceState;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -36,15 +38,15 @@ pub struct Observation {
     /// The new row.
     pub update: InstanceUpdate,
     /// Notices, each with its dedupe key.
-    pub notices: Vec<(String, Event)>,
+    pub notices: Vec<(DedupeKey, Event)>,
 }
 
-fn gone_reason(billing: &str, seen: Option<&Instance>) -> String {
+fn gone_reason(billing: BillingKind, seen: Option<&Instance>) -> String {
     if seen.and_then(|i| i.restrict_state.as_deref()) == Some("EXPIRED") {
         "its prepaid period ended without renewal, so Tencent Cloud isolated it; renew it in the console within \
          the recycle-bin period to keep it."
             .into()
-    } else if billing == "spot" {
+    } else if billing == BillingKind::Spot {
         "Tencent Cloud reclaimed the spot instance (the market price rose above the bid, or the capacity was needed)."
             .into()
     } else {
@@ -63,49 +65,35 @@ pub fn observe(
     let id = &record.instance_id;
     let request_id = record.request_id;
     let mut notices = Vec::new();
-    let mut update = InstanceUpdate {
-        instance_id: id.clone(),
-        state: record.state.clone(),
-        private_ips: record.private_ips.clone(),
-        public_ips: record.public_ips.clone(),
-        error: record.error.clone(),
-        running_at: None,
-        public_ip_at: None,
-        gone_at: None,
-        watching: true,
-        next_poll_at: now,
-        poll_interval: record.poll_interval,
-        now,
-    };
+    let mut update = InstanceUpdate::unchanged(record, now);
     match seen {
         None if now - record.created_at < NEW_INSTANCE_GRACE => {}
         None => {
             update.gone_at = Some(now);
             update.watching = false;
             notices.push((
-                format!("instance:{id}:gone"),
+                DedupeKey::instance(id, InstanceNews::Gone),
                 Event::Reclaimed {
                     request_id,
                     instance_id: id.clone(),
-                    reason: gone_reason(&record.billing, None),
+                    reason: gone_reason(record.billing, None),
                 },
             ));
         }
         Some(instance) => {
             let state = instance
                 .instance_state
-                .as_ref()
-                .map_or("UNKNOWN", |s| s.as_str())
-                .to_owned();
+                .clone()
+                .unwrap_or_else(|| InstanceState::Unknown("UNKNOWN".into()));
             update.private_ips = instance.private_ip_addresses.clone();
             update.public_ips = instance.public_ip_addresses.clone().unwrap_or_default();
-            match state.as_str() {
-                "RUNNING" => {
+            match &state {
+                InstanceState::Running => {
                     let first_run = record.running_at.is_none();
                     if first_run {
                         update.running_at = Some(now);
                         notices.push((
-                            format!("instance:{id}:running"),
+                            DedupeKey::instance(id, InstanceNews::Running),
                             Event::Running {
                                 request_id,
                                 instance_id: id.clone(),
@@ -119,7 +107,7 @@ pub fn observe(
                         update.public_ip_at = Some(now);
                         if !first_run {
                             notices.push((
-                                format!("instance:{id}:public-ip"),
+                                DedupeKey::instance(id, InstanceNews::PublicIp),
                                 Event::PublicIp {
                                     request_id,
                                     instance_id: id.clone(),
@@ -129,7 +117,7 @@ pub fn observe(
                         }
                     }
                 }
-                "LAUNCH_FAILED" => {
+                InstanceState::LaunchFailed => {
                     let reason = instance
                         .latest_operation_error_msg
                         .clone()
@@ -138,7 +126,7 @@ pub fn observe(
                     update.error = Some(reason.clone());
                     update.watching = false;
                     notices.push((
-                        format!("instance:{id}:launch-failed"),
+                        DedupeKey::instance(id, InstanceNews::LaunchFailed),
                         Event::LaunchFailed {
                             request_id,
                             instance_id: id.clone(),
@@ -146,22 +134,22 @@ pub fn observe(
                         },
                     ));
                 }
-                "TERMINATING" | "SHUTDOWN" => {
+                InstanceState::Terminating | InstanceState::Shutdown => {
                     update.gone_at = Some(now);
                     update.watching = false;
                     notices.push((
-                        format!("instance:{id}:gone"),
+                        DedupeKey::instance(id, InstanceNews::Gone),
                         Event::Reclaimed {
                             request_id,
                             instance_id: id.clone(),
-                            reason: gone_reason(&record.billing, Some(instance)),
+                            reason: gone_reason(record.billing, Some(instance)),
                         },
                     ));
                 }
-                "PENDING" if now - record.created_at > settings.pending_warning => {
+                InstanceState::Pending if now - record.created_at > settings.pending_warning => {
                     let minutes = ((now - record.created_at).whole_seconds() / 60).max(0) as u64;
                     notices.push((
-                        format!("instance:{id}:still-pending"),
+                        DedupeKey::instance(id, InstanceNews::StillPending),
                         Event::StillPending {
                             request_id,
                             instance_id: id.clone(),
@@ -177,7 +165,7 @@ pub fn observe(
     let changed = update.state != record.state
         || update.private_ips != record.private_ips
         || update.public_ips != record.public_ips;
-    let waiting = update.state == "PENDING" || (record.wants_public_ip && update.public_ips.is_empty());
+    let waiting = update.state == InstanceState::Pending || (record.wants_public_ip && update.public_ips.is_empty());
     let cap = if waiting { settings.waiting } else { settings.max };
     update.poll_interval = if changed {
         settings.initial
@@ -197,12 +185,16 @@ pub fn observe(
 
 /// The state a request's instances add up to, once none is pending.
 pub fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
-    if instances.is_empty() || instances.iter().any(|i| i.state == "PENDING" && i.gone_at.is_none()) {
+    if instances.is_empty()
+        || instances
+            .iter()
+            .any(|i| i.state == InstanceState::Pending && i.gone_at.is_none())
+    {
         return None;
     }
     let failed = instances
         .iter()
-        .filter(|i| i.state == "LAUNCH_FAILED" || (i.gone_at.is_some() && i.running_at.is_none()))
+        .filter(|i| i.state == InstanceState::LaunchFailed || (i.gone_at.is_some() && i.running_at.is_none()))
         .count();
     let ran = instances.iter().filter(|i| i.running_at.is_some()).count();
     match (failed, ran) {
@@ -216,9 +208,21 @@ pub fn settled_state(instances: &[InstanceRecord]) -> Option<RequestState> {
 /// After a failed poll: try again after the current interval, nothing else changes.
 pub fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &TrackerSettings) -> Observation {
     let interval = record.poll_interval.max(settings.initial);
+    let mut update = InstanceUpdate::unchanged(record, now);
+    update.watching = record.watching;
+    update.next_poll_at = now + interval;
+    update.poll_interval = interval;
     Observation {
         request_id: record.request_id,
-        update: InstanceUpdate {
+        update,
+        notices: Vec::new(),
+    }
+}
+
+impl InstanceUpdate {
+    /// The row as it stands, polled at `now`: what a poll changes it from.
+    fn unchanged(record: &InstanceRecord, now: OffsetDateTime) -> InstanceUpdate {
+        InstanceUpdate {
             instance_id: record.instance_id.clone(),
             state: record.state.clone(),
             private_ips: record.private_ips.clone(),
@@ -227,12 +231,11 @@ pub fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &Tracker
             running_at: None,
             public_ip_at: None,
             gone_at: None,
-            watching: record.watching,
-            next_poll_at: now + interval,
-            poll_interval: interval,
+            watching: true,
+            next_poll_at: now,
+            poll_interval: record.poll_interval,
             now,
-        },
-        notices: Vec::new(),
+        }
     }
 }
 
@@ -260,9 +263,9 @@ mod tests {
             request_id: 7,
             region: "ap-guangzhou".into(),
             zone: "ap-guangzhou-3".into(),
-            billing: "payg".into(),
+            billing: BillingKind::PayAsYouGo,
             hourly_price: Yuan::ZERO,
-            state: "PENDING".into(),
+            state: InstanceState::Pending,
             private_ips: Vec::new(),
             public_ips: Vec::new(),
             wants_public_ip: true,
@@ -304,7 +307,7 @@ mod tests {
     #[test]
     fn an_expired_prepaid_instance_is_told_as_not_renewed() {
         let mut record = record();
-        record.billing = "prepaid".into();
+        record.billing = BillingKind::Prepaid;
         let isolated = Instance {
             restrict_state: Some("EXPIRED".into()),
             ..seen("SHUTDOWN", Some("43.1.2.3"))

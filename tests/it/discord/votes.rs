@@ -149,7 +149,7 @@ async fn an_approvers_button_click_approves_and_the_servers_are_bought_once() {
     assert_eq!(app.purchases().len(), 1, "RunInstances exactly once");
     let view = stored(&app, id).await;
     assert_eq!(view.votes.len(), 1);
-    assert_eq!(view.votes[0].via, "button");
+    assert_eq!(view.votes[0].via.as_str(), "button");
     app.finish().await;
 }
 

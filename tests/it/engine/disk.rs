@@ -140,7 +140,7 @@ async fn after_the_disk_fills_and_frees_sqlite_carries_on_without_a_restart() {
         approve: true,
         reason: None,
         seen_hash: None,
-        via: "console".into(),
+        via: cvmbot::domain::VoteVia::Console,
     };
     app.desk
         .vote(waiting, &bob(), &ballot)

@@ -12,7 +12,7 @@ fn approve(via: &str) -> Ballot {
         approve: true,
         reason: None,
         seen_hash: None,
-        via: via.into(),
+        via: cvmbot::domain::VoteVia::parse(via).expect("a way to vote"),
     }
 }
 
@@ -89,7 +89,7 @@ on_both_backends! {
     async fn a_rejection_with_a_reason_ends_the_request(backend) {
         let Some(app) = spawn_app(backend, "").await else { return };
         let id = file(&app, &spot_form()).await;
-        let reject = Ballot { approve: false, reason: Some("too expensive".into()), seen_hash: None, via: "button".into() };
+        let reject = Ballot { approve: false, reason: Some("too expensive".into()), seen_hash: None, via: cvmbot::domain::VoteVia::Button };
         let outcome = app.desk().vote(id, &bob(), &reject).await.expect("counted");
         assert_eq!(outcome.decided, Some(RequestState::Rejected));
         assert_eq!(outcome.view.record.note.as_deref(), Some("too expensive"));
@@ -175,7 +175,7 @@ on_both_backends! {
         let Some(app) = spawn_app(backend, "").await else { return };
         for _ in 0..5 {
             let id = file(&app, &spot_form()).await;
-            let reject = Ballot { approve: false, reason: Some("no".into()), seen_hash: None, via: "button".into() };
+            let reject = Ballot { approve: false, reason: Some("no".into()), seen_hash: None, via: cvmbot::domain::VoteVia::Button };
             let (bob, alice) = (bob(), alice());
             let (voted, cancelled) =
                 tokio::join!(app.desk().vote(id, &bob, &reject), app.desk().cancel(id, &alice, Some("changed my mind")));

@@ -15,7 +15,7 @@ fn approve() -> Ballot {
         approve: true,
         reason: None,
         seen_hash: None,
-        via: "button".into(),
+        via: cvmbot::domain::VoteVia::Button,
     }
 }
 

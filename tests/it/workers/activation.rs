@@ -42,7 +42,7 @@ on_both_backends! {
 
         assert_eq!(rig.state(id).await, RequestState::Active);
         let row = rig.instances(id).await.remove(0);
-        assert_eq!(row.state, "RUNNING");
+        assert_eq!(row.state.as_str(), "RUNNING");
         assert_eq!(row.public_ips, vec![public_ip]);
         assert!(row.running_at.is_some() && row.public_ip_at > row.running_at, "{row:?}");
         assert!(row.watching, "running instances stay watched, so reclamation is seen");

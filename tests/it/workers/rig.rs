@@ -132,7 +132,7 @@ impl Rig {
             approve: true,
             reason: None,
             seen_hash: None,
-            via: "console".into(),
+            via: cvmbot::domain::VoteVia::Console,
         };
         let outcome = self.desk().vote(id, &bob(), &ballot).await.expect("approved");
         assert_eq!(outcome.decided, Some(RequestState::Approved));

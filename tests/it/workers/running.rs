@@ -48,7 +48,7 @@ on_both_backends! {
         let id = app.desk().create(&alice(), &payg_form(), origin).await.expect("filed").record.id;
         // The dispatcher posts the card from the outbox.
         let card = app.desk().wait_for_card(id, WAIT).await.expect("a view").expect("the card is posted");
-        let ballot = Ballot { approve: true, reason: None, seen_hash: None, via: "console".into() };
+        let ballot = Ballot { approve: true, reason: None, seen_hash: None, via: cvmbot::domain::VoteVia::Console };
         app.desk().vote(id, &bob(), &ballot).await.expect("approved");
 
         // The submitter buys it on its own.
