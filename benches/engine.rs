@@ -10,7 +10,7 @@ use cvmbot::app::App;
 use cvmbot::clock::Clock;
 use cvmbot::config::Config;
 use cvmbot::desk::{Ballot, Desk, Origin};
-use cvmbot::domain::{BillingKind, Person, PurchaseForm, RequestState};
+use cvmbot::domain::{BillingKind, Person, PurchaseForm, RequestState, RoleId, UserId};
 use cvmbot::sim::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, SimConfig, Simulator};
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashSet};
@@ -57,14 +57,14 @@ struct Timings {
 
 async fn one(desk: Desk, n: usize) -> (Duration, Duration, Duration) {
     let requester = Person {
-        id: 10_000 + n as u64,
+        id: UserId::new(10_000 + n as u64),
         name: format!("requester-{n}"),
         roles: vec![],
     };
     let approver = Person {
-        id: 1,
+        id: UserId::new(1),
         name: "approver".into(),
-        roles: vec![900],
+        roles: vec![RoleId::new(900)],
     };
     let form = PurchaseForm::new(BillingKind::PayAsYouGo)
         .with("zone", "ap-guangzhou-3")

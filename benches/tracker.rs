@@ -25,7 +25,7 @@ use cvmbot::chat::render::TimeStyle;
 use cvmbot::clock::Clock;
 use cvmbot::config::Config;
 use cvmbot::desk::{Ballot, Desk, Origin};
-use cvmbot::domain::{BillingKind, PurchaseForm};
+use cvmbot::domain::{BillingKind, ChannelId, GuildId, MessageId, PurchaseForm};
 use cvmbot::sim::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, InstanceView, LoggedRequest};
 use cvmbot::store::InstanceRecord;
 use cvmbot::workers::Tracker;
@@ -44,7 +44,7 @@ const SPEED: f64 = 10.0;
 const ZONES: [&str; 4] = ["ap-guangzhou-3", "ap-guangzhou-4", "ap-guangzhou-6", "ap-guangzhou-7"];
 const TYPE: &str = "S5.MEDIUM4";
 const IMAGE: &str = "img-487zeit5";
-const CHANNEL: u64 = 10;
+const CHANNEL: ChannelId = ChannelId::new(10);
 
 fn main() -> anyhow::Result<()> {
     let sim = SimProcess::start(SPEED, 7)?;
@@ -267,11 +267,12 @@ async fn buy(desk: &Desk) -> anyhow::Result<()> {
                 .with("bandwidth", "1")
                 .with("count", PER_REQUEST.to_string());
             let origin = Origin {
-                guild_id: Some(1),
+                guild_id: Some(GuildId::new(1)),
                 channel_id: Some(CHANNEL),
             };
             let id = desk.create(&person("alice"), &form, origin).await?.record.id;
-            desk.attach_message(id, CHANNEL, 100_000 + id as u64, None).await?;
+            desk.attach_message(id, CHANNEL, MessageId::new(100_000 + id.get() as u64), None)
+                .await?;
             let ballot = Ballot {
                 approve: true,
                 reason: None,

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, bail};
 use cvmbot::chat::{Notifier, Outgoing};
+use cvmbot::domain::{ChannelId, MessageId};
 use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -139,19 +140,19 @@ impl TimingNotifier {
 }
 
 impl Notifier for TimingNotifier {
-    fn post<'a>(&'a self, _channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn post<'a>(&'a self, _channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
         Box::pin(async move {
             let mut posted = self.posted.lock().expect("notifier lock");
             let key = message.dedupe_key.clone().unwrap_or_default();
             posted.insert(key, wall_ms());
-            Ok(posted.len() as u64)
+            Ok(MessageId::new(posted.len() as u64))
         })
     }
 
     fn edit<'a>(
         &'a self,
-        _channel: u64,
-        _message_id: u64,
+        _channel: ChannelId,
+        _message_id: MessageId,
         _message: &'a Outgoing,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         self.edits.fetch_add(1, Ordering::Relaxed);

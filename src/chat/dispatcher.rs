@@ -8,6 +8,7 @@ use crate::chat::Notifier;
 use crate::chat::notifier::CardMark;
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Desk, DeskError, Event, PostedCard, Posting};
+use crate::domain::{ChannelId, RequestId};
 use crate::store::NotificationRecord;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -16,11 +17,11 @@ use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
 /// Request id → (the channel its notices go to, its headline).
-type Targets = HashMap<i64, (Option<u64>, String)>;
+type Targets = HashMap<RequestId, (Option<ChannelId>, String)>;
 
 /// Card edits that failed: request id → (failures in a row, when to try again). Kept in memory: a
 /// restart simply tries again.
-type CardFailures = Arc<Mutex<HashMap<i64, (u32, Instant)>>>;
+type CardFailures = Arc<Mutex<HashMap<RequestId, (u32, Instant)>>>;
 
 /// A card edit that failed this many times in a row is given up (the message was deleted, or the
 /// bot lost access): retrying forever would make Discord count invalid requests against the bot.
@@ -35,7 +36,7 @@ const NOTICE_ATTEMPTS: u32 = 12;
 pub struct Dispatcher {
     desk: Desk,
     notifier: Arc<dyn Notifier>,
-    alert_channel: u64,
+    alert_channel: Option<ChannelId>,
     style: TimeStyle,
     threads: bool,
     card_failures: CardFailures,
@@ -43,7 +44,12 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// A dispatcher posting through `notifier`; alerts go to `alert_channel` (0: log only).
-    pub fn new(desk: Desk, notifier: Arc<dyn Notifier>, alert_channel: u64, style: TimeStyle) -> Dispatcher {
+    pub fn new(
+        desk: Desk,
+        notifier: Arc<dyn Notifier>,
+        alert_channel: Option<ChannelId>,
+        style: TimeStyle,
+    ) -> Dispatcher {
         Dispatcher {
             desk,
             notifier,
@@ -88,10 +94,10 @@ impl Dispatcher {
                     Err(error) => {
                         let error = format!("{error:#}");
                         if self.card_failed(card.id) {
-                            error!(request_id = card.id, %error, "gave up updating a request card");
+                            error!(request_id = %card.id, %error, "gave up updating a request card");
                             self.desk.mark_card_shown(card.id, card.card_version).await?;
                         } else {
-                            warn!(request_id = card.id, %error, "could not update a request card; will retry");
+                            warn!(request_id = %card.id, %error, "could not update a request card; will retry");
                         }
                     }
                 }
@@ -134,7 +140,7 @@ impl Dispatcher {
     }
 
     /// Counts a failed edit; true when it is time to give up on this card.
-    fn card_failed(&self, id: i64) -> bool {
+    fn card_failed(&self, id: RequestId) -> bool {
         let mut failures = self.card_failures.lock().expect("card failures");
         let entry = failures.entry(id).or_insert((0, Instant::now()));
         entry.0 += 1;
@@ -171,7 +177,7 @@ impl Dispatcher {
                     claimed_at,
                 };
                 self.notifier.find_card(channel, &mark).await.unwrap_or_else(|error| {
-                    warn!(request_id = id, error = %format!("{error:#}"), "could not look for a card that may have been posted");
+                    warn!(request_id = %id, error = %format!("{error:#}"), "could not look for a card that may have been posted");
                     None
                 })
             }
@@ -179,9 +185,8 @@ impl Dispatcher {
         };
         let posted = match found {
             Some(message_id) => {
-                info!(
-                    request_id = id,
-                    message_id, "found the card a stopped process posted; linking it"
+                info!(request_id = %id,
+                    message_id = %message_id, "found the card a stopped process posted; linking it"
                 );
                 Ok(message_id)
             }
@@ -203,7 +208,7 @@ impl Dispatcher {
             {
                 Ok(thread) => Some(thread),
                 Err(error) => {
-                    warn!(request_id = id, error = %format!("{error:#}"), "could not open a thread for the request");
+                    warn!(request_id = %id, error = %format!("{error:#}"), "could not open a thread for the request");
                     None
                 }
             }
@@ -222,7 +227,7 @@ impl Dispatcher {
         // only takes away the second way to vote.
         for emoji in &reactions {
             if let Err(error) = self.notifier.react(channel, message_id, emoji).await {
-                warn!(request_id = id, error = %format!("{error:#}"), "could not add a voting reaction; buttons still work");
+                warn!(request_id = %id, error = %format!("{error:#}"), "could not add a voting reaction; buttons still work");
                 break;
             }
         }
@@ -267,7 +272,7 @@ impl Dispatcher {
             }
             None => None,
         };
-        let alert_channel = (self.alert_channel != 0).then_some(self.alert_channel);
+        let alert_channel = self.alert_channel;
         let channel = match (first.target.as_str(), headline) {
             ("alert", _) | (_, None) => alert_channel,
             (_, Some((channel, _))) => *channel,

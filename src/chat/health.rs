@@ -4,6 +4,7 @@
 use crate::chat::Notifier;
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Desk, Event};
+use crate::domain::ChannelId;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -21,7 +22,7 @@ const RECOVERED_AFTER: Duration = Duration::from_secs(10);
 pub async fn watch_database(
     desk: Desk,
     notifier: Arc<dyn Notifier>,
-    alert_channel: u64,
+    alert_channel: Option<ChannelId>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut told = false;
@@ -43,12 +44,12 @@ pub async fn watch_database(
             _ => None,
         };
         if let Some(notice) = notice {
-            let posted = if alert_channel == 0 {
-                Ok(0)
-            } else {
-                notifier
-                    .post(alert_channel, &render::notice(&notice, None, TimeStyle::Utc))
+            let posted = match alert_channel {
+                Some(channel) => notifier
+                    .post(channel, &render::notice(&notice, None, TimeStyle::Utc))
                     .await
+                    .map(|_| ()),
+                None => Ok(()),
             };
             match posted {
                 Ok(_) => told = failure.is_some(),

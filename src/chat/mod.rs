@@ -18,8 +18,8 @@ pub use notifier::{Notifier, RecordingNotifier};
 /// Where the chat posts what is not a request's own news, and how it lays a request's out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatSettings {
-    /// The alert channel (0: none; alerts go to the log only).
-    pub alert_channel: u64,
+    /// The alert channel (none: alerts go to the log only).
+    pub alert_channel: Option<crate::domain::ChannelId>,
     /// Open a thread under each new card for its request's notices.
     pub thread_per_request: bool,
 }

@@ -2,6 +2,8 @@
 //! embed on Discord, a box on the console), buttons and reactions. Adapters translate; they
 //! decide nothing.
 
+use crate::domain::UserId;
+
 /// The colour a card is shown in, by what it says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tone {
@@ -81,7 +83,7 @@ pub struct Outgoing {
     /// Emoji the bot adds as reactions after posting (✅ ❌ on a request).
     pub reactions: Vec<String>,
     /// Users to mention (and notify).
-    pub mentions: Vec<u64>,
+    pub mentions: Vec<UserId>,
     /// A key that makes a repeated post of the same notice a no-op where the chat supports it.
     pub dedupe_key: Option<String>,
 }

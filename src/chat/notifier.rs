@@ -1,31 +1,46 @@
 //! The one way workers reach the chat. Discord and the console implement it; tests record.
 
 use super::model::Outgoing;
+use crate::domain::{ChannelId, MessageId, RequestId};
 use futures_util::future::BoxFuture;
 use std::sync::Mutex;
 
 /// Posts and edits messages in a chat.
 pub trait Notifier: Send + Sync {
     /// Posts `message` in `channel`; returns the new message's id. Its reactions are added after.
-    fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>>;
+    fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>>;
     /// Replaces the content of an earlier message.
-    fn edit<'a>(&'a self, channel: u64, message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>>;
+    fn edit<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: MessageId,
+        message: &'a Outgoing,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
     /// Adds the reaction `emoji` to a message of the bot's.
-    fn react<'a>(&'a self, _channel: u64, _message_id: u64, _emoji: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn react<'a>(
+        &'a self,
+        _channel: ChannelId,
+        _message_id: MessageId,
+        _emoji: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async { Ok(()) })
     }
     /// Opens a thread under a message; returns the thread's channel id.
     fn open_thread<'a>(
         &'a self,
-        _channel: u64,
-        _message_id: u64,
+        _channel: ChannelId,
+        _message_id: MessageId,
         _name: &'a str,
-    ) -> BoxFuture<'a, anyhow::Result<u64>> {
+    ) -> BoxFuture<'a, anyhow::Result<ChannelId>> {
         Box::pin(async { anyhow::bail!("this chat has no threads") })
     }
     /// Looks among `channel`'s recent messages for the bot's own card of `card` (one posted by a
     /// process that died before recording it); its message id if found.
-    fn find_card<'a>(&'a self, _channel: u64, _card: &'a CardMark) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+    fn find_card<'a>(
+        &'a self,
+        _channel: ChannelId,
+        _card: &'a CardMark,
+    ) -> BoxFuture<'a, anyhow::Result<Option<MessageId>>> {
         Box::pin(async { Ok(None) })
     }
 }
@@ -36,7 +51,7 @@ pub trait Notifier: Send + Sync {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CardMark {
     /// The request.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// Its approval hash when the card was posted.
     pub approval_hash: String,
     /// When the post was first claimed; the card is no older (give or take clock skew).
@@ -66,14 +81,14 @@ impl CardMark {
 pub enum Recorded {
     /// A post, with the id it got.
     Post {
-        channel: u64,
-        message_id: u64,
+        channel: ChannelId,
+        message_id: MessageId,
         message: Outgoing,
     },
     /// An edit.
     Edit {
-        channel: u64,
-        message_id: u64,
+        channel: ChannelId,
+        message_id: MessageId,
         message: Outgoing,
     },
 }
@@ -103,10 +118,10 @@ impl RecordingNotifier {
 }
 
 impl Notifier for RecordingNotifier {
-    fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
         Box::pin(async move {
             let mut log = self.log.lock().expect("recording lock");
-            let message_id = 1_000_000 + log.len() as u64;
+            let message_id = MessageId::new(1_000_000 + log.len() as u64);
             log.push(Recorded::Post {
                 channel,
                 message_id,
@@ -116,7 +131,12 @@ impl Notifier for RecordingNotifier {
         })
     }
 
-    fn edit<'a>(&'a self, channel: u64, message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn edit<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: MessageId,
+        message: &'a Outgoing,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             self.log.lock().expect("recording lock").push(Recorded::Edit {
                 channel,
@@ -127,7 +147,11 @@ impl Notifier for RecordingNotifier {
         })
     }
 
-    fn find_card<'a>(&'a self, channel: u64, card: &'a CardMark) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+    fn find_card<'a>(
+        &'a self,
+        channel: ChannelId,
+        card: &'a CardMark,
+    ) -> BoxFuture<'a, anyhow::Result<Option<MessageId>>> {
         let found = self.recorded().into_iter().find_map(|r| match r {
             Recorded::Post {
                 channel: c,

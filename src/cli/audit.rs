@@ -74,9 +74,9 @@ mod tests {
     #[test]
     fn csv_quotes_what_needs_quoting() {
         let entry = AuditEntry {
-            request_id: Some(3),
+            request_id: Some(crate::domain::RequestId::new(3)),
             at: OffsetDateTime::UNIX_EPOCH,
-            actor_id: Some(102),
+            actor_id: Some(crate::domain::UserId::new(102)),
             actor_name: "bob".into(),
             action: "vote:reject:button".into(),
             from_state: Some("pending".into()),

@@ -214,7 +214,7 @@ async fn check_discord(config: &Config, report: &mut Report) {
             "list your server's id for instant registration",
         );
     }
-    if config.chat.alert_channel == 0 {
+    if config.chat.alert_channel.is_none() {
         report.warn(
             "discord.alert_channel_id",
             "not set: balance warnings go to the log only",

@@ -8,6 +8,7 @@ use crate::chat::discord::DiscordSettings;
 use crate::desk::{DeskSettings, TrackerSettings};
 use crate::domain::form::PRESET_OPTIONS;
 use crate::domain::{Audience, BalanceCheck, BillingKind, ParseContext, Policy, PurchaseForm, PurchaseSpec, Tier};
+use crate::domain::{RoleId, UserId};
 use crate::store::{DatabaseSettings, DatabaseTarget};
 use crate::tencent::{ClientSettings, Endpoint, RetryPolicy};
 use crate::workers::WorkerSettings;
@@ -54,7 +55,8 @@ pub(super) fn validate(
         desk,
         workers,
         chat: ChatSettings {
-            alert_channel: settings.discord.alert_channel_id.0,
+            alert_channel: (settings.discord.alert_channel_id.0 != 0)
+                .then(|| crate::domain::ChannelId::new(settings.discord.alert_channel_id.0)),
             thread_per_request: settings.discord.thread_per_request,
         },
         discord,
@@ -198,8 +200,8 @@ fn tencent(check: &Checker<'_>, settings: &FileSettings) -> Result<ClientSetting
 fn audience(settings: &AudienceSettings) -> Audience {
     Audience {
         anyone: settings.anyone,
-        roles: settings.roles.iter().map(|s| s.0).collect(),
-        users: settings.users.iter().map(|s| s.0).collect(),
+        roles: settings.roles.iter().map(|s| RoleId::new(s.0)).collect(),
+        users: settings.users.iter().map(|s| UserId::new(s.0)).collect(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::keys::{DedupeKey, RequestNews};
 use super::{Desk, DeskError};
+use crate::domain::{ChannelId, MessageId, RequestId};
 use crate::store::NewNotification;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -12,17 +13,17 @@ use tokio::sync::broadcast::error::RecvError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PostedCard {
     /// The channel it was posted in.
-    pub channel_id: u64,
+    pub channel_id: ChannelId,
     /// The message.
-    pub message_id: u64,
+    pub message_id: MessageId,
     /// The thread opened under it, if any.
-    pub thread_id: Option<u64>,
+    pub thread_id: Option<ChannelId>,
     /// The card version it showed.
     pub shown_version: i64,
 }
 
 /// The outbox row that asks for request `id`'s card to be posted.
-pub(super) fn card_row(id: i64, at: OffsetDateTime) -> NewNotification {
+pub(super) fn card_row(id: RequestId, at: OffsetDateTime) -> NewNotification {
     NewNotification {
         dedupe_key: DedupeKey::request(id, RequestNews::Card).as_str().to_owned(),
         request_id: Some(id),
@@ -35,7 +36,7 @@ pub(super) fn card_row(id: i64, at: OffsetDateTime) -> NewNotification {
 impl Desk {
     /// Records, in one transaction, that request `id`'s card is posted where `card` says and that
     /// its outbox row (`notification_id`) is done.
-    pub async fn link_card(&self, id: i64, notification_id: i64, card: PostedCard) -> Result<(), DeskError> {
+    pub async fn link_card(&self, id: RequestId, notification_id: i64, card: PostedCard) -> Result<(), DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         tx.attach_message(
@@ -57,10 +58,10 @@ impl Desk {
     /// that showed the card itself).
     pub async fn attach_message(
         &self,
-        id: i64,
-        channel_id: u64,
-        message_id: u64,
-        thread_id: Option<u64>,
+        id: RequestId,
+        channel_id: ChannelId,
+        message_id: MessageId,
+        thread_id: Option<ChannelId>,
     ) -> Result<(), DeskError> {
         let mut tx = self.store().begin().await?;
         tx.attach_message(id, channel_id, message_id, thread_id, None).await?;
@@ -70,7 +71,7 @@ impl Desk {
     }
 
     /// Records that the card shown for request `id` is up to date as of `version`.
-    pub async fn mark_card_shown(&self, id: i64, version: i64) -> Result<(), DeskError> {
+    pub async fn mark_card_shown(&self, id: RequestId, version: i64) -> Result<(), DeskError> {
         let mut tx = self.store().begin().await?;
         tx.mark_card_shown(id, version).await?;
         tx.commit().await?;
@@ -79,7 +80,7 @@ impl Desk {
 
     /// Waits up to `timeout` for request `id`'s card to be posted; its message id, or `None` if it
     /// is not posted yet (the dispatcher keeps trying; on another replica it may be posted already).
-    pub async fn wait_for_card(&self, id: i64, timeout: Duration) -> Result<Option<u64>, DeskError> {
+    pub async fn wait_for_card(&self, id: RequestId, timeout: Duration) -> Result<Option<MessageId>, DeskError> {
         let mut linked = self.inner.cards_linked.subscribe();
         self.wake_dispatcher();
         let deadline = tokio::time::Instant::now() + timeout;

@@ -1,7 +1,7 @@
 //! Translation between the domain and Tencent's API: a spec becomes a RunInstances request, a
 //! price answer becomes a quote, an error becomes an explanation with the facts that matter.
 
-use crate::domain::{BillingKind, BillingMode, PurchaseSpec, Quote};
+use crate::domain::{BillingKind, BillingMode, PurchaseSpec, Quote, RequestId};
 use crate::money::Yuan;
 use crate::tencent::cvm::{
     DataDisk, Filter, InstanceChargePrepaid, InstanceMarketOptions, InternetAccessible, ItemPrice, LoginSettings,
@@ -13,7 +13,11 @@ use rust_decimal::Decimal;
 
 /// The RunInstances (or InquiryPriceRunInstances) request for `spec`. `request_id` tags the
 /// instances with the cvmbot request and names them after it when the spec names nothing.
-pub fn run_request(spec: &PurchaseSpec, request_id: Option<i64>, client_token: Option<String>) -> RunInstancesRequest {
+pub fn run_request(
+    spec: &PurchaseSpec,
+    request_id: Option<RequestId>,
+    client_token: Option<String>,
+) -> RunInstancesRequest {
     let kind = spec.billing().kind();
     let prepaid = match spec.billing() {
         BillingMode::Prepaid { months, auto_renew } => Some(InstanceChargePrepaid {

@@ -4,7 +4,7 @@
 
 use super::{Desk, DeskError};
 use crate::clock::month_start;
-use crate::domain::BalanceCheck;
+use crate::domain::{BalanceCheck, RequestId, UserId};
 use crate::money::{Fen, Yuan};
 use crate::store::Session;
 use crate::tencent::billing::AccountBalance;
@@ -16,11 +16,11 @@ use tracing::warn;
 #[derive(Clone, Copy, Debug)]
 pub(super) struct CapCheck {
     /// The requester.
-    pub requester_id: u64,
+    pub requester_id: UserId,
     /// Count pending requests too (filing), or only approved and later ones (approving).
     pub with_pending: bool,
     /// The request being judged, which must not count against itself.
-    pub except: i64,
+    pub except: Option<RequestId>,
 }
 
 impl Desk {

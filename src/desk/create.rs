@@ -34,7 +34,7 @@ impl Desk {
     }
 
     /// The rest of filing a prepared spec: quote, dry run, balance, caps, store.
-    #[instrument(skip_all, fields(requester = requester.id, kind = spec.billing().kind().command()))]
+    #[instrument(skip_all, fields(requester = %requester.id, kind = spec.billing().kind().command()))]
     pub async fn file(&self, requester: &Person, spec: PurchaseSpec, origin: Origin) -> Result<RequestView, DeskError> {
         let policy = &self.settings().policy;
         self.inner.sold.check(&spec).await?;
@@ -81,7 +81,7 @@ impl Desk {
         let caps = CapCheck {
             requester_id: requester.id,
             with_pending: true,
-            except: 0,
+            except: None,
         };
         self.check_caps(&mut tx, monthly, caps, now).await?;
         let new = NewRequest {
@@ -121,7 +121,7 @@ impl Desk {
         let view = self.view_in(&mut tx, id).await?;
         tx.commit().await?;
         crate::crashpoint::here("filing:stored");
-        info!(request_id = id, "request filed");
+        info!(request_id = %id, "request filed");
         self.wake_dispatcher();
         Ok(view)
     }

@@ -1,6 +1,6 @@
 //! What can go wrong in a use case, split into what the person is told and what only the log sees.
 
-use crate::domain::{Refusal, SpecErrors, VoteRefusal};
+use crate::domain::{Refusal, RequestId, SpecErrors, VoteRefusal};
 use crate::store::StoreError;
 use std::fmt;
 
@@ -12,7 +12,7 @@ pub enum DeskError {
     /// The policy refuses (or a vote is not counted); plain words.
     Refused(String),
     /// No such request.
-    NotFound(i64),
+    NotFound(RequestId),
     /// Tencent Cloud refused; plain words.
     Cloud(String),
     /// Tencent Cloud could not be reached; try again later.

@@ -2,6 +2,7 @@
 //! JSON) in the transaction that caused it, then delivered once by whichever chat adapter runs.
 //! Fields are typed (times, money, a runway); adapters decide how to write them.
 
+use crate::domain::{RequestId, UserId};
 use crate::money::{Fen, Yuan};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -13,13 +14,13 @@ use time::{Date, OffsetDateTime};
 pub enum Event {
     /// RunInstances accepted the purchase.
     Submitted {
-        request_id: i64,
+        request_id: RequestId,
         instance_ids: Vec<String>,
         tencent_request_id: String,
     },
     /// An instance is RUNNING.
     Running {
-        request_id: i64,
+        request_id: RequestId,
         instance_id: String,
         private_ips: Vec<String>,
         public_ips: Vec<String>,
@@ -28,38 +29,38 @@ pub enum Event {
     },
     /// An instance's public IP appeared after it was running.
     PublicIp {
-        request_id: i64,
+        request_id: RequestId,
         instance_id: String,
         public_ips: Vec<String>,
     },
     /// An instance failed to launch.
     LaunchFailed {
-        request_id: i64,
+        request_id: RequestId,
         instance_id: String,
         reason: String,
     },
     /// An instance has been PENDING for a long time.
     StillPending {
-        request_id: i64,
+        request_id: RequestId,
         instance_id: String,
         minutes: u64,
     },
     /// An instance disappeared or terminated without anyone asking.
     Reclaimed {
-        request_id: i64,
+        request_id: RequestId,
         instance_id: String,
         reason: String,
     },
     /// Tencent refused the purchase.
     Failed {
-        request_id: i64,
+        request_id: RequestId,
         explanation: String,
         code: String,
         tencent_request_id: Option<String>,
     },
     /// A spot keep-trying attempt failed; another follows.
     Retrying {
-        request_id: i64,
+        request_id: RequestId,
         attempt: u32,
         explanation: String,
         #[serde(with = "stamp")]
@@ -68,10 +69,10 @@ pub enum Event {
         until: OffsetDateTime,
     },
     /// Tencent could not be reached; the same purchase is resent with the same ClientToken.
-    Unreachable { request_id: i64, explanation: String },
+    Unreachable { request_id: RequestId, explanation: String },
     /// The price rose since approval; approvals are needed again.
     Requoted {
-        request_id: i64,
+        request_id: RequestId,
         approved_monthly: Yuan,
         new_monthly: Yuan,
         /// What the new price needs (0 in notices stored before this was recorded).
@@ -81,7 +82,7 @@ pub enum Event {
     /// A re-quote found that the policy no longer allows the request (above the last tier, over a
     /// cap, or more than the balance can pay); nothing was bought.
     RefusedOnRequote {
-        request_id: i64,
+        request_id: RequestId,
         approved_monthly: Yuan,
         new_monthly: Yuan,
         reason: String,
@@ -89,14 +90,17 @@ pub enum Event {
     /// Tencent's answers to a purchase could not be read, again and again: cvmbot keeps asking
     /// with the same ClientToken, and people should look.
     PurchaseUnresolved {
-        request_id: i64,
+        request_id: RequestId,
         answers: u32,
         explanation: String,
         /// Instance ids an incomplete answer did name.
         instance_ids: Vec<String>,
     },
     /// Nobody decided in time.
-    Expired { request_id: i64, requester_id: u64 },
+    Expired {
+        request_id: RequestId,
+        requester_id: UserId,
+    },
     /// The spendable balance fell below a warning tier.
     LowBalance {
         spendable: Fen,
@@ -155,7 +159,7 @@ impl Event {
     }
 
     /// The request a notice belongs to, if any.
-    pub fn request_id(&self) -> Option<i64> {
+    pub fn request_id(&self) -> Option<RequestId> {
         match self {
             Event::Submitted { request_id, .. }
             | Event::Running { request_id, .. }
@@ -282,7 +286,7 @@ mod tests {
     #[test]
     fn events_round_trip_with_their_types() {
         let event = Event::Retrying {
-            request_id: 1,
+            request_id: RequestId::new(1),
             attempt: 2,
             explanation: "x".into(),
             next_attempt: time::macros::datetime!(2026-11-23 10:00:30 UTC),

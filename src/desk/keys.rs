@@ -2,7 +2,7 @@
 //! an event raised twice is stored once) and each audit entry's action. One place, so every
 //! writer spells them alike and the chat's nonces and the audit export stay stable.
 
-use crate::domain::VoteVia;
+use crate::domain::{RequestId, VoteVia};
 use std::fmt;
 
 /// The key an outbox row is unique by.
@@ -49,7 +49,7 @@ pub enum InstanceNews {
 
 impl DedupeKey {
     /// `request:N:…`.
-    pub fn request(id: i64, news: RequestNews<'_>) -> DedupeKey {
+    pub fn request(id: RequestId, news: RequestNews<'_>) -> DedupeKey {
         let what = match news {
             RequestNews::Card => "card".to_owned(),
             RequestNews::Submitted => "submitted".to_owned(),
@@ -180,13 +180,18 @@ mod tests {
 
     #[test]
     fn keys_and_actions_keep_the_spelling_stored_rows_have() {
-        assert_eq!(DedupeKey::request(7, RequestNews::Card).as_str(), "request:7:card");
         assert_eq!(
-            DedupeKey::request(7, RequestNews::Retry(2)).as_str(),
+            DedupeKey::request(RequestId::new(7), RequestNews::Card).as_str(),
+            "request:7:card"
+        );
+        assert_eq!(
+            DedupeKey::request(RequestId::new(7), RequestNews::Retry(2)).as_str(),
             "request:7:retry:2"
         );
         assert_eq!(
-            DedupeKey::request(7, RequestNews::Unresolved(1)).in_alerts().as_str(),
+            DedupeKey::request(RequestId::new(7), RequestNews::Unresolved(1))
+                .in_alerts()
+                .as_str(),
             "alert:request:7:unresolved:1"
         );
         assert_eq!(

@@ -35,7 +35,7 @@ pub use views::{BalanceReport, RequestView};
 pub use vote::{Ballot, VoteOutcome};
 
 use crate::clock::Clock;
-use crate::domain::{ParseContext, Policy};
+use crate::domain::{ChannelId, GuildId, ParseContext, Policy, RequestId};
 use crate::store::Store;
 use crate::tencent::TencentClient;
 use std::sync::Arc;
@@ -46,9 +46,9 @@ use tokio::sync::Notify;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Origin {
     /// The guild (server), if any.
-    pub guild_id: Option<u64>,
+    pub guild_id: Option<GuildId>,
     /// The channel.
-    pub channel_id: Option<u64>,
+    pub channel_id: Option<ChannelId>,
 }
 
 /// The desk's settings (the configuration builds them).
@@ -85,7 +85,7 @@ struct Inner {
     submitter_wake: Notify,
     dispatcher_wake: Notify,
     /// Request ids whose card was just linked (waiters in the adapters).
-    cards_linked: tokio::sync::broadcast::Sender<i64>,
+    cards_linked: tokio::sync::broadcast::Sender<RequestId>,
     catalogue: Catalogue,
     sold: sold::Sold,
 }

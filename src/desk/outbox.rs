@@ -3,6 +3,7 @@
 
 use super::Event;
 use super::keys::DedupeKey;
+use crate::domain::{MessageId, RequestId};
 use crate::store::{NewNotification, NotificationRecord, RequestRecord};
 use time::OffsetDateTime;
 
@@ -86,7 +87,11 @@ impl super::Desk {
     }
 
     /// Marks `rows` delivered as the message `message_id` (`None`: given up, or nowhere to post).
-    pub async fn posted(&self, rows: &[NotificationRecord], message_id: Option<u64>) -> Result<(), super::DeskError> {
+    pub async fn posted(
+        &self,
+        rows: &[NotificationRecord],
+        message_id: Option<MessageId>,
+    ) -> Result<(), super::DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         for row in rows {
@@ -113,7 +118,7 @@ impl super::Desk {
 
     /// Every outbox row (of one request, or all), oldest first: what was said, and whether it was
     /// delivered (for the console's `/await` and for tests).
-    pub async fn outbox(&self, request_id: Option<i64>) -> Result<Vec<NotificationRecord>, super::DeskError> {
+    pub async fn outbox(&self, request_id: Option<RequestId>) -> Result<Vec<NotificationRecord>, super::DeskError> {
         Ok(self.store().session().await?.notifications(request_id).await?)
     }
 }

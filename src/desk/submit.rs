@@ -9,7 +9,7 @@ use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::vote::enqueue;
 use super::{Desk, DeskError};
 use crate::desk::Event;
-use crate::domain::{BillingKind, RequestState, approval_hash, client_token};
+use crate::domain::{BillingKind, RequestId, RequestState, approval_hash, client_token};
 use crate::money::Yuan;
 use crate::store::{AuditEntry, NewInstance, RequestRecord, Requote, Transition};
 use crate::tencent::{ApiError, ErrorKind};
@@ -83,8 +83,8 @@ impl Desk {
     }
 
     /// One submission pass over request `id`.
-    #[instrument(skip_all, fields(request_id = id))]
-    pub async fn submit(&self, id: i64) -> Result<SubmitOutcome, DeskError> {
+    #[instrument(skip_all, fields(request_id = %id))]
+    pub async fn submit(&self, id: RequestId) -> Result<SubmitOutcome, DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         let Some(record) = tx.lock_request(id).await? else {
@@ -217,7 +217,7 @@ impl Desk {
         let caps = CapCheck {
             requester_id: record.requester_id,
             with_pending: false,
-            except: id,
+            except: Some(id),
         };
         let mut warnings = Vec::new();
         let verdict = match policy.approvals_needed(monthly) {

@@ -1,6 +1,7 @@
 //! Read-only use cases: a request with its votes and instances, listings, history, the balance.
 
 use super::{Desk, DeskError, Runway};
+use crate::domain::RequestId;
 use crate::money::{Fen, Yuan};
 use crate::store::{InstanceRecord, ListFilter, RequestRecord, Session, VoteRecord};
 use rust_decimal::Decimal;
@@ -47,13 +48,13 @@ pub struct BalanceReport {
 
 impl Desk {
     /// Request `id` with its votes and instances.
-    pub async fn view(&self, id: i64) -> Result<RequestView, DeskError> {
+    pub async fn view(&self, id: RequestId) -> Result<RequestView, DeskError> {
         let mut session = self.store().session().await?;
         self.view_in(&mut session, id).await
     }
 
     /// Like [`Desk::view`], inside an open session or transaction.
-    pub(super) async fn view_in(&self, session: &mut Session, id: i64) -> Result<RequestView, DeskError> {
+    pub(super) async fn view_in(&self, session: &mut Session, id: RequestId) -> Result<RequestView, DeskError> {
         let record = session.request(id).await?.ok_or(DeskError::NotFound(id))?;
         let votes = session.votes(id).await?;
         let instances = session.instances_of(id).await?;

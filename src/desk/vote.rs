@@ -6,7 +6,7 @@ use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::outbox::notice_row;
 use super::{Desk, DeskError, RequestView};
 use crate::desk::Event;
-use crate::domain::{Person, RequestState, VoteFacts, VoteRefusal, VoteVia, client_token};
+use crate::domain::{MessageId, Person, RequestId, RequestState, VoteFacts, VoteRefusal, VoteVia, client_token};
 use crate::money::Fen;
 use crate::store::{AuditEntry, RequestRecord, Session, Transition, VoteRecord};
 use tracing::{info, instrument};
@@ -36,8 +36,8 @@ pub struct VoteOutcome {
 impl Desk {
     /// Casts `voter`'s vote on request `id`. Self-approval, non-approvers, second votes, expired or
     /// decided requests and votes on an outdated card are refused with the reason.
-    #[instrument(skip_all, fields(request_id = id, voter = voter.id, approve = ballot.approve))]
-    pub async fn vote(&self, id: i64, voter: &Person, ballot: &Ballot) -> Result<VoteOutcome, DeskError> {
+    #[instrument(skip_all, fields(request_id = %id, voter = %voter.id, approve = ballot.approve))]
+    pub async fn vote(&self, id: RequestId, voter: &Person, ballot: &Ballot) -> Result<VoteOutcome, DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
@@ -89,7 +89,7 @@ impl Desk {
                 let caps = CapCheck {
                     requester_id: record.requester_id,
                     with_pending: false,
-                    except: id,
+                    except: Some(id),
                 };
                 self.check_caps(&mut tx, Fen::new(record.monthly_fen).to_yuan(), caps, now)
                     .await?;
@@ -142,7 +142,7 @@ impl Desk {
 
     /// Whether `voter` could vote on request `id` now, without voting (the Reject button asks for
     /// a reason only when the vote would count).
-    pub async fn check_vote(&self, id: i64, voter: &Person, seen_hash: Option<&str>) -> Result<(), DeskError> {
+    pub async fn check_vote(&self, id: RequestId, voter: &Person, seen_hash: Option<&str>) -> Result<(), DeskError> {
         let mut session = self.store().session().await?;
         let record = session.request(id).await?.ok_or(DeskError::NotFound(id))?;
         let votes = session.votes(id).await?;
@@ -161,7 +161,7 @@ impl Desk {
     }
 
     /// Asks for the cards of `ids` to be shown again (after a restart, to re-render them).
-    pub async fn refresh_cards(&self, ids: &[i64]) -> Result<(), DeskError> {
+    pub async fn refresh_cards(&self, ids: &[RequestId]) -> Result<(), DeskError> {
         let mut tx = self.store().begin().await?;
         for id in ids {
             tx.bump_card(*id).await?;
@@ -172,14 +172,14 @@ impl Desk {
     }
 
     /// The request whose card is the message `message_id`, if any.
-    pub async fn request_by_message(&self, message_id: u64) -> Result<Option<RequestRecord>, DeskError> {
+    pub async fn request_by_message(&self, message_id: MessageId) -> Result<Option<RequestRecord>, DeskError> {
         Ok(self.store().session().await?.request_by_message(message_id).await?)
     }
 
     /// Casts a vote on the request whose message is `message_id` (a reaction).
     pub async fn vote_on_message(
         &self,
-        message_id: u64,
+        message_id: MessageId,
         voter: &Person,
         ballot: &Ballot,
     ) -> Result<VoteOutcome, DeskError> {
@@ -191,8 +191,8 @@ impl Desk {
     }
 
     /// Withdraws a pending (or approved, not yet submitted) request. The requester or an admin may.
-    #[instrument(skip_all, fields(request_id = id, by = person.id))]
-    pub async fn cancel(&self, id: i64, person: &Person, reason: Option<&str>) -> Result<RequestView, DeskError> {
+    #[instrument(skip_all, fields(request_id = %id, by = %person.id))]
+    pub async fn cancel(&self, id: RequestId, person: &Person, reason: Option<&str>) -> Result<RequestView, DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
@@ -295,7 +295,7 @@ pub(super) async fn enqueue(
 impl AuditEntry {
     /// An event done by cvmbot itself.
     pub fn by_cvmbot(
-        request_id: i64,
+        request_id: RequestId,
         at: time::OffsetDateTime,
         action: AuditAction,
         from: RequestState,

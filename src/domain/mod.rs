@@ -3,6 +3,7 @@
 pub mod duration;
 mod fields;
 pub mod form;
+pub mod ids;
 pub mod names;
 pub mod policy;
 pub mod quote;
@@ -10,6 +11,7 @@ pub mod request;
 pub mod spec;
 
 pub use form::{FieldError, PurchaseForm, SpecErrors};
+pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};
 pub use policy::{Audience, BalanceCheck, Person, Policy, Refusal, Tier, VoteFacts, VoteRefusal, VoteVia};
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};

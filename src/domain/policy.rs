@@ -1,6 +1,7 @@
 //! The purchasing policy: who may request and approve, what may be bought, how many approvals a
 //! cost needs, and the caps. Pure decisions; the desk supplies the facts.
 
+use super::ids::{RoleId, UserId};
 use super::request::RequestState;
 use super::spec::{BillingKind, PurchaseSpec};
 use crate::money::Yuan;
@@ -12,11 +13,11 @@ use time::OffsetDateTime;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
     /// Their chat user id.
-    pub id: u64,
+    pub id: UserId,
     /// Display name.
     pub name: String,
-    /// Role ids.
-    pub roles: Vec<u64>,
+    /// Their roles.
+    pub roles: Vec<RoleId>,
 }
 
 /// A group of people: everyone, or the holders of some roles and some users.
@@ -25,9 +26,9 @@ pub struct Audience {
     /// Everyone belongs.
     pub anyone: bool,
     /// Holders of any of these roles belong.
-    pub roles: Vec<u64>,
+    pub roles: Vec<RoleId>,
     /// These users belong.
-    pub users: Vec<u64>,
+    pub users: Vec<UserId>,
 }
 
 impl Audience {
@@ -173,7 +174,7 @@ impl fmt::Display for VoteRefusal {
 #[derive(Clone, Copy, Debug)]
 pub struct VoteFacts<'a> {
     /// Who filed the request.
-    pub requester_id: u64,
+    pub requester_id: UserId,
     /// Its state now.
     pub state: RequestState,
     /// When it expires.
@@ -300,7 +301,7 @@ impl Policy {
     }
 
     /// Whether `person` may cancel a request filed by `requester_id`.
-    pub fn may_cancel(&self, person: &Person, requester_id: u64) -> bool {
+    pub fn may_cancel(&self, person: &Person, requester_id: UserId) -> bool {
         person.id == requester_id || self.admins.includes(person)
     }
 }

@@ -1,6 +1,7 @@
 //! A purchase request's life: its states, the transitions between them, and the hash that binds
 //! approvals to the exact spec and price.
 
+use super::ids::RequestId;
 use super::quote::Quote;
 use super::spec::PurchaseSpec;
 use sha2::{Digest, Sha256};
@@ -152,7 +153,7 @@ pub fn approval_hash(spec: &PurchaseSpec, quote: &Quote) -> String {
 /// The ClientToken of a submission attempt: derived from the installation, the request and the
 /// attempt, so retries and restarts of one attempt send the same token (Tencent buys once), a
 /// deliberate new attempt (spot keep-trying) sends a new one, and two installations never collide.
-pub fn client_token(installation_id: &str, request_id: i64, attempt: u32) -> String {
+pub fn client_token(installation_id: &str, request_id: RequestId, attempt: u32) -> String {
     let digest = Sha256::digest(format!("{installation_id}/{request_id}/{attempt}").as_bytes());
     format!("cvmbot-{request_id}-{attempt}-{}", &hex::encode(digest)[..24])
 }
@@ -182,10 +183,10 @@ mod tests {
 
     #[test]
     fn client_tokens_are_stable_per_attempt_short_and_distinct_across_installations() {
-        let token = client_token("install-a", 42, 1);
-        assert_eq!(token, client_token("install-a", 42, 1));
-        assert_ne!(token, client_token("install-a", 42, 2));
-        assert_ne!(token, client_token("install-b", 42, 1));
+        let token = client_token("install-a", RequestId::new(42), 1);
+        assert_eq!(token, client_token("install-a", RequestId::new(42), 1));
+        assert_ne!(token, client_token("install-a", RequestId::new(42), 2));
+        assert_ne!(token, client_token("install-b", RequestId::new(42), 1));
         assert!(token.len() <= 64 && token.is_ascii(), "{token}");
     }
 }

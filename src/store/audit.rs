@@ -2,6 +2,7 @@
 
 use super::session::{RowExt, on_backend};
 use super::{Session, StoreResult, from_ms, to_ms};
+use crate::domain::{RequestId, StoredId, UserId};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -9,12 +10,12 @@ use time::OffsetDateTime;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     /// The request concerned, if any.
-    pub request_id: Option<i64>,
+    pub request_id: Option<RequestId>,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Who (chat user id); `None` for cvmbot itself.
-    pub actor_id: Option<u64>,
+    pub actor_id: Option<UserId>,
     /// Who, by name (`cvmbot` for the bot).
     pub actor_name: String,
     /// What: `created`, `approved`, `submitted`, …
@@ -31,9 +32,9 @@ pub struct AuditEntry {
 
 fn decode(row: &impl RowExt) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
-        request_id: row.opt_int("request_id")?,
+        request_id: row.opt_int("request_id")?.map(RequestId::from_stored),
         at: from_ms(row.int("at")?),
-        actor_id: row.opt_int("actor_id")?.map(|a| a as u64),
+        actor_id: row.opt_int("actor_id")?.map(UserId::from_stored),
         actor_name: row.text("actor_name")?,
         action: row.text("action")?,
         from_state: row.opt_text("from_state")?,
@@ -50,9 +51,9 @@ impl Session {
              tencent_request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(entry.request_id)
+                .bind(entry.request_id.map(StoredId::to_stored))
                 .bind(to_ms(entry.at))
-                .bind(entry.actor_id.map(|a| a as i64))
+                .bind(entry.actor_id.map(StoredId::to_stored))
                 .bind(&entry.actor_name)
                 .bind(&entry.action)
                 .bind(&entry.from_state)
@@ -79,11 +80,11 @@ impl Session {
     }
 
     /// Events of one request, oldest first.
-    pub async fn audit_of(&mut self, request_id: i64) -> StoreResult<Vec<AuditEntry>> {
+    pub async fn audit_of(&mut self, request_id: RequestId) -> StoreResult<Vec<AuditEntry>> {
         const SQL: &str = "SELECT request_id, at, actor_id, actor_name, action, from_state, to_state, detail, tencent_request_id \
              FROM audit WHERE request_id = $1 ORDER BY at, id";
         on_backend!(self, |conn| sqlx::query(SQL)
-            .bind(request_id)
+            .bind(request_id.get())
             .fetch_all(&mut *conn)
             .await?
             .iter()

@@ -2,7 +2,7 @@
 
 use super::session::{RowExt, on_backend};
 use super::{Session, StoreError, StoreResult, from_ms, to_ms};
-use crate::domain::BillingKind;
+use crate::domain::{BillingKind, RequestId};
 use crate::money::Yuan;
 use crate::tencent::enums::InstanceState;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 #[allow(missing_docs)]
 pub struct NewInstance {
     pub instance_id: String,
-    pub request_id: i64,
+    pub request_id: RequestId,
     pub region: String,
     pub zone: String,
     pub billing: BillingKind,
@@ -30,7 +30,7 @@ pub struct NewInstance {
 #[allow(missing_docs)]
 pub struct InstanceRecord {
     pub instance_id: String,
-    pub request_id: i64,
+    pub request_id: RequestId,
     pub region: String,
     pub zone: String,
     pub billing: BillingKind,
@@ -81,7 +81,7 @@ fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
     let price = row.text("hourly_price")?;
     Ok(InstanceRecord {
         instance_id: row.text("instance_id")?,
-        request_id: row.int("request_id")?,
+        request_id: RequestId::new(row.int("request_id")?),
         region: row.text("region")?,
         zone: row.text("zone")?,
         billing: {
@@ -119,7 +119,7 @@ impl Session {
             on_backend!(self, |conn| {
                 sqlx::query(SQL)
                     .bind(&new.instance_id)
-                    .bind(new.request_id)
+                    .bind(new.request_id.get())
                     .bind(&new.region)
                     .bind(&new.zone)
                     .bind(new.billing.command())
@@ -136,12 +136,12 @@ impl Session {
     }
 
     /// The instances of a request.
-    pub async fn instances_of(&mut self, request_id: i64) -> StoreResult<Vec<InstanceRecord>> {
+    pub async fn instances_of(&mut self, request_id: RequestId) -> StoreResult<Vec<InstanceRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM instances WHERE request_id = $1 ORDER BY instance_id"
         ));
         on_backend!(self, |conn| sqlx::query(sql)
-            .bind(request_id)
+            .bind(request_id.get())
             .fetch_all(&mut *conn)
             .await?
             .iter()

@@ -3,6 +3,7 @@
 
 use super::session::{RowExt, on_backend};
 use super::{Session, StoreResult, from_ms, to_ms};
+use crate::domain::{MessageId, RequestId, StoredId};
 use time::OffsetDateTime;
 
 /// A notice to deliver.
@@ -11,7 +12,7 @@ pub struct NewNotification {
     /// Unique per event (`instance:ins-1:running`); a second insert with the same key is ignored.
     pub dedupe_key: String,
     /// The request it belongs to, if any.
-    pub request_id: Option<i64>,
+    pub request_id: Option<RequestId>,
     /// `request` (its channel or thread), `alert` (the alert channel) or `card` (the request's
     /// card, posted in the channel it was filed from).
     pub target: String,
@@ -27,12 +28,12 @@ pub struct NewNotification {
 pub struct NotificationRecord {
     pub id: i64,
     pub dedupe_key: String,
-    pub request_id: Option<i64>,
+    pub request_id: Option<RequestId>,
     pub target: String,
     pub body: String,
     pub created_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
-    pub message_id: Option<u64>,
+    pub message_id: Option<MessageId>,
     pub attempts: u32,
     /// When a dispatcher last started posting it (it may have been posted if this is set).
     pub claimed_at: Option<OffsetDateTime>,
@@ -42,12 +43,12 @@ fn decode(row: &impl RowExt) -> StoreResult<NotificationRecord> {
     Ok(NotificationRecord {
         id: row.int("id")?,
         dedupe_key: row.text("dedupe_key")?,
-        request_id: row.opt_int("request_id")?,
+        request_id: row.opt_int("request_id")?.map(RequestId::from_stored),
         target: row.text("target")?,
         body: row.text("body")?,
         created_at: from_ms(row.int("created_at")?),
         sent_at: row.opt_int("sent_at")?.map(from_ms),
-        message_id: row.opt_int("message_id")?.map(|m| m as u64),
+        message_id: row.opt_int("message_id")?.map(MessageId::from_stored),
         attempts: row.int("attempts")? as u32,
         claimed_at: row.opt_int("claimed_at")?.map(from_ms),
     })
@@ -63,7 +64,7 @@ impl Session {
         on_backend!(self, |conn| {
             let done = sqlx::query(SQL)
                 .bind(&new.dedupe_key)
-                .bind(new.request_id)
+                .bind(new.request_id.map(StoredId::to_stored))
                 .bind(&new.target)
                 .bind(&new.body)
                 .bind(to_ms(new.at))
@@ -107,12 +108,12 @@ impl Session {
     }
 
     /// Every notice, oldest first (tests and the console read what was said).
-    pub async fn notifications(&mut self, request_id: Option<i64>) -> StoreResult<Vec<NotificationRecord>> {
+    pub async fn notifications(&mut self, request_id: Option<RequestId>) -> StoreResult<Vec<NotificationRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR request_id = $1) ORDER BY id"
         ));
         on_backend!(self, |conn| sqlx::query(sql)
-            .bind(request_id)
+            .bind(request_id.map(StoredId::to_stored))
             .fetch_all(&mut *conn)
             .await?
             .iter()
@@ -124,7 +125,7 @@ impl Session {
     pub async fn mark_notification_sent(
         &mut self,
         id: i64,
-        message_id: Option<u64>,
+        message_id: Option<MessageId>,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
         const SQL: &str = "UPDATE notifications SET sent_at = $2, message_id = $3, attempts = attempts + 1 \
@@ -133,7 +134,7 @@ impl Session {
             let done = sqlx::query(SQL)
                 .bind(id)
                 .bind(to_ms(at))
-                .bind(message_id.map(|m| m as i64))
+                .bind(message_id.map(StoredId::to_stored))
                 .execute(&mut *conn)
                 .await?;
             Ok(done.rows_affected() == 1)

@@ -2,7 +2,9 @@
 
 use super::session::RowExt;
 use super::{StoreError, StoreResult, from_ms};
-use crate::domain::{Person, PurchaseSpec, Quote, RequestState, VoteVia};
+use crate::domain::{
+    ChannelId, GuildId, MessageId, Person, PurchaseSpec, Quote, RequestId, RequestState, StoredId, UserId, VoteVia,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -25,14 +27,14 @@ pub struct Failure {
 #[derive(Clone, Debug, PartialEq)]
 #[allow(missing_docs)]
 pub struct RequestRecord {
-    pub id: i64,
+    pub id: RequestId,
     pub state: RequestState,
-    pub requester_id: u64,
+    pub requester_id: UserId,
     pub requester_name: String,
-    pub guild_id: Option<u64>,
-    pub channel_id: Option<u64>,
-    pub message_id: Option<u64>,
-    pub thread_id: Option<u64>,
+    pub guild_id: Option<GuildId>,
+    pub channel_id: Option<ChannelId>,
+    pub message_id: Option<MessageId>,
+    pub thread_id: Option<ChannelId>,
     pub spec: PurchaseSpec,
     pub quote: Quote,
     pub approval_hash: String,
@@ -63,7 +65,7 @@ pub struct RequestRecord {
 
 impl RequestRecord {
     /// Where follow-up posts go: the request's thread, else its channel.
-    pub fn post_channel(&self) -> Option<u64> {
+    pub fn post_channel(&self) -> Option<ChannelId> {
         self.thread_id.or(self.channel_id)
     }
 }
@@ -78,8 +80,8 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
 }
 
-fn snowflake(value: Option<i64>) -> Option<u64> {
-    value.map(|v| v as u64)
+fn snowflake<T: StoredId>(value: Option<i64>) -> Option<T> {
+    value.map(T::from_stored)
 }
 
 pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
@@ -89,9 +91,9 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
         None => None,
     };
     Ok(RequestRecord {
-        id: row.int("id")?,
+        id: RequestId::new(row.int("id")?),
         state: RequestState::parse(&state_text).ok_or_else(|| corrupt("request state", &state_text))?,
-        requester_id: row.int("requester_id")? as u64,
+        requester_id: UserId::from_stored(row.int("requester_id")?),
         requester_name: row.text("requester_name")?,
         guild_id: snowflake(row.opt_int("guild_id")?),
         channel_id: snowflake(row.opt_int("channel_id")?),
@@ -127,8 +129,8 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
 #[allow(missing_docs)]
 pub struct NewRequest {
     pub requester: Person,
-    pub guild_id: Option<u64>,
-    pub channel_id: Option<u64>,
+    pub guild_id: Option<GuildId>,
+    pub channel_id: Option<ChannelId>,
     pub spec: PurchaseSpec,
     pub quote: Quote,
     pub approval_hash: String,
@@ -145,8 +147,8 @@ pub struct NewRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct VoteRecord {
-    pub request_id: i64,
-    pub voter_id: u64,
+    pub request_id: RequestId,
+    pub voter_id: UserId,
     pub voter_name: String,
     pub approve: bool,
     /// The approval hash the vote was cast on; only votes on the current hash count.
@@ -159,8 +161,8 @@ pub struct VoteRecord {
 
 pub(super) fn decode_vote(row: &impl RowExt) -> StoreResult<VoteRecord> {
     Ok(VoteRecord {
-        request_id: row.int("request_id")?,
-        voter_id: row.int("voter_id")? as u64,
+        request_id: RequestId::new(row.int("request_id")?),
+        voter_id: UserId::from_stored(row.int("voter_id")?),
         voter_name: row.text("voter_name")?,
         approve: row.flag("approve")?,
         approval_hash: row.text("approval_hash")?,

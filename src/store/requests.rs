@@ -3,7 +3,7 @@
 use super::records::{REQUEST_COLUMNS, decode_request, decode_vote};
 use super::session::on_backend;
 use super::{Failure, NewRequest, RequestRecord, Session, StoreError, StoreResult, VoteRecord, to_ms};
-use crate::domain::{Quote, RequestState};
+use crate::domain::{ChannelId, MessageId, Quote, RequestId, RequestState, StoredId, UserId};
 use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
@@ -13,7 +13,7 @@ pub enum ListFilter {
     /// Waiting for approval.
     Pending,
     /// Filed by this user.
-    Mine(u64),
+    Mine(UserId),
     /// Everything.
     All,
 }
@@ -56,40 +56,42 @@ fn select(condition: &str) -> AssertSqlSafe<String> {
 
 impl Session {
     /// Stores a new pending request; returns its id.
-    pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<i64> {
+    pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<RequestId> {
         const SQL: &str = "INSERT INTO requests (state, requester_id, requester_name, guild_id, channel_id, spec, quote, \
              approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, dry_run_request_id, \
              balance_warning, created_at, updated_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15) RETURNING id";
         let (spec, quote) = (json(&new.spec), json(&new.quote));
         on_backend!(self, |conn| {
-            Ok(sqlx::query_scalar::<_, i64>(SQL)
-                .bind(RequestState::Pending.as_str())
-                .bind(new.requester.id as i64)
-                .bind(&new.requester.name)
-                .bind(new.guild_id.map(|g| g as i64))
-                .bind(new.channel_id.map(|c| c as i64))
-                .bind(&spec)
-                .bind(&quote)
-                .bind(&new.approval_hash)
-                .bind(new.monthly_fen)
-                .bind(i64::from(new.approvals_needed))
-                .bind(to_ms(new.now))
-                .bind(&new.quote_request_id)
-                .bind(&new.dry_run_request_id)
-                .bind(&new.balance_warning)
-                .bind(to_ms(new.expires_at))
-                .fetch_one(&mut *conn)
-                .await?)
+            Ok(RequestId::new(
+                sqlx::query_scalar::<_, i64>(SQL)
+                    .bind(RequestState::Pending.as_str())
+                    .bind(new.requester.id.to_stored())
+                    .bind(&new.requester.name)
+                    .bind(new.guild_id.map(StoredId::to_stored))
+                    .bind(new.channel_id.map(StoredId::to_stored))
+                    .bind(&spec)
+                    .bind(&quote)
+                    .bind(&new.approval_hash)
+                    .bind(new.monthly_fen)
+                    .bind(i64::from(new.approvals_needed))
+                    .bind(to_ms(new.now))
+                    .bind(&new.quote_request_id)
+                    .bind(&new.dry_run_request_id)
+                    .bind(&new.balance_warning)
+                    .bind(to_ms(new.expires_at))
+                    .fetch_one(&mut *conn)
+                    .await?,
+            ))
         })
     }
 
     /// The request `id`.
-    pub async fn request(&mut self, id: i64) -> StoreResult<Option<RequestRecord>> {
+    pub async fn request(&mut self, id: RequestId) -> StoreResult<Option<RequestRecord>> {
         let sql = select("id = $1");
         on_backend!(self, |conn| {
             sqlx::query(sql)
-                .bind(id)
+                .bind(id.get())
                 .fetch_optional(&mut *conn)
                 .await?
                 .map(|r| decode_request(&r))
@@ -99,13 +101,13 @@ impl Session {
 
     /// Locks the request row for the rest of the transaction and returns it. Every state change
     /// starts here, so changes to one request are serialized on both backends.
-    pub async fn lock_request(&mut self, id: i64) -> StoreResult<Option<RequestRecord>> {
+    pub async fn lock_request(&mut self, id: RequestId) -> StoreResult<Option<RequestRecord>> {
         let sql = AssertSqlSafe(format!(
             "UPDATE requests SET version = version + 1 WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
         ));
         on_backend!(self, |conn| {
             sqlx::query(sql)
-                .bind(id)
+                .bind(id.get())
                 .fetch_optional(&mut *conn)
                 .await?
                 .map(|r| decode_request(&r))
@@ -114,11 +116,11 @@ impl Session {
     }
 
     /// The request whose chat message is `message_id`.
-    pub async fn request_by_message(&mut self, message_id: u64) -> StoreResult<Option<RequestRecord>> {
+    pub async fn request_by_message(&mut self, message_id: MessageId) -> StoreResult<Option<RequestRecord>> {
         let sql = select("message_id = $1");
         on_backend!(self, |conn| {
             sqlx::query(sql)
-                .bind(message_id as i64)
+                .bind(message_id.to_stored())
                 .fetch_optional(&mut *conn)
                 .await?
                 .map(|r| decode_request(&r))
@@ -130,20 +132,20 @@ impl Session {
     /// while it was being posted leaves the card stale, to be edited; `None`: the current one).
     pub async fn attach_message(
         &mut self,
-        id: i64,
-        channel_id: u64,
-        message_id: u64,
-        thread_id: Option<u64>,
+        id: RequestId,
+        channel_id: ChannelId,
+        message_id: MessageId,
+        thread_id: Option<ChannelId>,
         shown_version: Option<i64>,
     ) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET channel_id = $2, message_id = $3, thread_id = COALESCE($4, thread_id), \
              card_shown = COALESCE($5, card_version) WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
-                .bind(channel_id as i64)
-                .bind(message_id as i64)
-                .bind(thread_id.map(|t| t as i64))
+                .bind(id.get())
+                .bind(channel_id.to_stored())
+                .bind(message_id.to_stored())
+                .bind(thread_id.map(StoredId::to_stored))
                 .bind(shown_version)
                 .execute(&mut *conn)
                 .await?;
@@ -153,19 +155,22 @@ impl Session {
 
     /// Requests still under way whose card was never posted (filed with a channel but no message,
     /// by a version of cvmbot that posted cards outside the outbox): their cards are queued.
-    pub async fn requests_without_cards(&mut self) -> StoreResult<Vec<i64>> {
+    pub async fn requests_without_cards(&mut self) -> StoreResult<Vec<RequestId>> {
         const SQL: &str = "SELECT id FROM requests WHERE message_id IS NULL AND channel_id IS NOT NULL \
              AND state IN ('pending', 'approved', 'submitting', 'submitted', 'partially_active') ORDER BY id";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
             .fetch_all(&mut *conn)
-            .await?))
+            .await?
+            .into_iter()
+            .map(RequestId::new)
+            .collect()))
     }
 
     /// Requests for a listing, newest first.
     pub async fn list_requests(&mut self, filter: ListFilter, limit: i64) -> StoreResult<Vec<RequestRecord>> {
         let (condition, user) = match filter {
             ListFilter::Pending => ("state = 'pending'", 0),
-            ListFilter::Mine(user) => ("requester_id = $2", user as i64),
+            ListFilter::Mine(user) => ("requester_id = $2", user.to_stored()),
             ListFilter::All => ("1 = 1", 0),
         };
         let sql = AssertSqlSafe(format!(
@@ -183,7 +188,7 @@ impl Session {
     /// Moves the request from `t.from` to `t.to`. Every caller has locked the row and seen it in
     /// `t.from`, so a request found in another state is an error (the transaction rolls back),
     /// never a silent no-op. The chat card is marked for re-rendering.
-    pub async fn transition(&mut self, id: i64, t: Transition) -> StoreResult<()> {
+    pub async fn transition(&mut self, id: RequestId, t: Transition) -> StoreResult<()> {
         if !t.from.can_become(t.to) {
             return Err(StoreError::Corrupt(format!(
                 "request {id}: {} cannot become {}",
@@ -194,7 +199,7 @@ impl Session {
              WHERE id = $1 AND state = $2";
         let moved = on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(id.get())
                 .bind(t.from.as_str())
                 .bind(t.to.as_str())
                 .bind(to_ms(t.at))
@@ -215,7 +220,7 @@ impl Session {
     /// with no unclear answers.
     pub async fn set_submission(
         &mut self,
-        id: i64,
+        id: RequestId,
         attempt: u32,
         client_token: &str,
         next_attempt_at: OffsetDateTime,
@@ -225,7 +230,7 @@ impl Session {
              keep_trying_until = COALESCE($5, keep_trying_until), unclear_answers = 0 WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(id.get())
                 .bind(i64::from(attempt))
                 .bind(client_token)
                 .bind(to_ms(next_attempt_at))
@@ -237,11 +242,11 @@ impl Session {
     }
 
     /// Sets when the submitter should look at the request again.
-    pub async fn set_next_attempt(&mut self, id: i64, at: Option<OffsetDateTime>) -> StoreResult<()> {
+    pub async fn set_next_attempt(&mut self, id: RequestId, at: Option<OffsetDateTime>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET next_attempt_at = $2 WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(id.get())
                 .bind(at.map(to_ms))
                 .execute(&mut *conn)
                 .await?;
@@ -250,21 +255,25 @@ impl Session {
     }
 
     /// Stores (or clears) the explained Tencent failure.
-    pub async fn set_failure(&mut self, id: i64, failure: Option<&Failure>) -> StoreResult<()> {
+    pub async fn set_failure(&mut self, id: RequestId, failure: Option<&Failure>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET failure = $2, card_version = card_version + 1 WHERE id = $1";
         let failure = failure.map(json);
         on_backend!(self, |conn| {
-            sqlx::query(SQL).bind(id).bind(&failure).execute(&mut *conn).await?;
+            sqlx::query(SQL)
+                .bind(id.get())
+                .bind(&failure)
+                .execute(&mut *conn)
+                .await?;
             Ok(())
         })
     }
 
     /// Records who decided (rejected, cancelled) and why.
-    pub async fn set_decision(&mut self, id: i64, by: &str, note: Option<&str>) -> StoreResult<()> {
+    pub async fn set_decision(&mut self, id: RequestId, by: &str, note: Option<&str>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET decided_by = $2, note = $3 WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(id.get())
                 .bind(by)
                 .bind(note)
                 .execute(&mut *conn)
@@ -275,13 +284,13 @@ impl Session {
 
     /// Replaces the quote after a re-quote: with it the approval hash (so only votes on the new
     /// price count), the monthly cost and the approvals that cost needs.
-    pub async fn set_quote(&mut self, id: i64, requote: &Requote<'_>) -> StoreResult<()> {
+    pub async fn set_quote(&mut self, id: RequestId, requote: &Requote<'_>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET quote = $2, approval_hash = $3, monthly_fen = $4, approvals_needed = $5, \
              quoted_at = $6, quote_request_id = $7, card_version = card_version + 1 WHERE id = $1";
         let quote = json(requote.quote);
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(id.get())
                 .bind(&quote)
                 .bind(requote.approval_hash)
                 .bind(requote.monthly_fen)
@@ -295,11 +304,11 @@ impl Session {
     }
 
     /// Gives a request sent back for approval a new deadline.
-    pub async fn set_expiry(&mut self, id: i64, expires_at: OffsetDateTime) -> StoreResult<()> {
+    pub async fn set_expiry(&mut self, id: RequestId, expires_at: OffsetDateTime) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET expires_at = $2 WHERE id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
-                .bind(id)
+                .bind(id.get())
                 .bind(to_ms(expires_at))
                 .execute(&mut *conn)
                 .await?;
@@ -308,11 +317,11 @@ impl Session {
     }
 
     /// Counts one more answer to the request's purchase that could not be read; returns the count.
-    pub async fn note_unclear_answer(&mut self, id: i64) -> StoreResult<i64> {
+    pub async fn note_unclear_answer(&mut self, id: RequestId) -> StoreResult<i64> {
         const SQL: &str =
             "UPDATE requests SET unclear_answers = unclear_answers + 1 WHERE id = $1 RETURNING unclear_answers";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
-            .bind(id)
+            .bind(id.get())
             .fetch_one(&mut *conn)
             .await?))
     }
@@ -334,7 +343,7 @@ impl Session {
     /// Ids of requests the submitter should work on now: approved ones that are due, and
     /// submissions whose outcome is unknown (a crash or network failure after sending) that are due
     /// for a resend with the same ClientToken.
-    pub async fn due_submissions(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<i64>> {
+    pub async fn due_submissions(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<RequestId>> {
         const SQL: &str = "SELECT id FROM requests WHERE state IN ('approved', 'submitting') \
              AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2";
         on_backend!(self, |conn| {
@@ -342,27 +351,33 @@ impl Session {
                 .bind(to_ms(now))
                 .bind(limit)
                 .fetch_all(&mut *conn)
-                .await?)
+                .await?
+                .into_iter()
+                .map(RequestId::new)
+                .collect())
         })
     }
 
     /// Ids of pending requests past their expiry.
-    pub async fn expired_pending(&mut self, now: OffsetDateTime) -> StoreResult<Vec<i64>> {
+    pub async fn expired_pending(&mut self, now: OffsetDateTime) -> StoreResult<Vec<RequestId>> {
         const SQL: &str = "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= $1 ORDER BY id";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
             .bind(to_ms(now))
             .fetch_all(&mut *conn)
-            .await?))
+            .await?
+            .into_iter()
+            .map(RequestId::new)
+            .collect()))
     }
 
     /// Month-equivalent fen committed since `since` by `requester_id` and by everyone, counting
     /// pending requests too when `with_pending`, and never `except` (the request being decided).
     pub async fn committed_since(
         &mut self,
-        requester_id: u64,
+        requester_id: UserId,
         since: OffsetDateTime,
         with_pending: bool,
-        except: i64,
+        except: Option<RequestId>,
     ) -> StoreResult<(i64, i64)> {
         let states = if with_pending {
             "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed'"
@@ -376,9 +391,9 @@ impl Session {
         ));
         on_backend!(self, |conn| {
             Ok(sqlx::query_as::<_, (i64, i64)>(sql)
-                .bind(requester_id as i64)
+                .bind(requester_id.to_stored())
                 .bind(to_ms(since))
-                .bind(except)
+                .bind(except.map_or(0, RequestId::get))
                 .fetch_one(&mut *conn)
                 .await?)
         })
@@ -400,19 +415,23 @@ impl Session {
     }
 
     /// Marks the card as shown up to `version` (never backwards).
-    pub async fn mark_card_shown(&mut self, id: i64, version: i64) -> StoreResult<()> {
+    pub async fn mark_card_shown(&mut self, id: RequestId, version: i64) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET card_shown = $2 WHERE id = $1 AND card_shown < $2";
         on_backend!(self, |conn| {
-            sqlx::query(SQL).bind(id).bind(version).execute(&mut *conn).await?;
+            sqlx::query(SQL)
+                .bind(id.get())
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
             Ok(())
         })
     }
 
     /// Asks for the card to be re-rendered.
-    pub async fn bump_card(&mut self, id: i64) -> StoreResult<()> {
+    pub async fn bump_card(&mut self, id: RequestId) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET card_version = card_version + 1 WHERE id = $1";
         on_backend!(self, |conn| {
-            sqlx::query(SQL).bind(id).execute(&mut *conn).await?;
+            sqlx::query(SQL).bind(id.get()).execute(&mut *conn).await?;
             Ok(())
         })
     }
@@ -423,8 +442,8 @@ impl Session {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id, voter_id, approval_hash) DO NOTHING";
         on_backend!(self, |conn| {
             let done = sqlx::query(SQL)
-                .bind(vote.request_id)
-                .bind(vote.voter_id as i64)
+                .bind(vote.request_id.get())
+                .bind(vote.voter_id.to_stored())
                 .bind(&vote.voter_name)
                 .bind(vote.approve)
                 .bind(&vote.approval_hash)
@@ -438,11 +457,11 @@ impl Session {
     }
 
     /// The votes on a request, oldest first.
-    pub async fn votes(&mut self, request_id: i64) -> StoreResult<Vec<VoteRecord>> {
+    pub async fn votes(&mut self, request_id: RequestId) -> StoreResult<Vec<VoteRecord>> {
         const SQL: &str = "SELECT request_id, voter_id, voter_name, approve, approval_hash, reason, via, cast_at \
              FROM votes WHERE request_id = $1 ORDER BY cast_at, voter_id";
         on_backend!(self, |conn| sqlx::query(SQL)
-            .bind(request_id)
+            .bind(request_id.get())
             .fetch_all(&mut *conn)
             .await?
             .iter()

@@ -1,7 +1,7 @@
 //! The console's command language: the same `/cvm` commands as Discord, written as text, plus
 //! `/as NAME` to switch identity, votes, and a few demo helpers.
 
-use crate::domain::{BillingKind, PurchaseForm};
+use crate::domain::{BillingKind, PurchaseForm, RequestId, UserId};
 use crate::store::ListFilter;
 use std::time::Duration;
 
@@ -22,18 +22,18 @@ pub enum Command {
     /// `/cvm buy payg|spot|prepaid key:value …`
     Buy(PurchaseForm),
     /// `/cvm status N`
-    Status(i64),
+    Status(RequestId),
     /// `/cvm list [pending|mine|all]`
     List(ListKind),
     /// `/cvm cancel N [reason]`
-    Cancel(i64, Option<String>),
+    Cancel(RequestId, Option<String>),
     /// `/cvm balance`
     Balance,
     /// `/cvm history [name]`
     History(Option<String>),
     /// `/approve N`, `+✅ N`
     Vote {
-        id: i64,
+        id: RequestId,
         approve: bool,
         reason: Option<String>,
         reaction: bool,
@@ -43,7 +43,7 @@ pub enum Command {
     /// `/wait 5s`
     Wait(Duration),
     /// `/await running|ip|settled N [timeout]`
-    Await(Milestone, i64, Duration),
+    Await(Milestone, RequestId, Duration),
     /// `/await alert [timeout]`: until the next alert-channel notice is posted.
     AwaitAlert(Duration),
     /// `/sim balance 150` (CNY)
@@ -69,7 +69,7 @@ pub enum ListKind {
 
 impl ListKind {
     /// The store filter for `user`.
-    pub fn filter(self, user: u64) -> ListFilter {
+    pub fn filter(self, user: UserId) -> ListFilter {
         match self {
             ListKind::Pending => ListFilter::Pending,
             ListKind::Mine => ListFilter::Mine(user),
@@ -108,7 +108,7 @@ pub fn words(line: &str) -> Vec<String> {
     words
 }
 
-fn id(word: Option<&String>, usage: &str) -> Result<i64, String> {
+fn id(word: Option<&String>, usage: &str) -> Result<RequestId, String> {
     word.and_then(|w| w.trim_start_matches('#').parse().ok())
         .ok_or_else(|| format!("usage: {usage}"))
 }
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(
             parse("/approve 3"),
             Ok(Command::Vote {
-                id: 3,
+                id: RequestId::new(3),
                 approve: true,
                 reason: None,
                 reaction: false
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(
             parse("+✅ 3"),
             Ok(Command::Vote {
-                id: 3,
+                id: RequestId::new(3),
                 approve: true,
                 reason: None,
                 reaction: true
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(
             parse("/reject #3 too expensive"),
             Ok(Command::Vote {
-                id: 3,
+                id: RequestId::new(3),
                 approve: false,
                 reason: Some("too expensive".into()),
                 reaction: false

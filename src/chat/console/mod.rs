@@ -12,19 +12,18 @@ pub use text::{Paint, render};
 
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{Ballot, Desk, DeskError, Origin};
-use crate::domain::VoteVia;
-use crate::domain::{Person, RequestState};
+use crate::domain::{ChannelId, Person, RequestId, RequestState, RoleId, UserId, VoteVia};
 use crate::money::{Fen, Yuan};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The console's one channel.
-pub const CONSOLE_CHANNEL: u64 = 1;
+pub const CONSOLE_CHANNEL: ChannelId = ChannelId::new(1);
 /// The role the demo's approvers hold.
-pub const APPROVER_ROLE: u64 = 900;
+pub const APPROVER_ROLE: RoleId = RoleId::new(900);
 /// The role the demo's admins hold.
-pub const ADMIN_ROLE: u64 = 901;
+pub const ADMIN_ROLE: RoleId = RoleId::new(901);
 
 /// How long `/cvm buy` waits for its card to be shown.
 const CARD_WAIT: Duration = Duration::from_secs(5);
@@ -46,7 +45,7 @@ pub fn person(name: &str) -> Person {
         ),
     };
     Person {
-        id,
+        id: UserId::new(id),
         name: name.to_owned(),
         roles,
     }
@@ -264,7 +263,7 @@ impl Console {
     }
 
     /// Waits (polling the engine) until request `id` reaches `milestone`, letting the workers post meanwhile.
-    async fn await_milestone(&self, milestone: Milestone, id: i64, timeout: Duration) -> Result<(), DeskError> {
+    async fn await_milestone(&self, milestone: Milestone, id: RequestId, timeout: Duration) -> Result<(), DeskError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let view = self.desk.view(id).await?;

@@ -3,8 +3,9 @@
 use super::text::{Paint, render, render_edit};
 use crate::chat::model::Outgoing;
 use crate::chat::notifier::Notifier;
+use crate::domain::{ChannelId, MessageId};
 use futures_util::future::BoxFuture;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,7 @@ pub struct ConsoleNotifier {
     screen: Screen,
     paint: Paint,
     next_id: AtomicU64,
-    seen_keys: Mutex<HashSet<String>>,
+    posted: Mutex<HashMap<String, MessageId>>,
 }
 
 impl ConsoleNotifier {
@@ -34,7 +35,7 @@ impl ConsoleNotifier {
             screen,
             paint,
             next_id: AtomicU64::new(1),
-            seen_keys: Mutex::default(),
+            posted: Mutex::default(),
         }
     }
 
@@ -46,20 +47,30 @@ impl ConsoleNotifier {
 }
 
 impl Notifier for ConsoleNotifier {
-    fn post<'a>(&'a self, _channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn post<'a>(&'a self, _channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
         Box::pin(async move {
+            // A repeat of a post is answered with the first one, as Discord's nonce does.
             if let Some(key) = &message.dedupe_key
-                && !self.seen_keys.lock().expect("keys lock").insert(key.clone())
+                && let Some(first) = self.posted.lock().expect("keys lock").get(key)
             {
-                return Ok(0);
+                return Ok(*first);
             }
             let prefix = self.paint.dim("cvmbot: ");
             print(&self.screen, &prefix);
-            Ok(self.show(message))
+            let id = MessageId::new(self.show(message));
+            if let Some(key) = &message.dedupe_key {
+                self.posted.lock().expect("keys lock").insert(key.clone(), id);
+            }
+            Ok(id)
         })
     }
 
-    fn edit<'a>(&'a self, _channel: u64, _message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn edit<'a>(
+        &'a self,
+        _channel: ChannelId,
+        _message_id: MessageId,
+        message: &'a Outgoing,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             print(&self.screen, &render_edit(message, self.paint));
             Ok(())

@@ -72,7 +72,7 @@ impl Handler {
     pub(super) async fn modal(&self, ctx: &Context, modal: &ModalInteraction) {
         let parsed = modal.data.custom_id.strip_prefix(REJECT_MODAL).and_then(|rest| {
             let (id, hash) = rest.split_once(':')?;
-            Some((id.parse::<i64>().ok()?, hash.to_owned()))
+            Some((id.parse::<crate::domain::RequestId>().ok()?, hash.to_owned()))
         });
         let Some((id, hash)) = parsed else {
             warn!(custom_id = %modal.data.custom_id, "a modal cvmbot does not know");

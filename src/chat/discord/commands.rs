@@ -214,7 +214,7 @@ impl Invocation {
     }
 
     /// The request id option.
-    pub fn id(&self) -> Option<i64> {
+    pub fn id(&self) -> Option<crate::domain::RequestId> {
         self.options.get("id").and_then(|id| id.parse().ok())
     }
 }

@@ -2,12 +2,31 @@
 //! reactions, people from members.
 
 use crate::chat::model::{ButtonStyle, Outgoing, Tone};
-use crate::domain::Person;
+use crate::domain::{ChannelId, GuildId, MessageId, Person, RoleId, UserId};
 use serenity::all::{
     ButtonStyle as DiscordButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
     CreateEmbedFooter, CreateInteractionResponseMessage, CreateMessage, EditMessage, Member, Nonce, ReactionType, User,
 };
 use sha2::{Digest, Sha256};
+
+/// Our ids and serenity's are the same snowflakes.
+macro_rules! same_snowflake {
+    ($($name:ident),+) => {
+        $(
+            impl From<$name> for serenity::all::$name {
+                fn from(id: $name) -> Self {
+                    serenity::all::$name::new(id.get())
+                }
+            }
+            impl From<serenity::all::$name> for $name {
+                fn from(id: serenity::all::$name) -> Self {
+                    $name::new(id.get())
+                }
+            }
+        )+
+    };
+}
+same_snowflake!(UserId, RoleId, GuildId, ChannelId, MessageId);
 
 /// Embed limits (discord-conventions.md).
 const TITLE: usize = 256;
@@ -112,7 +131,7 @@ fn content(message: &Outgoing) -> String {
 }
 
 fn mentions(message: &Outgoing) -> CreateAllowedMentions {
-    CreateAllowedMentions::new().users(message.mentions.iter().map(|u| serenity::all::UserId::new(*u)))
+    CreateAllowedMentions::new().users(message.mentions.iter().map(|u| serenity::all::UserId::from(*u)))
 }
 
 /// Discord nonces are at most 25 characters: a digest of the installation and the dedupe key, so
@@ -177,10 +196,10 @@ pub fn person(user: &User, member: Option<&Member>) -> Person {
         .or_else(|| user.global_name.clone())
         .unwrap_or_else(|| user.name.clone());
     let roles = member
-        .map(|m| m.roles.iter().map(|r| r.get()).collect())
+        .map(|m| m.roles.iter().map(|r| RoleId::from(*r)).collect())
         .unwrap_or_default();
     Person {
-        id: user.id.get(),
+        id: user.id.into(),
         name,
         roles,
     }

@@ -25,7 +25,7 @@ pub struct HandlerSettings {
 pub struct Handler {
     pub(super) desk: Desk,
     pub(super) settings: HandlerSettings,
-    pub(super) bot_id: OnceLock<u64>,
+    pub(super) bot_id: OnceLock<crate::domain::UserId>,
     ready: watch::Sender<bool>,
 }
 
@@ -65,7 +65,7 @@ pub(super) fn log_if_internal(error: &DeskError) {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
-        let _ = self.bot_id.set(ready.user.id.get());
+        let _ = self.bot_id.set(ready.user.id.into());
         self.ready.send_replace(false);
         info!(bot = %ready.user.name, "connected to Discord");
         let definition = vec![commands::definition()];

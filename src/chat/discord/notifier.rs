@@ -5,10 +5,9 @@ use super::convert::{create_message, edit_message, reaction};
 use crate::chat::model::Outgoing;
 use crate::chat::notifier::CardMark;
 use crate::chat::notifier::Notifier;
+use crate::domain::{ChannelId, MessageId as ChatMessageId};
 use futures_util::future::BoxFuture;
-use serenity::all::{
-    ActionRowComponent, ButtonKind, ChannelId, CreateThread, GetMessages, Http, HttpError, MessageId, UserId,
-};
+use serenity::all::{ActionRowComponent, ButtonKind, CreateThread, GetMessages, Http, HttpError, MessageId, UserId};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -47,60 +46,83 @@ impl DiscordNotifier {
 }
 
 impl Notifier for DiscordNotifier {
-    fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<ChatMessageId>> {
         Box::pin(async move {
-            let channel = ChannelId::new(channel);
+            let channel = serenity::all::ChannelId::from(channel);
             let posted = channel
                 .send_message(&self.http, create_message(message, &self.installation))
                 .await?;
             for emoji in &message.reactions {
                 self.http.create_reaction(channel, posted.id, &reaction(emoji)).await?;
             }
-            Ok(posted.id.get())
+            Ok(posted.id.into())
         })
     }
 
-    fn edit<'a>(&'a self, channel: u64, message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn edit<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: ChatMessageId,
+        message: &'a Outgoing,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            ChannelId::new(channel)
-                .edit_message(&self.http, MessageId::new(message_id), edit_message(message))
+            serenity::all::ChannelId::from(channel)
+                .edit_message(&self.http, MessageId::from(message_id), edit_message(message))
                 .await?;
             Ok(())
         })
     }
 
-    fn react<'a>(&'a self, channel: u64, message_id: u64, emoji: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn react<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: ChatMessageId,
+        emoji: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             self.http
-                .create_reaction(ChannelId::new(channel), MessageId::new(message_id), &reaction(emoji))
+                .create_reaction(
+                    serenity::all::ChannelId::from(channel),
+                    MessageId::from(message_id),
+                    &reaction(emoji),
+                )
                 .await?;
             Ok(())
         })
     }
 
-    fn open_thread<'a>(&'a self, channel: u64, message_id: u64, name: &'a str) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn open_thread<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: ChatMessageId,
+        name: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<ChannelId>> {
         Box::pin(async move {
-            let opened = ChannelId::new(channel)
-                .create_thread_from_message(&self.http, MessageId::new(message_id), CreateThread::new(name))
+            let opened = serenity::all::ChannelId::from(channel)
+                .create_thread_from_message(&self.http, MessageId::from(message_id), CreateThread::new(name))
                 .await;
             match opened {
-                Ok(thread) => Ok(thread.id.get()),
+                Ok(thread) => Ok(thread.id.into()),
                 // Opened already, by a process that died before recording it: a thread started
                 // from a message has that message's id.
                 Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(response)))
                     if response.error.code == THREAD_EXISTS =>
                 {
-                    Ok(message_id)
+                    Ok(ChannelId::new(message_id.get()))
                 }
                 Err(error) => Err(error.into()),
             }
         })
     }
 
-    fn find_card<'a>(&'a self, channel: u64, card: &'a CardMark) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+    fn find_card<'a>(
+        &'a self,
+        channel: ChannelId,
+        card: &'a CardMark,
+    ) -> BoxFuture<'a, anyhow::Result<Option<ChatMessageId>>> {
         Box::pin(async move {
             let me = self.me().await?;
-            let recent = ChannelId::new(channel)
+            let recent = serenity::all::ChannelId::from(channel)
                 .messages(&self.http, GetMessages::new().limit(CARD_SEARCH))
                 .await?;
             Ok(recent
@@ -110,7 +132,7 @@ impl Notifier for DiscordNotifier {
                         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
                     m.author.id == me && card.posted_in_time(posted) && card.matches_buttons(button_ids(m))
                 })
-                .map(|m| m.id.get()))
+                .map(|m| m.id.into()))
         })
     }
 }

@@ -6,10 +6,9 @@ use super::convert::{person, reaction};
 use super::handler::{Handler, vote_emoji};
 use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
 use crate::desk::{Ballot, DeskError};
-use crate::domain::Person;
-use crate::domain::VoteVia;
+use crate::domain::{ChannelId, GuildId, MessageId, Person, RequestId, UserId, VoteVia};
 use crate::store::{ListFilter, RequestRecord};
-use serenity::all::{ChannelId, Context, CreateMessage, GuildId, MessageId, Reaction, UserId};
+use serenity::all::{Context, CreateMessage, Reaction};
 use std::time::Duration;
 use tracing::{error, info, warn};
 
@@ -20,19 +19,22 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
     };
     let Some(user_id) = added.user_id else { return };
     let bot = handler.bot_id.get().copied();
-    if Some(user_id.get()) == bot {
+    if Some(UserId::from(user_id)) == bot {
         return;
     }
     // Cards are the bot's own messages; Discord says whose message was reacted to.
-    if added.message_author_id.is_some_and(|author| Some(author.get()) != bot) {
+    if added
+        .message_author_id
+        .is_some_and(|author| Some(UserId::from(author)) != bot)
+    {
         return;
     }
-    let Some(record) = request_of(handler, added.message_id).await else {
+    let Some(record) = request_of(handler, added.message_id.into()).await else {
         return;
     };
     let voter = match &added.member {
         Some(member) => person(&member.user, Some(member)),
-        None => match fetch_person(ctx, record.guild_id, user_id).await {
+        None => match fetch_person(ctx, record.guild_id, user_id.into()).await {
             Some(voter) => voter,
             None => return,
         },
@@ -44,7 +46,7 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
         via: VoteVia::Reaction,
     };
     match handler.desk.vote(record.id, &voter, &ballot).await {
-        Ok(outcome) => info!(request_id = record.id, decided = ?outcome.decided, "reaction vote counted"),
+        Ok(outcome) => info!(request_id = %record.id, decided = ?outcome.decided, "reaction vote counted"),
         Err(error) => refuse(ctx, &record, &voter, approve, &error).await,
     }
 }
@@ -53,7 +55,7 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
 /// so a miss is looked up again a few times.
 async fn request_of(handler: &Handler, message: MessageId) -> Option<RequestRecord> {
     for attempt in 0..5 {
-        match handler.desk.request_by_message(message.get()).await {
+        match handler.desk.request_by_message(message).await {
             Ok(Some(record)) => return Some(record),
             Ok(None) => {}
             Err(e) => error!(error = %e, "looking up a reacted message"),
@@ -63,9 +65,9 @@ async fn request_of(handler: &Handler, message: MessageId) -> Option<RequestReco
     None
 }
 
-async fn fetch_person(ctx: &Context, guild: Option<u64>, user: UserId) -> Option<Person> {
+async fn fetch_person(ctx: &Context, guild: Option<GuildId>, user: UserId) -> Option<Person> {
     let guild = guild?;
-    match ctx.http.get_member(GuildId::new(guild), user).await {
+    match ctx.http.get_member(guild.into(), user.into()).await {
         Ok(member) => Some(person(&member.user, Some(&member))),
         Err(e) => {
             warn!(error = %e, "could not read a voter's roles");
@@ -85,7 +87,11 @@ async fn refuse(ctx: &Context, record: &RequestRecord, voter: &Person, approve: 
         return;
     };
     let emoji = reaction(if approve { APPROVE_EMOJI } else { REJECT_EMOJI });
-    let (channel, message, user) = (ChannelId::new(channel), MessageId::new(message), UserId::new(voter.id));
+    let (channel, message, user) = (
+        serenity::all::ChannelId::from(channel),
+        serenity::all::MessageId::from(message),
+        serenity::all::UserId::from(voter.id),
+    );
     if let Err(e) = ctx.http.delete_reaction(channel, message, user, &emoji).await {
         warn!(error = %e, "could not remove a refused reaction");
     }
@@ -121,7 +127,7 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
         let (Some(channel), Some(message)) = (record.channel_id, record.message_id) else {
             continue;
         };
-        let voted: Vec<u64> = handler
+        let voted: Vec<UserId> = handler
             .desk
             .view(record.id)
             .await?
@@ -135,14 +141,14 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
                 // A card posted by a process that stopped before adding its voting reactions.
                 let added = ctx
                     .http
-                    .create_reaction(ChannelId::new(channel), MessageId::new(message), &reaction(emoji))
+                    .create_reaction(channel.into(), message.into(), &reaction(emoji))
                     .await;
                 if let Err(error) = added {
-                    warn!(request_id = record.id, %error, "could not add a voting reaction; buttons still work");
+                    warn!(request_id = %record.id, %error, "could not add a voting reaction; buttons still work");
                 }
             }
             for user in users.into_iter().filter(|u| Some(*u) != bot && !voted.contains(u)) {
-                let Some(voter) = fetch_person(ctx, record.guild_id, UserId::new(user)).await else {
+                let Some(voter) = fetch_person(ctx, record.guild_id, user).await else {
                     continue;
                 };
                 let ballot = Ballot {
@@ -158,37 +164,31 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
             }
         }
     }
-    let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
+    let ids: Vec<RequestId> = pending.iter().map(|r| r.id).collect();
     handler.desk.refresh_cards(&ids).await?;
     info!(pending = ids.len(), counted, "reconciled votes cast while offline");
     Ok(())
 }
 
 /// Everyone who reacted with `emoji`, page by page.
-async fn reactors(ctx: &Context, channel: u64, message: u64, emoji: &str) -> Vec<u64> {
+async fn reactors(ctx: &Context, channel: ChannelId, message: MessageId, emoji: &str) -> Vec<UserId> {
     let mut users = Vec::new();
     let mut after = None;
     loop {
         let page = match ctx
             .http
-            .get_reaction_users(
-                ChannelId::new(channel),
-                MessageId::new(message),
-                &reaction(emoji),
-                100,
-                after,
-            )
+            .get_reaction_users(channel.into(), message.into(), &reaction(emoji), 100, after)
             .await
         {
             Ok(page) => page,
             Err(e) => {
-                warn!(error = %e, message, "could not read reactions");
+                warn!(error = %e, %message, "could not read reactions");
                 return users;
             }
         };
         let full = page.len() == 100;
         after = page.last().map(|u| u.id.get());
-        users.extend(page.iter().map(|u| u.id.get()));
+        users.extend(page.iter().map(|u| UserId::from(u.id)));
         if !full {
             return users;
         }

@@ -160,8 +160,8 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
         self.respond(ctx, command, defer).await;
         let origin = Origin {
-            guild_id: command.guild_id.map(|g| g.get()),
-            channel_id: Some(command.channel_id.get()),
+            guild_id: command.guild_id.map(Into::into),
+            channel_id: Some(command.channel_id.into()),
         };
         let text = match self.desk.file(me, spec, origin).await {
             Ok(view) => {

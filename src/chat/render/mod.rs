@@ -7,6 +7,7 @@ pub use card::{price_text, request_card};
 pub use notice::{notice, notice_batch, runway_words};
 
 use crate::desk::RequestView;
+use crate::domain::RequestId;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -32,7 +33,7 @@ impl TimeStyle {
 }
 
 /// The id of a vote button: action, request id and the start of the approval hash it was shown with.
-pub fn vote_button_id(action: &str, request_id: i64, approval_hash: &str) -> String {
+pub fn vote_button_id(action: &str, request_id: RequestId, approval_hash: &str) -> String {
     format!(
         "cvm:{action}:{request_id}:{}",
         &approval_hash[..approval_hash.len().min(12)]
@@ -40,7 +41,7 @@ pub fn vote_button_id(action: &str, request_id: i64, approval_hash: &str) -> Str
 }
 
 /// Reads a vote button id back: (approve?, request id, hash prefix).
-pub fn parse_vote_button_id(id: &str) -> Option<(bool, i64, String)> {
+pub fn parse_vote_button_id(id: &str) -> Option<(bool, RequestId, String)> {
     let mut parts = id.split(':');
     if parts.next()? != "cvm" {
         return None;
@@ -50,7 +51,7 @@ pub fn parse_vote_button_id(id: &str) -> Option<(bool, i64, String)> {
         "reject" => false,
         _ => return None,
     };
-    let request_id = parts.next()?.parse().ok()?;
+    let request_id = RequestId::new(parts.next()?.parse().ok()?);
     let hash = parts.next()?.to_owned();
     (parts.next().is_none() && !hash.is_empty()).then_some((approve, request_id, hash))
 }
@@ -73,10 +74,16 @@ mod tests {
 
     #[test]
     fn vote_buttons_carry_the_request_and_the_hash_they_were_shown_with() {
-        let id = vote_button_id("approve", 42, "0123456789abcdef0123");
+        let id = vote_button_id("approve", RequestId::new(42), "0123456789abcdef0123");
         assert_eq!(id, "cvm:approve:42:0123456789ab");
-        assert_eq!(parse_vote_button_id(&id), Some((true, 42, "0123456789ab".into())));
-        assert_eq!(parse_vote_button_id("cvm:reject:7:abc"), Some((false, 7, "abc".into())));
+        assert_eq!(
+            parse_vote_button_id(&id),
+            Some((true, RequestId::new(42), "0123456789ab".into()))
+        );
+        assert_eq!(
+            parse_vote_button_id("cvm:reject:7:abc"),
+            Some((false, RequestId::new(7), "abc".into()))
+        );
         for bad in [
             "",
             "cvm:approve",

@@ -3,6 +3,7 @@
 use super::TimeStyle;
 use crate::chat::model::Outgoing;
 use crate::desk::{Event, Runway};
+use crate::domain::RequestId;
 
 /// Several notices as one message, one line each (a single notice renders as itself).
 pub fn notice_batch(notices: &[Event], request_headline: Option<&str>, style: TimeStyle) -> Outgoing {
@@ -27,7 +28,7 @@ pub fn notice_batch(notices: &[Event], request_headline: Option<&str>, style: Ti
 
 /// A notice as a message. `request_headline` is the request's headline when the notice has one.
 pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) -> Outgoing {
-    let about = |id: &i64| match request_headline {
+    let about = |id: &RequestId| match request_headline {
         Some(headline) => format!("Request #{id} ({headline})"),
         None => format!("Request #{id}"),
     };

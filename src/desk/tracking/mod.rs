@@ -9,6 +9,7 @@ pub use observe::{Observation, TrackerSettings, observe, postpone, settled_state
 
 use super::keys::AuditAction;
 use super::{Desk, DeskError};
+use crate::domain::RequestId;
 use crate::store::{AuditEntry, InstanceRecord, RequestRecord, Session, Transition};
 use crate::tencent::ApiError;
 use crate::tencent::cvm::Instance;
@@ -76,7 +77,7 @@ impl Desk {
     /// One transaction: lock the requests that have news, update the instances, queue the
     /// notices, settle the requests. Returns how many notices were new.
     async fn record_observation_chunk(&self, chunk: &[Observation]) -> Result<usize, DeskError> {
-        let touched: BTreeSet<i64> = chunk
+        let touched: BTreeSet<RequestId> = chunk
             .iter()
             .filter(|o| !o.notices.is_empty())
             .map(|o| o.request_id)

@@ -4,7 +4,7 @@
 
 use crate::desk::Event;
 use crate::desk::keys::{DedupeKey, InstanceNews};
-use crate::domain::{BillingKind, RequestState};
+use crate::domain::{BillingKind, RequestId, RequestState};
 use crate::store::{InstanceRecord, InstanceUpdate};
 use crate::tencent::cvm::Instance;
 use crate::tencent::enums::InstanceState;
@@ -34,7 +34,7 @@ pub struct TrackerSettings {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
     /// The request the instance was bought for.
-    pub request_id: i64,
+    pub request_id: RequestId,
     /// The new row.
     pub update: InstanceUpdate,
     /// Notices, each with its dedupe key.
@@ -260,7 +260,7 @@ mod tests {
     fn record() -> InstanceRecord {
         InstanceRecord {
             instance_id: "ins-1".into(),
-            request_id: 7,
+            request_id: RequestId::new(7),
             region: "ap-guangzhou".into(),
             zone: "ap-guangzhou-3".into(),
             billing: BillingKind::PayAsYouGo,

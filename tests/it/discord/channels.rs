@@ -70,7 +70,7 @@ async fn a_low_balance_is_announced_in_the_alert_channel_with_the_bot_token() {
 async fn a_long_listing_still_fits_in_one_discord_message() {
     let app = DiscordApp::start(Backend::Sqlite).await.expect("SQLite");
     let requester = Person {
-        id: 106,
+        id: cvmbot::domain::UserId::new(106),
         name: "Maximilian Alexander Longname-Smith".into(),
         roles: vec![],
     };

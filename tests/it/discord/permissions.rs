@@ -3,6 +3,7 @@
 use crate::support::app::Backend;
 use crate::support::discord_app::{ALICE, APPROVE, BOB, DiscordApp, REJECT, button};
 use crate::support::fake_discord::{WAIT, permissions};
+use cvmbot::domain::RequestId;
 use cvmbot::store::ListFilter;
 
 /// Takes `permission` from the bot's invite role and from @everyone.
@@ -51,7 +52,7 @@ async fn without_add_reactions_the_request_is_still_filed_and_approved_by_button
         text.starts_with("Filed request #1;"),
         "the card is up even without reactions: {text}"
     );
-    let card = app.wait_for_card(1, |_| true).await;
+    let card = app.wait_for_card(RequestId::new(1), |_| true).await;
     assert!(card.reaction_users(APPROVE).is_empty() && card.reaction_users(REJECT).is_empty());
     let click = app.fake.click_button(BOB, card.id, &button(&card, "cvm:approve:"));
     app.fake.interaction_response(&click, WAIT).await;

@@ -7,6 +7,7 @@
 use crate::support::discord_app::{ALICE, BOB, button_ids, card_title, spot_options};
 use crate::support::fake_discord::MessageView;
 use crate::support::process::{BotProcess, Deployment, PROCESS_WAIT};
+use cvmbot::domain::RequestId;
 use sqlx::Row;
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ fn posts_with(deployment: &Deployment, channel: u64, needle: &str) -> Vec<Messag
         .collect()
 }
 
-fn cards(deployment: &Deployment, id: i64) -> Vec<MessageView> {
+fn cards(deployment: &Deployment, id: RequestId) -> Vec<MessageView> {
     let title = format!("Request #{id}:");
     let bot = deployment.fake.bot_user_id();
     deployment
@@ -170,7 +171,11 @@ async fn a_rebuilt_installation_posting_request_one_again_is_not_taken_for_a_rep
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(cards(&d, 1).len(), 2, "each installation posted its own card #1");
+    assert_eq!(
+        cards(&d, RequestId::new(1)).len(),
+        2,
+        "each installation posted its own card #1"
+    );
 }
 
 /// Drives one purchase to its public IP against bots started with `CVMBOT_CRASH_AT=point`,
@@ -215,12 +220,12 @@ async fn a_purchase_survives_a_crash_at(point: &str) {
     // Filed once: a repeat would be a second request.
     d.fake.slash_command(ALICE, d.channel, "cvm buy spot", &spot_options());
     until(&d, &mut bot, &mut crashes, &expected, "the card", nothing, |d| {
-        !cards(d, 1).is_empty()
+        !cards(d, RequestId::new(1)).is_empty()
     })
     .await;
     // Clicks Approve while the card offers it (not once the request is approved).
     let approve = |d: &Deployment| {
-        let card = cards(d, 1).remove(0);
+        let card = cards(d, RequestId::new(1)).remove(0);
         if let Some(id) = button_ids(&card).into_iter().find(|b| b.starts_with("cvm:approve:1:")) {
             d.fake.click_button(BOB, card.id, &id);
         }
@@ -259,12 +264,16 @@ async fn a_purchase_survives_a_crash_at(point: &str) {
         &expected,
         "the card to say active",
         nothing,
-        |d| cards(d, 1).first().is_some_and(|c| c.text().contains("Active")),
+        |d| {
+            cards(d, RequestId::new(1))
+                .first()
+                .is_some_and(|c| c.text().contains("Active"))
+        },
     )
     .await;
 
     assert_eq!(crashes, 1, "the bot crashed once, at {point}");
-    assert_eq!(cards(&d, 1).len(), 1, "one card");
+    assert_eq!(cards(&d, RequestId::new(1)).len(), 1, "one card");
     let purchases: Vec<_> = d
         .sim
         .requests()

@@ -37,7 +37,7 @@ on_both_backends! {
         let view = app.test.desk().view(id).await.expect("the request");
         assert_ne!(view.record.state, RequestState::Pending);
         assert_eq!(view.votes.len(), 1, "only bob's vote counts: {:?}", view.votes);
-        assert_eq!((view.votes[0].voter_id, view.votes[0].via.as_str()), (BOB, "reaction"));
+        assert_eq!((view.votes[0].voter_id.get(), view.votes[0].via.as_str()), (BOB, "reaction"));
         let dm = app.fake.dm_channel(ALICE).expect("alice is told why by DM");
         let told = app.fake.wait_for_message(dm, |m| m.content.contains("not counted"), WAIT).await;
         assert!(told.content.contains("your own request"), "{}", told.content);

@@ -4,7 +4,7 @@
 use crate::on_both_backends;
 use crate::support::discord_app::{ALICE, APPROVE, BOB, DiscordApp, REJECT, button_ids, card_title};
 use crate::support::fake_discord::{MessageView, WAIT};
-use cvmbot::domain::RequestState;
+use cvmbot::domain::{RequestId, RequestState};
 use std::time::Duration;
 
 /// The status line of each version of a card (the embed description's last line), oldest first.
@@ -48,7 +48,7 @@ on_both_backends! {
 
         let bot = app.fake.bot_user_id();
         let card = app
-            .wait_for_card(1, |c| c.reaction_users(APPROVE) == [bot] && c.reaction_users(REJECT) == [bot])
+            .wait_for_card(RequestId::new(1), |c| c.reaction_users(APPROVE) == [bot] && c.reaction_users(REJECT) == [bot])
             .await;
         assert_eq!(card_title(&card), "Request #1: 1 × S5.MEDIUM4 spot in ap-guangzhou-3");
         assert!(!card.is_ephemeral(), "the card is public");
@@ -88,7 +88,7 @@ on_both_backends! {
         let public_ip = instance.public_ip.clone().expect("a public IP after 10 minutes");
         assert!(running.content.contains(&public_ip), "{}", running.content);
 
-        let card = app.wait_for_card(1, |c| c.text().contains("🟢 Active")).await;
+        let card = app.wait_for_card(RequestId::new(1), |c| c.text().contains("🟢 Active")).await;
         assert!(card.components.is_empty(), "the buttons go once decided: {:#?}", card.components);
         assert!(field(&card, "Instances").contains(&public_ip), "{}", field(&card, "Instances"));
         let states = card_states(&card);
@@ -98,7 +98,7 @@ on_both_backends! {
         let cards = app.fake.messages(app.channel).into_iter().filter(|m| card_title(m).starts_with("Request #"));
         assert_eq!(cards.count(), 1, "one card, edited in place");
 
-        let record = app.test.desk().view(1).await.expect("request 1").record;
+        let record = app.test.desk().view(RequestId::new(1)).await.expect("request 1").record;
         assert_eq!(record.state, RequestState::Active);
         assert_eq!(app.purchases().len(), 1, "still exactly one purchase");
         let webhooks = app.fake.requests().into_iter().filter(|r| r.route.contains("/webhooks/")).count();

@@ -4,10 +4,10 @@
 use crate::support::app::Backend;
 use crate::support::discord_app::{ALICE, APPROVE, BOB, CAROL, DAVE, DiscordApp, button};
 use crate::support::fake_discord::{MessageView, WAIT};
-use cvmbot::domain::RequestState;
+use cvmbot::domain::{RequestId, RequestState};
 
 /// Request `id` as stored, with its votes.
-async fn stored(app: &DiscordApp, id: i64) -> cvmbot::desk::RequestView {
+async fn stored(app: &DiscordApp, id: RequestId) -> cvmbot::desk::RequestView {
     app.test.desk().view(id).await.expect("the request is stored")
 }
 
@@ -40,7 +40,7 @@ async fn reaction_is_removed(app: &DiscordApp, user: u64, card: &MessageView) {
     );
 }
 
-async fn nothing_was_bought(app: &DiscordApp, id: i64) {
+async fn nothing_was_bought(app: &DiscordApp, id: RequestId) {
     let view = stored(app, id).await;
     assert_eq!(view.record.state, RequestState::Pending);
     assert!(view.votes.is_empty(), "no vote was recorded: {:?}", view.votes);

@@ -62,9 +62,7 @@ fn alerts(notifier: &RecordingNotifier) -> Vec<String> {
         .recorded()
         .into_iter()
         .filter_map(|r| match r {
-            Recorded::Post {
-                channel: 2, message, ..
-            } => message.text,
+            Recorded::Post { channel, message, .. } if channel == 2 => message.text,
             _ => None,
         })
         .collect()

@@ -4,7 +4,7 @@ use crate::on_both_backends;
 use crate::support::app::{TestApp, alice, bob, carol, dave, erin, spawn_app, spot_form};
 use crate::support::sim::{IMAGE, ZONE};
 use cvmbot::desk::{Ballot, Origin};
-use cvmbot::domain::{BillingKind, PurchaseForm, RequestState};
+use cvmbot::domain::{BillingKind, PurchaseForm, RequestId, RequestState};
 use cvmbot::store::ListFilter;
 
 fn approve(via: &str) -> Ballot {
@@ -16,7 +16,7 @@ fn approve(via: &str) -> Ballot {
     }
 }
 
-async fn file(app: &TestApp, form: &PurchaseForm) -> i64 {
+async fn file(app: &TestApp, form: &PurchaseForm) -> RequestId {
     app.desk()
         .create(&alice(), form, Origin::default())
         .await
@@ -121,8 +121,8 @@ on_both_backends! {
         let monthly = first.record.monthly_fen;
         let mut session = app.app.store().session().await.expect("session");
         let since = cvmbot::clock::month_start(time::OffsetDateTime::now_utc());
-        assert_eq!(session.committed_since(alice().id, since, true, 0).await.expect("sum"), (monthly, monthly));
-        assert_eq!(session.committed_since(dave().id, since, true, 0).await.expect("sum"), (0, monthly));
+        assert_eq!(session.committed_since(alice().id, since, true, None).await.expect("sum"), (monthly, monthly));
+        assert_eq!(session.committed_since(dave().id, since, true, None).await.expect("sum"), (0, monthly));
         drop(session);
         let error = app.desk().create(&alice(), &spot_form(), Origin::default()).await.expect_err("over alice's cap");
         assert!(error.user_message().contains("your cap of 900.00 CNY"), "{}", error.user_message());

@@ -6,7 +6,7 @@ use crate::support::app::{TestApp, alice, bob, payg_form, spawn_app, spot_form};
 use crate::support::sim::{TYPE, ZONE};
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, Origin};
-use cvmbot::domain::{Person, RequestState};
+use cvmbot::domain::{Person, RequestId, RequestState, RoleId, UserId};
 use cvmbot::sim::{DEFAULT_SECRET_ID, Failure, LoggedRequest};
 use std::time::Duration;
 
@@ -21,9 +21,9 @@ fn approve() -> Ballot {
 
 fn approver(n: u64) -> Person {
     Person {
-        id: 5000 + n,
+        id: UserId::new(5000 + n),
         name: format!("approver-{n}"),
-        roles: vec![900],
+        roles: vec![RoleId::new(900)],
     }
 }
 
@@ -36,7 +36,7 @@ fn purchases(app: &TestApp) -> Vec<LoggedRequest> {
         .collect()
 }
 
-async fn file_and_approve(app: &TestApp, form: &cvmbot::domain::PurchaseForm) -> i64 {
+async fn file_and_approve(app: &TestApp, form: &cvmbot::domain::PurchaseForm) -> RequestId {
     let id = app
         .desk()
         .create(&alice(), form, Origin::default())

@@ -6,7 +6,7 @@ use crate::on_both_backends;
 use crate::support::app::{TestApp, alice, bob, carol, payg_form, spawn_app, spot_form};
 use cvmbot::app::App;
 use cvmbot::desk::{Ballot, Origin, SubmitOutcome};
-use cvmbot::domain::{Person, RequestState};
+use cvmbot::domain::{Person, RequestId, RequestState, UserId};
 use cvmbot::money::{Fen, Yuan};
 use cvmbot::sim::{Failure, Garble, LoggedRequest};
 use std::time::Duration;
@@ -44,7 +44,7 @@ async fn monthly_price_today(app: &TestApp) -> Yuan {
 
 /// Files a request on `app` and rewrites its stored quote as a much cheaper one from two hours
 /// ago that needed one approval: as if the price rose after it was quoted.
-async fn file_with_an_old_cheap_quote(app: &App) -> i64 {
+async fn file_with_an_old_cheap_quote(app: &App) -> RequestId {
     let id = app
         .desk
         .create(&alice(), &payg_form(), Origin::default())
@@ -145,7 +145,7 @@ on_both_backends! {
         let capped = app.replica(&format!("[policy]\nteam_monthly_cap = \"{}\"\n", cap.amount())).await;
         let filings = (0..8u64).map(|n| {
             let desk = capped.desk.clone();
-            let person = Person { id: 7000 + n, name: format!("requester-{n}"), roles: vec![] };
+            let person = Person { id: UserId::new(7000 + n), name: format!("requester-{n}"), roles: vec![] };
             tokio::spawn(async move { desk.create(&person, &payg_form(), Origin::default()).await })
         });
         let results: Vec<_> = futures_util::future::join_all(filings).await.into_iter().map(|r| r.expect("task")).collect();

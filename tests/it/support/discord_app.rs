@@ -7,6 +7,7 @@ use super::app::{Backend, TestApp, spawn_app};
 use super::fake_discord::{FakeDiscord, InteractionHandle, InteractionOutcome, MessageView, WAIT};
 use super::sim::{IMAGE, TYPE, ZONE};
 use cvmbot::clock::Clock;
+use cvmbot::domain::RequestId;
 use cvmbot::secret::Secret;
 use cvmbot::sim::LoggedRequest;
 use serde_json::{Value, json};
@@ -209,7 +210,7 @@ admins = {{ roles = ["{admin_role}"] }}
 
     /// Files a spot request as `user` and returns its id and its card once the bot has added
     /// its ✅ and ❌ reactions.
-    pub async fn file_spot(&self, user: u64) -> (i64, MessageView) {
+    pub async fn file_spot(&self, user: u64) -> (RequestId, MessageView) {
         let filing = self.buy_spot(user);
         let answer = self.answer(&filing).await;
         let id = filed_request_id(&answer);
@@ -242,7 +243,7 @@ admins = {{ roles = ["{admin_role}"] }}
     }
 
     /// Waits for request `id`'s card in `#general` to satisfy `pred`.
-    pub async fn wait_for_card(&self, id: i64, pred: impl Fn(&MessageView) -> bool) -> MessageView {
+    pub async fn wait_for_card(&self, id: RequestId, pred: impl Fn(&MessageView) -> bool) -> MessageView {
         let title = format!("Request #{id}:");
         let bot = self.fake.bot_user_id();
         self.fake
@@ -315,7 +316,7 @@ pub fn card_title(message: &MessageView) -> String {
 }
 
 /// The request number in "Filed request #N; …".
-pub fn filed_request_id(answer: &InteractionOutcome) -> i64 {
+pub fn filed_request_id(answer: &InteractionOutcome) -> RequestId {
     let text = answer.original.as_ref().map(|m| m.content.clone()).unwrap_or_default();
     text.strip_prefix("Filed request #")
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())

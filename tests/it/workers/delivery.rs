@@ -6,6 +6,7 @@ use crate::workers::rig::{Rig, count};
 use cvmbot::chat::Dispatcher;
 use cvmbot::chat::render::TimeStyle;
 use cvmbot::chat::{Notifier, Outgoing, RecordingNotifier};
+use cvmbot::domain::{ChannelId, MessageId};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,14 +20,19 @@ struct FlakyChat {
 }
 
 impl Notifier for FlakyChat {
-    fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
         if self.down.load(Ordering::SeqCst) {
             return Box::pin(async { anyhow::bail!("the chat is down") });
         }
         self.inner.post(channel, message)
     }
 
-    fn edit<'a>(&'a self, channel: u64, message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn edit<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: MessageId,
+        message: &'a Outgoing,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         if self.down.load(Ordering::SeqCst) {
             return Box::pin(async { anyhow::bail!("the chat is down") });
         }
@@ -81,22 +87,27 @@ on_both_backends! {
         assert!(running.iter().all(|t| t.lines().count() <= cvmbot::chat::BATCH), "{running:?}");
         let keys = rig.posted_keys();
         assert_eq!(keys.iter().filter(|k| k.ends_with(":running")).count(), 30, "{keys:?}");
-        assert!(id > 0);
+        assert!(id.get() > 0);
     }
 }
 
 /// A chat where one message can no longer be edited (deleted by a moderator).
 struct DeletedCard {
-    deleted: u64,
+    deleted: MessageId,
     inner: Arc<RecordingNotifier>,
 }
 
 impl Notifier for DeletedCard {
-    fn post<'a>(&'a self, channel: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<u64>> {
+    fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
         self.inner.post(channel, message)
     }
 
-    fn edit<'a>(&'a self, channel: u64, message_id: u64, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn edit<'a>(
+        &'a self,
+        channel: ChannelId,
+        message_id: MessageId,
+        message: &'a Outgoing,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
         if message_id == self.deleted {
             return Box::pin(async { anyhow::bail!("Unknown Message (10008)") });
         }
@@ -114,7 +125,7 @@ on_both_backends! {
         rig.desk().refresh_cards(&[first, second]).await.expect("cards changed");
         dispatcher.run_once().await.expect("a pass");
         dispatcher.run_once().await.expect("another pass, at once");
-        let edits: Vec<u64> = rig
+        let edits: Vec<MessageId> = rig
             .t
             .notifier
             .recorded()

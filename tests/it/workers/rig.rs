@@ -11,7 +11,7 @@ use cvmbot::chat::notifier::Recorded;
 use cvmbot::chat::render::TimeStyle;
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, Desk, Origin};
-use cvmbot::domain::{PurchaseForm, RequestState};
+use cvmbot::domain::{ChannelId, GuildId, MessageId, PurchaseForm, RequestId, RequestState};
 use cvmbot::sim::SimConfig;
 use cvmbot::store::{InstanceRecord, NotificationRecord};
 use cvmbot::workers::{BalanceMonitor, Tracker, WorkerSettings};
@@ -20,9 +20,9 @@ use std::time::Duration;
 use time::macros::datetime;
 
 /// The channel request cards are posted in.
-pub const REQUEST_CHANNEL: u64 = 10;
+pub const REQUEST_CHANNEL: ChannelId = ChannelId::new(10);
 /// The alert channel of the test configuration.
-pub const ALERT_CHANNEL: u64 = 2;
+pub const ALERT_CHANNEL: ChannelId = ChannelId::new(2);
 
 /// The app, its clock and the worker settings from its configuration.
 pub struct Rig {
@@ -111,9 +111,9 @@ impl Rig {
     }
 
     /// Files `form` as alice, shows its card in [`REQUEST_CHANNEL`], and returns its id.
-    pub async fn file(&self, form: &PurchaseForm) -> i64 {
+    pub async fn file(&self, form: &PurchaseForm) -> RequestId {
         let origin = Origin {
-            guild_id: Some(1),
+            guild_id: Some(GuildId::new(1)),
             channel_id: Some(REQUEST_CHANNEL),
         };
         let view = self.desk().create(&alice(), form, origin).await.expect("filed");
@@ -126,7 +126,7 @@ impl Rig {
     }
 
     /// Files `form`, has bob approve it and submits it; returns the request id.
-    pub async fn buy(&self, form: &PurchaseForm) -> i64 {
+    pub async fn buy(&self, form: &PurchaseForm) -> RequestId {
         let id = self.file(form).await;
         let ballot = Ballot {
             approve: true,
@@ -162,12 +162,12 @@ impl Rig {
     }
 
     /// The state of request `id`.
-    pub async fn state(&self, id: i64) -> RequestState {
+    pub async fn state(&self, id: RequestId) -> RequestState {
         self.desk().view(id).await.expect("the request").record.state
     }
 
     /// The instances of request `id` as tracked.
-    pub async fn instances(&self, id: i64) -> Vec<InstanceRecord> {
+    pub async fn instances(&self, id: RequestId) -> Vec<InstanceRecord> {
         self.desk().view(id).await.expect("the request").instances
     }
 
@@ -189,7 +189,7 @@ impl Rig {
     }
 
     /// Posts in `channel`: their texts, in order.
-    pub fn texts_in(&self, channel: u64) -> Vec<String> {
+    pub fn texts_in(&self, channel: ChannelId) -> Vec<String> {
         posts(&self.t.notifier)
             .into_iter()
             .filter(|(c, _)| *c == channel)
@@ -215,12 +215,12 @@ impl Rig {
 }
 
 /// The message id the card of request `id` is shown as.
-pub fn card_message(id: i64) -> u64 {
-    5_000 + id as u64
+pub fn card_message(id: RequestId) -> MessageId {
+    MessageId::new(5_000 + id.get() as u64)
 }
 
 /// Every post: (channel, message).
-pub fn posts(notifier: &RecordingNotifier) -> Vec<(u64, cvmbot::chat::Outgoing)> {
+pub fn posts(notifier: &RecordingNotifier) -> Vec<(ChannelId, cvmbot::chat::Outgoing)> {
     notifier
         .recorded()
         .into_iter()

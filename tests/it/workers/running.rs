@@ -44,7 +44,7 @@ on_both_backends! {
     async fn running_workers_post_activation_and_the_ip_once_across_a_restart(backend) {
         let Some(mut app) = spawn_app(backend, QUICK).await else { return };
         let mut workers = spawn_workers(&app).await;
-        let origin = Origin { guild_id: Some(1), channel_id: Some(REQUEST_CHANNEL) };
+        let origin = Origin { guild_id: Some(cvmbot::domain::GuildId::new(1)), channel_id: Some(REQUEST_CHANNEL) };
         let id = app.desk().create(&alice(), &payg_form(), origin).await.expect("filed").record.id;
         // The dispatcher posts the card from the outbox.
         let card = app.desk().wait_for_card(id, WAIT).await.expect("a view").expect("the card is posted");
