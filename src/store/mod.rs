@@ -182,23 +182,9 @@ impl WriteHealth {
     }
 }
 
-/// Each backend's migrations, in order: (version, description, SQL). Landed ones are never edited.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
-    (
-        2,
-        "trust at the edges",
-        include_str!("../../migrations/sqlite/0002_trust_at_the_edges.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
-    (
-        2,
-        "trust at the edges",
-        include_str!("../../migrations/postgres/0002_trust_at_the_edges.sql"),
-    ),
-];
+// Each backend's migrations, in order: (version, description, SQL), from the files in
+// `migrations/` (see build.rs). Landed ones are never edited.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 fn migrator(migrations: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = migrations
