@@ -238,25 +238,12 @@ pub fn verify_v1(
     Ok(secret_id.to_owned())
 }
 
-/// HMAC (RFC 2104) over SHA-1, block size 64.
+/// HMAC-SHA1, for the v1 signature (`SignatureMethod=HmacSHA1`).
 fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
-    use sha1::{Digest as _, Sha1};
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..20].copy_from_slice(&Sha1::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let inner = Sha1::new()
-        .chain_update(block.map(|b| b ^ 0x36))
-        .chain_update(data)
-        .finalize();
-    Sha1::new()
-        .chain_update(block.map(|b| b ^ 0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
