@@ -9,11 +9,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// DescribeAccountBalance input.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct DescribeAccountBalanceRequest {
     /// Also report the temporary credit line.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub temp_credit: Option<bool>,
 }
 

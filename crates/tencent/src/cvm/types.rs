@@ -8,50 +8,49 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// Where an instance is placed.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Placement {
     /// Availability zone, e.g. `ap-guangzhou-3`.
     pub zone: String,
     /// Project id; 0 is the default project.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
 }
 
 /// Prepaid purchase terms.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InstanceChargePrepaid {
     /// Months: 1–12, 24, 36, 48, 60.
     pub period: i64,
     /// Renewal behaviour.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub renew_flag: Option<RenewFlag>,
 }
 
 /// The system disk.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct SystemDisk {
     /// Disk type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_type: Option<DiskType>,
     /// Size in GiB (default 50).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_size: Option<i64>,
 }
 
 /// A data disk.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct DataDisk {
     /// Size in GiB.
     pub disk_size: i64,
     /// Disk type.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_type: Option<DiskType>,
     /// Destroyed with the instance (default true).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_with_instance: Option<bool>,
 }
 
@@ -66,32 +65,28 @@ pub struct VirtualPrivateCloud {
 }
 
 /// Public network access.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct InternetAccessible {
     /// How bandwidth is paid for.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub internet_charge_type: Option<InternetChargeType>,
     /// Outbound bandwidth cap in Mbps (0: no public bandwidth).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub internet_max_bandwidth_out: Option<i64>,
     /// Whether to assign a public IP (needs bandwidth > 0).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_ip_assigned: Option<bool>,
 }
 
 /// How to log in: key pairs, or the image's own login. cvmbot never sends passwords.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct LoginSettings {
     /// Key pair ids, `skey-…`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_ids: Option<Vec<String>>,
     /// `"TRUE"` to keep the image's login settings.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_image_login: Option<String>,
     /// A password. Accepted so the simulator can read SDK requests; cvmbot itself never sets it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }
 
@@ -116,71 +111,52 @@ pub struct TagSpecification {
 }
 
 /// Spot bid.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct SpotMarketOptions {
     /// Highest price per hour, a decimal string in the account currency.
     pub max_price: String,
     /// `one-time`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub spot_instance_type: Option<String>,
 }
 
 /// Market options for SPOTPAID.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct InstanceMarketOptions {
     /// `spot`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub market_type: Option<String>,
     /// The bid.
     pub spot_options: SpotMarketOptions,
 }
 
 /// RunInstances and InquiryPriceRunInstances input (the latter ignores `DryRun`, `MinCount`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[allow(missing_docs)]
 pub struct RunInstancesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_charge_type: Option<ChargeType>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_charge_prepaid: Option<InstanceChargePrepaid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_disk: Option<SystemDisk>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_disks: Option<Vec<DataDisk>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_private_cloud: Option<VirtualPrivateCloud>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub internet_accessible: Option<InternetAccessible>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub login_settings: Option<LoginSettings>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub security_group_ids: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_specification: Option<Vec<TagSpecification>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_market_options: Option<InstanceMarketOptions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
 }
 
@@ -197,41 +173,40 @@ pub struct RunInstancesResponse {
 /// One price item, in yuan. Which fields are set depends on the charge type: prepaid quotes
 /// `OriginalPrice`/`DiscountPrice` for the whole period, hourly ones `UnitPrice`/`UnitPriceDiscount`
 /// per `ChargeUnit`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[allow(missing_docs)]
 pub struct ItemPrice {
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub charge_unit: Option<String>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub original_price: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub discount_price: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub discount: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price_discount: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price_second_step: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price_discount_second_step: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price_third_step: Option<Decimal>,
-    #[serde(with = "rust_decimal::serde::float_option", skip_serializing_if = "Option::is_none")]
+    #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price_discount_third_step: Option<Decimal>,
 }
 
 /// A quote: instance and bandwidth.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct Price {
     /// The instance (with its disks).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_price: Option<ItemPrice>,
     /// The public bandwidth.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bandwidth_price: Option<ItemPrice>,
 }
 
@@ -264,17 +239,14 @@ impl Filter {
 }
 
 /// DescribeInstances input: ids (≤100) or filters, never both.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[allow(missing_docs)]
 pub struct DescribeInstancesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_ids: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
 
@@ -324,15 +296,13 @@ pub struct DescribeInstancesResponse {
 }
 
 /// DescribeInstancesStatus input.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[allow(missing_docs)]
 pub struct DescribeInstancesStatusRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_ids: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
 
@@ -356,12 +326,12 @@ pub struct DescribeInstancesStatusResponse {
 }
 
 /// TerminateInstances input.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[allow(missing_docs)]
 pub struct TerminateInstancesRequest {
     pub instance_ids: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub release_address: Option<bool>,
 }
 
@@ -388,11 +358,11 @@ pub struct DescribeZonesResponse {
 }
 
 /// Filters for DescribeZoneInstanceConfigInfos and DescribeImages.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct FiltersRequest {
     /// The filters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
 }
 
@@ -427,19 +397,15 @@ pub struct DescribeZoneInstanceConfigInfosResponse {
 }
 
 /// DescribeImages input.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[allow(missing_docs)]
 pub struct DescribeImagesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_ids: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_type: Option<String>,
 }
 
