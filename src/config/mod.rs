@@ -23,8 +23,8 @@ use crate::tencent::ClientSettings;
 use crate::workers::WorkerSettings;
 use layers::Layers;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The whole configuration, parsed: each part is the typed settings of the part of cvmbot it
 /// configures, built once here and handed over by the assembly (`crate::app`).
@@ -59,8 +59,10 @@ pub struct LogConfig {
     pub level: String,
 }
 
-/// A configuration problem: the key, its value, where the value came from, and what is allowed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A configuration problem: the key, its value, where the value came from, and what is allowed;
+/// a file that could not be read keeps the system's error as its source.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("invalid configuration: `{key}`{shown} (from {origin}): {problem}", shown = shown(value))]
 pub struct ConfigError {
     /// The dotted key (`policy.max_count`) or the source (`--config`).
     pub key: String,
@@ -70,19 +72,40 @@ pub struct ConfigError {
     pub origin: String,
     /// What is wrong and what is allowed.
     pub problem: String,
+    /// The underlying failure, when there is one (reading a file).
+    #[source]
+    pub cause: Option<Arc<std::io::Error>>,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: `{}`", self.key)?;
-        if let Some(value) = &self.value {
-            write!(f, " = {value}")?;
+fn shown(value: &Option<String>) -> String {
+    value.as_ref().map(|v| format!(" = {v}")).unwrap_or_default()
+}
+
+impl ConfigError {
+    /// The problem `problem` with `key` (holding `value`, from `origin`).
+    pub fn new(
+        key: impl Into<String>,
+        value: Option<String>,
+        origin: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            key: key.into(),
+            value,
+            origin: origin.into(),
+            problem: problem.into(),
+            cause: None,
         }
-        write!(f, " (from {}): {}", self.origin, self.problem)
+    }
+
+    /// The same problem, caused by `cause`.
+    pub fn caused_by(self, cause: std::io::Error) -> Self {
+        ConfigError {
+            cause: Some(Arc::new(cause)),
+            ..self
+        }
     }
 }
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Loads from the optional `--config` file and the process environment.
@@ -104,11 +127,14 @@ impl Config {
         env: &BTreeMap<String, String>,
     ) -> Result<Config, ConfigError> {
         let text = match file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| ConfigError {
-                key: "--config".into(),
-                value: Some(path.display().to_string()),
-                origin: "the command line".into(),
-                problem: format!("cannot read the file: {e}"),
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(
+                    "--config",
+                    Some(path.display().to_string()),
+                    "the command line",
+                    "cannot read the file",
+                )
+                .caused_by(e)
             })?),
             None => None,
         };
@@ -119,11 +145,13 @@ impl Config {
         if let (Some(path), Some(text)) = (file, text.as_deref()) {
             files.push((path.display().to_string(), text));
         }
-        let layers = Layers::build(&files, env).map_err(|problem| ConfigError {
-            key: "--config".into(),
-            value: file.map(|p| p.display().to_string()),
-            origin: "the command line".into(),
-            problem,
+        let layers = Layers::build(&files, env).map_err(|problem| {
+            ConfigError::new(
+                "--config",
+                file.map(|p| p.display().to_string()),
+                "the command line",
+                problem,
+            )
         })?;
         let settings = deserialize(&layers)?;
         let secrets = Secrets::from_env(env)?;
@@ -155,12 +183,7 @@ fn deserialize(layers: &Layers) -> Result<FileSettings, ConfigError> {
             let value = layers.value_at(&key);
             (key, value)
         };
-        ConfigError {
-            origin: layers.origin(&key),
-            key,
-            value,
-            problem,
-        }
+        ConfigError::new(key.clone(), value, layers.origin(&key), problem)
     })
 }
 

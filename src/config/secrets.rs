@@ -40,12 +40,12 @@ impl Secrets {
 }
 
 fn missing_pair(missing: &str, present: &str) -> ConfigError {
-    ConfigError {
-        key: missing.into(),
-        value: None,
-        origin: "the environment".into(),
-        problem: format!("is not set, but {present} is; set both or neither"),
-    }
+    ConfigError::new(
+        missing,
+        None,
+        "the environment",
+        format!("is not set, but {present} is; set both or neither"),
+    )
 }
 
 /// Where `name` was read from: the variable itself or its `_FILE`.
@@ -64,14 +64,13 @@ fn check_secret_id(env: &BTreeMap<String, String>, id: &str) -> Result<(), Confi
     if well_formed {
         return Ok(());
     }
-    Err(ConfigError {
-        key: source(env, "TENCENTCLOUD_SECRET_ID"),
-        value: None,
-        origin: "the environment".into(),
-        problem: "is not a Tencent Cloud SecretId: those start with AKID and hold only letters and digits \
-                  (is the SecretKey in its place?)"
-            .into(),
-    })
+    Err(ConfigError::new(
+        source(env, "TENCENTCLOUD_SECRET_ID"),
+        None,
+        "the environment",
+        "is not a Tencent Cloud SecretId: those start with AKID and hold only letters and digits \
+         (is the SecretKey in its place?)",
+    ))
 }
 
 /// A secret with a space, a newline or another control character inside it would be sent as is
@@ -79,14 +78,13 @@ fn check_secret_id(env: &BTreeMap<String, String>, id: &str) -> Result<(), Confi
 /// (never the value).
 fn check_secret_text(env: &BTreeMap<String, String>, name: &str, secret: &Secret) -> Result<(), ConfigError> {
     if secret.expose().chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ConfigError {
-            key: source(env, name),
-            value: None,
-            origin: "the environment".into(),
-            problem: "holds a space, a line break or a control character inside the value; a secret is one \
-                      word (surrounding whitespace and a final newline are dropped)"
-                .into(),
-        });
+        return Err(ConfigError::new(
+            source(env, name),
+            None,
+            "the environment",
+            "holds a space, a line break or a control character inside the value; a secret is one word \
+             (surrounding whitespace and a final newline are dropped)",
+        ));
     }
     Ok(())
 }
@@ -110,17 +108,14 @@ fn read_raw(env: &BTreeMap<String, String>, name: &str) -> Result<Option<Secret>
     };
     match std::fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => Ok(Some(Secret::new(text))),
-        Ok(_) => Err(ConfigError {
-            key: file_var,
-            value: Some(path.clone()),
-            origin: "the environment".into(),
-            problem: "the file is empty".into(),
-        }),
-        Err(e) => Err(ConfigError {
-            key: file_var,
-            value: Some(path.clone()),
-            origin: "the environment".into(),
-            problem: format!("cannot read the file: {e}"),
-        }),
+        Ok(_) => Err(ConfigError::new(
+            file_var,
+            Some(path.clone()),
+            "the environment",
+            "the file is empty",
+        )),
+        Err(e) => {
+            Err(ConfigError::new(file_var, Some(path.clone()), "the environment", "cannot read the file").caused_by(e))
+        }
     }
 }

@@ -20,12 +20,7 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error(&self, key: &str, problem: impl Into<String>) -> ConfigError {
-        ConfigError {
-            key: key.into(),
-            value: self.layers.value_at(key),
-            origin: self.layers.origin(key),
-            problem: problem.into(),
-        }
+        ConfigError::new(key, self.layers.value_at(key), self.layers.origin(key), problem)
     }
 
     fn ensure(&self, ok: bool, key: &str, problem: &str) -> Result<(), ConfigError> {

@@ -91,7 +91,7 @@ impl Desk {
                 now
             }
         };
-        let refused = !matches!(error, DeskError::Unavailable(_));
+        let refused = !matches!(error, DeskError::Unavailable { .. });
         let alerted = tx.meta(BLIND_ALERTED).await?.is_some();
         if !alerted && (refused || now - since >= BLIND_GRACE) {
             let notice = Event::BalanceUnreadable {

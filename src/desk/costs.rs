@@ -64,7 +64,7 @@ pub(super) fn check_balance(
                 error.explain().trim_end_matches('.')
             );
             return match mode {
-                BalanceCheck::Block => Err(DeskError::Refused(format!(
+                BalanceCheck::Block => Err(DeskError::refused(format!(
                     "{why} The policy refuses what it can't check (policy.balance_check = \"block\"); nothing was \
                      filed. Give cvmbot's key the finance:DescribeAccountBalance permission, or try again later."
                 ))),
@@ -85,7 +85,7 @@ pub(super) fn check_balance(
          or one hour frozen for pay-as-you-go and spot)."
     );
     match mode {
-        BalanceCheck::Block => Err(DeskError::Refused(format!(
+        BalanceCheck::Block => Err(DeskError::refused(format!(
             "{message} Top up the Tencent Cloud account first."
         ))),
         BalanceCheck::Warn => {

@@ -147,16 +147,22 @@ impl Desk {
         if error.is_retryable() || error.kind == ErrorKind::Auth {
             warn!(step, %error, "Tencent Cloud unavailable while filing");
             if error.kind == ErrorKind::Auth {
-                return DeskError::Unavailable(format!(
-                    "cvmbot's Tencent Cloud credentials were refused: {explanation} Nothing was filed."
-                ));
+                return DeskError::Unavailable {
+                    explanation: format!(
+                        "cvmbot's Tencent Cloud credentials were refused: {explanation} Nothing was filed."
+                    ),
+                    cause: Box::new(error.clone()),
+                };
             }
-            return DeskError::Unavailable(format!("{explanation} Nothing was filed."));
+            return DeskError::Unavailable {
+                explanation: format!("{explanation} Nothing was filed."),
+                cause: Box::new(error.clone()),
+            };
         }
         info!(step, %error, "Tencent Cloud refused a request");
-        DeskError::Cloud(format!(
-            "Tencent Cloud refused it at the {step}: {explanation} ({})",
-            error.code
-        ))
+        DeskError::Cloud {
+            explanation: format!("Tencent Cloud refused it at the {step}: {explanation} ({})", error.code),
+            cause: error.clone(),
+        }
     }
 }

@@ -26,7 +26,7 @@ pub use balance::BalanceRules;
 pub use cards::PostedCard;
 pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
-pub use error::DeskError;
+pub use error::{Chain, DeskError};
 pub use event::{Event, Runway};
 pub use outbox::{Posting, notice_row};
 pub use submit::SubmitOutcome;

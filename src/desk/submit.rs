@@ -7,7 +7,7 @@ use super::cloud::{explain_failure, failure_of, quote_from_price, run_request};
 use super::costs::{CapCheck, check_balance};
 use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::vote::enqueue;
-use super::{Desk, DeskError};
+use super::{Chain, Desk, DeskError};
 use crate::desk::Event;
 use crate::domain::{BillingKind, RequestId, RequestState, approval_hash, client_token};
 use crate::money::Yuan;
@@ -49,7 +49,7 @@ impl Desk {
         let results = futures_util::future::join_all(ids.into_iter().map(|id| self.submit(id))).await;
         for result in results {
             if let Err(error) = result {
-                error!(error = %error, "submission pass failed");
+                error!(error = %Chain(&error), "submission pass failed");
             }
         }
         Ok(count)
@@ -231,9 +231,9 @@ impl Desk {
         };
         let needed = match verdict {
             Ok(needed) => needed,
-            Err(DeskError::Refused(reason)) => {
+            Err(DeskError::Refused(refusal)) => {
                 return self
-                    .refuse_on_requote(tx, &record, &quote, &answer.request_id, reason)
+                    .refuse_on_requote(tx, &record, &quote, &answer.request_id, refusal.0)
                     .await;
             }
             Err(other) => return Err(other),

@@ -80,13 +80,19 @@ impl Desk {
     pub async fn balance_report(&self) -> Result<BalanceReport, DeskError> {
         let answer = self.tencent().describe_account_balance().await.map_err(|error| {
             if error.is_retryable() {
-                DeskError::Unavailable(error.explain())
+                DeskError::Unavailable {
+                    explanation: error.explain(),
+                    cause: Box::new(error),
+                }
             } else {
-                DeskError::Cloud(format!(
-                    "Tencent Cloud refused the balance query: {} ({})",
-                    error.explain(),
-                    error.code
-                ))
+                DeskError::Cloud {
+                    explanation: format!(
+                        "Tencent Cloud refused the balance query: {} ({})",
+                        error.explain(),
+                        error.code
+                    ),
+                    cause: error,
+                }
             }
         })?;
         let balance = answer.data;

@@ -186,7 +186,7 @@ impl Desk {
         let mut session = self.store().session().await?;
         let record = session.request_by_message(message_id).await?;
         drop(session);
-        let record = record.ok_or_else(|| DeskError::Refused("That message is not a purchase request.".into()))?;
+        let record = record.ok_or_else(|| DeskError::refused("That message is not a purchase request."))?;
         self.vote(record.id, voter, ballot).await
     }
 
@@ -197,12 +197,12 @@ impl Desk {
         let mut tx = self.store().begin().await?;
         let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
         if !self.settings().policy.may_cancel(person, record.requester_id) {
-            return Err(DeskError::Refused(
-                "Only the requester or an admin can cancel this request.".into(),
+            return Err(DeskError::refused(
+                "Only the requester or an admin can cancel this request.",
             ));
         }
         if !matches!(record.state, RequestState::Pending | RequestState::Approved) {
-            return Err(DeskError::Refused(format!(
+            return Err(DeskError::refused(format!(
                 "Request #{id} is already {}; only pending or approved requests can be cancelled.",
                 record.state.label()
             )));

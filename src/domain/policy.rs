@@ -101,11 +101,20 @@ impl fmt::Display for VoteVia {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
+impl Refusal {
+    /// A refusal saying `words`.
+    pub fn new(words: impl Into<String>) -> Refusal {
+        Refusal(words.into())
+    }
+}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
+
+impl std::error::Error for Refusal {}
 
 /// The rules.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,6 +178,8 @@ impl fmt::Display for VoteRefusal {
         }
     }
 }
+
+impl std::error::Error for VoteRefusal {}
 
 /// The facts a vote is judged on.
 #[derive(Clone, Copy, Debug)]

@@ -6,7 +6,7 @@
 //! restarted on the same machine need not wait: the holder names its machine and process, and a
 //! holder whose process no longer exists on this machine is taken over at once.
 
-use crate::desk::Desk;
+use crate::desk::{Chain, Desk};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -69,7 +69,7 @@ impl Leadership {
         };
         // A renewal that hangs must not keep this process leading past its lease.
         let result = match tokio::time::timeout(self.ttl / 3, attempt).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
+            Ok(result) => result.map_err(|e| Chain(&e).to_string()),
             Err(_) => Err(format!("no answer within {:?}", self.ttl / 3)),
         };
         let held = match result {
@@ -123,7 +123,7 @@ impl Leadership {
         self.leader.store(false, Ordering::SeqCst);
         *self.held_until.lock().expect("lease lock") = None;
         if let Err(error) = self.desk.release_lease(LEASE, &self.holder).await {
-            warn!(%error, "could not hand the workers lease over; it expires by itself");
+            warn!(error = %Chain(&error), "could not hand the workers lease over; it expires by itself");
         }
     }
 }

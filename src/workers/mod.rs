@@ -13,7 +13,7 @@ pub use balance::BalanceMonitor;
 pub use leader::Leadership;
 pub use tracker::Tracker;
 
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Chain, Desk, DeskError};
 use crate::money::Yuan;
 use std::future::Future;
 use std::sync::Arc;
@@ -125,7 +125,7 @@ impl Workers {
                 if leadership.is_leader()
                     && let Err(e) = work().await
                 {
-                    error!(worker = name, error = %e, "worker pass failed");
+                    error!(worker = name, error = %Chain(&e), "worker pass failed");
                 }
                 tokio::select! {
                     _ = stopped.changed() => break,

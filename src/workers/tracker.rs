@@ -4,7 +4,7 @@
 //! reclaimed) and moves requests to active, partially active or launch failed, in the same
 //! transaction as the change that caused them.
 
-use crate::desk::{Desk, DeskError, Observation, TrackerSettings, observe, postpone};
+use crate::desk::{Chain, Desk, DeskError, Observation, TrackerSettings, observe, postpone};
 use crate::store::InstanceRecord;
 use crate::tencent::cvm::{IDS_PER_CALL, Instance};
 use futures_util::{StreamExt, stream};
@@ -37,7 +37,7 @@ impl Tracker {
             if leadership.is_leader()
                 && let Err(error) = self.round().await
             {
-                warn!(%error, "tracker round failed");
+                warn!(error = %Chain(&error), "tracker round failed");
             }
             tokio::select! {
                 _ = stopped.changed() => break,

@@ -217,8 +217,8 @@ impl Console {
                 let sim = self
                     .sim
                     .as_ref()
-                    .ok_or_else(|| DeskError::Refused("No simulator is attached.".into()))?;
-                let yuan: Yuan = amount.parse().map_err(DeskError::Refused)?;
+                    .ok_or_else(|| DeskError::refused("No simulator is attached."))?;
+                let yuan: Yuan = amount.parse().map_err(DeskError::refused)?;
                 sim.set_balance(yuan.to_fen_round())
                     .await
                     .map_err(DeskError::Internal)?;
@@ -232,7 +232,7 @@ impl Console {
                 let sim = self
                     .sim
                     .as_ref()
-                    .ok_or_else(|| DeskError::Refused("No simulator is attached.".into()))?;
+                    .ok_or_else(|| DeskError::refused("No simulator is attached."))?;
                 sim.advance(by).await.map_err(DeskError::Internal)?;
                 self.say(&self.paint.dim(&format!(
                     "(simulator: the clock moved {})",
@@ -256,7 +256,7 @@ impl Console {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(DeskError::Refused("No alert was posted in time.".into()));
+                return Err(DeskError::refused("No alert was posted in time."));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -293,7 +293,7 @@ impl Console {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(DeskError::Refused(format!(
+                return Err(DeskError::refused(format!(
                     "Request #{id} did not get there within {}.",
                     crate::domain::duration::format_duration(timeout)
                 )));

@@ -5,7 +5,7 @@
 use super::commands;
 use super::convert::fit;
 use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
-use crate::desk::{Desk, DeskError};
+use crate::desk::{Chain, Desk, DeskError};
 use serenity::all::{
     Command, Context, CreateInteractionResponse, CreateInteractionResponseMessage, EventHandler, GuildId, Interaction,
     Reaction, ReactionType, Ready,
@@ -82,8 +82,7 @@ impl EventHandler for Handler {
         }
         self.desk.catalogue().refresh().await;
         if let Err(e) = super::reactions::reconcile(self, &ctx).await {
-            log_if_internal(&e);
-            warn!(error = %e, "could not reconcile reactions cast while offline");
+            warn!(error = %Chain(&e), "could not reconcile reactions cast while offline");
         }
         self.ready.send_replace(true);
     }
