@@ -1,15 +1,13 @@
-//! Filing a request: parse, check the policy, quote, dry-run, check the balance and the caps, store.
+//! Filing a request: parse, check the policy, price and dry-run the operation, check the cost
+//! tier, the balance and the caps, store.
 
-use super::cloud::{explain_failure, option_of, quote_from_price, run_request, tencent_words};
 use super::costs::{CapCheck, check_balance};
 use super::keys::AuditAction;
+use super::operations::Assessment;
 use super::{Desk, DeskError, Origin, RequestView};
-use crate::domain::{
-    BalanceCheck, FieldError, Person, PurchaseForm, PurchaseSpec, RequestState, SpecErrors, approval_hash,
-};
+use crate::domain::{Operation, Person, PurchaseForm, PurchaseSpec, RequestState, approval_hash};
 use crate::store::{AuditEntry, NewRequest};
-use crate::tencent::{ApiError, ErrorKind};
-use tracing::{info, instrument, warn};
+use tracing::{info, instrument};
 
 impl Desk {
     /// Files a purchase request for `requester`. Nothing is stored unless every check passes.
@@ -20,7 +18,7 @@ impl Desk {
         origin: Origin,
     ) -> Result<RequestView, DeskError> {
         let spec = self.prepare(requester, form)?;
-        self.file(requester, spec, origin).await
+        self.file(requester, Operation::Buy(spec), origin).await
     }
 
     /// The checks that need no I/O: who asks, whether the options parse, whether the policy allows
@@ -33,48 +31,29 @@ impl Desk {
         Ok(spec)
     }
 
-    /// The rest of filing a prepared spec: quote, dry run, balance, caps, store.
-    #[instrument(skip_all, fields(requester = %requester.id, kind = spec.billing().kind().command()))]
-    pub async fn file(&self, requester: &Person, spec: PurchaseSpec, origin: Origin) -> Result<RequestView, DeskError> {
+    /// The rest of filing an operation: what is sold, the price and the dry run, the cost tier,
+    /// the balance and the caps; then the request is stored with its card queued.
+    #[instrument(skip_all, fields(requester = %requester.id, kind = %operation.kind()))]
+    pub async fn file(
+        &self,
+        requester: &Person,
+        operation: Operation,
+        origin: Origin,
+    ) -> Result<RequestView, DeskError> {
         let policy = &self.settings().policy;
-        self.inner.sold.check(&spec).await?;
-        let request = run_request(&spec, None, None);
-        let region = spec.region();
-        let tencent = self.tencent();
-        let (price, dry_run, balance) = tokio::join!(
-            tencent.inquiry_price_run_instances(region, &request),
-            tencent.dry_run_instances(region, &request),
-            tencent.describe_account_balance(),
-        );
-        let price = match price {
-            Ok(price) => price,
-            Err(error) => return Err(self.refusal(&spec, &error, "quote").await),
-        };
-        let quote = quote_from_price(&spec, &price.data);
+        policy.check_requester(requester)?;
+        self.check_operation(&operation).await?;
+        let (assessment, balance) = tokio::join!(self.assess(&operation), self.tencent().describe_account_balance());
+        let Assessment {
+            quote,
+            quote_request_id,
+            dry_run,
+        } = assessment?;
         let monthly = quote.monthly_equivalent();
         let approvals_needed = policy.approvals_needed(monthly)?;
-
         let mut warnings = Vec::new();
         check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)?;
-        let dry_run_request_id = match dry_run {
-            Ok(passed) => Some(passed.request_id),
-            Err(error) => {
-                let explanation = explain_failure(tencent, &spec, &error).await;
-                let waits = matches!(error.kind, ErrorKind::SpotPriceTooLow | ErrorKind::OutOfStock)
-                    && spec.keep_trying().is_some();
-                let warned = error.kind == ErrorKind::InsufficientBalance && policy.balance_check == BalanceCheck::Warn;
-                if waits {
-                    warnings.push(format!(
-                        "Dry run: {explanation} cvmbot will keep trying after approval."
-                    ));
-                } else if warned {
-                    warnings.push(format!("Dry run: {explanation}"));
-                } else {
-                    return Err(self.refusal(&spec, &error, "dry run").await);
-                }
-                None
-            }
-        };
+        let dry_run_request_id = self.judge_dry_run(&operation, dry_run, &mut warnings).await?;
 
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
@@ -88,15 +67,15 @@ impl Desk {
             requester: requester.clone(),
             guild_id: origin.guild_id,
             channel_id: origin.channel_id,
-            approval_hash: approval_hash(&spec, &quote),
+            approval_hash: approval_hash(&operation, &quote),
             monthly_fen: monthly.to_fen_ceil().get(),
             approvals_needed,
-            quote_request_id: Some(price.request_id.clone()),
+            quote_request_id: Some(quote_request_id.clone()),
             dry_run_request_id,
             balance_warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
             now,
             expires_at: now + policy.expiry,
-            spec,
+            operation,
             quote,
         };
         let id = tx.insert_request(&new).await?;
@@ -112,7 +91,7 @@ impl Desk {
                 "{} per month-equivalent; {} approval(s) needed",
                 monthly, approvals_needed
             )),
-            tencent_request_id: Some(price.request_id),
+            tencent_request_id: Some(quote_request_id),
         })
         .await?;
         if origin.channel_id.is_some() {
@@ -124,45 +103,5 @@ impl Desk {
         info!(request_id = %id, "request filed");
         self.wake_dispatcher();
         Ok(view)
-    }
-
-    /// Turns a Tencent refusal during filing into what the requester is told: a refused parameter
-    /// names the option that carried it, with Tencent's own words.
-    async fn refusal(&self, spec: &PurchaseSpec, error: &ApiError, step: &str) -> DeskError {
-        if let Some(option) = option_of(error) {
-            info!(step, %error, option, "Tencent Cloud refused an option");
-            return DeskError::Invalid(SpecErrors(vec![FieldError {
-                field: option.into(),
-                problem: match error.specific_explanation() {
-                    Some(ours) => format!(
-                        "{ours} Tencent Cloud refused it: {} ({})",
-                        tencent_words(error),
-                        error.code
-                    ),
-                    None => format!("Tencent Cloud refused it: {} ({})", tencent_words(error), error.code),
-                },
-            }]));
-        }
-        let explanation = explain_failure(self.tencent(), spec, error).await;
-        if error.is_retryable() || error.kind == ErrorKind::Auth {
-            warn!(step, %error, "Tencent Cloud unavailable while filing");
-            if error.kind == ErrorKind::Auth {
-                return DeskError::Unavailable {
-                    explanation: format!(
-                        "cvmbot's Tencent Cloud credentials were refused: {explanation} Nothing was filed."
-                    ),
-                    cause: Box::new(error.clone()),
-                };
-            }
-            return DeskError::Unavailable {
-                explanation: format!("{explanation} Nothing was filed."),
-                cause: Box::new(error.clone()),
-            };
-        }
-        info!(step, %error, "Tencent Cloud refused a request");
-        DeskError::Cloud {
-            explanation: format!("Tencent Cloud refused it at the {step}: {explanation} ({})", error.code),
-            cause: error.clone(),
-        }
     }
 }

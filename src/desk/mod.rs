@@ -15,6 +15,7 @@ mod error;
 mod event;
 pub mod keys;
 mod lease;
+mod operations;
 mod outbox;
 mod sold;
 mod submit;

@@ -1,19 +1,19 @@
-//! Submission, exactly once: an approved request is claimed, RunInstances is sent with the
-//! ClientToken of its attempt, and the answer is stored. If the answer is lost (a crash, a
-//! timeout, a dropped connection) the request stays `submitting` and is resent later with the
-//! same token, which Tencent answers with the same instances instead of buying again.
+//! Execution, exactly once, for every operation: an approved request is claimed, its changing
+//! call (RunInstances for a purchase) is sent with the ClientToken of its attempt, and the answer
+//! is stored. If the answer is lost (a crash, a timeout, a dropped connection) the request stays
+//! `submitting` and is resent later with the same token, which Tencent answers with the same
+//! result instead of doing it again.
 
-use super::cloud::{explain_failure, failure_of, quote_from_price, run_request};
+use super::cloud::failure_of;
 use super::costs::{CapCheck, check_balance};
 use super::keys::{AuditAction, DedupeKey, RequestNews};
+use super::operations::Executed;
 use super::vote::enqueue;
 use super::{Chain, Desk, DeskError};
 use crate::desk::Event;
-use crate::domain::{BillingKind, RequestId, RequestState, approval_hash, client_token};
-use crate::money::Yuan;
-use crate::store::{AuditEntry, NewInstance, RequestRecord, Requote, Transition};
+use crate::domain::{RequestId, RequestState, approval_hash, client_token};
+use crate::store::{AuditEntry, RequestRecord, Requote, Transition};
 use crate::tencent::{ApiError, ErrorKind};
-use rust_decimal::Decimal;
 use std::time::Duration;
 use tracing::{error, info, instrument, warn};
 
@@ -127,35 +127,15 @@ impl Desk {
             .client_token
             .clone()
             .unwrap_or_else(|| client_token(&self.inner.installation_id, id, record.attempt));
-        let request = run_request(&record.spec, Some(id), Some(token));
-        info!(attempt = record.attempt, "sending RunInstances");
-        let answer = self.tencent().run_instances(record.spec.region(), &request).await;
+        let executed = self.execute(&record, token).await;
         crate::crashpoint::here("submit:sent");
-        match answer {
-            Ok(answer) if answer.data.instance_id_set.len() == record.spec.count() as usize => {
-                self.record_submitted(&record, answer.data.instance_id_set, &answer.request_id)
-                    .await
-            }
-            Ok(answer) => {
-                // Tencent creates all of a purchase or none of it; an answer naming another number
-                // of instances is not one to believe, so the purchase is asked again (same token).
-                let error = ApiError::transport(
-                    ErrorKind::Unreadable,
-                    "ClientParseError",
-                    format!(
-                        "the answer named {} instance id(s) for a purchase of {} (RequestId {})",
-                        answer.data.instance_id_set.len(),
-                        record.spec.count(),
-                        answer.request_id
-                    ),
-                );
-                self.record_unknown_outcome(&record, &error, answer.data.instance_id_set)
-                    .await
-            }
-            Err(error) if error.is_retryable() || error.outcome_unknown() => {
-                self.record_unknown_outcome(&record, &error, Vec::new()).await
-            }
-            Err(error) => self.record_refusal(&record, &error).await,
+        match executed {
+            Executed::Done {
+                resources,
+                tencent_request_id,
+            } => self.record_submitted(&record, resources, &tencent_request_id).await,
+            Executed::Unknown { error, named } => self.record_unknown_outcome(&record, &error, named).await,
+            Executed::Refused(error) => self.record_refusal(&record, &error).await,
         }
     }
 
@@ -169,7 +149,7 @@ impl Desk {
 
     fn needs_requote(&self, record: &RequestRecord, now: time::OffsetDateTime) -> bool {
         record.attempt <= 1
-            && record.spec.billing().kind() != BillingKind::Spot
+            && self.may_requote(&record.operation)
             && now - record.quoted_at > self.settings().policy.requote_after
     }
 
@@ -179,13 +159,11 @@ impl Desk {
     /// no longer allows is refused with the reason.
     async fn requote(&self, record: RequestRecord) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
-        let request = run_request(&record.spec, None, None);
-        let tencent = self.tencent();
         let (answer, balance) = tokio::join!(
-            tencent.inquiry_price_run_instances(record.spec.region(), &request),
-            tencent.describe_account_balance(),
+            self.requote_price(&record.operation),
+            self.tencent().describe_account_balance(),
         );
-        let answer = match answer {
+        let (quote, quote_request_id) = match answer {
             Ok(answer) => answer,
             Err(error) if error.is_retryable() || error.outcome_unknown() => {
                 warn!(%error, "re-quote failed; trying later");
@@ -202,11 +180,10 @@ impl Desk {
             warn!(%error, "could not read the balance to judge a re-quote; trying later");
             return self.requote_later(&record).await;
         }
-        let quote = quote_from_price(&record.spec, &answer.data);
         let now = self.clock().now();
         let policy = &self.settings().policy;
         let monthly = quote.monthly_equivalent();
-        let hash = approval_hash(&record.spec, &quote);
+        let hash = approval_hash(&record.operation, &quote);
         let mut tx = self.store().begin().await?;
         let Some(current) = tx.lock_request(id).await? else {
             return Ok(SubmitOutcome::Skipped);
@@ -233,7 +210,7 @@ impl Desk {
             Ok(needed) => needed,
             Err(DeskError::Refused(refusal)) => {
                 return self
-                    .refuse_on_requote(tx, &record, &quote, &answer.request_id, refusal.0)
+                    .refuse_on_requote(tx, &record, &quote, &quote_request_id, refusal.0)
                     .await;
             }
             Err(other) => return Err(other),
@@ -246,7 +223,7 @@ impl Desk {
                 monthly_fen: monthly.to_fen_ceil().get(),
                 approvals_needed: needed,
                 at: now,
-                quote_request_id: &answer.request_id,
+                quote_request_id: &quote_request_id,
             },
         )
         .await?;
@@ -278,7 +255,7 @@ impl Desk {
             record.quote.monthly_equivalent(),
             monthly
         ));
-        entry.tencent_request_id = Some(answer.request_id.clone());
+        entry.tencent_request_id = Some(quote_request_id.clone());
         tx.insert_audit(&entry).await?;
         let notice = Event::Requoted {
             request_id: id,
@@ -317,7 +294,7 @@ impl Desk {
     /// longer sold, say): nothing is bought at a price nobody could check, and the channel is told.
     async fn fail_on_requote(&self, record: &RequestRecord, error: &ApiError) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
-        let explanation = explain_failure(self.tencent(), &record.spec, error).await;
+        let explanation = self.explain(&record.operation, error).await;
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         let Some(current) = tx.lock_request(id).await? else {
@@ -424,22 +401,6 @@ impl Desk {
     ) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let now = self.clock().now();
-        let count = Decimal::from(record.spec.count().max(1));
-        let per_instance = Yuan::new((record.quote.hourly_burn().amount() / count).round_dp(6));
-        let instances: Vec<NewInstance> = ids
-            .iter()
-            .map(|instance_id| NewInstance {
-                instance_id: instance_id.clone(),
-                request_id: id,
-                region: record.spec.region().to_owned(),
-                zone: record.spec.zone().as_str().to_owned(),
-                billing: record.spec.billing().kind(),
-                hourly_price: per_instance,
-                wants_public_ip: record.spec.bandwidth().mbps > 0,
-                now,
-                poll_interval: self.settings().first_poll,
-            })
-            .collect();
         let mut tx = self.store().begin().await?;
         let Some(current) = tx.lock_request(id).await? else {
             return Ok(SubmitOutcome::Skipped);
@@ -458,7 +419,7 @@ impl Desk {
         )
         .await?;
         tx.set_next_attempt(id, None).await?;
-        tx.insert_instances(&instances).await?;
+        self.record_effects(&mut tx, record, &ids, now).await?;
         let mut entry = AuditEntry::by_cvmbot(
             id,
             now,
@@ -544,7 +505,7 @@ impl Desk {
 
     async fn record_refusal(&self, record: &RequestRecord, error: &ApiError) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
-        let explanation = explain_failure(self.tencent(), &record.spec, error).await;
+        let explanation = self.explain(&record.operation, error).await;
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         let Some(current) = tx.lock_request(id).await? else {

@@ -103,7 +103,7 @@ impl Desk {
                 )
                 .await?;
                 let token = client_token(&self.inner.installation_id, id, 1);
-                let until = record.spec.keep_trying().map(|d| now + d);
+                let until = record.operation.keep_trying().map(|d| now + d);
                 tx.set_submission(id, 1, &token, now, until).await?;
                 Some(RequestState::Approved)
             } else {

@@ -5,6 +5,7 @@ mod fields;
 pub mod form;
 pub mod ids;
 pub mod names;
+pub mod operation;
 pub mod policy;
 pub mod quote;
 pub mod request;
@@ -12,6 +13,7 @@ pub mod spec;
 
 pub use form::{FieldError, PurchaseForm, SpecErrors};
 pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};
+pub use operation::{Operation, OperationKind};
 pub use policy::{Audience, BalanceCheck, Person, Policy, Refusal, Tier, VoteFacts, VoteRefusal, VoteVia};
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};

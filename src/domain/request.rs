@@ -1,9 +1,9 @@
-//! A purchase request's life: its states, the transitions between them, and the hash that binds
-//! approvals to the exact spec and price.
+//! A request's life: its states, the transitions between them, and the hash that binds
+//! approvals to the exact operation and price.
 
 use super::ids::RequestId;
+use super::operation::Operation;
 use super::quote::Quote;
-use super::spec::PurchaseSpec;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -141,10 +141,10 @@ impl fmt::Display for RequestState {
     }
 }
 
-/// SHA-256 (hex) of the spec and the quote: what an approval approves.
-pub fn approval_hash(spec: &PurchaseSpec, quote: &Quote) -> String {
+/// SHA-256 (hex) of the operation (for a purchase, its spec) and the quote: what an approval approves.
+pub fn approval_hash(operation: &Operation, quote: &Quote) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(serde_json::to_vec(spec).expect("a spec serializes"));
+    hasher.update(operation.payload().as_bytes());
     hasher.update(b"\n");
     hasher.update(serde_json::to_vec(quote).expect("a quote serializes"));
     hex::encode(hasher.finalize())

@@ -3,7 +3,8 @@
 use super::session::RowExt;
 use super::{StoreError, StoreResult, from_ms};
 use crate::domain::{
-    ChannelId, GuildId, MessageId, Person, PurchaseSpec, Quote, RequestId, RequestState, StoredId, UserId, VoteVia,
+    ChannelId, GuildId, MessageId, Operation, OperationKind, Person, Quote, RequestId, RequestState, StoredId, UserId,
+    VoteVia,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -35,7 +36,8 @@ pub struct RequestRecord {
     pub channel_id: Option<ChannelId>,
     pub message_id: Option<MessageId>,
     pub thread_id: Option<ChannelId>,
-    pub spec: PurchaseSpec,
+    /// What it asks of Tencent Cloud.
+    pub operation: Operation,
     pub quote: Quote,
     pub approval_hash: String,
     pub monthly_fen: i64,
@@ -74,7 +76,7 @@ impl RequestRecord {
 pub(super) const REQUEST_COLUMNS: &str = "id, state, requester_id, requester_name, guild_id, channel_id, message_id, \
      thread_id, spec, quote, approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, \
      dry_run_request_id, balance_warning, created_at, updated_at, expires_at, attempt, client_token, next_attempt_at, \
-     keep_trying_until, failure, decided_by, note, card_version, card_shown, unclear_answers";
+     keep_trying_until, failure, decided_by, note, card_version, card_shown, unclear_answers, kind";
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -99,7 +101,7 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
         channel_id: snowflake(row.opt_int("channel_id")?),
         message_id: snowflake(row.opt_int("message_id")?),
         thread_id: snowflake(row.opt_int("thread_id")?),
-        spec: serde_json::from_str(&row.text("spec")?).map_err(|e| corrupt("request spec", e))?,
+        operation: operation(&row.text("kind")?, &row.text("spec")?)?,
         quote: serde_json::from_str(&row.text("quote")?).map_err(|e| corrupt("request quote", e))?,
         approval_hash: row.text("approval_hash")?,
         monthly_fen: row.int("monthly_fen")?,
@@ -124,6 +126,11 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
     })
 }
 
+fn operation(kind: &str, payload: &str) -> StoreResult<Operation> {
+    let kind = OperationKind::parse(kind).ok_or_else(|| corrupt("request kind", kind))?;
+    Operation::from_stored(kind, payload).map_err(|e| corrupt("request operation", e))
+}
+
 /// A request to store.
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
@@ -131,7 +138,7 @@ pub struct NewRequest {
     pub requester: Person,
     pub guild_id: Option<GuildId>,
     pub channel_id: Option<ChannelId>,
-    pub spec: PurchaseSpec,
+    pub operation: Operation,
     pub quote: Quote,
     pub approval_hash: String,
     pub monthly_fen: i64,

@@ -59,9 +59,9 @@ impl Session {
     pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<RequestId> {
         const SQL: &str = "INSERT INTO requests (state, requester_id, requester_name, guild_id, channel_id, spec, quote, \
              approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, dry_run_request_id, \
-             balance_warning, created_at, updated_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15) RETURNING id";
-        let (spec, quote) = (json(&new.spec), json(&new.quote));
+             balance_warning, created_at, updated_at, expires_at, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16) RETURNING id";
+        let (payload, quote) = (new.operation.payload(), json(&new.quote));
         on_backend!(self, |conn| {
             Ok(RequestId::new(
                 sqlx::query_scalar::<_, i64>(SQL)
@@ -70,7 +70,7 @@ impl Session {
                     .bind(&new.requester.name)
                     .bind(new.guild_id.map(StoredId::to_stored))
                     .bind(new.channel_id.map(StoredId::to_stored))
-                    .bind(&spec)
+                    .bind(&payload)
                     .bind(&quote)
                     .bind(&new.approval_hash)
                     .bind(new.monthly_fen)
@@ -80,6 +80,7 @@ impl Session {
                     .bind(&new.dry_run_request_id)
                     .bind(&new.balance_warning)
                     .bind(to_ms(new.expires_at))
+                    .bind(new.operation.kind().as_str())
                     .fetch_one(&mut *conn)
                     .await?,
             ))

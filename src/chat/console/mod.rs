@@ -309,18 +309,7 @@ fn listing(records: &[crate::store::RequestRecord]) -> String {
     }
     records
         .iter()
-        .map(|r| {
-            format!(
-                "#{} {} × {} {} in {} by {}: {}",
-                r.id,
-                r.spec.count(),
-                r.spec.instance_type(),
-                r.spec.billing().kind().label(),
-                r.spec.zone(),
-                r.requester_name,
-                r.state.label()
-            )
-        })
+        .map(|r| render::listing_line(r, TimeStyle::Utc))
         .collect::<Vec<_>>()
         .join("\n")
 }

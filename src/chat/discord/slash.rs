@@ -6,7 +6,7 @@ use super::convert::{fit, fit_lines, person, response_message};
 use super::handler::{Handler, log_if_internal, private};
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::Origin;
-use crate::domain::{BillingKind, Person};
+use crate::domain::{BillingKind, Operation, Person};
 use crate::store::ListFilter;
 use serenity::all::{
     AutocompleteChoice, ChannelType, CommandInteraction, Context, CreateAutocompleteResponse,
@@ -100,18 +100,7 @@ impl Handler {
             Ok(records) => {
                 let lines: Vec<String> = records
                     .iter()
-                    .map(|r| {
-                        format!(
-                            "**#{}** {} × {} {} in {} by {}: {}",
-                            r.id,
-                            r.spec.count(),
-                            r.spec.instance_type(),
-                            r.spec.billing().kind().label(),
-                            r.spec.zone(),
-                            r.requester_name,
-                            r.state.label()
-                        )
-                    })
+                    .map(|r| render::listing_line(r, TimeStyle::Discord))
                     .collect();
                 fit_lines(&lines, "/cvm status id:N shows one")
             }
@@ -163,7 +152,7 @@ impl Handler {
             guild_id: command.guild_id.map(Into::into),
             channel_id: Some(command.channel_id.into()),
         };
-        let text = match self.desk.file(me, spec, origin).await {
+        let text = match self.desk.file(me, Operation::Buy(spec), origin).await {
             Ok(view) => {
                 let id = view.record.id;
                 let needed = view.record.approvals_needed;

@@ -3,7 +3,7 @@
 use super::{TimeStyle, headline, vote_button_id};
 use crate::chat::model::{APPROVE_EMOJI, Button, ButtonStyle, Card, Field, Outgoing, REJECT_EMOJI, Tone};
 use crate::desk::RequestView;
-use crate::domain::{BillingMode, Quote, RequestState};
+use crate::domain::{BillingMode, Operation, PurchaseSpec, Quote, RequestState};
 use crate::money::Yuan;
 
 /// The price in words, per billing mode, with the currency.
@@ -105,8 +105,7 @@ fn status_line(view: &RequestView, style: TimeStyle) -> String {
     }
 }
 
-fn spec_text(view: &RequestView) -> String {
-    let spec = &view.record.spec;
+fn spec_text(spec: &PurchaseSpec) -> String {
     let disk = spec.system_disk();
     let mut parts = vec![
         format!("{} × {}", spec.count(), spec.instance_type()),
@@ -186,30 +185,16 @@ fn instances_text(view: &RequestView) -> Option<String> {
 pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
     let r = &view.record;
     let mut description = status_line(view, style);
-    if let Some(reason) = r.spec.reason() {
+    if let Some(reason) = r.operation.reason() {
         description = format!("> {reason}\n{description}");
     }
-    let mut fields = vec![
-        Field {
-            name: "Requested by".into(),
-            value: r.requester_name.clone(),
-            inline: true,
-        },
-        Field {
-            name: "Billing".into(),
-            value: billing_text(&r.spec),
-            inline: true,
-        },
-        Field {
-            name: "Price".into(),
-            value: price_text(&r.quote, r.spec.billing(), r.spec.count()),
-            inline: false,
-        },
-        Field {
-            name: "Servers".into(),
-            value: spec_text(view),
-            inline: false,
-        },
+    let mut fields = vec![Field {
+        name: "Requested by".into(),
+        value: r.requester_name.clone(),
+        inline: true,
+    }];
+    fields.extend(operation_fields(&r.operation, &r.quote));
+    fields.extend([
         Field {
             name: "Dry run".into(),
             value: dry_run_text(view),
@@ -220,7 +205,7 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
             value: votes_text(view),
             inline: false,
         },
-    ];
+    ]);
     if let Some(instances) = instances_text(view) {
         fields.push(Field {
             name: "Instances".into(),
@@ -271,7 +256,30 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
     }
 }
 
-fn billing_text(spec: &crate::domain::PurchaseSpec) -> String {
+/// What the operation is, in the fields its kind shows.
+fn operation_fields(operation: &Operation, quote: &Quote) -> Vec<Field> {
+    match operation {
+        Operation::Buy(spec) => vec![
+            Field {
+                name: "Billing".into(),
+                value: billing_text(spec),
+                inline: true,
+            },
+            Field {
+                name: "Price".into(),
+                value: price_text(quote, spec.billing(), spec.count()),
+                inline: false,
+            },
+            Field {
+                name: "Servers".into(),
+                value: spec_text(spec),
+                inline: false,
+            },
+        ],
+    }
+}
+
+fn billing_text(spec: &PurchaseSpec) -> String {
     match spec.billing() {
         BillingMode::PayAsYouGo => "pay-as-you-go".into(),
         BillingMode::Spot { max_price } => format!("spot, bid {}/h per instance", max_price),

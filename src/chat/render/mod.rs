@@ -7,7 +7,8 @@ pub use card::{price_text, request_card};
 pub use notice::{notice, notice_batch, runway_words};
 
 use crate::desk::RequestView;
-use crate::domain::RequestId;
+use crate::domain::{Operation, RequestId};
+use crate::store::RequestRecord;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -56,15 +57,36 @@ pub fn parse_vote_button_id(id: &str) -> Option<(bool, RequestId, String)> {
     (parts.next().is_none() && !hash.is_empty()).then_some((approve, request_id, hash))
 }
 
-/// Short description of what a request buys: `2 × S5.MEDIUM4 spot in ap-guangzhou-3`.
+/// Short description of what a request asks for: `2 × S5.MEDIUM4 spot in ap-guangzhou-3`.
 pub fn headline(view: &RequestView) -> String {
-    let spec = &view.record.spec;
+    operation_headline(&view.record.operation)
+}
+
+/// Short description of an operation.
+pub fn operation_headline(operation: &Operation) -> String {
+    match operation {
+        Operation::Buy(spec) => format!(
+            "{} × {} {} in {}",
+            spec.count(),
+            spec.instance_type(),
+            spec.billing().kind().label(),
+            spec.zone()
+        ),
+    }
+}
+
+/// One line of a listing: `#12 2 × S5.MEDIUM4 spot in ap-guangzhou-3 by alice: pending` (the
+/// number in bold on Discord).
+pub fn listing_line(record: &RequestRecord, style: TimeStyle) -> String {
+    let number = match style {
+        TimeStyle::Discord => format!("**#{}**", record.id),
+        TimeStyle::Utc => format!("#{}", record.id),
+    };
     format!(
-        "{} × {} {} in {}",
-        spec.count(),
-        spec.instance_type(),
-        spec.billing().kind().label(),
-        spec.zone()
+        "{number} {} by {}: {}",
+        operation_headline(&record.operation),
+        record.requester_name,
+        record.state.label()
     )
 }
 

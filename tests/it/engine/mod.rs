@@ -6,3 +6,4 @@ mod filing;
 mod rules;
 mod submission;
 mod trust;
+mod upgrade;

@@ -191,7 +191,7 @@ on_both_backends! {
         // Pretend the request was quoted, and approved, when the price was lower than today's.
         let record = app.desk().view(id).await.expect("view").record;
         let cheaper = cvmbot::domain::Quote::Hourly { per_hour: "0.01".parse().expect("yuan"), traffic_per_gb: None };
-        let hash = cvmbot::domain::approval_hash(&record.spec, &cheaper);
+        let hash = cvmbot::domain::approval_hash(&record.operation, &cheaper);
         let mut tx = app.app.store().begin().await.expect("tx");
         let requote = cvmbot::store::Requote {
             quote: &cheaper,

@@ -58,7 +58,7 @@ async fn file_with_an_old_cheap_quote(app: &App) -> RequestId {
         per_hour: "0.01".parse().expect("yuan"),
         traffic_per_gb: None,
     };
-    let hash = cvmbot::domain::approval_hash(&record.spec, &cheaper);
+    let hash = cvmbot::domain::approval_hash(&record.operation, &cheaper);
     let mut tx = app.store().begin().await.expect("tx");
     let requote = cvmbot::store::Requote {
         quote: &cheaper,
