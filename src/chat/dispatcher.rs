@@ -14,7 +14,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing::{error, info, warn};
+use tracing::{error, info, instrument, warn};
 
 /// Request id → (the channel its notices go to, its headline).
 type Targets = HashMap<RequestId, (Option<ChannelId>, String)>;
@@ -67,6 +67,7 @@ impl Dispatcher {
     }
 
     /// Delivers what is due now; returns how many items it handled.
+    #[instrument(name = "delivery", skip_all)]
     pub async fn run_once(&self) -> Result<usize, DeskError> {
         let mut handled = 0;
         // Where each request's notices go and its headline: fixed once its card is shown, and
@@ -155,6 +156,7 @@ impl Dispatcher {
     /// Posts request `row.request_id`'s card where it was filed, or links the one a process that
     /// died after posting left behind; then opens its thread (if configured) and adds the voting
     /// reactions. The card, its thread and the outbox row are recorded in one transaction.
+    #[instrument(skip_all, fields(request_id = row.request_id.map(tracing::field::display)))]
     async fn post_card(&self, row: &NotificationRecord) -> Result<bool, DeskError> {
         let Some(id) = row.request_id else {
             return self.give_up(row, "a card row without a request").await;
@@ -260,6 +262,7 @@ impl Dispatcher {
     }
 
     /// Posts one batch (one notice, or a run of one request's instance notices) as one message.
+    #[instrument(skip_all, fields(key = %batch[0].0.dedupe_key, request_id = batch[0].0.request_id.map(tracing::field::display)))]
     async fn deliver(&self, batch: &[(NotificationRecord, Posting)], targets: &mut Targets) -> Result<bool, DeskError> {
         let (first, _) = &batch[0];
         let headline = match first.request_id {

@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 /// Every setting but the secrets.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct FileSettings {
     pub database: DatabaseSettings,
     pub tencent: TencentSettings,
@@ -27,7 +30,10 @@ pub struct FileSettings {
 /// `[database]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
@@ -36,7 +42,10 @@ pub struct DatabaseSettings {
 /// `[tencent]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct TencentSettings {
     pub endpoint: String,
     pub region: String,
@@ -52,7 +61,10 @@ pub struct TencentSettings {
 /// `[discord]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct DiscordSettings {
     pub api_base: String,
     pub guild_ids: Vec<Snowflake>,
@@ -63,7 +75,10 @@ pub struct DiscordSettings {
 /// A group of people named by role and user ids.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct AudienceSettings {
     #[serde(default)]
     pub anyone: bool,
@@ -76,7 +91,10 @@ pub struct AudienceSettings {
 /// One approval tier.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct TierSettings {
     pub up_to: Amount,
     pub approvals: u32,
@@ -85,7 +103,10 @@ pub struct TierSettings {
 /// `[policy]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct PolicySettings {
     pub requesters: AudienceSettings,
     pub approvers: AudienceSettings,
@@ -105,7 +126,10 @@ pub struct PolicySettings {
 /// A preset value: people write numbers bare (`count = 2`) or quoted.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub enum PresetValue {
     Text(String),
     Integer(i64),
@@ -126,7 +150,10 @@ impl PresetValue {
 /// `[submitter]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct SubmitterSettings {
     pub poll_interval: Span,
     pub keep_trying_interval: Span,
@@ -137,7 +164,10 @@ pub struct SubmitterSettings {
 /// `[workers]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct WorkersSettings {
     pub lease: Span,
 }
@@ -145,7 +175,10 @@ pub struct WorkersSettings {
 /// `[tracker]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct TrackerSettings {
     pub initial_interval: Span,
     pub waiting_interval: Span,
@@ -157,7 +190,10 @@ pub struct TrackerSettings {
 /// `[balance]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct BalanceSettings {
     pub check_interval: Span,
     pub warn_below: Vec<Amount>,
@@ -167,7 +203,10 @@ pub struct BalanceSettings {
 /// `[digest]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct DigestSettings {
     pub enabled: bool,
     pub at: String,
@@ -176,7 +215,10 @@ pub struct DigestSettings {
 /// `[log]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 pub struct LogSettings {
     pub format: String,
     pub level: String,

@@ -18,6 +18,7 @@ mod lease;
 mod operations;
 mod outbox;
 mod sold;
+mod steps;
 mod submit;
 mod tracking;
 mod views;

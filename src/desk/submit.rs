@@ -8,11 +8,12 @@ use super::cloud::failure_of;
 use super::costs::{CapCheck, check_balance};
 use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::operations::Executed;
+use super::steps::Step;
 use super::vote::enqueue;
 use super::{Chain, Desk, DeskError};
 use crate::desk::Event;
 use crate::domain::{RequestId, RequestState, approval_hash, client_token};
-use crate::store::{AuditEntry, RequestRecord, Requote, Transition};
+use crate::store::{RequestRecord, Requote, Session};
 use crate::tencent::{ApiError, ErrorKind};
 use std::time::Duration;
 use tracing::{error, info, instrument, warn};
@@ -42,6 +43,7 @@ pub enum SubmitOutcome {
 impl Desk {
     /// Works through every request due for submission (including crash leftovers); returns how
     /// many it looked at.
+    #[instrument(name = "submission pass", skip_all)]
     pub async fn submit_due(&self) -> Result<usize, DeskError> {
         let now = self.clock().now();
         let ids = self.store().session().await?.due_submissions(now, 100).await?;
@@ -100,22 +102,12 @@ impl Desk {
         }
         // Claim: whoever holds the row now owns this attempt until `resend_after` passes.
         if record.state == RequestState::Approved {
-            tx.transition(
-                id,
-                Transition {
-                    from: RequestState::Approved,
-                    to: RequestState::Submitting,
-                    at: now,
-                },
-            )
-            .await?;
-            tx.insert_audit(&AuditEntry::by_cvmbot(
-                id,
-                now,
+            Step::new(
                 AuditAction::Submitting,
                 RequestState::Approved,
                 RequestState::Submitting,
-            ))
+            )
+            .take(&mut tx, id, now)
             .await?;
         }
         tx.set_next_attempt(id, Some(now + self.resend_delay(record.unclear_answers)))
@@ -184,13 +176,12 @@ impl Desk {
         let policy = &self.settings().policy;
         let monthly = quote.monthly_equivalent();
         let hash = approval_hash(&record.operation, &quote);
-        let mut tx = self.store().begin().await?;
-        let Some(current) = tx.lock_request(id).await? else {
+        let Some((mut tx, _)) = self
+            .lock_in(id, RequestState::Approved, Some(&record.approval_hash))
+            .await?
+        else {
             return Ok(SubmitOutcome::Skipped);
         };
-        if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
-            return Ok(SubmitOutcome::Skipped);
-        }
         let caps = CapCheck {
             requester_id: record.requester_id,
             with_pending: false,
@@ -232,31 +223,17 @@ impl Desk {
             self.wake_submitter();
             return Ok(SubmitOutcome::Skipped);
         }
-        tx.transition(
-            id,
-            Transition {
-                from: RequestState::Approved,
-                to: RequestState::Pending,
-                at: now,
-            },
-        )
-        .await?;
+        Step::new(AuditAction::Requoted, RequestState::Approved, RequestState::Pending)
+            .detail(format!(
+                "{} → {} per month-equivalent; {needed} approval(s) needed",
+                record.quote.monthly_equivalent(),
+                monthly
+            ))
+            .tencent_request_id(quote_request_id.clone())
+            .take(&mut tx, id, now)
+            .await?;
         tx.set_next_attempt(id, None).await?;
         tx.set_expiry(id, now + policy.expiry).await?;
-        let mut entry = AuditEntry::by_cvmbot(
-            id,
-            now,
-            AuditAction::Requoted,
-            RequestState::Approved,
-            RequestState::Pending,
-        );
-        entry.detail = Some(format!(
-            "{} → {} per month-equivalent; {needed} approval(s) needed",
-            record.quote.monthly_equivalent(),
-            monthly
-        ));
-        entry.tencent_request_id = Some(quote_request_id.clone());
-        tx.insert_audit(&entry).await?;
         let notice = Event::Requoted {
             request_id: id,
             approved_monthly: record.quote.monthly_equivalent(),
@@ -277,13 +254,12 @@ impl Desk {
 
     /// Puts a re-quote off until `resend_after` from now, if the request still waits for it.
     async fn requote_later(&self, record: &RequestRecord) -> Result<SubmitOutcome, DeskError> {
-        let mut tx = self.store().begin().await?;
-        let Some(current) = tx.lock_request(record.id).await? else {
+        let Some((mut tx, _)) = self
+            .lock_in(record.id, RequestState::Approved, Some(&record.approval_hash))
+            .await?
+        else {
             return Ok(SubmitOutcome::Skipped);
         };
-        if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
-            return Ok(SubmitOutcome::Skipped);
-        }
         tx.set_next_attempt(record.id, Some(self.clock().now() + self.settings().resend_after))
             .await?;
         tx.commit().await?;
@@ -295,46 +271,19 @@ impl Desk {
     async fn fail_on_requote(&self, record: &RequestRecord, error: &ApiError) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let explanation = self.explain(&record.operation, error).await;
-        let now = self.clock().now();
-        let mut tx = self.store().begin().await?;
-        let Some(current) = tx.lock_request(id).await? else {
+        let Some((tx, _)) = self
+            .lock_in(id, RequestState::Approved, Some(&record.approval_hash))
+            .await?
+        else {
             return Ok(SubmitOutcome::Skipped);
         };
-        if current.state != RequestState::Approved || current.approval_hash != record.approval_hash {
-            return Ok(SubmitOutcome::Skipped);
-        }
-        tx.transition(
-            id,
-            Transition {
-                from: RequestState::Approved,
-                to: RequestState::Failed,
-                at: now,
-            },
-        )
-        .await?;
-        tx.set_next_attempt(id, None).await?;
-        tx.set_failure(id, Some(&failure_of(error, explanation.clone())))
-            .await?;
-        let mut entry = AuditEntry::by_cvmbot(
-            id,
-            now,
+        let refused = Step::new(
             AuditAction::RequoteRefused,
             RequestState::Approved,
             RequestState::Failed,
         );
-        entry.detail = Some(format!("{}: {}", error.code, error.message));
-        entry.tencent_request_id = error.request_id.clone();
-        tx.insert_audit(&entry).await?;
-        let notice = Event::Failed {
-            request_id: id,
-            explanation,
-            code: error.code.clone(),
-            tencent_request_id: error.request_id.clone(),
-        };
-        enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Failed), &notice, now).await?;
-        tx.commit().await?;
+        self.fail(tx, id, refused, error, explanation).await?;
         info!(code = %error.code, "re-quote refused by Tencent; nothing bought");
-        self.wake_dispatcher();
         Ok(SubmitOutcome::Failed)
     }
 
@@ -349,31 +298,21 @@ impl Desk {
     ) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let now = self.clock().now();
-        tx.transition(
-            id,
-            Transition {
-                from: RequestState::Approved,
-                to: RequestState::Refused,
-                at: now,
-            },
-        )
-        .await?;
-        tx.set_next_attempt(id, None).await?;
-        tx.set_decision(id, "cvmbot", Some(&reason)).await?;
-        let mut entry = AuditEntry::by_cvmbot(
-            id,
-            now,
+        Step::new(
             AuditAction::RefusedOnRequote,
             RequestState::Approved,
             RequestState::Refused,
-        );
-        entry.detail = Some(format!(
+        )
+        .detail(format!(
             "{} → {} per month-equivalent: {reason}",
             record.quote.monthly_equivalent(),
             quote.monthly_equivalent()
-        ));
-        entry.tencent_request_id = Some(quote_request_id.to_owned());
-        tx.insert_audit(&entry).await?;
+        ))
+        .tencent_request_id(quote_request_id.to_owned())
+        .take(&mut tx, id, now)
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        tx.set_decision(id, "cvmbot", Some(&reason)).await?;
         let notice = Event::RefusedOnRequote {
             request_id: id,
             approved_monthly: record.quote.monthly_equivalent(),
@@ -401,35 +340,21 @@ impl Desk {
     ) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let now = self.clock().now();
-        let mut tx = self.store().begin().await?;
-        let Some(current) = tx.lock_request(id).await? else {
+        // Someone else may have stored this answer already (the same token gave the same ids).
+        let Some((mut tx, _)) = self.lock_in(id, RequestState::Submitting, None).await? else {
             return Ok(SubmitOutcome::Skipped);
         };
-        if current.state != RequestState::Submitting {
-            // Someone else stored this answer already (the same token gave the same ids).
-            return Ok(SubmitOutcome::Skipped);
-        }
-        tx.transition(
-            id,
-            Transition {
-                from: RequestState::Submitting,
-                to: RequestState::Submitted,
-                at: now,
-            },
-        )
-        .await?;
-        tx.set_next_attempt(id, None).await?;
-        self.record_effects(&mut tx, record, &ids, now).await?;
-        let mut entry = AuditEntry::by_cvmbot(
-            id,
-            now,
+        Step::new(
             AuditAction::Submitted,
             RequestState::Submitting,
             RequestState::Submitted,
-        );
-        entry.detail = Some(ids.join(","));
-        entry.tencent_request_id = Some(tencent_request_id.to_owned());
-        tx.insert_audit(&entry).await?;
+        )
+        .detail(ids.join(","))
+        .tencent_request_id(tencent_request_id.to_owned())
+        .take(&mut tx, id, now)
+        .await?;
+        tx.set_next_attempt(id, None).await?;
+        self.record_effects(&mut tx, record, &ids, now).await?;
         let notice = Event::Submitted {
             request_id: id,
             instance_ids: ids.clone(),
@@ -454,14 +379,10 @@ impl Desk {
     ) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let now = self.clock().now();
-        warn!(%error, "RunInstances outcome unknown; will resend with the same ClientToken");
-        let mut tx = self.store().begin().await?;
-        let Some(current) = tx.lock_request(id).await? else {
+        warn!(%error, "outcome unknown; will resend with the same ClientToken");
+        let Some((mut tx, _)) = self.lock_in(id, RequestState::Submitting, None).await? else {
             return Ok(SubmitOutcome::Skipped);
         };
-        if current.state != RequestState::Submitting {
-            return Ok(SubmitOutcome::Skipped);
-        }
         let unclear = u32::try_from(tx.note_unclear_answer(id).await?).unwrap_or(u32::MAX);
         tx.set_next_attempt(id, Some(now + self.resend_delay(unclear))).await?;
         let notice = Event::Unreachable {
@@ -489,15 +410,14 @@ impl Desk {
             tx.enqueue_notification(&super::outbox::alert_row(&key.in_alerts(), &notice, now))
                 .await?;
         }
-        let mut entry = AuditEntry::by_cvmbot(
-            id,
-            now,
+        Step::new(
             AuditAction::ResendScheduled,
             RequestState::Submitting,
             RequestState::Submitting,
-        );
-        entry.detail = Some(error.to_string());
-        tx.insert_audit(&entry).await?;
+        )
+        .detail(error.to_string())
+        .take(&mut tx, id, now)
+        .await?;
         tx.commit().await?;
         self.wake_dispatcher();
         Ok(SubmitOutcome::WillResend)
@@ -507,41 +427,25 @@ impl Desk {
         let id = record.id;
         let explanation = self.explain(&record.operation, error).await;
         let now = self.clock().now();
-        let mut tx = self.store().begin().await?;
-        let Some(current) = tx.lock_request(id).await? else {
+        let Some((mut tx, current)) = self.lock_in(id, RequestState::Submitting, None).await? else {
             return Ok(SubmitOutcome::Skipped);
         };
-        if current.state != RequestState::Submitting {
-            return Ok(SubmitOutcome::Skipped);
-        }
         let retryable = matches!(error.kind, ErrorKind::OutOfStock | ErrorKind::SpotPriceTooLow);
         let next = now + self.keep_trying_delay(current.attempt);
         let keep_trying = retryable && current.keep_trying_until.is_some_and(|until| next <= until);
-        let mut entry = AuditEntry::by_cvmbot(
-            id,
-            now,
-            AuditAction::Refused,
-            RequestState::Submitting,
-            RequestState::Failed,
-        );
-        entry.detail = Some(format!("{}: {}", error.code, error.message));
-        entry.tencent_request_id = error.request_id.clone();
         if keep_trying {
             let attempt = current.attempt + 1;
-            tx.transition(
-                id,
-                Transition {
-                    from: RequestState::Submitting,
-                    to: RequestState::Approved,
-                    at: now,
-                },
+            Step::new(
+                AuditAction::RetryScheduled,
+                RequestState::Submitting,
+                RequestState::Approved,
             )
+            .detail(format!("{}: {}", error.code, error.message))
+            .tencent_request_id(error.request_id.clone())
+            .take(&mut tx, id, now)
             .await?;
             let token = client_token(&self.inner.installation_id, id, attempt);
             tx.set_submission(id, attempt, &token, next, None).await?;
-            entry.action = AuditAction::RetryScheduled.to_string();
-            entry.to_state = Some(RequestState::Approved.as_str().into());
-            tx.insert_audit(&entry).await?;
             let until = current.keep_trying_until.unwrap_or(next);
             let notice = Event::Retrying {
                 request_id: id,
@@ -561,19 +465,30 @@ impl Desk {
             self.wake_dispatcher();
             return Ok(SubmitOutcome::WillRetry);
         }
-        tx.transition(
-            id,
-            Transition {
-                from: RequestState::Submitting,
-                to: RequestState::Failed,
-                at: now,
-            },
-        )
-        .await?;
+        let refused = Step::new(AuditAction::Refused, RequestState::Submitting, RequestState::Failed);
+        self.fail(tx, id, refused, error, explanation).await?;
+        info!(code = %error.code, "refused by Tencent");
+        Ok(SubmitOutcome::Failed)
+    }
+
+    /// Ends request `id` as Tencent refused it (`step` says at which point), in `tx` which holds
+    /// its row: the failure is stored, the channel told.
+    async fn fail(
+        &self,
+        mut tx: Session,
+        id: RequestId,
+        step: Step,
+        error: &ApiError,
+        explanation: String,
+    ) -> Result<(), DeskError> {
+        let now = self.clock().now();
+        step.detail(format!("{}: {}", error.code, error.message))
+            .tencent_request_id(error.request_id.clone())
+            .take(&mut tx, id, now)
+            .await?;
         tx.set_next_attempt(id, None).await?;
         tx.set_failure(id, Some(&failure_of(error, explanation.clone())))
             .await?;
-        tx.insert_audit(&entry).await?;
         let notice = Event::Failed {
             request_id: id,
             explanation,
@@ -582,9 +497,8 @@ impl Desk {
         };
         enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Failed), &notice, now).await?;
         tx.commit().await?;
-        info!(code = %error.code, "purchase refused");
         self.wake_dispatcher();
-        Ok(SubmitOutcome::Failed)
+        Ok(())
     }
 
     /// Keep-trying backoff: the interval, doubling per attempt, capped.

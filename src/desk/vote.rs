@@ -4,11 +4,12 @@
 use super::costs::CapCheck;
 use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::outbox::notice_row;
+use super::steps::Step;
 use super::{Desk, DeskError, RequestView};
 use crate::desk::Event;
 use crate::domain::{MessageId, Person, RequestId, RequestState, VoteFacts, VoteRefusal, VoteVia, client_token};
 use crate::money::Fen;
-use crate::store::{AuditEntry, RequestRecord, Session, Transition, VoteRecord};
+use crate::store::{RequestRecord, Session, VoteRecord};
 use tracing::{info, instrument};
 
 /// A vote as cast.
@@ -68,15 +69,6 @@ impl Desk {
             return Err(VoteRefusal::AlreadyVoted.into());
         }
         let decided = if !ballot.approve {
-            tx.transition(
-                id,
-                Transition {
-                    from: RequestState::Pending,
-                    to: RequestState::Rejected,
-                    at: now,
-                },
-            )
-            .await?;
             tx.set_decision(id, &voter.name, ballot.reason.as_deref()).await?;
             Some(RequestState::Rejected)
         } else {
@@ -93,15 +85,6 @@ impl Desk {
                 };
                 self.check_caps(&mut tx, Fen::new(record.monthly_fen).to_yuan(), caps, now)
                     .await?;
-                tx.transition(
-                    id,
-                    Transition {
-                        from: RequestState::Pending,
-                        to: RequestState::Approved,
-                        at: now,
-                    },
-                )
-                .await?;
                 let token = client_token(&self.inner.installation_id, id, 1);
                 let until = record.operation.keep_trying().map(|d| now + d);
                 tx.set_submission(id, 1, &token, now, until).await?;
@@ -111,22 +94,15 @@ impl Desk {
                 None
             }
         };
-        tx.insert_audit(&AuditEntry {
-            request_id: Some(id),
-            at: now,
-            actor_id: Some(voter.id),
-            actor_name: voter.name.clone(),
-            action: AuditAction::Vote {
-                approve: ballot.approve,
-                via: ballot.via,
-            }
-            .to_string(),
-            from_state: Some(record.state.as_str().into()),
-            to_state: Some(decided.unwrap_or(record.state).as_str().into()),
-            detail: ballot.reason.clone(),
-            tencent_request_id: None,
-        })
-        .await?;
+        let cast = AuditAction::Vote {
+            approve: ballot.approve,
+            via: ballot.via,
+        };
+        Step::new(cast, record.state, decided.unwrap_or(record.state))
+            .by(voter)
+            .detail(ballot.reason.clone())
+            .take(&mut tx, id, now)
+            .await?;
         let view = self.view_in(&mut tx, id).await?;
         tx.commit().await?;
         if decided == Some(RequestState::Approved) {
@@ -207,29 +183,13 @@ impl Desk {
                 record.state.label()
             )));
         }
-        tx.transition(
-            id,
-            Transition {
-                from: record.state,
-                to: RequestState::Cancelled,
-                at: now,
-            },
-        )
-        .await?;
+        Step::new(AuditAction::Cancelled, record.state, RequestState::Cancelled)
+            .by(person)
+            .detail(reason.map(str::to_owned))
+            .take(&mut tx, id, now)
+            .await?;
         tx.set_decision(id, &person.name, reason).await?;
         tx.set_next_attempt(id, None).await?;
-        tx.insert_audit(&AuditEntry {
-            request_id: Some(id),
-            at: now,
-            actor_id: Some(person.id),
-            actor_name: person.name.clone(),
-            action: AuditAction::Cancelled.to_string(),
-            from_state: Some(record.state.as_str().into()),
-            to_state: Some(RequestState::Cancelled.as_str().into()),
-            detail: reason.map(str::to_owned),
-            tencent_request_id: None,
-        })
-        .await?;
         let view = self.view_in(&mut tx, id).await?;
         tx.commit().await?;
         self.wake_dispatcher();
@@ -237,6 +197,7 @@ impl Desk {
     }
 
     /// Expires pending requests past their deadline; returns how many.
+    #[instrument(name = "expiry", skip_all)]
     pub async fn expire_due(&self) -> Result<usize, DeskError> {
         let now = self.clock().now();
         let ids = self.store().session().await?.expired_pending(now).await?;
@@ -249,23 +210,9 @@ impl Desk {
             if record.state != RequestState::Pending || record.expires_at > now {
                 continue;
             }
-            tx.transition(
-                id,
-                Transition {
-                    from: RequestState::Pending,
-                    to: RequestState::Expired,
-                    at: now,
-                },
-            )
-            .await?;
-            tx.insert_audit(&AuditEntry::by_cvmbot(
-                id,
-                now,
-                AuditAction::Expired,
-                RequestState::Pending,
-                RequestState::Expired,
-            ))
-            .await?;
+            Step::new(AuditAction::Expired, RequestState::Pending, RequestState::Expired)
+                .take(&mut tx, id, now)
+                .await?;
             let notice = Event::Expired {
                 request_id: id,
                 requester_id: record.requester_id,
@@ -290,27 +237,4 @@ pub(super) async fn enqueue(
 ) -> Result<(), DeskError> {
     tx.enqueue_notification(&notice_row(key, notice, at)).await?;
     Ok(())
-}
-
-impl AuditEntry {
-    /// An event done by cvmbot itself.
-    pub fn by_cvmbot(
-        request_id: RequestId,
-        at: time::OffsetDateTime,
-        action: AuditAction,
-        from: RequestState,
-        to: RequestState,
-    ) -> AuditEntry {
-        AuditEntry {
-            request_id: Some(request_id),
-            at,
-            actor_id: None,
-            actor_name: "cvmbot".into(),
-            action: action.to_string(),
-            from_state: Some(from.as_str().into()),
-            to_state: Some(to.as_str().into()),
-            detail: None,
-            tencent_request_id: None,
-        }
-    }
 }

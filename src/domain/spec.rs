@@ -175,7 +175,7 @@ pub struct ParseContext {
     pub keep_trying_default: Duration,
 }
 
-#[allow(missing_docs)]
+#[allow(missing_docs, reason = "accessors of the fields documented on PurchaseSpec")]
 impl PurchaseSpec {
     pub fn zone(&self) -> &Zone {
         &self.zone

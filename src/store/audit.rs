@@ -46,6 +46,7 @@ fn decode(row: &impl RowExt) -> StoreResult<AuditEntry> {
 
 impl Session {
     /// Appends an event.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = entry.request_id.map(tracing::field::display), action = %entry.action))]
     pub async fn insert_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO audit (request_id, at, actor_id, actor_name, action, from_state, to_state, detail, \
              tencent_request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -67,6 +68,7 @@ impl Session {
     }
 
     /// Events since `since`, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_since(&mut self, since: OffsetDateTime) -> StoreResult<Vec<AuditEntry>> {
         const SQL: &str = "SELECT request_id, at, actor_id, actor_name, action, from_state, to_state, detail, tencent_request_id \
              FROM audit WHERE at >= $1 ORDER BY at, id";
@@ -80,6 +82,7 @@ impl Session {
     }
 
     /// Events of one request, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %request_id))]
     pub async fn audit_of(&mut self, request_id: RequestId) -> StoreResult<Vec<AuditEntry>> {
         const SQL: &str = "SELECT request_id, at, actor_id, actor_name, action, from_state, to_state, detail, tencent_request_id \
              FROM audit WHERE request_id = $1 ORDER BY at, id";

@@ -33,6 +33,7 @@ fn decode(row: &impl RowExt) -> StoreResult<BalanceWatch> {
 
 impl Session {
     /// The monitor's state, if a balance was ever read.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn balance_watch(&mut self) -> StoreResult<Option<BalanceWatch>> {
         const SQL: &str =
             "SELECT spendable_fen, owe_fen, checked_at, warned_level, last_alert_at FROM balance_watch WHERE id = 1";
@@ -44,6 +45,7 @@ impl Session {
     }
 
     /// Saves the monitor's state.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_balance_watch(&mut self, watch: &BalanceWatch) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO balance_watch (id, spendable_fen, owe_fen, checked_at, warned_level, last_alert_at) \
              VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET spendable_fen = excluded.spendable_fen, \

@@ -10,63 +10,96 @@ use time::OffsetDateTime;
 
 /// An instance to start tracking.
 #[derive(Clone, Debug)]
-#[allow(missing_docs)]
 pub struct NewInstance {
+    /// Tencent's InstanceId (`ins-…`).
     pub instance_id: String,
+    /// The request that bought it.
     pub request_id: RequestId,
+    /// Its region (`ap-guangzhou`).
     pub region: String,
+    /// Its availability zone (`ap-guangzhou-3`).
     pub zone: String,
+    /// How it is paid for.
     pub billing: BillingKind,
-    /// What one instance burns per hour (0 for prepaid).
+    /// What one instance burns per hour, yuan: its share of the quote's hourly burn (for prepaid, only bandwidth paid by the hour).
     pub hourly_price: Yuan,
     /// Whether a public IP is expected (bandwidth > 0).
     pub wants_public_ip: bool,
+    /// When it was bought.
     pub now: OffsetDateTime,
+    /// How long after `now` to poll it first.
     pub poll_interval: Duration,
 }
 
 /// An instance as tracked.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(missing_docs)]
 pub struct InstanceRecord {
+    /// Tencent's InstanceId (`ins-…`).
     pub instance_id: String,
+    /// The request that bought it.
     pub request_id: RequestId,
+    /// Its region (`ap-guangzhou`).
     pub region: String,
+    /// Its availability zone (`ap-guangzhou-3`).
     pub zone: String,
+    /// How it is paid for.
     pub billing: BillingKind,
+    /// What it burns per hour, yuan: its share of the quote's hourly burn.
     pub hourly_price: Yuan,
     /// Tencent's InstanceState as last seen (`PENDING` until the first poll).
     pub state: InstanceState,
+    /// Private IPs as last seen.
     pub private_ips: Vec<String>,
+    /// Public IPs as last seen.
     pub public_ips: Vec<String>,
+    /// Whether a public IP is expected (bandwidth > 0).
     pub wants_public_ip: bool,
+    /// Tencent's reason for a failed launch.
     pub error: Option<String>,
+    /// When it was bought.
     pub created_at: OffsetDateTime,
+    /// When it was last polled.
     pub updated_at: OffsetDateTime,
+    /// When it was first seen RUNNING.
     pub running_at: Option<OffsetDateTime>,
+    /// When a public IP was first seen.
     pub public_ip_at: Option<OffsetDateTime>,
     /// When it disappeared or was found terminated.
     pub gone_at: Option<OffsetDateTime>,
+    /// Whether the tracker still polls it (false once it failed to launch or is gone).
     pub watching: bool,
+    /// When the tracker polls it next.
     pub next_poll_at: OffsetDateTime,
+    /// The current wait between polls (reset by a change, growing while nothing changes).
     pub poll_interval: Duration,
 }
 
 /// A change to an instance seen by the tracker.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(missing_docs)]
 pub struct InstanceUpdate {
+    /// Tencent's InstanceId (`ins-…`).
     pub instance_id: String,
+    /// Tencent's InstanceState as seen now.
     pub state: InstanceState,
+    /// Private IPs as seen now.
     pub private_ips: Vec<String>,
+    /// Public IPs as seen now.
     pub public_ips: Vec<String>,
+    /// Tencent's reason for a failed launch.
     pub error: Option<String>,
+    /// When it was first seen RUNNING, if by this poll (a stored time is kept).
     pub running_at: Option<OffsetDateTime>,
+    /// When a public IP was first seen, if by this poll (a stored time is kept).
     pub public_ip_at: Option<OffsetDateTime>,
+    /// When it was found gone, if by this poll (a stored time is kept).
     pub gone_at: Option<OffsetDateTime>,
+    /// Whether the tracker keeps polling it.
     pub watching: bool,
+    /// When the tracker polls it next.
     pub next_poll_at: OffsetDateTime,
+    /// The new wait between polls.
     pub poll_interval: Duration,
+    /// When it was polled.
     pub now: OffsetDateTime,
 }
 
@@ -110,6 +143,7 @@ fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
 impl Session {
     /// Starts tracking instances; ones already known are left as they are (a resubmission with
     /// the same ClientToken returns the same ids).
+    #[tracing::instrument(level = "debug", skip_all, fields(count = instances.len()))]
     pub async fn insert_instances(&mut self, instances: &[NewInstance]) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO instances (instance_id, request_id, region, zone, billing, hourly_price, state, \
              wants_public_ip, created_at, updated_at, next_poll_at, poll_interval_ms) \
@@ -136,6 +170,7 @@ impl Session {
     }
 
     /// The instances of a request.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %request_id))]
     pub async fn instances_of(&mut self, request_id: RequestId) -> StoreResult<Vec<InstanceRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM instances WHERE request_id = $1 ORDER BY instance_id"
@@ -150,6 +185,7 @@ impl Session {
     }
 
     /// One instance.
+    #[tracing::instrument(level = "debug", skip_all, fields(instance_id))]
     pub async fn instance(&mut self, instance_id: &str) -> StoreResult<Option<InstanceRecord>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM instances WHERE instance_id = $1"));
         on_backend!(self, |conn| sqlx::query(sql)
@@ -161,6 +197,7 @@ impl Session {
     }
 
     /// Watched instances due for a poll, soonest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_instances(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<InstanceRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM instances WHERE watching = TRUE AND next_poll_at <= $1 ORDER BY next_poll_at LIMIT $2"
@@ -177,6 +214,7 @@ impl Session {
 
     /// Watched instances of `region` not yet due at `now`, soonest first: what the tracker adds to a
     /// DescribeInstances call that has room left, so instances on different schedules share calls.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn next_due_instances(
         &mut self,
         region: &str,
@@ -199,6 +237,7 @@ impl Session {
     }
 
     /// When the next watched instance is due, if any is watched.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn next_poll_at(&mut self) -> StoreResult<Option<OffsetDateTime>> {
         const SQL: &str = "SELECT MIN(next_poll_at) FROM instances WHERE watching = TRUE";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, Option<i64>>(SQL)
@@ -208,6 +247,7 @@ impl Session {
     }
 
     /// Applies what the tracker saw.
+    #[tracing::instrument(level = "debug", skip_all, fields(instance_id = %update.instance_id))]
     pub async fn update_instance(&mut self, update: &InstanceUpdate) -> StoreResult<()> {
         const SQL: &str = "UPDATE instances SET state = $2, private_ips = $3, public_ips = $4, error = $5, \
              running_at = COALESCE(running_at, $6), public_ip_at = COALESCE(public_ip_at, $7), gone_at = COALESCE(gone_at, $8), \
@@ -234,6 +274,7 @@ impl Session {
 
     /// Hourly prices of the instances that are burning money now (pay-as-you-go and spot, not gone,
     /// not failed): the runway's denominator.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn burning_prices(&mut self) -> StoreResult<Vec<Yuan>> {
         const SQL: &str = "SELECT hourly_price FROM instances WHERE gone_at IS NULL AND billing <> 'prepaid' \
              AND state NOT IN ('LAUNCH_FAILED', 'TERMINATING', 'SHUTDOWN')";
@@ -251,6 +292,7 @@ impl Session {
     }
 
     /// Instances bought since `since` (for the digest).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn instances_created_since(&mut self, since: OffsetDateTime) -> StoreResult<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM instances WHERE created_at >= $1";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)

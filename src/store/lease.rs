@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 impl Session {
     /// Takes or renews the lease `name` for `holder` until `until`; false while another holder's
     /// lease is still valid at `now`.
+    #[tracing::instrument(level = "debug", skip_all, fields(lease = name))]
     pub async fn acquire_lease(
         &mut self,
         name: &str,
@@ -30,6 +31,7 @@ impl Session {
     }
 
     /// Who holds the lease `name` now (valid or not).
+    #[tracing::instrument(level = "debug", skip_all, fields(lease = name))]
     pub async fn lease_holder(&mut self, name: &str) -> StoreResult<Option<String>> {
         const SQL: &str = "SELECT holder FROM leases WHERE name = $1";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, String>(SQL)
@@ -40,6 +42,7 @@ impl Session {
 
     /// Takes the lease `name` from `previous` (whose process is known to be dead) for `holder`;
     /// false if someone else took it meanwhile.
+    #[tracing::instrument(level = "debug", skip_all, fields(lease = name))]
     pub async fn take_over_lease(
         &mut self,
         name: &str,
@@ -61,6 +64,7 @@ impl Session {
     }
 
     /// Gives the lease up (on shutdown), so another replica takes over at once.
+    #[tracing::instrument(level = "debug", skip_all, fields(lease = name))]
     pub async fn release_lease(&mut self, name: &str, holder: &str) -> StoreResult<()> {
         const SQL: &str = "DELETE FROM leases WHERE name = $1 AND holder = $2";
         on_backend!(self, |conn| {

@@ -24,16 +24,24 @@ pub struct NewNotification {
 
 /// A stored notice.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct NotificationRecord {
+    /// The row's id; notices are delivered in its order.
     pub id: i64,
+    /// Unique per event (`instance:ins-1:running`).
     pub dedupe_key: String,
+    /// The request it belongs to, if any.
     pub request_id: Option<RequestId>,
+    /// `request`, `alert` or `card` (see [`NewNotification::target`]).
     pub target: String,
+    /// The notice, JSON.
     pub body: String,
+    /// When it was raised.
     pub created_at: OffsetDateTime,
+    /// When it was delivered or given up on (none while unsent).
     pub sent_at: Option<OffsetDateTime>,
+    /// The chat message it was posted as (none if given up on or there was nowhere to post).
     pub message_id: Option<MessageId>,
+    /// Delivery attempts so far, the successful one included.
     pub attempts: u32,
     /// When a dispatcher last started posting it (it may have been posted if this is set).
     pub claimed_at: Option<OffsetDateTime>,
@@ -58,6 +66,7 @@ const COLUMNS: &str = "id, dedupe_key, request_id, target, body, created_at, sen
 
 impl Session {
     /// Queues a notice; false when one with the same key exists (it was raised before).
+    #[tracing::instrument(level = "debug", skip_all, fields(key = %new.dedupe_key))]
     pub async fn enqueue_notification(&mut self, new: &NewNotification) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO notifications (dedupe_key, request_id, target, body, created_at, next_try_at) \
              VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (dedupe_key) DO NOTHING";
@@ -76,6 +85,7 @@ impl Session {
 
     /// How many notices were ever raised under keys starting with `prefix` (a sequence number for
     /// events that have no natural key of their own, such as balance alerts).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_notifications(&mut self, prefix: &str) -> StoreResult<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM notifications WHERE substr(dedupe_key, 1, $2) = $1";
         let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
@@ -90,6 +100,7 @@ impl Session {
     /// an older unsent notice of the same request (or, for alerts, an older unsent alert) that is
     /// waiting for its retry: a chat that failed for a while must not show a request's public IP
     /// before its RUNNING, or a recovery before the warning.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_notifications(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<NotificationRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM notifications n WHERE n.sent_at IS NULL AND n.next_try_at <= $1 \
@@ -108,6 +119,7 @@ impl Session {
     }
 
     /// Every notice, oldest first (tests and the console read what was said).
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = request_id.map(tracing::field::display)))]
     pub async fn notifications(&mut self, request_id: Option<RequestId>) -> StoreResult<Vec<NotificationRecord>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM notifications WHERE ($1 IS NULL OR request_id = $1) ORDER BY id"
@@ -122,6 +134,7 @@ impl Session {
     }
 
     /// Marks a notice delivered; false if another worker already did.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_notification_sent(
         &mut self,
         id: i64,
@@ -143,6 +156,7 @@ impl Session {
 
     /// Records that a delivery is about to be attempted (committed before the post, so a process
     /// that dies after posting leaves the mark behind).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_notification(&mut self, id: i64, at: OffsetDateTime) -> StoreResult<()> {
         const SQL: &str = "UPDATE notifications SET claimed_at = $2 WHERE id = $1";
         on_backend!(self, |conn| {
@@ -152,6 +166,7 @@ impl Session {
     }
 
     /// Records a failed delivery and when to try again.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_notification_failed(
         &mut self,
         id: i64,

@@ -26,40 +26,64 @@ pub struct Failure {
 
 /// A request as stored.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(missing_docs)]
 pub struct RequestRecord {
+    /// The request's id.
     pub id: RequestId,
+    /// Where it stands.
     pub state: RequestState,
+    /// Who filed it.
     pub requester_id: UserId,
+    /// Their display name when they filed it.
     pub requester_name: String,
+    /// The guild (server) it was filed from, if any.
     pub guild_id: Option<GuildId>,
+    /// The channel it was filed from, then the one its card was posted in, if any.
     pub channel_id: Option<ChannelId>,
+    /// Its card's message, once posted.
     pub message_id: Option<MessageId>,
+    /// The thread opened under its card, if any.
     pub thread_id: Option<ChannelId>,
     /// What it asks of Tencent Cloud.
     pub operation: Operation,
+    /// The current price, for all its instances together.
     pub quote: Quote,
+    /// SHA-256 (hex) of the operation and the quote: what an approval approves.
     pub approval_hash: String,
+    /// The quote's cost per month-equivalent, fen (rounded up): what tiers and caps count.
     pub monthly_fen: i64,
+    /// How many approvals the quote's tier needs.
     pub approvals_needed: u32,
+    /// When the current quote was asked for (an old one is renewed before buying).
     pub quoted_at: OffsetDateTime,
+    /// Tencent's RequestId of the current quote.
     pub quote_request_id: Option<String>,
+    /// Tencent's RequestId of the dry run at filing (none when it did not pass but was let through).
     pub dry_run_request_id: Option<String>,
+    /// Warnings from the balance check and the dry run at filing, shown on the card.
     pub balance_warning: Option<String>,
+    /// When it was filed.
     pub created_at: OffsetDateTime,
+    /// When its state last changed.
     pub updated_at: OffsetDateTime,
+    /// When it expires if still pending (renewed when a re-quote sends it back for approval).
     pub expires_at: OffsetDateTime,
     /// Submission attempt number (0 before approval).
     pub attempt: u32,
+    /// The ClientToken of the current attempt (set on approval), resent unchanged when the outcome is unknown.
     pub client_token: Option<String>,
+    /// When the submitter should next look at it (none when nothing is scheduled).
     pub next_attempt_at: Option<OffsetDateTime>,
+    /// Until when an out-of-stock or underbid spot purchase is tried again (none: not at all).
     pub keep_trying_until: Option<OffsetDateTime>,
+    /// Tencent's refusal, when it failed on one.
     pub failure: Option<Failure>,
     /// Who rejected or cancelled it.
     pub decided_by: Option<String>,
     /// The rejection or cancellation reason.
     pub note: Option<String>,
+    /// Bumped by every change the card shows.
     pub card_version: i64,
+    /// The card version the posted card shows; a lower one than `card_version` means it is stale.
     pub card_shown: i64,
     /// Answers to the purchase that could not be read (its outcome was unknown).
     pub unclear_answers: u32,
@@ -133,36 +157,53 @@ fn operation(kind: &str, payload: &str) -> StoreResult<Operation> {
 
 /// A request to store.
 #[derive(Clone, Debug)]
-#[allow(missing_docs)]
 pub struct NewRequest {
+    /// Who files it.
     pub requester: Person,
+    /// The guild (server) it is filed from, if any.
     pub guild_id: Option<GuildId>,
+    /// The channel it is filed from, where its card is posted, if any.
     pub channel_id: Option<ChannelId>,
+    /// What it asks of Tencent Cloud.
     pub operation: Operation,
+    /// The price, for all its instances together.
     pub quote: Quote,
+    /// SHA-256 (hex) of the operation and the quote: what an approval approves.
     pub approval_hash: String,
+    /// The quote's cost per month-equivalent, fen (rounded up).
     pub monthly_fen: i64,
+    /// How many approvals the quote's tier needs.
     pub approvals_needed: u32,
+    /// Tencent's RequestId of the quote.
     pub quote_request_id: Option<String>,
+    /// Tencent's RequestId of the dry run, if it passed.
     pub dry_run_request_id: Option<String>,
+    /// Warnings from the balance check and the dry run, shown on the card.
     pub balance_warning: Option<String>,
+    /// When it is filed (and quoted).
     pub now: OffsetDateTime,
+    /// When it expires if still pending.
     pub expires_at: OffsetDateTime,
 }
 
 /// A vote as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub struct VoteRecord {
+    /// The request voted on.
     pub request_id: RequestId,
+    /// Who voted.
     pub voter_id: UserId,
+    /// Their display name when they voted.
     pub voter_name: String,
+    /// Approve (true) or reject.
     pub approve: bool,
     /// The approval hash the vote was cast on; only votes on the current hash count.
     pub approval_hash: String,
+    /// Why, if the voter said.
     pub reason: Option<String>,
     /// How it was cast.
     pub via: VoteVia,
+    /// When it was cast.
     pub cast_at: OffsetDateTime,
 }
 

@@ -56,6 +56,7 @@ fn select(condition: &str) -> AssertSqlSafe<String> {
 
 impl Session {
     /// Stores a new pending request; returns its id.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<RequestId> {
         const SQL: &str = "INSERT INTO requests (state, requester_id, requester_name, guild_id, channel_id, spec, quote, \
              approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, dry_run_request_id, \
@@ -88,6 +89,7 @@ impl Session {
     }
 
     /// The request `id`.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn request(&mut self, id: RequestId) -> StoreResult<Option<RequestRecord>> {
         let sql = select("id = $1");
         on_backend!(self, |conn| {
@@ -102,6 +104,7 @@ impl Session {
 
     /// Locks the request row for the rest of the transaction and returns it. Every state change
     /// starts here, so changes to one request are serialized on both backends.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn lock_request(&mut self, id: RequestId) -> StoreResult<Option<RequestRecord>> {
         let sql = AssertSqlSafe(format!(
             "UPDATE requests SET version = version + 1 WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
@@ -117,6 +120,7 @@ impl Session {
     }
 
     /// The request whose chat message is `message_id`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_by_message(&mut self, message_id: MessageId) -> StoreResult<Option<RequestRecord>> {
         let sql = select("message_id = $1");
         on_backend!(self, |conn| {
@@ -131,6 +135,7 @@ impl Session {
 
     /// Records where the request's card was posted, and the card version it showed (a vote cast
     /// while it was being posted leaves the card stale, to be edited; `None`: the current one).
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn attach_message(
         &mut self,
         id: RequestId,
@@ -156,6 +161,7 @@ impl Session {
 
     /// Requests still under way whose card was never posted (filed with a channel but no message,
     /// by a version of cvmbot that posted cards outside the outbox): their cards are queued.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn requests_without_cards(&mut self) -> StoreResult<Vec<RequestId>> {
         const SQL: &str = "SELECT id FROM requests WHERE message_id IS NULL AND channel_id IS NOT NULL \
              AND state IN ('pending', 'approved', 'submitting', 'submitted', 'partially_active') ORDER BY id";
@@ -168,6 +174,7 @@ impl Session {
     }
 
     /// Requests for a listing, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_requests(&mut self, filter: ListFilter, limit: i64) -> StoreResult<Vec<RequestRecord>> {
         let (condition, user) = match filter {
             ListFilter::Pending => ("state = 'pending'", 0),
@@ -189,6 +196,7 @@ impl Session {
     /// Moves the request from `t.from` to `t.to`. Every caller has locked the row and seen it in
     /// `t.from`, so a request found in another state is an error (the transaction rolls back),
     /// never a silent no-op. The chat card is marked for re-rendering.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn transition(&mut self, id: RequestId, t: Transition) -> StoreResult<()> {
         if !t.from.can_become(t.to) {
             return Err(StoreError::Corrupt(format!(
@@ -219,6 +227,7 @@ impl Session {
 
     /// Sets the submission attempt, its ClientToken and when to (re)try it; a new attempt starts
     /// with no unclear answers.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn set_submission(
         &mut self,
         id: RequestId,
@@ -243,6 +252,7 @@ impl Session {
     }
 
     /// Sets when the submitter should look at the request again.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn set_next_attempt(&mut self, id: RequestId, at: Option<OffsetDateTime>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET next_attempt_at = $2 WHERE id = $1";
         on_backend!(self, |conn| {
@@ -256,6 +266,7 @@ impl Session {
     }
 
     /// Stores (or clears) the explained Tencent failure.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn set_failure(&mut self, id: RequestId, failure: Option<&Failure>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET failure = $2, card_version = card_version + 1 WHERE id = $1";
         let failure = failure.map(json);
@@ -270,6 +281,7 @@ impl Session {
     }
 
     /// Records who decided (rejected, cancelled) and why.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn set_decision(&mut self, id: RequestId, by: &str, note: Option<&str>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET decided_by = $2, note = $3 WHERE id = $1";
         on_backend!(self, |conn| {
@@ -285,6 +297,7 @@ impl Session {
 
     /// Replaces the quote after a re-quote: with it the approval hash (so only votes on the new
     /// price count), the monthly cost and the approvals that cost needs.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn set_quote(&mut self, id: RequestId, requote: &Requote<'_>) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET quote = $2, approval_hash = $3, monthly_fen = $4, approvals_needed = $5, \
              quoted_at = $6, quote_request_id = $7, card_version = card_version + 1 WHERE id = $1";
@@ -305,6 +318,7 @@ impl Session {
     }
 
     /// Gives a request sent back for approval a new deadline.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn set_expiry(&mut self, id: RequestId, expires_at: OffsetDateTime) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET expires_at = $2 WHERE id = $1";
         on_backend!(self, |conn| {
@@ -318,6 +332,7 @@ impl Session {
     }
 
     /// Counts one more answer to the request's purchase that could not be read; returns the count.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn note_unclear_answer(&mut self, id: RequestId) -> StoreResult<i64> {
         const SQL: &str =
             "UPDATE requests SET unclear_answers = unclear_answers + 1 WHERE id = $1 RETURNING unclear_answers";
@@ -331,6 +346,7 @@ impl Session {
     /// before it sums what was committed, so two requests can't both pass a cap only one fits
     /// under (on PostgreSQL the row lock waits for the other transaction to commit; SQLite has one
     /// writer at a time anyway).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lock_monthly_caps(&mut self) -> StoreResult<()> {
         // An upsert, so the lock holds even if the row was lost: it locks the row it inserts or updates.
         const SQL: &str = "INSERT INTO budget_locks (scope, touched) VALUES ('monthly_caps', 1) \
@@ -344,6 +360,7 @@ impl Session {
     /// Ids of requests the submitter should work on now: approved ones that are due, and
     /// submissions whose outcome is unknown (a crash or network failure after sending) that are due
     /// for a resend with the same ClientToken.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_submissions(&mut self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<RequestId>> {
         const SQL: &str = "SELECT id FROM requests WHERE state IN ('approved', 'submitting') \
              AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2";
@@ -360,6 +377,7 @@ impl Session {
     }
 
     /// Ids of pending requests past their expiry.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn expired_pending(&mut self, now: OffsetDateTime) -> StoreResult<Vec<RequestId>> {
         const SQL: &str = "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= $1 ORDER BY id";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, i64>(SQL)
@@ -373,6 +391,7 @@ impl Session {
 
     /// Month-equivalent fen committed since `since` by `requester_id` and by everyone, counting
     /// pending requests too when `with_pending`, and never `except` (the request being decided).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn committed_since(
         &mut self,
         requester_id: UserId,
@@ -401,6 +420,7 @@ impl Session {
     }
 
     /// Requests whose chat card changed since it was last shown.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn stale_cards(&mut self, limit: i64) -> StoreResult<Vec<RequestRecord>> {
         let sql = AssertSqlSafe(format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE card_version > card_shown AND message_id IS NOT NULL \
@@ -416,6 +436,7 @@ impl Session {
     }
 
     /// Marks the card as shown up to `version` (never backwards).
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn mark_card_shown(&mut self, id: RequestId, version: i64) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET card_shown = $2 WHERE id = $1 AND card_shown < $2";
         on_backend!(self, |conn| {
@@ -429,6 +450,7 @@ impl Session {
     }
 
     /// Asks for the card to be re-rendered.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn bump_card(&mut self, id: RequestId) -> StoreResult<()> {
         const SQL: &str = "UPDATE requests SET card_version = card_version + 1 WHERE id = $1";
         on_backend!(self, |conn| {
@@ -438,6 +460,7 @@ impl Session {
     }
 
     /// Records a vote; false when this voter already voted on the request at this approval hash.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_vote(&mut self, vote: &VoteRecord) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO votes (request_id, voter_id, voter_name, approve, approval_hash, reason, via, cast_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id, voter_id, approval_hash) DO NOTHING";
@@ -458,6 +481,7 @@ impl Session {
     }
 
     /// The votes on a request, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %request_id))]
     pub async fn votes(&mut self, request_id: RequestId) -> StoreResult<Vec<VoteRecord>> {
         const SQL: &str = "SELECT request_id, voter_id, voter_name, approve, approval_hash, reason, via, cast_at \
              FROM votes WHERE request_id = $1 ORDER BY cast_at, voter_id";

@@ -84,6 +84,7 @@ impl Session {
     }
 
     /// Commits a transaction (a no-op for a plain connection).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn commit(self) -> StoreResult<()> {
         let committed: StoreResult<()> = match self.inner {
             Inner::SqliteTx(tx, _turn) => tx.commit().await.map_err(StoreError::from),
@@ -98,6 +99,7 @@ impl Session {
     }
 
     /// Rolls back a transaction explicitly (dropping one does the same).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn rollback(self) -> StoreResult<()> {
         match self.inner {
             Inner::SqliteTx(tx, _turn) => tx.rollback().await?,
@@ -108,6 +110,7 @@ impl Session {
     }
 
     /// The installation id, storing `fresh` if there is none yet.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn installation_id(&mut self, fresh: &str) -> StoreResult<String> {
         const INSERT: &str =
             "INSERT INTO meta (key, value) VALUES ('installation_id', $1) ON CONFLICT (key) DO NOTHING";
@@ -121,6 +124,7 @@ impl Session {
 
 impl Session {
     /// A value of the `meta` table (small facts of the installation's own).
+    #[tracing::instrument(level = "debug", skip_all, fields(key))]
     pub async fn meta(&mut self, key: &str) -> StoreResult<Option<String>> {
         const SQL: &str = "SELECT value FROM meta WHERE key = $1";
         on_backend!(self, |conn| Ok(sqlx::query_scalar::<_, String>(SQL)
@@ -130,6 +134,7 @@ impl Session {
     }
 
     /// Sets (or, with `None`, removes) a value of the `meta` table.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_meta(&mut self, key: &str, value: Option<&str>) -> StoreResult<()> {
         const UPSERT: &str =
             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";

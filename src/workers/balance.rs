@@ -22,6 +22,7 @@ impl BalanceMonitor {
     }
 
     /// Reads the balance once and raises what it calls for.
+    #[tracing::instrument(name = "balance watch", skip_all)]
     pub async fn run_once(&self) -> Result<(), DeskError> {
         self.desk.watch_balance(&self.rules).await
     }

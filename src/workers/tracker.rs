@@ -11,7 +11,7 @@ use futures_util::{StreamExt, stream};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::warn;
+use tracing::{instrument, warn};
 
 /// Most instances one round takes on (far above what one process tracks).
 const ROUND_LIMIT: i64 = 100_000;
@@ -61,6 +61,7 @@ impl Tracker {
     /// instances is filled with the instances due soonest after them: they are polled a little
     /// early for free, and instances whose schedules drifted apart (each public IP appears at its
     /// own time) share calls again instead of costing one call per small group.
+    #[instrument(name = "tracker round", skip_all)]
     pub async fn round(&self) -> Result<usize, DeskError> {
         let now = self.desk.clock().now();
         let due = self.desk.due_instances(now, ROUND_LIMIT).await?;
@@ -86,6 +87,7 @@ impl Tracker {
     /// Asks about `records` 100 ids per call, a few calls in flight (the client's rate limiter
     /// paces them), and stores each call's observations as soon as it answers: with 10,000
     /// instances a round takes seconds, and news should not wait for the last call of it.
+    #[instrument(skip_all, fields(region, instances = records.len()))]
     async fn poll_region(&self, region: &str, records: Vec<InstanceRecord>) -> Result<usize, DeskError> {
         let batches: Vec<Vec<InstanceRecord>> = records.chunks(IDS_PER_CALL).map(<[_]>::to_vec).collect();
         let calls = batches.len();

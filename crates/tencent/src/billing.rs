@@ -21,7 +21,10 @@ pub struct DescribeAccountBalanceRequest {
 /// required: an answer without them is unreadable, never a balance of zero.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeAccountBalanceResponse {
     /// Same as RealBalance, as an integer (kept by Tencent for compatibility).
     #[serde(default)]

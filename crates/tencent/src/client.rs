@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tracing::{debug, warn};
+use tracing::{debug, instrument, warn};
 
 /// The exact `Content-Type` sent and signed (what the official SDKs send).
 pub const CONTENT_TYPE: &str = "application/json";
@@ -158,6 +158,7 @@ impl TencentClient {
     /// Calls `action` of `service` in `region` (or the default region), retrying retryable
     /// failures. The body is serialized once, so every retry sends the same bytes, including any
     /// ClientToken; each attempt is signed afresh with the current time.
+    #[instrument(name = "tencent", skip_all, fields(action = %action, region = region.unwrap_or("default")))]
     pub async fn call<Req, Resp>(
         &self,
         service: Service,

@@ -8,14 +8,15 @@ mod observe;
 pub use observe::{Observation, TrackerSettings, observe, postpone, settled_state};
 
 use super::keys::AuditAction;
+use super::steps::Step;
 use super::{Desk, DeskError};
 use crate::domain::RequestId;
-use crate::store::{AuditEntry, InstanceRecord, RequestRecord, Session, Transition};
+use crate::store::{InstanceRecord, RequestRecord, Session};
 use crate::tencent::ApiError;
 use crate::tencent::cvm::Instance;
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
-use tracing::info;
+use tracing::{info, instrument};
 
 /// Observations stored per transaction (whole requests are never split across two).
 const OBSERVATIONS_PER_TRANSACTION: usize = 500;
@@ -109,18 +110,14 @@ impl Desk {
 }
 
 /// Moves a locked request to what its instances add up to, or just refreshes its card.
+#[instrument(skip_all, fields(request_id = %record.id))]
 async fn settle(tx: &mut Session, record: &RequestRecord, now: OffsetDateTime) -> Result<(), DeskError> {
     let instances = tx.instances_of(record.id).await?;
     match settled_state(&instances) {
         Some(target) if record.state != target && record.state.can_become(target) => {
-            let transition = Transition {
-                from: record.state,
-                to: target,
-                at: now,
-            };
-            tx.transition(record.id, transition).await?;
-            let entry = AuditEntry::by_cvmbot(record.id, now, AuditAction::InstancesSettled, record.state, target);
-            tx.insert_audit(&entry).await?;
+            Step::new(AuditAction::InstancesSettled, record.state, target)
+                .take(tx, record.id, now)
+                .await?;
         }
         _ => tx.bump_card(record.id).await?,
     }

@@ -136,7 +136,10 @@ pub struct InstanceMarketOptions {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct RunInstancesRequest {
     pub instance_charge_type: Option<ChargeType>,
     pub instance_charge_prepaid: Option<InstanceChargePrepaid>,
@@ -176,7 +179,10 @@ pub struct RunInstancesResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct ItemPrice {
     #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price: Option<Decimal>,
@@ -242,7 +248,10 @@ impl Filter {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeInstancesRequest {
     pub instance_ids: Option<Vec<String>>,
     pub filters: Option<Vec<Filter>>,
@@ -254,7 +263,10 @@ pub struct DescribeInstancesRequest {
 /// serves for SDK users).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct Instance {
     pub instance_id: String,
     pub instance_state: Option<InstanceState>,
@@ -299,7 +311,10 @@ pub struct DescribeInstancesResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeInstancesStatusRequest {
     pub instance_ids: Option<Vec<String>>,
     pub offset: Option<i64>,
@@ -309,7 +324,10 @@ pub struct DescribeInstancesStatusRequest {
 /// An instance's state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct InstanceStatus {
     pub instance_id: String,
     pub instance_state: Option<InstanceState>,
@@ -318,7 +336,10 @@ pub struct InstanceStatus {
 /// DescribeInstancesStatus output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeInstancesStatusResponse {
     pub total_count: i64,
     #[serde(deserialize_with = "null_as_default")]
@@ -329,7 +350,10 @@ pub struct DescribeInstancesStatusResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct TerminateInstancesRequest {
     pub instance_ids: Vec<String>,
     pub release_address: Option<bool>,
@@ -338,7 +362,10 @@ pub struct TerminateInstancesRequest {
 /// An availability zone.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct ZoneInfo {
     pub zone: String,
     pub zone_name: String,
@@ -350,7 +377,10 @@ pub struct ZoneInfo {
 /// DescribeZones output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeZonesResponse {
     pub total_count: i64,
     #[serde(deserialize_with = "null_as_default")]
@@ -369,7 +399,10 @@ pub struct FiltersRequest {
 /// An instance type on sale in a zone under one charge type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct InstanceTypeQuotaItem {
     pub zone: String,
     pub instance_type: String,
@@ -390,7 +423,10 @@ pub struct InstanceTypeQuotaItem {
 /// DescribeZoneInstanceConfigInfos output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeZoneInstanceConfigInfosResponse {
     #[serde(deserialize_with = "null_as_default")]
     pub instance_type_quota_set: Vec<InstanceTypeQuotaItem>,
@@ -400,7 +436,10 @@ pub struct DescribeZoneInstanceConfigInfosResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeImagesRequest {
     pub image_ids: Option<Vec<String>>,
     pub filters: Option<Vec<Filter>>,
@@ -412,7 +451,10 @@ pub struct DescribeImagesRequest {
 /// An image.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct Image {
     pub image_id: String,
     pub os_name: Option<String>,
@@ -430,7 +472,10 @@ pub struct Image {
 /// DescribeImages output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(missing_docs)]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeImagesResponse {
     pub total_count: i64,
     #[serde(deserialize_with = "null_as_default")]
