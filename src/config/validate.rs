@@ -6,7 +6,7 @@ use super::{Config, ConfigError, LogConfig, Secrets};
 use crate::chat::ChatSettings;
 use crate::chat::discord::DiscordSettings;
 use crate::desk::{DeskSettings, TrackerSettings};
-use crate::domain::form::PRESET_OPTIONS;
+use crate::domain::form::preset_options;
 use crate::domain::{Audience, BalanceCheck, BillingKind, ParseContext, Policy, PurchaseForm, PurchaseSpec, Tier};
 use crate::domain::{RoleId, UserId};
 use crate::store::{DatabaseSettings, DatabaseTarget};
@@ -313,12 +313,12 @@ fn presets(check: &Checker<'_>, settings: &FileSettings) -> Result<ParseContext,
     for (name, values) in &settings.presets {
         let mut texts = std::collections::BTreeMap::new();
         for (option, value) in values {
-            if !PRESET_OPTIONS.contains(&option.as_str()) {
+            if !preset_options().any(|allowed| allowed == option.as_str()) {
                 return Err(check.error(
                     &format!("presets.{name}.{option}"),
                     format!(
                         "is not an option a preset can set; allowed: {}",
-                        PRESET_OPTIONS.join(", ")
+                        preset_options().collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }

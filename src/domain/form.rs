@@ -4,49 +4,42 @@ use super::spec::{BillingKind, ParseContext};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Options of `/cvm buy` a request may carry, in the order they are documented.
-pub const OPTIONS: &[&str] = &[
-    "zone",
-    "type",
-    "image",
-    "max-price",
-    "months",
-    "renew",
-    "count",
-    "disk-type",
-    "disk-size",
-    "data-disks",
-    "bandwidth",
-    "bandwidth-charge",
-    "vpc",
-    "subnet",
-    "security-groups",
-    "key-ids",
-    "name",
-    "tags",
-    "reason",
-    "keep-trying",
-    "preset",
+/// Options of `/cvm buy` a request may carry, in the order they are documented, and whether a
+/// preset may fill each in (the billing terms, the reason, keep-trying and the preset itself are
+/// the request's own).
+const OPTIONS: &[(&str, bool)] = &[
+    ("zone", true),
+    ("type", true),
+    ("image", true),
+    ("max-price", false),
+    ("months", false),
+    ("renew", false),
+    ("count", true),
+    ("disk-type", true),
+    ("disk-size", true),
+    ("data-disks", true),
+    ("bandwidth", true),
+    ("bandwidth-charge", true),
+    ("vpc", true),
+    ("subnet", true),
+    ("security-groups", true),
+    ("key-ids", true),
+    ("name", true),
+    ("tags", true),
+    ("reason", false),
+    ("keep-trying", false),
+    ("preset", false),
 ];
 
-/// Options a preset may fill in (everything but the per-request ones).
-pub const PRESET_OPTIONS: &[&str] = &[
-    "zone",
-    "type",
-    "image",
-    "count",
-    "disk-type",
-    "disk-size",
-    "data-disks",
-    "bandwidth",
-    "bandwidth-charge",
-    "vpc",
-    "subnet",
-    "security-groups",
-    "key-ids",
-    "name",
-    "tags",
-];
+/// Every option of `/cvm buy`.
+pub fn options() -> impl Iterator<Item = &'static str> {
+    OPTIONS.iter().map(|(name, _)| *name)
+}
+
+/// The options a preset may fill in.
+pub fn preset_options() -> impl Iterator<Item = &'static str> {
+    OPTIONS.iter().filter(|(_, preset)| *preset).map(|(name, _)| *name)
+}
 
 /// A purchase as typed: the billing kind (the subcommand) and option name → text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,10 +96,17 @@ impl PurchaseForm {
     /// unknown presets become errors.
     pub(super) fn with_preset(&self, context: &ParseContext, errors: &mut Vec<FieldError>) -> PurchaseForm {
         let mut filled = self.clone();
-        for option in self.options.keys().filter(|o| !OPTIONS.contains(&o.as_str())) {
+        for option in self
+            .options
+            .keys()
+            .filter(|o| !options().any(|known| known == o.as_str()))
+        {
             errors.push(FieldError {
                 field: option.clone(),
-                problem: format!("is not an option of /cvm buy; options are {}", OPTIONS.join(", ")),
+                problem: format!(
+                    "is not an option of /cvm buy; options are {}",
+                    options().collect::<Vec<_>>().join(", ")
+                ),
             });
         }
         if let Some(name) = self.preset() {

@@ -27,10 +27,7 @@ async fn with_a_thread_per_request_the_progress_is_posted_in_a_thread_under_the_
     let reaction = app.fake.react(BOB, app.channel, card.id, APPROVE);
     app.fake.wait_for_delivery(&reaction, WAIT).await;
     // A thread started from a message has the message's id.
-    let submitted = app
-        .fake
-        .wait_for_message(card.id, |m| m.content.contains("was submitted to Tencent Cloud"), WAIT)
-        .await;
+    let submitted = app.wait_until_submitted_in(card.id).await;
     assert!(
         submitted.content.contains(&format!("Request #{id}")),
         "{}",
@@ -99,13 +96,7 @@ async fn a_notice_discord_fails_to_take_is_posted_again_once_with_the_same_nonce
     app.expect_refusal(0);
     let reaction = app.fake.react(BOB, app.channel, card.id, APPROVE);
     app.fake.wait_for_delivery(&reaction, WAIT).await;
-    app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("was submitted to Tencent Cloud"),
-            WAIT,
-        )
-        .await;
+    app.wait_until_submitted().await;
     let attempts: Vec<_> = app
         .fake
         .requests_to("POST /channels/{channel}/messages")

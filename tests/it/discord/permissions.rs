@@ -56,13 +56,7 @@ async fn without_add_reactions_the_request_is_still_filed_and_approved_by_button
     assert!(card.reaction_users(APPROVE).is_empty() && card.reaction_users(REJECT).is_empty());
     let click = app.fake.click_button(BOB, card.id, &button(&card, "cvm:approve:"));
     app.fake.interaction_response(&click, WAIT).await;
-    app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("was submitted to Tencent Cloud"),
-            WAIT,
-        )
-        .await;
+    app.wait_until_submitted().await;
     assert_eq!(app.purchases().len(), 1);
     let refused: Vec<_> = app.fake.requests().into_iter().filter(|r| r.status == 403).collect();
     assert_eq!(

@@ -30,9 +30,7 @@ on_both_backends! {
             .await;
         assert!(!card.reaction_users(APPROVE).contains(&ALICE), "alice's own approval was removed");
         assert!(card.reaction_users(APPROVE).contains(&BOB), "bob's approval stays");
-        app.fake
-            .wait_for_message(app.channel, |m| m.content.contains("was submitted to Tencent Cloud"), WAIT)
-            .await;
+        app.wait_until_submitted().await;
         assert_eq!(app.purchases().len(), 1, "bought exactly once");
         let view = app.test.desk().view(id).await.expect("the request");
         assert_ne!(view.record.state, RequestState::Pending);
@@ -57,13 +55,7 @@ async fn a_reaction_during_a_gateway_outage_is_replayed_on_resume_and_counted() 
     app.fake.wait_for_delivery(&reaction, WAIT).await;
     assert_eq!(app.fake.resume_count(), 1, "the session was resumed, not re-identified");
     app.wait_for_card(id, |c| c.text().contains("✅ bob")).await;
-    app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("was submitted to Tencent Cloud"),
-            WAIT,
-        )
-        .await;
+    app.wait_until_submitted().await;
     assert_eq!(app.purchases().len(), 1);
     app.finish().await;
 }
@@ -81,13 +73,7 @@ async fn a_reaction_lost_with_an_unresumable_session_is_found_when_the_bot_ident
     app.fake.wait_until_reconnected(mark, WAIT).await;
     assert_eq!(app.fake.identifies().len(), 2, "the bot identified again");
     app.wait_for_card(id, |c| c.text().contains("✅ bob")).await;
-    app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("was submitted to Tencent Cloud"),
-            WAIT,
-        )
-        .await;
+    app.wait_until_submitted().await;
     assert_eq!(app.purchases().len(), 1, "bought once");
     app.finish().await;
 }

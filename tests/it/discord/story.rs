@@ -68,10 +68,7 @@ on_both_backends! {
 
         let reaction = app.fake.react(BOB, app.channel, card.id, APPROVE);
         app.fake.wait_for_delivery(&reaction, WAIT).await;
-        let submitted = app
-            .fake
-            .wait_for_message(app.channel, |m| m.content.contains("was submitted to Tencent Cloud"), WAIT)
-            .await;
+        let submitted = app.wait_until_submitted().await;
         assert!(submitted.content.starts_with("📨 Request #1"), "{}", submitted.content);
         let purchases = app.purchases();
         assert_eq!(purchases.len(), 1, "RunInstances exactly once: {purchases:#?}");

@@ -139,13 +139,7 @@ async fn an_approvers_button_click_approves_and_the_servers_are_bought_once() {
         .wait_for_card(id, |c| c.components.is_empty() && c.text().contains("✅ bob"))
         .await;
     assert!(card.text().contains("Approvals (1 of 1)"), "{}", card.text());
-    app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("was submitted to Tencent Cloud"),
-            WAIT,
-        )
-        .await;
+    app.wait_until_submitted().await;
     assert_eq!(app.purchases().len(), 1, "RunInstances exactly once");
     let view = stored(&app, id).await;
     assert_eq!(view.votes.len(), 1);
@@ -212,13 +206,7 @@ async fn a_costlier_request_needs_two_approvers_one_by_button_and_one_by_reactio
         .wait_for_card(id, |c| c.components.is_empty() && c.text().contains("✅ carol"))
         .await;
     assert!(card.text().contains("Approvals (2 of 2)"), "{}", card.text());
-    app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("was submitted to Tencent Cloud"),
-            WAIT,
-        )
-        .await;
+    app.wait_until_submitted().await;
     assert_eq!(app.purchases().len(), 1);
     app.finish().await;
 }

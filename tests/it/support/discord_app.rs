@@ -255,6 +255,19 @@ admins = {{ roles = ["{admin_role}"] }}
             .await
     }
 
+    /// Waits for the notice that a request was submitted to Tencent Cloud, in `channel` (the
+    /// request's channel, or its thread).
+    pub async fn wait_until_submitted_in(&self, channel: u64) -> MessageView {
+        self.fake
+            .wait_for_message(channel, |m| m.content.contains("was submitted to Tencent Cloud"), WAIT)
+            .await
+    }
+
+    /// Waits for the notice that a request was submitted to Tencent Cloud, in `#general`.
+    pub async fn wait_until_submitted(&self) -> MessageView {
+        self.wait_until_submitted_in(self.channel).await
+    }
+
     /// Every real (not dry-run) RunInstances the simulator received.
     pub fn purchases(&self) -> Vec<LoggedRequest> {
         self.test
