@@ -1,5 +1,9 @@
 //! The typed settings, one struct per section of `config/default.toml`. Unknown keys are refused so
 //! a typo fails at start-up instead of being ignored.
+#![allow(
+    missing_docs,
+    reason = "the TOML keys as written, each documented in config/default.toml"
+)]
 
 use super::values::{Amount, OptionalYuan, Snowflake, Span};
 use serde::Deserialize;
@@ -8,10 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 /// Every setting but the secrets.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct FileSettings {
     pub database: DatabaseSettings,
     pub tencent: TencentSettings,
@@ -30,10 +30,6 @@ pub struct FileSettings {
 /// `[database]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
@@ -42,10 +38,6 @@ pub struct DatabaseSettings {
 /// `[tencent]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct TencentSettings {
     pub endpoint: String,
     pub region: String,
@@ -61,10 +53,6 @@ pub struct TencentSettings {
 /// `[discord]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct DiscordSettings {
     pub api_base: String,
     pub guild_ids: Vec<Snowflake>,
@@ -75,10 +63,6 @@ pub struct DiscordSettings {
 /// A group of people named by role and user ids.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct AudienceSettings {
     #[serde(default)]
     pub anyone: bool,
@@ -91,10 +75,6 @@ pub struct AudienceSettings {
 /// One approval tier.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct TierSettings {
     pub up_to: Amount,
     pub approvals: u32,
@@ -103,10 +83,6 @@ pub struct TierSettings {
 /// `[policy]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct PolicySettings {
     pub requesters: AudienceSettings,
     pub approvers: AudienceSettings,
@@ -126,10 +102,6 @@ pub struct PolicySettings {
 /// A preset value: people write numbers bare (`count = 2`) or quoted.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub enum PresetValue {
     Text(String),
     Integer(i64),
@@ -150,10 +122,6 @@ impl PresetValue {
 /// `[submitter]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct SubmitterSettings {
     pub poll_interval: Span,
     pub keep_trying_interval: Span,
@@ -164,10 +132,6 @@ pub struct SubmitterSettings {
 /// `[workers]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct WorkersSettings {
     pub lease: Span,
 }
@@ -175,10 +139,6 @@ pub struct WorkersSettings {
 /// `[tracker]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct TrackerSettings {
     pub initial_interval: Span,
     pub waiting_interval: Span,
@@ -190,10 +150,6 @@ pub struct TrackerSettings {
 /// `[balance]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct BalanceSettings {
     pub check_interval: Span,
     pub warn_below: Vec<Amount>,
@@ -203,10 +159,6 @@ pub struct BalanceSettings {
 /// `[digest]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct DigestSettings {
     pub enabled: bool,
     pub at: String,
@@ -215,10 +167,6 @@ pub struct DigestSettings {
 /// `[log]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "the TOML keys as written, each documented in config/default.toml"
-)]
 pub struct LogSettings {
     pub format: String,
     pub level: String,

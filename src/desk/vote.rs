@@ -25,6 +25,18 @@ pub struct Ballot {
     pub via: VoteVia,
 }
 
+impl Ballot {
+    /// A ✅ or ❌ reaction: no reason, and no card version seen (reactions carry none).
+    pub fn reaction(approve: bool) -> Ballot {
+        Ballot {
+            approve,
+            reason: None,
+            seen_hash: None,
+            via: VoteVia::Reaction,
+        }
+    }
+}
+
 /// What a counted vote did.
 #[derive(Clone, Debug)]
 pub struct VoteOutcome {

@@ -91,10 +91,14 @@ impl Session {
     /// The request `id`.
     #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
     pub async fn request(&mut self, id: RequestId) -> StoreResult<Option<RequestRecord>> {
-        let sql = select("id = $1");
+        self.find_request(select("id = $1"), id.get()).await
+    }
+
+    /// The request `sql` finds with `key` as `$1`.
+    async fn find_request(&mut self, sql: AssertSqlSafe<String>, key: i64) -> StoreResult<Option<RequestRecord>> {
         on_backend!(self, |conn| {
             sqlx::query(sql)
-                .bind(id.get())
+                .bind(key)
                 .fetch_optional(&mut *conn)
                 .await?
                 .map(|r| decode_request(&r))
@@ -109,28 +113,14 @@ impl Session {
         let sql = AssertSqlSafe(format!(
             "UPDATE requests SET version = version + 1 WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
         ));
-        on_backend!(self, |conn| {
-            sqlx::query(sql)
-                .bind(id.get())
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| decode_request(&r))
-                .transpose()
-        })
+        self.find_request(sql, id.get()).await
     }
 
     /// The request whose chat message is `message_id`.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn request_by_message(&mut self, message_id: MessageId) -> StoreResult<Option<RequestRecord>> {
-        let sql = select("message_id = $1");
-        on_backend!(self, |conn| {
-            sqlx::query(sql)
-                .bind(message_id.to_stored())
-                .fetch_optional(&mut *conn)
-                .await?
-                .map(|r| decode_request(&r))
-                .transpose()
-        })
+        self.find_request(select("message_id = $1"), message_id.to_stored())
+            .await
     }
 
     /// Records where the request's card was posted, and the card version it showed (a vote cast

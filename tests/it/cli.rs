@@ -2,9 +2,9 @@
 //! start-up failing fast on a bad setting. The binary runs as a child process; Tencent Cloud is
 //! the simulator on 127.0.0.1.
 
-use crate::support::app::{Backend, alice, bob, spawn_app, spot_form};
+use crate::support::app::{Backend, bob, file_as_alice, spawn_app, spot_form};
 use crate::support::sim::{start, test_config};
-use cvmbot::desk::{Ballot, Origin};
+use cvmbot::desk::Ballot;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
@@ -25,6 +25,22 @@ fn cvmbot(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("cvmbot runs")
 }
 
+/// `cvmbot doctor` against `sim_url` with a fresh SQLite file in `dir`, these approvers and
+/// this SecretKey.
+fn doctor(sim_url: &str, dir: &std::path::Path, approvers: &str, secret_key: &str) -> Output {
+    let db = format!("sqlite://{}", dir.join("doctor.db").display());
+    cvmbot(
+        &["doctor"],
+        &[
+            ("CVMBOT_TENCENT__ENDPOINT", sim_url),
+            ("CVMBOT_DATABASE__URL", &db),
+            ("CVMBOT_POLICY__APPROVERS", approvers),
+            ("TENCENTCLOUD_SECRET_ID", cvmbot::sim::DEFAULT_SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", secret_key),
+        ],
+    )
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -37,16 +53,11 @@ fn text(output: &Output) -> String {
 async fn doctor_prints_the_balance_in_cny_and_the_zones_and_no_secret() {
     let sim = start(test_config()).await;
     let dir = tempfile::tempdir().expect("dir");
-    let db = format!("sqlite://{}", dir.path().join("doctor.db").display());
-    let output = cvmbot(
-        &["doctor"],
-        &[
-            ("CVMBOT_TENCENT__ENDPOINT", sim.url()),
-            ("CVMBOT_DATABASE__URL", &db),
-            ("CVMBOT_POLICY__APPROVERS", "{ roles = [\"900\"] }"),
-            ("TENCENTCLOUD_SECRET_ID", cvmbot::sim::DEFAULT_SECRET_ID),
-            ("TENCENTCLOUD_SECRET_KEY", cvmbot::sim::DEFAULT_SECRET_KEY),
-        ],
+    let output = doctor(
+        sim.url(),
+        dir.path(),
+        "{ roles = [\"900\"] }",
+        cvmbot::sim::DEFAULT_SECRET_KEY,
     );
     let report = text(&output);
     assert!(output.status.success(), "{report}");
@@ -67,17 +78,7 @@ async fn doctor_prints_the_balance_in_cny_and_the_zones_and_no_secret() {
 async fn doctor_fails_and_says_how_to_fix_a_wrong_key() {
     let sim = start(test_config()).await;
     let dir = tempfile::tempdir().expect("dir");
-    let db = format!("sqlite://{}", dir.path().join("doctor.db").display());
-    let output = cvmbot(
-        &["doctor"],
-        &[
-            ("CVMBOT_TENCENT__ENDPOINT", sim.url()),
-            ("CVMBOT_DATABASE__URL", &db),
-            ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
-            ("TENCENTCLOUD_SECRET_ID", cvmbot::sim::DEFAULT_SECRET_ID),
-            ("TENCENTCLOUD_SECRET_KEY", "not-the-key"),
-        ],
-    );
+    let output = doctor(sim.url(), dir.path(), "{ anyone = true }", "not-the-key");
     let report = text(&output);
     assert!(!output.status.success(), "{report}");
     assert!(report.contains("✗ DescribeAccountBalance"), "{report}");
@@ -143,13 +144,7 @@ mod reqwest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_export_prints_every_transition_as_csv_or_json() {
     let app = spawn_app(Backend::Sqlite, "").await.expect("sqlite");
-    let id = app
-        .desk()
-        .create(&alice(), &spot_form(), Origin::default())
-        .await
-        .expect("filed")
-        .record
-        .id;
+    let id = file_as_alice(app.desk(), &spot_form()).await;
     let ballot = Ballot {
         approve: true,
         reason: None,

@@ -6,7 +6,7 @@ use super::convert::{person, reaction};
 use super::handler::{Handler, vote_emoji};
 use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
 use crate::desk::{Ballot, DeskError};
-use crate::domain::{ChannelId, GuildId, MessageId, Person, RequestId, UserId, VoteVia};
+use crate::domain::{ChannelId, GuildId, MessageId, Person, RequestId, UserId};
 use crate::store::{ListFilter, RequestRecord};
 use serenity::all::{Context, CreateMessage, Reaction};
 use std::time::Duration;
@@ -39,13 +39,7 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
             None => return,
         },
     };
-    let ballot = Ballot {
-        approve,
-        reason: None,
-        seen_hash: None,
-        via: VoteVia::Reaction,
-    };
-    match handler.desk.vote(record.id, &voter, &ballot).await {
+    match handler.desk.vote(record.id, &voter, &Ballot::reaction(approve)).await {
         Ok(outcome) => info!(request_id = %record.id, decided = ?outcome.decided, "reaction vote counted"),
         Err(error) => refuse(ctx, &record, &voter, approve, &error).await,
     }
@@ -151,13 +145,7 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
                 let Some(voter) = fetch_person(ctx, record.guild_id, user).await else {
                     continue;
                 };
-                let ballot = Ballot {
-                    approve,
-                    reason: None,
-                    seen_hash: None,
-                    via: VoteVia::Reaction,
-                };
-                match handler.desk.vote(record.id, &voter, &ballot).await {
+                match handler.desk.vote(record.id, &voter, &Ballot::reaction(approve)).await {
                     Ok(_) => counted += 1,
                     Err(error) => refuse(ctx, record, &voter, approve, &error).await,
                 }

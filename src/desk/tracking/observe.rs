@@ -41,6 +41,26 @@ pub struct Observation {
     pub notices: Vec<(DedupeKey, Event)>,
 }
 
+/// The instance is gone (reclaimed, or released outside cvmbot): it is no longer watched, and
+/// the channel is told why, as far as Tencent says.
+fn gone(
+    record: &InstanceRecord,
+    update: &mut InstanceUpdate,
+    now: OffsetDateTime,
+    seen: Option<&Instance>,
+) -> (DedupeKey, Event) {
+    update.gone_at = Some(now);
+    update.watching = false;
+    (
+        DedupeKey::instance(&record.instance_id, InstanceNews::Gone),
+        Event::Reclaimed {
+            request_id: record.request_id,
+            instance_id: record.instance_id.clone(),
+            reason: gone_reason(record.billing, seen),
+        },
+    )
+}
+
 fn gone_reason(billing: BillingKind, seen: Option<&Instance>) -> String {
     if seen.and_then(|i| i.restrict_state.as_deref()) == Some("EXPIRED") {
         "its prepaid period ended without renewal, so Tencent Cloud isolated it; renew it in the console within \
@@ -68,18 +88,7 @@ pub fn observe(
     let mut update = InstanceUpdate::unchanged(record, now);
     match seen {
         None if now - record.created_at < NEW_INSTANCE_GRACE => {}
-        None => {
-            update.gone_at = Some(now);
-            update.watching = false;
-            notices.push((
-                DedupeKey::instance(id, InstanceNews::Gone),
-                Event::Reclaimed {
-                    request_id,
-                    instance_id: id.clone(),
-                    reason: gone_reason(record.billing, None),
-                },
-            ));
-        }
+        None => notices.push(gone(record, &mut update, now, None)),
         Some(instance) => {
             let state = instance
                 .instance_state
@@ -135,16 +144,7 @@ pub fn observe(
                     ));
                 }
                 InstanceState::Terminating | InstanceState::Shutdown => {
-                    update.gone_at = Some(now);
-                    update.watching = false;
-                    notices.push((
-                        DedupeKey::instance(id, InstanceNews::Gone),
-                        Event::Reclaimed {
-                            request_id,
-                            instance_id: id.clone(),
-                            reason: gone_reason(record.billing, Some(instance)),
-                        },
-                    ));
+                    notices.push(gone(record, &mut update, now, Some(instance)));
                 }
                 InstanceState::Pending if now - record.created_at > settings.pending_warning => {
                     let minutes = ((now - record.created_at).whole_seconds() / 60).max(0) as u64;

@@ -2,7 +2,9 @@
 //! refusals explained, spot keep-trying, and re-quotes.
 
 use crate::on_both_backends;
-use crate::support::app::{TestApp, alice, bob, payg_form, spawn_app, spot_form};
+use crate::support::app::{
+    TestApp, alice, bob, file_as_alice, file_with_an_old_cheap_quote, payg_form, spawn_app, spot_form,
+};
 use crate::support::sim::{TYPE, ZONE};
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, Origin};
@@ -52,7 +54,7 @@ async fn file_and_approve(app: &TestApp, form: &cvmbot::domain::PurchaseForm) ->
 on_both_backends! {
     async fn fifty_concurrent_approvals_buy_exactly_once(backend) {
         let Some(app) = spawn_app(backend, "").await else { return };
-        let id = app.desk().create(&alice(), &spot_form(), Origin::default()).await.expect("filed").record.id;
+        let id = file_as_alice(app.desk(), &spot_form()).await;
         let votes = (0..50).map(|n| {
             let desk = app.desk().clone();
             tokio::spawn(async move { desk.vote(id, &approver(n), &approve()).await.map(|o| o.decided) })
@@ -187,22 +189,8 @@ on_both_backends! {
 on_both_backends! {
     async fn a_price_that_rose_since_approval_needs_approval_again(backend) {
         let Some(app) = spawn_app(backend, "[policy]\nrequote_after = \"0s\"").await else { return };
-        let id = app.desk().create(&alice(), &payg_form(), Origin::default()).await.expect("filed").record.id;
         // Pretend the request was quoted, and approved, when the price was lower than today's.
-        let record = app.desk().view(id).await.expect("view").record;
-        let cheaper = cvmbot::domain::Quote::Hourly { per_hour: "0.01".parse().expect("yuan"), traffic_per_gb: None };
-        let hash = cvmbot::domain::approval_hash(&record.operation, &cheaper);
-        let mut tx = app.app.store().begin().await.expect("tx");
-        let requote = cvmbot::store::Requote {
-            quote: &cheaper,
-            approval_hash: &hash,
-            monthly_fen: 730,
-            approvals_needed: 1,
-            at: time::OffsetDateTime::now_utc() - Duration::from_secs(7200),
-            quote_request_id: "old",
-        };
-        tx.set_quote(id, &requote).await.expect("quote");
-        tx.commit().await.expect("commit");
+        let id = file_with_an_old_cheap_quote(&app.app).await;
         assert_eq!(app.desk().vote(id, &bob(), &approve()).await.expect("approved").decided, Some(RequestState::Approved));
         let old_votes = app.desk().view(id).await.expect("view").votes;
         assert_eq!(app.desk().submit(id).await.expect("pass"), cvmbot::desk::SubmitOutcome::Requoted);

@@ -3,13 +3,13 @@
 //! loses a bought server.
 
 use crate::on_both_backends;
-use crate::support::app::{TestApp, alice, bob, carol, payg_form, spawn_app, spot_form};
-use cvmbot::app::App;
+use crate::support::app::{
+    TestApp, alice, bob, carol, file_as_alice, file_with_an_old_cheap_quote, payg_form, spawn_app, spot_form,
+};
 use cvmbot::desk::{Ballot, Origin, SubmitOutcome};
-use cvmbot::domain::{Person, RequestId, RequestState, UserId};
+use cvmbot::domain::{Person, RequestState, UserId};
 use cvmbot::money::{Fen, Yuan};
 use cvmbot::sim::{Failure, Garble, LoggedRequest};
-use std::time::Duration;
 
 fn approve() -> Ballot {
     Ballot {
@@ -40,37 +40,6 @@ async fn monthly_price_today(app: &TestApp) -> Yuan {
         .await
         .expect("withdrawn");
     view.record.quote.monthly_equivalent()
-}
-
-/// Files a request on `app` and rewrites its stored quote as a much cheaper one from two hours
-/// ago that needed one approval: as if the price rose after it was quoted.
-async fn file_with_an_old_cheap_quote(app: &App) -> RequestId {
-    let id = app
-        .desk
-        .create(&alice(), &payg_form(), Origin::default())
-        .await
-        .expect("filed")
-        .record
-        .id;
-    let record = app.desk.view(id).await.expect("view").record;
-
-    let cheaper = cvmbot::domain::Quote::Hourly {
-        per_hour: "0.01".parse().expect("yuan"),
-        traffic_per_gb: None,
-    };
-    let hash = cvmbot::domain::approval_hash(&record.operation, &cheaper);
-    let mut tx = app.store().begin().await.expect("tx");
-    let requote = cvmbot::store::Requote {
-        quote: &cheaper,
-        approval_hash: &hash,
-        monthly_fen: 730,
-        approvals_needed: 1,
-        at: time::OffsetDateTime::now_utc() - Duration::from_secs(7200),
-        quote_request_id: "old",
-    };
-    tx.set_quote(id, &requote).await.expect("quote");
-    tx.commit().await.expect("commit");
-    id
 }
 
 fn tiers(up_to: &[(Yuan, u32)]) -> String {
@@ -183,13 +152,7 @@ async fn a_garbled_answer_is_resolved_by_resending(backend: crate::support::app:
     let Some(app) = spawn_app(backend, "[tencent]\nmax_attempts = 1").await else {
         return;
     };
-    let id = app
-        .desk()
-        .create(&alice(), &spot_form(), Origin::default())
-        .await
-        .expect("filed")
-        .record
-        .id;
+    let id = file_as_alice(app.desk(), &spot_form()).await;
     app.desk().vote(id, &bob(), &approve()).await.expect("approved");
     app.sim
         .fail_next("RunInstances", Failure::GarbleAfterProcessing(garble.clone()), 1);
@@ -247,7 +210,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_trade_error_of_unknown_outcome_is_resent_not_failed(backend) {
         let Some(app) = spawn_app(backend, "[tencent]\nmax_attempts = 1").await else { return };
-        let id = app.desk().create(&alice(), &spot_form(), Origin::default()).await.expect("filed").record.id;
+        let id = file_as_alice(app.desk(), &spot_form()).await;
         app.desk().vote(id, &bob(), &approve()).await.expect("approved");
         app.sim.fail_next("RunInstances", Failure::code("InternalError.TradeUnknownError"), 1);
         assert_eq!(app.desk().submit(id).await.expect("pass"), SubmitOutcome::WillResend);
@@ -261,7 +224,7 @@ on_both_backends! {
 on_both_backends! {
     async fn answers_that_stay_unreadable_are_told_to_the_channel_and_the_alerts_once(backend) {
         let Some(app) = spawn_app(backend, "[tencent]\nmax_attempts = 1").await else { return };
-        let id = app.desk().create(&alice(), &spot_form(), Origin::default()).await.expect("filed").record.id;
+        let id = file_as_alice(app.desk(), &spot_form()).await;
         app.desk().vote(id, &bob(), &approve()).await.expect("approved");
         app.sim.fail_next("RunInstances", Failure::GarbleAfterProcessing(Garble::Html), 5);
         for _ in 0..5 {

@@ -6,11 +6,12 @@ use cvmbot::app::App;
 use cvmbot::chat::RecordingNotifier;
 use cvmbot::clock::Clock;
 use cvmbot::config::Config;
-use cvmbot::desk::Desk;
-use cvmbot::domain::{BillingKind, Person, PurchaseForm};
+use cvmbot::desk::{Desk, Origin};
+use cvmbot::domain::{BillingKind, Person, PurchaseForm, RequestId};
 use cvmbot::sim::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, SimConfig, Simulator};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The variable naming the PostgreSQL server tests may use (`.ci/run` sets it).
 pub const POSTGRES_ENV: &str = "POSTGRES_TEST_URL";
@@ -169,6 +170,40 @@ pub async fn spawn_app_with(backend: Backend, sim_config: SimConfig, extra: &str
         notifier: Arc::new(RecordingNotifier::default()),
         db,
     })
+}
+
+/// Files `form` as alice from no channel; returns the request's id.
+pub async fn file_as_alice(desk: &Desk, form: &PurchaseForm) -> RequestId {
+    desk.create(&alice(), form, Origin::default())
+        .await
+        .expect("filed")
+        .record
+        .id
+}
+
+/// Files a request on `app` and rewrites its stored quote as a much cheaper one from two hours
+/// ago that needed one approval: as if the price rose after it was quoted.
+pub async fn file_with_an_old_cheap_quote(app: &App) -> RequestId {
+    let id = file_as_alice(&app.desk, &payg_form()).await;
+    let record = app.desk.view(id).await.expect("view").record;
+
+    let cheaper = cvmbot::domain::Quote::Hourly {
+        per_hour: "0.01".parse().expect("yuan"),
+        traffic_per_gb: None,
+    };
+    let hash = cvmbot::domain::approval_hash(&record.operation, &cheaper);
+    let mut tx = app.store().begin().await.expect("tx");
+    let requote = cvmbot::store::Requote {
+        quote: &cheaper,
+        approval_hash: &hash,
+        monthly_fen: 730,
+        approvals_needed: 1,
+        at: time::OffsetDateTime::now_utc() - Duration::from_secs(7200),
+        quote_request_id: "old",
+    };
+    tx.set_quote(id, &requote).await.expect("quote");
+    tx.commit().await.expect("commit");
+    id
 }
 
 /// A valid spot request form (bid 0.6, 5 Mbps).

@@ -56,8 +56,7 @@ pub struct DiscordApp {
 
 /// Settings that make the workers quick enough for a test: the submitter, tracker and card
 /// dispatcher act within a fraction of a second.
-fn fast_workers() -> &'static str {
-    r#"
+pub const FAST_WORKERS: &str = r#"
 [submitter]
 poll_interval = "200ms"
 
@@ -65,8 +64,7 @@ poll_interval = "200ms"
 initial_interval = "100ms"
 waiting_interval = "200ms"
 max_interval = "1s"
-"#
-}
+"#;
 
 impl DiscordApp {
     /// The guild (alice, bob and carol approvers, dave, erin admin), the app on `backend` and a
@@ -100,7 +98,7 @@ alert_channel_id = "{alerts}"
 approvers = {{ roles = ["{approver_role}"] }}
 admins = {{ roles = ["{admin_role}"] }}
 {}"#,
-            fast_workers()
+            FAST_WORKERS
         );
         let test = spawn_app(backend, &layered(&settings, extra)).await?;
         let channel = fake.default_channel_id();

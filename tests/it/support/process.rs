@@ -84,7 +84,7 @@ impl Deployment {
         let runs = std::fs::read_dir(self.dir.path()).map_or(0, Iterator::count);
         let log = self.dir.path().join(format!("bot-{runs}.log"));
         let config = self.dir.path().join("cvmbot.toml");
-        std::fs::write(&config, FAST).expect("the configuration file");
+        std::fs::write(&config, format!("{FAST}{}", super::discord_app::FAST_WORKERS)).expect("the configuration file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_cvmbot"));
         command
             .args(["run", "--config"])
@@ -115,20 +115,13 @@ impl Deployment {
     }
 }
 
-/// Workers quick enough for a test, and no client-side rate limits.
+/// No client-side rate limits and short back-offs (the workers are made quick by
+/// [`super::discord_app::FAST_WORKERS`]).
 const FAST: &str = r#"
 [tencent]
 backoff_base = "5ms"
 backoff_max = "20ms"
 rate_limits = { RunInstances = 0, InquiryPriceRunInstances = 0, DescribeInstances = 0, DescribeAccountBalance = 0, default = 0 }
-
-[submitter]
-poll_interval = "200ms"
-
-[tracker]
-initial_interval = "100ms"
-waiting_interval = "200ms"
-max_interval = "1s"
 "#;
 
 impl BotProcess {

@@ -12,14 +12,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// A chat that refuses every post while it is down.
-#[derive(Default)]
-struct FlakyChat {
+/// A chat in trouble: it refuses every post and edit while it is down, and any edit of a
+/// message that was deleted (by a moderator, say).
+struct TroubledChat {
     down: AtomicBool,
+    deleted: Option<MessageId>,
     inner: Arc<RecordingNotifier>,
 }
 
-impl Notifier for FlakyChat {
+impl Notifier for TroubledChat {
     fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
         if self.down.load(Ordering::SeqCst) {
             return Box::pin(async { anyhow::bail!("the chat is down") });
@@ -36,6 +37,9 @@ impl Notifier for FlakyChat {
         if self.down.load(Ordering::SeqCst) {
             return Box::pin(async { anyhow::bail!("the chat is down") });
         }
+        if Some(message_id) == self.deleted {
+            return Box::pin(async { anyhow::bail!("Unknown Message (10008)") });
+        }
         self.inner.edit(channel, message_id, message)
     }
 }
@@ -43,7 +47,7 @@ impl Notifier for FlakyChat {
 on_both_backends! {
     async fn a_chat_outage_delays_notices_but_keeps_their_order_and_posts_each_once(backend) {
         let Some(rig) = Rig::start(backend, "").await else { return };
-        let chat = Arc::new(FlakyChat { down: AtomicBool::new(true), inner: rig.t.notifier.clone() });
+        let chat = Arc::new(TroubledChat { down: AtomicBool::new(true), deleted: None, inner: rig.t.notifier.clone() });
         let dispatcher = Dispatcher::new(rig.desk().clone(), chat.clone(), rig.t.app.config.chat.alert_channel, TimeStyle::Utc);
         let tracker = rig.tracker();
         let id = rig.buy(&payg_form()).await;
@@ -91,36 +95,12 @@ on_both_backends! {
     }
 }
 
-/// A chat where one message can no longer be edited (deleted by a moderator).
-struct DeletedCard {
-    deleted: MessageId,
-    inner: Arc<RecordingNotifier>,
-}
-
-impl Notifier for DeletedCard {
-    fn post<'a>(&'a self, channel: ChannelId, message: &'a Outgoing) -> BoxFuture<'a, anyhow::Result<MessageId>> {
-        self.inner.post(channel, message)
-    }
-
-    fn edit<'a>(
-        &'a self,
-        channel: ChannelId,
-        message_id: MessageId,
-        message: &'a Outgoing,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        if message_id == self.deleted {
-            return Box::pin(async { anyhow::bail!("Unknown Message (10008)") });
-        }
-        self.inner.edit(channel, message_id, message)
-    }
-}
-
 on_both_backends! {
     async fn a_card_that_cannot_be_edited_waits_without_blocking_the_others(backend) {
         let Some(rig) = Rig::start(backend, "").await else { return };
         let first = rig.file(&payg_form()).await;
         let second = rig.file(&payg_form()).await;
-        let chat = Arc::new(DeletedCard { deleted: crate::workers::rig::card_message(first), inner: rig.t.notifier.clone() });
+        let chat = Arc::new(TroubledChat { down: AtomicBool::new(false), deleted: Some(crate::workers::rig::card_message(first)), inner: rig.t.notifier.clone() });
         let dispatcher = Dispatcher::new(rig.desk().clone(), chat, rig.t.app.config.chat.alert_channel, TimeStyle::Utc);
         rig.desk().refresh_cards(&[first, second]).await.expect("cards changed");
         dispatcher.run_once().await.expect("a pass");

@@ -141,18 +141,7 @@ impl World {
         self.spot_index.clear();
         self.quota_used.clear();
         for instance in self.instances.values() {
-            if instance.is_spot() {
-                self.spot_index
-                    .entry(instance.market_key())
-                    .or_default()
-                    .insert(instance.id.clone());
-            }
-            if instance.holds_stock {
-                *self
-                    .quota_used
-                    .entry(quota_key(instance.uin, &instance.zone, instance.charge_type.as_str()))
-                    .or_default() += 1;
-            }
+            count_instance(&mut self.spot_index, &mut self.quota_used, instance);
         }
         self
     }
@@ -250,18 +239,7 @@ impl World {
             .entry(index_key(instance.uin, &instance.region))
             .or_default()
             .insert(instance.seq, instance.id.clone());
-        if instance.is_spot() {
-            self.spot_index
-                .entry(instance.market_key())
-                .or_default()
-                .insert(instance.id.clone());
-        }
-        if instance.holds_stock {
-            *self
-                .quota_used
-                .entry(quota_key(instance.uin, &instance.zone, instance.charge_type.as_str()))
-                .or_default() += 1;
-        }
+        count_instance(&mut self.spot_index, &mut self.quota_used, &instance);
         self.instances.insert(instance.id.clone(), instance);
     }
 
@@ -302,4 +280,23 @@ pub fn quota_key(uin: u64, zone: &str, charge_type: &str) -> String {
 /// The key of [`World::index`].
 pub fn index_key(uin: u64, region: &str) -> String {
     format!("{uin}/{region}")
+}
+
+/// Counts `instance` in the spot market it bids in and against the quota it holds.
+fn count_instance(
+    spot_index: &mut BTreeMap<String, BTreeSet<String>>,
+    quota_used: &mut HashMap<String, u32>,
+    instance: &SimInstance,
+) {
+    if instance.is_spot() {
+        spot_index
+            .entry(instance.market_key())
+            .or_default()
+            .insert(instance.id.clone());
+    }
+    if instance.holds_stock {
+        *quota_used
+            .entry(quota_key(instance.uin, &instance.zone, instance.charge_type.as_str()))
+            .or_default() += 1;
+    }
 }

@@ -2,6 +2,10 @@
 //! `None` out of the body; responses tolerate missing, `null` and unknown fields. The simulator
 //! serves the same types, so both sides agree on the wire format by construction and the official
 //! SDK checks that the format is Tencent's.
+#![allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 
 use crate::enums::{ChargeType, DiskType, InstanceState, InternetChargeType, OperationState, RenewFlag};
 use rust_decimal::Decimal;
@@ -136,10 +140,6 @@ pub struct InstanceMarketOptions {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct RunInstancesRequest {
     pub instance_charge_type: Option<ChargeType>,
     pub instance_charge_prepaid: Option<InstanceChargePrepaid>,
@@ -179,10 +179,6 @@ pub struct RunInstancesResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct ItemPrice {
     #[serde(with = "rust_decimal::serde::float_option")]
     pub unit_price: Option<Decimal>,
@@ -248,10 +244,6 @@ impl Filter {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeInstancesRequest {
     pub instance_ids: Option<Vec<String>>,
     pub filters: Option<Vec<Filter>>,
@@ -263,10 +255,6 @@ pub struct DescribeInstancesRequest {
 /// serves for SDK users).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct Instance {
     pub instance_id: String,
     pub instance_state: Option<InstanceState>,
@@ -311,10 +299,6 @@ pub struct DescribeInstancesResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeInstancesStatusRequest {
     pub instance_ids: Option<Vec<String>>,
     pub offset: Option<i64>,
@@ -324,10 +308,6 @@ pub struct DescribeInstancesStatusRequest {
 /// An instance's state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct InstanceStatus {
     pub instance_id: String,
     pub instance_state: Option<InstanceState>,
@@ -336,10 +316,6 @@ pub struct InstanceStatus {
 /// DescribeInstancesStatus output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeInstancesStatusResponse {
     pub total_count: i64,
     #[serde(deserialize_with = "null_as_default")]
@@ -350,10 +326,6 @@ pub struct DescribeInstancesStatusResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct TerminateInstancesRequest {
     pub instance_ids: Vec<String>,
     pub release_address: Option<bool>,
@@ -362,10 +334,6 @@ pub struct TerminateInstancesRequest {
 /// An availability zone.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct ZoneInfo {
     pub zone: String,
     pub zone_name: String,
@@ -377,10 +345,6 @@ pub struct ZoneInfo {
 /// DescribeZones output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeZonesResponse {
     pub total_count: i64,
     #[serde(deserialize_with = "null_as_default")]
@@ -399,10 +363,6 @@ pub struct FiltersRequest {
 /// An instance type on sale in a zone under one charge type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct InstanceTypeQuotaItem {
     pub zone: String,
     pub instance_type: String,
@@ -423,10 +383,6 @@ pub struct InstanceTypeQuotaItem {
 /// DescribeZoneInstanceConfigInfos output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeZoneInstanceConfigInfosResponse {
     #[serde(deserialize_with = "null_as_default")]
     pub instance_type_quota_set: Vec<InstanceTypeQuotaItem>,
@@ -436,10 +392,6 @@ pub struct DescribeZoneInstanceConfigInfosResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeImagesRequest {
     pub image_ids: Option<Vec<String>>,
     pub filters: Option<Vec<Filter>>,
@@ -451,10 +403,6 @@ pub struct DescribeImagesRequest {
 /// An image.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct Image {
     pub image_id: String,
     pub os_name: Option<String>,
@@ -472,10 +420,6 @@ pub struct Image {
 /// DescribeImages output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
-#[allow(
-    missing_docs,
-    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
-)]
 pub struct DescribeImagesResponse {
     pub total_count: i64,
     #[serde(deserialize_with = "null_as_default")]
