@@ -9,6 +9,7 @@
 //! - `demo`: `cvmbot demo`, the README's first command.
 //! - `discord`: the real bot against the fake Discord, and the binary itself under signals and crashes.
 //! - `engine`: the purchasing engine: filing, the approval rules, exactly-once submission, trust at the edges.
+//! - `layers`: the import rule of ARCHITECTURE.md, read from the source.
 //! - `sim`: the simulator as the official SDKs see it.
 //! - `workers`: the tracker, balance monitor, dispatcher and expiry, and restarts.
 
@@ -19,5 +20,6 @@ mod client;
 mod demo;
 mod discord;
 mod engine;
+mod layers;
 mod sim;
 mod workers;
