@@ -151,7 +151,10 @@ impl SimInstance {
             image_id: Some(self.image_id.clone()),
             created_time: Some(iso(self.created)),
             expired_time: self.expired.map(iso),
+            // Both come from the documented extras below.
+            renew_flag: None,
             restrict_state: Some(self.restrict_state.clone()),
+            isolated_source: None,
             latest_operation: Some(self.latest_operation.clone()),
             latest_operation_state: Some(self.latest_operation_state.clone()),
             latest_operation_request_id: Some(self.latest_request_id.clone()),

@@ -6,6 +6,7 @@ pub use types::*;
 
 use crate::client::{Answer, TencentClient};
 use crate::endpoint::Service;
+use crate::enums::RenewFlag;
 use crate::error::{ApiError, ErrorKind};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
@@ -127,13 +128,96 @@ impl TencentClient {
             .await
     }
 
-    /// TerminateInstances for up to 100 ids of one charge type.
+    /// TerminateInstances for up to 100 ids of one charge type. Pay-as-you-go and spot
+    /// instances are destroyed; a prepaid one goes to the recycle bin on the first call and is
+    /// destroyed on a second. There is no ClientToken: look an instance up before sending again.
     pub async fn terminate_instances(&self, region: &str, ids: &[String]) -> Result<Answer<Empty>, ApiError> {
         let request = TerminateInstancesRequest {
             instance_ids: ids.to_vec(),
-            release_address: None,
+            ..Default::default()
         };
-        self.call(Service::Cvm, "TerminateInstances", Some(region), &request)
+        self.terminate(region, &request).await
+    }
+
+    /// TerminateInstances as given (with `ReleasePrepaidDataDisks`, say).
+    pub async fn terminate(
+        &self,
+        region: &str,
+        request: &TerminateInstancesRequest,
+    ) -> Result<Answer<Empty>, ApiError> {
+        self.call(Service::Cvm, "TerminateInstances", Some(region), request)
+            .await
+    }
+
+    /// InquiryPriceTerminateInstances: what terminating each of up to 100 instances gives back.
+    pub async fn inquiry_price_terminate_instances(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> Result<Answer<Vec<InstanceRefund>>, ApiError> {
+        let request = InquiryPriceTerminateInstancesRequest {
+            instance_ids: ids.to_vec(),
+        };
+        let answer: Answer<InquiryPriceTerminateInstancesResponse> = self
+            .call(Service::Cvm, "InquiryPriceTerminateInstances", Some(region), &request)
+            .await?;
+        Ok(Answer {
+            data: answer.data.instance_refunds_set,
+            request_id: answer.request_id,
+        })
+    }
+
+    /// InquiryPriceRenewInstances: the price of renewing prepaid instances for `months`.
+    pub async fn inquiry_price_renew_instances(
+        &self,
+        region: &str,
+        ids: &[String],
+        months: i64,
+    ) -> Result<Answer<Price>, ApiError> {
+        let request = InquiryPriceRenewInstancesRequest {
+            instance_ids: ids.to_vec(),
+            instance_charge_prepaid: InstanceChargePrepaid {
+                period: months,
+                renew_flag: None,
+            },
+            dry_run: None,
+            renew_portable_data_disk: None,
+        };
+        let answer: Answer<InquiryPriceResponse> = self
+            .call(Service::Cvm, "InquiryPriceRenewInstances", Some(region), &request)
+            .await?;
+        Ok(Answer {
+            data: answer.data.price,
+            request_id: answer.request_id,
+        })
+    }
+
+    /// RenewInstances: renews prepaid instances for `months` (paid at once). There is no
+    /// ClientToken: compare the instances' `ExpiredTime` before sending again.
+    pub async fn renew_instances(&self, region: &str, ids: &[String], months: i64) -> Result<Answer<Empty>, ApiError> {
+        let request = RenewInstancesRequest {
+            instance_ids: ids.to_vec(),
+            instance_charge_prepaid: Some(InstanceChargePrepaid {
+                period: months,
+                renew_flag: None,
+            }),
+            renew_portable_data_disk: None,
+        };
+        self.call(Service::Cvm, "RenewInstances", Some(region), &request).await
+    }
+
+    /// ModifyInstancesRenewFlag: whether prepaid instances renew themselves when they expire.
+    pub async fn modify_instances_renew_flag(
+        &self,
+        region: &str,
+        ids: &[String],
+        flag: RenewFlag,
+    ) -> Result<Answer<Empty>, ApiError> {
+        let request = ModifyInstancesRenewFlagRequest {
+            instance_ids: ids.to_vec(),
+            renew_flag: flag,
+        };
+        self.call(Service::Cvm, "ModifyInstancesRenewFlag", Some(region), &request)
             .await
     }
 

@@ -272,7 +272,10 @@ pub struct Instance {
     pub image_id: Option<String>,
     pub created_time: Option<String>,
     pub expired_time: Option<String>,
+    pub renew_flag: Option<RenewFlag>,
     pub restrict_state: Option<String>,
+    /// Why an instance is isolated (`ARREAR_ISOLATE`, `EXPIRE_ISOLATE`, `MANUAL_ISOLATE`, `NOTISOLATED`).
+    pub isolated_source: Option<String>,
     pub latest_operation: Option<String>,
     pub latest_operation_state: Option<OperationState>,
     pub latest_operation_request_id: Option<String>,
@@ -329,6 +332,67 @@ pub struct DescribeInstancesStatusResponse {
 pub struct TerminateInstancesRequest {
     pub instance_ids: Vec<String>,
     pub release_address: Option<bool>,
+    /// On a prepaid instance's first call, its prepaid data disks go to the recycle bin with it.
+    pub release_prepaid_data_disks: Option<bool>,
+}
+
+/// InquiryPriceTerminateInstances input.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct InquiryPriceTerminateInstancesRequest {
+    pub instance_ids: Vec<String>,
+}
+
+/// What terminating one instance gives back.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceRefund {
+    pub instance_id: String,
+    /// Yuan returned to the account.
+    #[serde(with = "rust_decimal::serde::float")]
+    pub refunds: Decimal,
+    /// How the refund was reckoned, in Tencent's words.
+    #[serde(default)]
+    pub price_detail: Option<String>,
+}
+
+/// InquiryPriceTerminateInstances output (`InstanceRefundsSet` required).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InquiryPriceTerminateInstancesResponse {
+    pub instance_refunds_set: Vec<InstanceRefund>,
+}
+
+/// RenewInstances input.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RenewInstancesRequest {
+    pub instance_ids: Vec<String>,
+    pub instance_charge_prepaid: Option<InstanceChargePrepaid>,
+    pub renew_portable_data_disk: Option<bool>,
+}
+
+/// InquiryPriceRenewInstances input.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InquiryPriceRenewInstancesRequest {
+    pub instance_ids: Vec<String>,
+    pub instance_charge_prepaid: InstanceChargePrepaid,
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+    #[serde(default)]
+    pub renew_portable_data_disk: Option<bool>,
+}
+
+/// ModifyInstancesRenewFlag input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifyInstancesRenewFlagRequest {
+    pub instance_ids: Vec<String>,
+    pub renew_flag: RenewFlag,
 }
 
 /// An availability zone.
