@@ -100,6 +100,17 @@ pub struct Answer<T> {
     pub request_id: String,
 }
 
+/// Actions without a ClientToken that change something every time they run: a second
+/// TerminateInstances destroys the prepaid instance the first put in the recycle bin, a second
+/// RenewInstances pays again. An answer lost after Tencent processed one looks like one that
+/// never arrived, so these are retried only after a refusal that proves nothing ran.
+const NOT_REPEATABLE: &[&str] = &["TerminateInstances", "RenewInstances"];
+
+/// Whether `action` may be sent again after `error`.
+fn may_repeat(action: &str, error: &ApiError) -> bool {
+    error.is_retryable() && (error.kind == ErrorKind::RateLimited || !NOT_REPEATABLE.contains(&action))
+}
+
 /// A Tencent Cloud API client; cheap to clone.
 #[derive(Clone)]
 pub struct TencentClient {
@@ -179,7 +190,7 @@ impl TencentClient {
             self.inner.limiter.acquire(action).await;
             match self.send_once(service, action, region, &body).await {
                 Ok(answer) => return Ok(answer),
-                Err(error) if error.is_retryable() && attempt < policy.max_attempts => {
+                Err(error) if may_repeat(action, &error) && attempt < policy.max_attempts => {
                     let delay = policy.delay(attempt, &mut self.inner.random.lock().expect("rng lock"));
                     warn!(action, attempt, code = %error.code, ?delay, "retrying Tencent Cloud call");
                     tokio::time::sleep(delay).await;
@@ -310,6 +321,21 @@ pub fn parse_envelope<Resp: DeserializeOwned>(bytes: &[u8]) -> Result<Answer<Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_terminate_or_renewal_is_sent_again_only_after_a_rate_limit() {
+        let lost = ApiError::transport(ErrorKind::Unreadable, "ClientParseError", "<html>");
+        let limited = ApiError::from_api("RequestLimitExceeded", "slow down", None);
+        for action in ["TerminateInstances", "RenewInstances"] {
+            assert!(!may_repeat(action, &lost), "{action} after a lost answer");
+            assert!(may_repeat(action, &limited), "{action} after a rate limit");
+        }
+        assert!(
+            may_repeat("RunInstances", &lost),
+            "RunInstances repeats with its ClientToken"
+        );
+        assert!(may_repeat("DescribeInstances", &lost));
+    }
 
     #[test]
     fn the_envelope_yields_data_or_a_typed_error_with_its_request_id() {

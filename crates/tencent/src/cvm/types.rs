@@ -274,7 +274,7 @@ pub struct Instance {
     pub expired_time: Option<String>,
     pub renew_flag: Option<RenewFlag>,
     pub restrict_state: Option<String>,
-    /// Why an instance is isolated (`ARREAR_ISOLATE`, `EXPIRE_ISOLATE`, `MANUAL_ISOLATE`, `NOTISOLATED`).
+    /// Why an instance is isolated (`ARREAR`, `EXPIRE`, `MANMADE`, `NOTISOLATED`).
     pub isolated_source: Option<String>,
     pub latest_operation: Option<String>,
     pub latest_operation_state: Option<OperationState>,
