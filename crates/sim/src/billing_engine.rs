@@ -7,7 +7,7 @@
 
 use super::clock::{SimClock, SimMs, add_months};
 use super::world::instance::{Phase, Visible};
-use super::world::{EventKind, World};
+use super::world::{EventKind, KeptDisk, World};
 use cvmbot_tencent::enums::{ChargeType, OperationState};
 use rust_decimal::Decimal;
 use tracing::info;
@@ -122,6 +122,7 @@ impl World {
                     let next = add_months(expired, 1);
                     if let Some(instance) = self.instances.get_mut(id) {
                         instance.expired = Some(next);
+                        instance.period_paid += price;
                     }
                     info!(instance = id, fen = price, "prepaid instance renewed for a month");
                     self.schedule(next, EventKind::Expire(id.to_owned()));
@@ -159,6 +160,7 @@ impl World {
             let (uin, freeze, refund) = (instance.uin, instance.freeze, instance.paid_upfront);
             instance.freeze = 0;
             instance.paid_upfront = 0;
+            instance.period_paid = 0;
             self.release_stock(id);
             if let Some(account) = self.account_of_uin(uin) {
                 account.freeze -= freeze;
@@ -237,11 +239,28 @@ impl World {
         }
     }
 
-    /// Destroys an instance: billing stops, the freeze and the stock are released, and it shows
-    /// as TERMINATING until it disappears.
+    /// Starts an instance's hourly billing again (a prepaid one renewed out of the recycle bin:
+    /// its hourly bandwidth, if any).
+    pub fn start_billing(&mut self, id: &str) {
+        let Some(instance) = self.instances.get_mut(id) else {
+            return;
+        };
+        if instance.billing {
+            return;
+        }
+        instance.billing = true;
+        let (uin, hourly) = (instance.uin, instance.hourly_fixed);
+        if let Some(account) = self.account_of_uin(uin) {
+            account.fixed_rate += hourly;
+        }
+    }
+
+    /// Destroys an instance: billing stops, the freeze and the stock are released, the data
+    /// disks that outlive it are kept, and it shows as TERMINATING until it disappears.
     pub fn destroy(&mut self, id: &str, at: SimMs, reason: &str) {
         self.stop_billing(id);
         self.release_stock(id);
+        self.keep_disks(id, at);
         let terminating = self.cat.config.lifecycle.terminating_secs as i64 * 1000;
         if let Some(instance) = self.instances.get_mut(id) {
             instance.phase = Phase::Terminating;
@@ -250,6 +269,33 @@ impl World {
             instance.ended = Some((at, reason.to_owned()));
         }
         self.schedule(at + terminating, EventKind::Vanish(id.to_owned()));
+    }
+
+    /// Moves the data disks that outlive a destroyed instance to [`World::kept_disks`]: a prepaid
+    /// instance's unless `ReleasePrepaidDataDisks` was given, otherwise those bought with
+    /// `DeleteWithInstance: false`.
+    fn keep_disks(&mut self, id: &str, at: SimMs) {
+        let Some(instance) = self.instances.get_mut(id) else {
+            return;
+        };
+        let prepaid = instance.charge_type == ChargeType::Prepaid;
+        let release_prepaid = instance.release_prepaid_data_disks;
+        let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut instance.data_disks).into_iter().partition(|disk| {
+            if prepaid {
+                !release_prepaid
+            } else {
+                !disk.delete_with_instance
+            }
+        });
+        instance.data_disks = gone;
+        let (uin, zone) = (instance.uin, instance.zone.clone());
+        self.kept_disks.extend(kept.into_iter().map(|disk| KeptDisk {
+            uin,
+            zone: zone.clone(),
+            instance_id: id.to_owned(),
+            disk,
+            since: at,
+        }));
     }
 
     fn step_spot_market(&mut self) {

@@ -6,8 +6,8 @@ use super::clock::iso;
 use super::config::{FaultConfig, RateLimitConfig};
 use super::faults::Failure;
 use super::log::LoggedRequest;
-use super::world::Stock;
 use super::world::instance::Visible;
+use super::world::{KeptDisk, Stock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -232,6 +232,11 @@ impl Control {
         })
     }
 
+    /// The data disks destroyed instances left behind, oldest first.
+    pub fn kept_disks(&self) -> Vec<KeptDisk> {
+        self.0.with_world(|w| w.kept_disks.clone())
+    }
+
     /// A summary of the state: time, accounts, stock, spot prices, faults, limits.
     pub fn state(&self) -> Value {
         let (faults, limits) = {
@@ -254,6 +259,7 @@ impl Control {
                 "speed": self.0.clock.speed(),
                 "accounts": accounts,
                 "instances": w.instances.len(),
+                "kept_disks": w.kept_disks,
                 "stock": stock,
                 "spot_prices": w.spot_prices,
                 "faults": faults,

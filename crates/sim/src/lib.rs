@@ -12,7 +12,7 @@
 //!
 //! | route | body | does |
 //! |---|---|---|
-//! | `GET /_sim/state` | | time, accounts' balances, stock, spot prices, faults, limits |
+//! | `GET /_sim/state` | | time, accounts' balances, stock, spot prices, kept data disks, faults, limits |
 //! | `GET /_sim/accounts/{secret_id}` | | the DescribeAccountBalance fields (fen) |
 //! | `POST /_sim/accounts/{secret_id}` | `{"cash_fen"?, "owe_fen"?, "credit_amount_fen"?, "allow_arrears"?}` | changes money |
 //! | `POST /_sim/stock` | `{"zone", "instance_type", "stock"?, "spot_stock"?}` | sets remaining stock |
@@ -55,7 +55,8 @@ pub use control::{AccountPatch, Control, InstanceView};
 pub use defaults::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, DEFAULT_UIN};
 pub use faults::{Failure, Garble};
 pub use log::LoggedRequest;
-pub use world::Stock;
+pub use world::instance::Disk;
+pub use world::{KeptDisk, Stock};
 
 use self::catalogue::Catalogue;
 use self::clock::{SimClock, SimMs, parse_rfc3339, wall_unix_ms};

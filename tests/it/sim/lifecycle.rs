@@ -24,7 +24,12 @@ async fn an_instance_runs_and_gets_its_public_ip_as_the_clock_advances() {
     assert!(seen[0].private_ip_addresses[0].starts_with("10."));
     assert_eq!(seen[0].public_ip_addresses, None, "null until assigned");
     assert_eq!(seen[0].created_time.as_deref(), Some("2025-01-01T00:00:00Z"));
-    assert_eq!(seen[0].expired_time, None, "pay-as-you-go instances do not expire");
+    assert_eq!(
+        seen[0].expired_time.as_deref(),
+        Some(""),
+        "pay-as-you-go instances do not expire, and the member is never null"
+    );
+    assert_eq!(seen[0].isolated_source.as_deref(), Some("NOTISOLATED"));
 
     sim.advance(Duration::from_secs(30));
     let running = &client.describe_instances(REGION, &ids).await.expect("described")[0];

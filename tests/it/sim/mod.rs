@@ -9,3 +9,5 @@ mod interop;
 mod lifecycle;
 mod money;
 mod purchases;
+mod renewals;
+mod returns;

@@ -56,12 +56,16 @@ pub(super) fn check_disks(cat: &Catalogue, request: &RunInstancesRequest) -> Res
             disk_type,
             size: disk.disk_size,
             delete_with_instance: disk.delete_with_instance.unwrap_or(true),
+            encrypt: false,
+            kms_key_id: None,
         });
     }
     let system = Disk {
         disk_type: system_type,
         size: system_size,
         delete_with_instance: true,
+        encrypt: false,
+        kms_key_id: None,
     };
     Ok((system, disks))
 }

@@ -5,9 +5,12 @@ mod balance;
 mod catalogue;
 mod checks;
 mod describe;
+mod hostname;
 mod order;
 mod price;
+mod renew;
 mod run;
+mod targets;
 mod terminate;
 
 use super::world::World;
@@ -64,6 +67,10 @@ impl Api {
             | "DescribeInstances"
             | "DescribeInstancesStatus"
             | "TerminateInstances"
+            | "InquiryPriceTerminateInstances"
+            | "RenewInstances"
+            | "InquiryPriceRenewInstances"
+            | "ModifyInstancesRenewFlag"
             | "DescribeZones"
             | "DescribeZoneInstanceConfigInfos"
             | "DescribeImages" => Some(Api::Cvm),
@@ -97,6 +104,12 @@ pub fn dispatch(world: &mut World, ctx: &Ctx, action: &str, body: &Value) -> Res
         "DescribeInstances" => describe::describe_instances(world, ctx, parse(body, ctx.form)?),
         "DescribeInstancesStatus" => describe::describe_instances_status(world, ctx, parse(body, ctx.form)?),
         "TerminateInstances" => terminate::terminate_instances(world, ctx, parse(body, ctx.form)?),
+        "InquiryPriceTerminateInstances" => {
+            terminate::inquiry_price_terminate_instances(world, ctx, parse(body, ctx.form)?)
+        }
+        "RenewInstances" => renew::renew_instances(world, ctx, parse(body, ctx.form)?),
+        "InquiryPriceRenewInstances" => renew::inquiry_price_renew_instances(world, ctx, parse(body, ctx.form)?),
+        "ModifyInstancesRenewFlag" => renew::modify_instances_renew_flag(world, ctx, parse(body, ctx.form)?),
         "DescribeZones" => catalogue::describe_zones(world, ctx),
         "DescribeZoneInstanceConfigInfos" => {
             catalogue::describe_zone_instance_config_infos(world, ctx, parse(body, ctx.form)?)
@@ -117,6 +130,19 @@ fn parse<T: DeserializeOwned>(body: &Value, form: bool) -> Result<T, ApiFailure>
             Err(e) => {
                 let message = e.inner().to_string();
                 if !(form && super::wire::coerce(&mut body, e.path(), &message)) {
+                    if let Some(field) = message.strip_prefix("missing field ") {
+                        let path = e.path().to_string();
+                        let field = field.trim_matches('`');
+                        let name = if path == "." {
+                            field.to_owned()
+                        } else {
+                            format!("{path}.{field}")
+                        };
+                        return Err(fail(
+                            "MissingParameter",
+                            format!("The request is missing the required parameter `{name}`."),
+                        ));
+                    }
                     return Err(fail(
                         "InvalidParameter",
                         format!("The parameter `{}` is not valid: {message}", e.path()),

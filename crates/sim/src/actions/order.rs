@@ -34,6 +34,8 @@ pub struct Order {
     pub count: i64,
     pub min_count: Option<i64>,
     pub name: Option<String>,
+    /// `HostName` as asked for (a pattern), checked against the image's platform.
+    pub host_name: Option<String>,
     pub tags: Vec<(String, String)>,
     pub client_token: Option<String>,
     pub dry_run: bool,
@@ -117,6 +119,9 @@ pub fn parse_order(
     let zone = check_zone(cat, region, zone_name)?;
     let kind = check_type(cat, zone_name, request.instance_type.as_deref())?;
     let image = check_image(cat, image_id, &kind)?;
+    if let Some(pattern) = &request.host_name {
+        super::hostname::check(pattern, count, is_windows(&image))?;
+    }
     let (period, renew_flag) = check_prepaid(&charge, request)?;
     let max_price = check_spot(cat, region, &charge, &kind, request)?;
     let (system_disk, data_disks) = check_disks(cat, request)?;
@@ -149,6 +154,7 @@ pub fn parse_order(
         count,
         min_count: request.min_count,
         name: request.instance_name.clone(),
+        host_name: request.host_name.clone(),
         tags,
         client_token: request.client_token.clone(),
         dry_run: request.dry_run.unwrap_or(false),
@@ -157,6 +163,11 @@ pub fn parse_order(
         security_group_ids: request.security_group_ids.clone().unwrap_or_default(),
         key_ids,
     })
+}
+
+/// True for a Windows image (its host names follow Windows' rules).
+pub fn is_windows(image: &ImageConfig) -> bool {
+    image.platform.eq_ignore_ascii_case("Windows")
 }
 
 fn check_zone(cat: &Catalogue, region: &str, zone: &str) -> Result<String, ApiFailure> {

@@ -1,13 +1,18 @@
-//! TerminateInstances: pay-as-you-go and spot instances are destroyed at once; a prepaid
-//! instance goes to the recycle bin (SHUTDOWN) first and is destroyed by a second call.
+//! TerminateInstances and InquiryPriceTerminateInstances. Pay-as-you-go and spot instances are
+//! destroyed at once; a prepaid instance is refunded the unused part of its period and goes to
+//! the recycle bin (SHUTDOWN, `IsolatedSource` MANMADE) first, and a second call destroys it.
 
-use super::{ApiFailure, Ctx, fail, well_formed_id};
+use super::targets::{check_ids, record};
+use super::{ApiFailure, Ctx, fail, output};
 use crate::world::World;
-use crate::world::instance::Phase;
-use cvmbot_tencent::cvm::TerminateInstancesRequest;
-use cvmbot_tencent::enums::{ChargeType, OperationState};
+use crate::world::instance::{Phase, SimInstance};
+use cvmbot_tencent::cvm::{
+    InquiryPriceTerminateInstancesRequest, InquiryPriceTerminateInstancesResponse, InstanceRefund,
+    TerminateInstancesRequest,
+};
+use cvmbot_tencent::enums::ChargeType;
+use cvmbot_tencent::money::Fen;
 use serde_json::{Value, json};
-use std::collections::HashSet;
 
 /// TerminateInstances.
 pub fn terminate_instances(
@@ -16,77 +21,91 @@ pub fn terminate_instances(
     request: TerminateInstancesRequest,
 ) -> Result<Value, ApiFailure> {
     let ids = request.instance_ids;
-    if ids.is_empty() {
-        return Err(fail(
-            "MissingParameter",
-            "The request is missing the required parameter `InstanceIds`.",
-        ));
-    }
-    if ids.len() > 100 {
-        return Err(fail(
-            "InvalidParameterValue.LimitExceeded",
-            "At most 100 InstanceIds are allowed.",
-        ));
-    }
-    let mut seen = HashSet::new();
-    let mut charge: Option<ChargeType> = None;
-    for id in &ids {
-        if !well_formed_id(id, "ins") {
-            return Err(fail(
-                "InvalidInstanceId.Malformed",
-                format!("`{id}` is not an instance id."),
-            ));
-        }
-        if !seen.insert(id.as_str()) {
-            return Err(fail(
-                "InvalidParameterValue.Duplicate",
-                format!("`{id}` is listed twice."),
-            ));
-        }
-        let instance = world
-            .instances
-            .get(id)
-            .filter(|i| i.uin == ctx.uin && i.region == ctx.region)
-            .ok_or_else(|| {
-                fail(
-                    "InvalidInstanceId.NotFound",
-                    format!("The instance `{id}` does not exist."),
-                )
-            })?;
-        let refused = match instance.phase {
-            Phase::Pending => Some(("UnsupportedOperation.InstanceStatePending", "is still being created")),
-            Phase::Terminating => Some(("UnsupportedOperation.InstanceStateTerminating", "is being destroyed")),
-            Phase::LaunchFailed => Some(("UnsupportedOperation.InstanceStateLaunchFailed", "failed to launch")),
-            Phase::Running | Phase::Shutdown => None,
-        };
-        if let Some((code, why)) = refused {
-            return Err(fail(code, format!("The instance `{id}` {why}.")));
-        }
-        match &charge {
-            Some(first) if *first != instance.charge_type => {
-                return Err(fail(
-                    "UnsupportedOperation.InstanceMixedPricingModel",
-                    "All instances of one call must have the same charge type.",
-                ));
+    {
+        let found = check_ids(world, ctx, &ids)?;
+        for instance in &found {
+            let refused = match instance.phase {
+                Phase::Pending => Some(("UnsupportedOperation.InstanceStatePending", "is still being created")),
+                Phase::Terminating => Some(("UnsupportedOperation.InstanceStateTerminating", "is being destroyed")),
+                Phase::LaunchFailed => Some(("UnsupportedOperation.InstanceStateLaunchFailed", "failed to launch")),
+                Phase::Running | Phase::Shutdown => None,
+            };
+            if let Some((code, why)) = refused {
+                return Err(fail(code, format!("The instance `{}` {why}.", instance.id)));
             }
-            _ => charge = Some(instance.charge_type.clone()),
         }
+        one_charge_type(&found)?;
     }
+    let release_disks = request.release_prepaid_data_disks.unwrap_or(false);
     let now = world.now;
     for id in &ids {
         let Some(instance) = world.instances.get_mut(id) else {
             continue;
         };
-        instance.latest_request_id = ctx.request_id.clone();
+        instance.release_prepaid_data_disks |= release_disks;
         if instance.charge_type == ChargeType::Prepaid && instance.phase == Phase::Running {
+            let refund = instance.refund_fen(now);
+            instance.period_paid -= refund;
             instance.phase = Phase::Shutdown;
-            instance.latest_operation = "TerminateInstances".into();
-            instance.latest_operation_state = OperationState::Success;
+            let uin = instance.uin;
             // Hourly bandwidth of a prepaid instance stops in the recycle bin; the stock stays taken.
             world.stop_billing(id);
+            if let Some(account) = world.account_of_uin(uin) {
+                account.refund(refund);
+                account.recheck_arrears(now);
+            }
         } else {
             world.destroy(id, now, "terminated by TerminateInstances");
         }
+        record(world, ctx, id, "TerminateInstances");
     }
     Ok(json!({}))
+}
+
+/// InquiryPriceTerminateInstances: what terminating each instance would give back now, in yuan.
+pub fn inquiry_price_terminate_instances(
+    world: &mut World,
+    ctx: &Ctx,
+    request: InquiryPriceTerminateInstancesRequest,
+) -> Result<Value, ApiFailure> {
+    let found = check_ids(world, ctx, &request.instance_ids)?;
+    if let Some(gone) = found
+        .iter()
+        .find(|i| matches!(i.phase, Phase::Terminating | Phase::LaunchFailed))
+    {
+        return Err(fail(
+            "InvalidInstance.NotSupported",
+            format!(
+                "The instance `{}` cannot be returned in state {}.",
+                gone.id,
+                gone.phase.state()
+            ),
+        ));
+    }
+    one_charge_type(&found)?;
+    let refunds = found
+        .iter()
+        .map(|instance| {
+            let yuan = Fen::new(instance.refund_fen(world.now)).to_yuan();
+            InstanceRefund {
+                instance_id: instance.id.clone(),
+                refunds: yuan.amount(),
+                price_detail: Some(format!("退款：{:.2}元，现金券：0元，代金券/折扣券不退", yuan.amount())),
+            }
+        })
+        .collect();
+    output(&InquiryPriceTerminateInstancesResponse {
+        instance_refunds_set: refunds,
+    })
+}
+
+/// All instances of one call must share a charge type.
+fn one_charge_type(found: &[&SimInstance]) -> Result<(), ApiFailure> {
+    match found.split_first() {
+        Some((first, rest)) if rest.iter().any(|i| i.charge_type != first.charge_type) => Err(fail(
+            "UnsupportedOperation.InstanceMixedPricingModel",
+            "All instances of one call must have the same charge type.",
+        )),
+        _ => Ok(()),
+    }
 }

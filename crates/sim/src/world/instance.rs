@@ -2,7 +2,7 @@
 
 use crate::clock::{SimMs, iso};
 use cvmbot_tencent::cvm::{Instance, Placement, Tag};
-use cvmbot_tencent::enums::{ChargeType, InstanceState, OperationState};
+use cvmbot_tencent::enums::{ChargeType, InstanceState, OperationState, RenewFlag};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -53,6 +53,34 @@ pub struct Disk {
     pub size: i64,
     /// Destroyed with the instance.
     pub delete_with_instance: bool,
+    /// Encrypted (`Encrypt`).
+    #[serde(default)]
+    pub encrypt: bool,
+    /// The customer key that encrypts it (`KmsKeyId`), if one was named.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+}
+
+/// Why an instance sits in the recycle bin (`IsolatedSource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// Not isolated.
+    NotIsolated,
+    /// Returned by TerminateInstances.
+    Manmade,
+    /// Its prepaid period ended unrenewed.
+    Expire,
+}
+
+impl Isolation {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::NotIsolated => "NOTISOLATED",
+            Isolation::Manmade => "MANMADE",
+            Isolation::Expire => "EXPIRE",
+        }
+    }
 }
 
 /// An instance and everything the simulator tracks about it.
@@ -89,6 +117,18 @@ pub struct SimInstance {
     pub created: SimMs,
     pub expired: Option<SimMs>,
     pub renew_flag: Option<String>,
+    /// `HostName`.
+    #[serde(default)]
+    pub host_name: String,
+    /// Where the prepaid period being paid for began (purchase, or the renewal out of the bin).
+    #[serde(default)]
+    pub period_start: SimMs,
+    /// Fen paid for the period from `period_start` to `expired` and not refunded.
+    #[serde(default)]
+    pub period_paid: i64,
+    /// Its prepaid data disks go with it when it is destroyed (`ReleasePrepaidDataDisks`).
+    #[serde(default)]
+    pub release_prepaid_data_disks: bool,
     pub phase: Phase,
     pub launch_at: SimMs,
     pub public_ip_at: Option<SimMs>,
@@ -127,6 +167,34 @@ impl SimInstance {
         format!("{}/{}", self.zone, self.instance_type)
     }
 
+    /// Why it is isolated: returned by hand, or expired.
+    pub fn isolation(&self) -> Isolation {
+        match (self.phase, self.restrict_state.as_str()) {
+            (Phase::Shutdown, "EXPIRED") => Isolation::Expire,
+            (Phase::Shutdown, _) => Isolation::Manmade,
+            _ => Isolation::NotIsolated,
+        }
+    }
+
+    /// The fen a TerminateInstances would give back now: the unused share of what was paid for
+    /// the running prepaid period (nothing for pay-as-you-go, spot, or once in the recycle bin).
+    pub fn refund_fen(&self, now: SimMs) -> i64 {
+        let Some(expired) = self.expired else {
+            return 0;
+        };
+        if self.charge_type != ChargeType::Prepaid
+            || !matches!(self.phase, Phase::Pending | Phase::Running)
+            || expired <= now
+            || expired <= self.period_start
+        {
+            return 0;
+        }
+        let unused = i128::from(expired - now.max(self.period_start));
+        let whole = i128::from(expired - self.period_start);
+        // Floor: a refund never gives back more than was paid.
+        (i128::from(self.period_paid) * unused / whole) as i64
+    }
+
     /// True for SPOTPAID.
     pub fn is_spot(&self) -> bool {
         self.charge_type == ChargeType::SpotPaid
@@ -150,11 +218,16 @@ impl SimInstance {
             public_ip_addresses: self.public_ip.clone().map(|ip| vec![ip]),
             image_id: Some(self.image_id.clone()),
             created_time: Some(iso(self.created)),
-            expired_time: self.expired.map(iso),
-            // Both come from the documented extras below.
-            renew_flag: None,
+            // Never null (the spec's type); pay-as-you-go instances have no end, so an empty string.
+            expired_time: Some(self.expired.map(iso).unwrap_or_default()),
+            // Pay-as-you-go instances report the default flag, as the spec's example shows.
+            renew_flag: Some(RenewFlag::from(
+                self.renew_flag
+                    .clone()
+                    .unwrap_or_else(|| RenewFlag::NotifyAndManualRenew.to_string()),
+            )),
             restrict_state: Some(self.restrict_state.clone()),
-            isolated_source: None,
+            isolated_source: Some(self.isolation().as_str().to_owned()),
             latest_operation: Some(self.latest_operation.clone()),
             latest_operation_state: Some(self.latest_operation_state.clone()),
             latest_operation_request_id: Some(self.latest_request_id.clone()),
@@ -172,10 +245,24 @@ impl SimInstance {
         };
         let mut value = serde_json::to_value(dto).unwrap_or_else(|_| json!({}));
         if let Value::Object(map) = &mut value {
-            let disk = |d: &Disk| json!({"DiskType": d.disk_type, "DiskSize": d.size, "DeleteWithInstance": d.delete_with_instance});
+            let disk = |d: &Disk| {
+                json!({
+                    "DiskType": d.disk_type,
+                    "DiskSize": d.size,
+                    "DeleteWithInstance": d.delete_with_instance,
+                    "Encrypt": d.encrypt,
+                    "KmsKeyId": d.kms_key_id,
+                })
+            };
             let extras = json!({
                 "Uuid": self.uuid,
-                "SystemDisk": {"DiskType": self.system_disk.disk_type, "DiskSize": self.system_disk.size},
+                "SystemDisk": {
+                    "DiskType": self.system_disk.disk_type,
+                    "DiskSize": self.system_disk.size,
+                    "Encrypt": self.system_disk.encrypt,
+                    // Required and never null: no customer key is an empty string.
+                    "KmsKeyId": self.system_disk.kms_key_id.clone().unwrap_or_default(),
+                },
                 "DataDisks": self.data_disks.iter().map(disk).collect::<Vec<_>>(),
                 "InternetAccessible": {
                     "InternetChargeType": self.internet_charge_type,
@@ -189,13 +276,16 @@ impl SimInstance {
                 },
                 "SecurityGroupIds": self.security_group_ids,
                 "LoginSettings": {"KeyIds": self.key_ids},
-                "RenewFlag": self.renew_flag,
                 "StopChargingMode": "NOT_APPLICABLE",
-                "IsolatedSource": match (self.phase, self.restrict_state.as_str()) {
-                    (Phase::Shutdown, "EXPIRED") => "EXPIRE_ISOLATE",
-                    (Phase::Shutdown, _) => "MANUAL_ISOLATE",
-                    _ => "NOTISOLATED",
-                },
+                "HostName": self.host_name,
+                // The simulator has no CAM roles, placement groups, HPC or dedicated clusters:
+                // the required members answer empty, as CVM does for an instance without them.
+                "CamRoleName": "",
+                "DisasterRecoverGroupId": "",
+                "DisasterRecoverGroupIds": [],
+                "HpcClusterId": "",
+                "RdmaIpAddresses": [],
+                "DedicatedClusterId": "",
                 "DisableApiTermination": false,
                 "DefaultLoginPort": if self.default_login_user == "Administrator" { 3389 } else { 22 },
                 "IPv6Addresses": Value::Null,

@@ -50,6 +50,23 @@ pub struct Stock {
     pub spot: u32,
 }
 
+/// A data disk that outlived its instance: a pay-as-you-go disk bought with
+/// `DeleteWithInstance: false`, or a prepaid one whose instance was destroyed without
+/// `ReleasePrepaidDataDisks`. The simulator has no disk API; the control endpoint lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptDisk {
+    /// The account.
+    pub uin: u64,
+    /// Where it is.
+    pub zone: String,
+    /// The instance it was bought with.
+    pub instance_id: String,
+    /// The disk.
+    pub disk: instance::Disk,
+    /// When its instance was destroyed.
+    pub since: SimMs,
+}
+
 /// All mutable state.
 #[derive(Serialize, Deserialize)]
 pub struct World {
@@ -74,6 +91,9 @@ pub struct World {
     /// `zone` → private addresses handed out.
     pub ip_counters: HashMap<String, u32>,
     pub public_ips: HashSet<String>,
+    /// Data disks left behind by destroyed instances.
+    #[serde(default)]
+    pub kept_disks: Vec<KeptDisk>,
     /// Seeds the generators again after a load, so a saved run continues reproducibly.
     pub reseed: u64,
     #[serde(skip, default = "unseeded")]
@@ -121,6 +141,7 @@ impl World {
             seq: 0,
             ip_counters: HashMap::new(),
             public_ips: HashSet::new(),
+            kept_disks: Vec::new(),
             reseed: seed,
             rng: SplitMix64::seeded(seed),
             spot_rng: SplitMix64::seeded(seed ^ 0x5EED_5EED_5EED_5EED),
