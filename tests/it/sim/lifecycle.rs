@@ -111,7 +111,7 @@ async fn describe_instances_filters_pages_and_refuses_what_the_documentation_for
                 instance_ids: Some(ids[..1].to_vec()),
                 ..page(vec![Filter::new("zone", [ZONE])], None)
             },
-            "InvalidParameterCombination",
+            "InvalidParameter",
         ),
         (
             DescribeInstancesRequest {

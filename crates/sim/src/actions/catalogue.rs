@@ -288,6 +288,10 @@ pub fn describe_images(world: &mut World, request: DescribeImagesRequest) -> Res
     })?;
     if let Some(Value::Array(set)) = value.get_mut("ImageSet") {
         for image in set.iter_mut().filter_map(Value::as_object_mut) {
+            // A public image describes itself by its OS and has finished copying to the region.
+            let description = image.get("OsName").cloned().unwrap_or(Value::Null);
+            image.insert("ImageDescription".into(), description);
+            image.insert("SyncPercent".into(), json!(100));
             image.insert("ImageSource".into(), json!("OFFICIAL"));
             image.insert("ImageCreator".into(), json!("tencent"));
             image.insert("IsSupportCloudinit".into(), json!(true));

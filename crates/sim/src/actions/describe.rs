@@ -71,8 +71,10 @@ fn select<'w>(
     let ids = ids.filter(|ids| !ids.is_empty());
     let filters = filters.unwrap_or_default();
     if ids.is_some() && !filters.is_empty() {
+        // The code DescribeInstances documents for it: `InvalidParameterCombination` is not
+        // among the action's codes.
         return Err(fail(
-            "InvalidParameterCombination",
+            "InvalidParameter",
             "InstanceIds and Filters cannot be used together.",
         ));
     }
