@@ -47,6 +47,8 @@ pub mod defaults;
 pub mod faults;
 pub mod log;
 pub(crate) mod server;
+#[rustfmt::skip]
+pub(crate) mod spec_members;
 pub(crate) mod wire;
 pub(crate) mod world;
 

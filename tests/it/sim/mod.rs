@@ -11,3 +11,4 @@ mod money;
 mod purchases;
 mod renewals;
 mod returns;
+mod spec;

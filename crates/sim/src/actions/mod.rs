@@ -12,6 +12,7 @@ mod renew;
 mod run;
 mod targets;
 mod terminate;
+mod unknown;
 
 use super::world::World;
 use serde::de::DeserializeOwned;
@@ -98,6 +99,7 @@ impl Api {
 
 /// Runs `action` with the JSON `body`.
 pub fn dispatch(world: &mut World, ctx: &Ctx, action: &str, body: &Value) -> Result<Value, ApiFailure> {
+    unknown::check(action, body)?;
     match action {
         "RunInstances" => run::run_instances(world, ctx, parse(body, ctx.form)?),
         "InquiryPriceRunInstances" => price::inquiry_price(world, ctx, parse(body, ctx.form)?),

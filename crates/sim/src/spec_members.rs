@@ -1,0 +1,61 @@
+//! Generated from the tccli 3.1.189.1 API spec (cvm 2017-03-12, billing 2018-07-09) by the test
+//! `actions::unknown::tests::the_member_table_is_the_one_the_spec_gives`; to regenerate, run it
+//! with `SPEC_MEMBERS_WRITE=1`. Do not edit by hand.
+
+/// Each served action and its input object, sorted.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("DescribeAccountBalance", "DescribeAccountBalanceRequest"),
+    ("DescribeImages", "DescribeImagesRequest"),
+    ("DescribeInstances", "DescribeInstancesRequest"),
+    ("DescribeInstancesStatus", "DescribeInstancesStatusRequest"),
+    ("DescribeZoneInstanceConfigInfos", "DescribeZoneInstanceConfigInfosRequest"),
+    ("DescribeZones", "DescribeZonesRequest"),
+    ("InquiryPriceRenewInstances", "InquiryPriceRenewInstancesRequest"),
+    ("InquiryPriceRunInstances", "InquiryPriceRunInstancesRequest"),
+    ("InquiryPriceTerminateInstances", "InquiryPriceTerminateInstancesRequest"),
+    ("ModifyInstancesRenewFlag", "ModifyInstancesRenewFlagRequest"),
+    ("RenewInstances", "RenewInstancesRequest"),
+    ("RunInstances", "RunInstancesRequest"),
+    ("TerminateInstances", "TerminateInstancesRequest"),
+];
+
+/// Each request object, sorted, with its members and the object each holds ("" for a scalar).
+pub const OBJECTS: &[(&str, &[(&str, &str)])] = &[
+    ("ActionTimer", &[("TimerAction", ""), ("ActionTime", ""), ("Externals", "Externals"), ("ActionTimerId", ""), ("Status", ""), ("InstanceId", "")]),
+    ("CpuTopology", &[("CoreCount", ""), ("ThreadPerCore", "")]),
+    ("DataDisk", &[("DiskSize", ""), ("DiskType", ""), ("DiskId", ""), ("DeleteWithInstance", ""), ("SnapshotId", ""), ("Encrypt", ""), ("KmsKeyId", ""), ("ThroughputPerformance", ""), ("CdcId", ""), ("BurstPerformance", ""), ("DiskName", "")]),
+    ("DescribeAccountBalanceRequest", &[("TempCredit", "")]),
+    ("DescribeImagesRequest", &[("ImageIds", ""), ("Filters", "Filter"), ("Offset", ""), ("Limit", ""), ("InstanceType", "")]),
+    ("DescribeInstancesRequest", &[("InstanceIds", ""), ("Filters", "Filter"), ("Offset", ""), ("Limit", "")]),
+    ("DescribeInstancesStatusRequest", &[("InstanceIds", ""), ("Offset", ""), ("Limit", "")]),
+    ("DescribeZoneInstanceConfigInfosRequest", &[("Filters", "Filter")]),
+    ("DescribeZonesRequest", &[]),
+    ("EnhancedService", &[("SecurityService", "RunSecurityServiceEnabled"), ("MonitorService", "RunMonitorServiceEnabled"), ("AutomationService", "RunAutomationServiceEnabled")]),
+    ("Externals", &[("ReleaseAddress", ""), ("UnsupportNetworks", ""), ("StorageBlockAttr", "StorageBlock")]),
+    ("Filter", &[("Name", ""), ("Values", "")]),
+    ("InquiryPriceRenewInstancesRequest", &[("InstanceIds", ""), ("InstanceChargePrepaid", "InstanceChargePrepaid"), ("DryRun", ""), ("RenewPortableDataDisk", "")]),
+    ("InquiryPriceRunInstancesRequest", &[("Placement", "Placement"), ("ImageId", ""), ("InstanceChargeType", ""), ("InstanceChargePrepaid", "InstanceChargePrepaid"), ("InstanceType", ""), ("SystemDisk", "SystemDisk"), ("DataDisks", "DataDisk"), ("VirtualPrivateCloud", "VirtualPrivateCloud"), ("InternetAccessible", "InternetAccessible"), ("InstanceCount", ""), ("InstanceName", ""), ("LoginSettings", "LoginSettings"), ("SecurityGroupIds", ""), ("EnhancedService", "EnhancedService"), ("ClientToken", ""), ("HostName", ""), ("TagSpecification", "TagSpecification"), ("InstanceMarketOptions", "InstanceMarketOptionsRequest"), ("Metadata", "Metadata"), ("HpcClusterId", ""), ("CpuTopology", "CpuTopology"), ("LaunchTemplate", "LaunchTemplate"), ("NetworkInterfaces", "NetworkInterfaces")]),
+    ("InquiryPriceTerminateInstancesRequest", &[("InstanceIds", "")]),
+    ("InstanceChargePrepaid", &[("Period", ""), ("RenewFlag", "")]),
+    ("InstanceMarketOptionsRequest", &[("SpotOptions", "SpotMarketOptions"), ("MarketType", "")]),
+    ("InternetAccessible", &[("InternetChargeType", ""), ("InternetMaxBandwidthOut", ""), ("PublicIpAssigned", ""), ("BandwidthPackageId", ""), ("InternetServiceProvider", ""), ("IPv4AddressType", ""), ("IPv6AddressType", ""), ("AntiDDoSPackageId", "")]),
+    ("LaunchTemplate", &[("LaunchTemplateId", ""), ("LaunchTemplateVersion", "")]),
+    ("LoginSettings", &[("Password", ""), ("KeyIds", ""), ("KeepImageLogin", "")]),
+    ("Metadata", &[("Items", "MetadataItem")]),
+    ("MetadataItem", &[("Key", ""), ("Value", "")]),
+    ("ModifyInstancesRenewFlagRequest", &[("InstanceIds", ""), ("RenewFlag", "")]),
+    ("NetworkInterfaces", &[("InterfaceType", ""), ("VpcId", ""), ("SubnetId", ""), ("PrivateIpv4AddressCount", ""), ("NetworkInterfaceId", ""), ("SecurityGroupIds", ""), ("DeleteWithInstance", "")]),
+    ("Placement", &[("Zone", ""), ("ProjectId", ""), ("HostIds", ""), ("HostId", ""), ("DedicatedResourcePackTenancy", ""), ("DedicatedResourcePackIds", ""), ("RackId", "")]),
+    ("RenewInstancesRequest", &[("InstanceIds", ""), ("InstanceChargePrepaid", "InstanceChargePrepaid"), ("RenewPortableDataDisk", "")]),
+    ("RunAutomationServiceEnabled", &[("Enabled", "")]),
+    ("RunInstancesRequest", &[("InstanceChargeType", ""), ("InstanceChargePrepaid", "InstanceChargePrepaid"), ("Placement", "Placement"), ("InstanceType", ""), ("ImageId", ""), ("SystemDisk", "SystemDisk"), ("DataDisks", "DataDisk"), ("VirtualPrivateCloud", "VirtualPrivateCloud"), ("InternetAccessible", "InternetAccessible"), ("InstanceCount", ""), ("MinCount", ""), ("InstanceName", ""), ("LoginSettings", "LoginSettings"), ("SecurityGroupIds", ""), ("EnhancedService", "EnhancedService"), ("ClientToken", ""), ("HostName", ""), ("ActionTimer", "ActionTimer"), ("DisasterRecoverGroupIds", ""), ("TagSpecification", "TagSpecification"), ("InstanceMarketOptions", "InstanceMarketOptionsRequest"), ("UserData", ""), ("Metadata", "Metadata"), ("DryRun", ""), ("CpuTopology", "CpuTopology"), ("CamRoleName", ""), ("HpcClusterId", ""), ("LaunchTemplate", "LaunchTemplate"), ("DedicatedClusterId", ""), ("ChcIds", ""), ("PartitionNumber", ""), ("DisableApiTermination", ""), ("EnableJumboFrame", ""), ("NetworkInterfaces", "NetworkInterfaces")]),
+    ("RunMonitorServiceEnabled", &[("Enabled", "")]),
+    ("RunSecurityServiceEnabled", &[("Enabled", "")]),
+    ("SpotMarketOptions", &[("MaxPrice", ""), ("SpotInstanceType", "")]),
+    ("StorageBlock", &[("Type", ""), ("MinSize", ""), ("MaxSize", "")]),
+    ("SystemDisk", &[("DiskType", ""), ("DiskId", ""), ("DiskSize", ""), ("CdcId", ""), ("DiskName", ""), ("Encrypt", ""), ("KmsKeyId", "")]),
+    ("Tag", &[("Key", ""), ("Value", "")]),
+    ("TagSpecification", &[("ResourceType", ""), ("Tags", "Tag")]),
+    ("TerminateInstancesRequest", &[("InstanceIds", ""), ("ReleaseAddress", ""), ("ReleasePrepaidDataDisks", "")]),
+    ("VirtualPrivateCloud", &[("VpcId", ""), ("SubnetId", ""), ("AsVpcGateway", ""), ("PrivateIpAddresses", ""), ("Ipv6AddressCount", "")]),
+];
