@@ -45,6 +45,7 @@ pub mod config;
 pub mod control;
 pub mod defaults;
 pub mod faults;
+pub(crate) mod language;
 pub mod log;
 pub(crate) mod server;
 #[rustfmt::skip]

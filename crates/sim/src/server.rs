@@ -7,6 +7,7 @@ use super::actions::{Api, ApiFailure, Ctx, dispatch, fail};
 use super::auth::{SignedRequest, claimed_secret_id, verify, verify_v1};
 use super::clock::{iso, wall_unix_ms};
 use super::faults::{Failure, Garble};
+use super::language::Language;
 use super::log::{LoggedRequest, masked};
 use super::wire::{Incoming, field, unflatten};
 use axum::Router;
@@ -191,6 +192,8 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
             .or_else(|| form.as_deref().and_then(|f| field(f, name)).map(str::to_owned))
     };
     let action = common("x-tc-action", "Action").unwrap_or_default();
+    let language = Language::parse(common("x-tc-language", "Language").as_deref());
+    let answer_in = language.clone().unwrap_or_default();
     let (params, malformed) = match form.as_deref().map(unflatten) {
         Some(Ok(tree)) => (tree, None),
         Some(Err(failure)) => (json!({}), Some(failure)),
@@ -226,6 +229,7 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
     let mut latency = std::time::Duration::ZERO;
     let result = (|| -> Result<Value, ApiFailure> {
         let api = precheck(&action, &entry.version)?;
+        language?;
         let wall_now = wall_unix_ms() / 1000;
         let verdict = match form.as_deref() {
             Some(form) if v1 => {
@@ -301,6 +305,7 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
             json!({ "Response": fields })
         }
         Err(failure) => {
+            let failure = answer_in.localize(failure);
             entry.response = failure.code.clone();
             json!({ "Response": { "Error": { "Code": failure.code, "Message": failure.message }, "RequestId": request_id } })
         }

@@ -119,3 +119,52 @@ async fn describe_answers_carry_every_member_the_spec_requires() {
     assert!(image["ImageDescription"].is_string(), "{image}");
     assert_eq!(image["SyncPercent"], 100);
 }
+
+/// Our client for the default account, asking for messages in `language`, sending once.
+fn client_in(sim: &cvmbot::sim::Simulator, language: &str) -> cvmbot::tencent::TencentClient {
+    use cvmbot::secret::Secret;
+    use cvmbot::sim::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY};
+    use cvmbot::tencent::{ClientSettings, Credentials, Endpoint, RetryPolicy};
+    let settings = ClientSettings {
+        endpoint: Endpoint::parse(sim.url()).expect("endpoint"),
+        region: REGION.into(),
+        language: language.into(),
+        timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_attempts: 1,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        },
+        rate_limits: [("default".to_owned(), 0)].into_iter().collect(),
+    };
+    let credentials = Credentials {
+        secret_id: DEFAULT_SECRET_ID.into(),
+        secret_key: Secret::new(DEFAULT_SECRET_KEY),
+        token: None,
+    };
+    cvmbot::tencent::TencentClient::new(settings, credentials).expect("client")
+}
+
+#[tokio::test]
+async fn error_messages_come_in_the_language_asked_for() {
+    let sim = start(test_config()).await;
+    let unknown = ["ins-zzzzzzzz".to_owned()];
+    let english = client_in(&sim, "en-US")
+        .terminate_instances(REGION, &unknown)
+        .await
+        .expect_err("no such instance");
+    assert_eq!(english.message, "The instance `ins-zzzzzzzz` does not exist.");
+    let chinese = client_in(&sim, "zh-CN")
+        .terminate_instances(REGION, &unknown)
+        .await
+        .expect_err("no such instance");
+    assert_eq!(chinese.code, "InvalidInstanceId.NotFound");
+    assert_eq!(chinese.message, "没有找到相应实例。（`ins-zzzzzzzz`）");
+    let refused = client_in(&sim, "fr-FR")
+        .describe_zones(REGION)
+        .await
+        .expect_err("no such language");
+    assert_eq!(refused.code, "InvalidParameterValue");
+    assert!(refused.message.contains("X-TC-Language"), "{}", refused.message);
+}
