@@ -4,7 +4,9 @@
 Usage: sdk_interop.py SIMULATOR_URL SECRET_ID SECRET_KEY
 
 Buys one instance of each charge type, advances the simulator's clock (control endpoint) until
-each runs with a public IP, quotes prices, reads the balance, terminates everything, checks that
+each runs with a public IP, quotes prices, reads the balance, quotes and renews the prepaid one and
+switches it to auto-renew, quotes refunds, terminates everything (the prepaid one twice: recycle bin,
+then destroyed), has a misspelt member refused as UnknownParameter, checks that
 a wrong key fails with AuthFailure.SignatureFailure through the SDK's own exception, and signs one
 request by hand over `content-type;host;x-tc-action` (the SDK itself signs only content-type;host).
 Then drives it again the other ways the SDK can speak: TC3 over GET (parameters flattened into the
@@ -189,10 +191,17 @@ def main():
           + after.PresentAccountBalance - after.FreezeAmount - after.OweAmount, "RealBalance identity")
     check(after.FreezeAmount > 0, "pay-as-you-go froze an hour")
 
-    for charge_type in ["POSTPAID_BY_HOUR", "SPOTPAID", "PREPAID", "PREPAID"]:
+    check(all(i.HostName and i.IsolatedSource == "NOTISOLATED" and i.RenewFlag for i in ready),
+          "HostName, IsolatedSource and RenewFlag are answered")
+    renewals(cvm, ids["PREPAID"])
+    refunds(cvm, ids)
+
+    for charge_type in ["POSTPAID_BY_HOUR", "SPOTPAID"]:
         terminate = models.TerminateInstancesRequest()
         terminate.from_json_string(json.dumps({"InstanceIds": [ids[charge_type]]}))
         check(cvm.TerminateInstances(terminate).RequestId, "TerminateInstances " + charge_type)
+    prepaid_twice(cvm, ids["PREPAID"])
+    unknown_parameter(cvm)
 
     wrong = cvm_client.CvmClient(credential.Credential(secret_id, "wrong-key"), REGION, profile(endpoint))
     try:
@@ -214,6 +223,72 @@ def main():
     for number, (name, options) in enumerate(variants):
         other_ways(url, endpoint, cred, secret_id, name, number, options)
     print("ALL OK")
+
+
+def describe_one(cvm, instance_id):
+    describe = models.DescribeInstancesRequest()
+    describe.from_json_string(json.dumps({"InstanceIds": [instance_id]}))
+    return cvm.DescribeInstances(describe).InstanceSet[0]
+
+
+def renewals(cvm, instance_id):
+    """InquiryPriceRenewInstances, RenewInstances and ModifyInstancesRenewFlag on the prepaid instance."""
+    quote = models.InquiryPriceRenewInstancesRequest()
+    quote.from_json_string(json.dumps({"InstanceIds": [instance_id], "InstanceChargePrepaid": {"Period": 1}}))
+    price = cvm.InquiryPriceRenewInstances(quote).Price.InstancePrice
+    check(price.OriginalPrice > 0 and 0 < price.DiscountPrice <= price.OriginalPrice, "InquiryPriceRenewInstances")
+
+    before = describe_one(cvm, instance_id).ExpiredTime
+    renew = models.RenewInstancesRequest()
+    renew.from_json_string(json.dumps({
+        "InstanceIds": [instance_id],
+        "InstanceChargePrepaid": {"Period": 1, "RenewFlag": "NOTIFY_AND_MANUAL_RENEW"},
+        "RenewPortableDataDisk": True,
+    }))
+    answer = cvm.RenewInstances(renew)
+    renewed = describe_one(cvm, instance_id)
+    check(renewed.ExpiredTime > before, "RenewInstances moves ExpiredTime from %s to %s" % (before, renewed.ExpiredTime))
+    check(renewed.LatestOperation == "RenewInstances" and renewed.LatestOperationRequestId == answer.RequestId,
+          "RenewInstances is the latest operation")
+
+    flag = models.ModifyInstancesRenewFlagRequest()
+    flag.from_json_string(json.dumps({"InstanceIds": [instance_id], "RenewFlag": "NOTIFY_AND_AUTO_RENEW"}))
+    cvm.ModifyInstancesRenewFlag(flag)
+    flagged = describe_one(cvm, instance_id)
+    check(flagged.RenewFlag == "NOTIFY_AND_AUTO_RENEW" and flagged.LatestOperation == "ModifyInstancesRenewFlag",
+          "ModifyInstancesRenewFlag is reported by DescribeInstances")
+
+
+def refunds(cvm, ids):
+    """InquiryPriceTerminateInstances: a prepaid instance gets money back, a pay-as-you-go one none."""
+    for charge_type, expect_money in [("PREPAID", True), ("POSTPAID_BY_HOUR", False)]:
+        quote = models.InquiryPriceTerminateInstancesRequest()
+        quote.from_json_string(json.dumps({"InstanceIds": [ids[charge_type]]}))
+        refund = cvm.InquiryPriceTerminateInstances(quote).InstanceRefundsSet[0]
+        check(refund.InstanceId == ids[charge_type] and (refund.Refunds > 0) == expect_money,
+              "InquiryPriceTerminateInstances %s refunds %s" % (charge_type, refund.Refunds))
+
+
+def prepaid_twice(cvm, instance_id):
+    """A prepaid instance goes to the recycle bin on the first TerminateInstances, is destroyed on the second."""
+    terminate = models.TerminateInstancesRequest()
+    terminate.from_json_string(json.dumps({"InstanceIds": [instance_id], "ReleasePrepaidDataDisks": True}))
+    cvm.TerminateInstances(terminate)
+    recycled = describe_one(cvm, instance_id)
+    check(recycled.InstanceState == "SHUTDOWN" and recycled.IsolatedSource == "MANMADE",
+          "a prepaid instance goes to the recycle bin first")
+    cvm.TerminateInstances(terminate)
+    check(describe_one(cvm, instance_id).InstanceState == "TERMINATING", "the second TerminateInstances destroys it")
+
+
+def unknown_parameter(cvm):
+    """A member the API does not have is refused (the SDK's models drop such keys, so send it raw)."""
+    try:
+        cvm.call_json("RunInstances", dict(purchase("POSTPAID_BY_HOUR", "unknown"), Datadisks=[{"DiskSize": 100}]))
+        raise AssertionError("Datadisks was accepted")
+    except TencentCloudSDKException as error:
+        check(error.get_code() == "UnknownParameter" and "Datadisks" in error.get_message(),
+              "a misspelt member is refused as UnknownParameter")
 
 
 def other_ways(url, endpoint, cred, secret_id, name, number, options):

@@ -50,13 +50,24 @@ async fn the_official_python_sdk_drives_the_simulator() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the SDK script failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("ALL OK"), "{stdout}");
-    let actions: Vec<String> = sim.requests().into_iter().map(|r| r.action).collect();
+    let requests = sim.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.action == "RunInstances" && r.response == "UnknownParameter"),
+        "the misspelt member was refused on the wire"
+    );
+    let actions: Vec<String> = requests.into_iter().map(|r| r.action).collect();
     for action in [
         "RunInstances",
         "DescribeInstances",
         "InquiryPriceRunInstances",
         "DescribeAccountBalance",
         "TerminateInstances",
+        "InquiryPriceTerminateInstances",
+        "InquiryPriceRenewInstances",
+        "RenewInstances",
+        "ModifyInstancesRenewFlag",
     ] {
         assert!(
             actions.iter().any(|a| a == action),
