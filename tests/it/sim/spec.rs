@@ -168,3 +168,66 @@ async fn error_messages_come_in_the_language_asked_for() {
     assert_eq!(refused.code, "InvalidParameterValue");
     assert!(refused.message.contains("X-TC-Language"), "{}", refused.message);
 }
+
+#[tokio::test]
+async fn disks_keep_their_encryption_and_resources_the_simulator_lacks_are_refused() {
+    let sim = start(test_config()).await;
+    let encrypted = purchase(json!({
+        "SystemDisk": {"DiskType": "CLOUD_PREMIUM", "DiskSize": 50, "Encrypt": true},
+        "DataDisks": [
+            {"DiskSize": 100, "Encrypt": true, "KmsKeyId": "kms-abcd1234"},
+            {"DiskSize": 100},
+        ],
+    }));
+    assert_eq!(code(&call(&sim, "RunInstances", &encrypted).await), "ok");
+    let seen = call(&sim, "DescribeInstances", &json!({})).await;
+    let instance = &seen["InstanceSet"][0];
+    assert_eq!(instance["SystemDisk"]["Encrypt"], true);
+    assert_eq!(instance["DataDisks"][0]["Encrypt"], true);
+    assert_eq!(instance["DataDisks"][0]["KmsKeyId"], "kms-abcd1234");
+    assert_eq!(instance["DataDisks"][1]["Encrypt"], false);
+    assert_eq!(instance["DataDisks"][1]["KmsKeyId"], Value::Null);
+
+    // InquiryPriceRunInstances has no CamRoleName, placement groups or dedicated clusters in
+    // its spec: there they are unknown parameters.
+    let unknown = "UnknownParameter";
+    let refused = [
+        (
+            json!({"CamRoleName": "admin"}),
+            "AuthFailure.CamRoleNameAuthenticateFailed",
+            unknown,
+        ),
+        (
+            json!({"CamRoleName": "bad role"}),
+            "InvalidParameterValue.CamRoleNameMalformed",
+            unknown,
+        ),
+        (
+            json!({"DisasterRecoverGroupIds": ["ps-12345678"]}),
+            "FailedOperation.DisasterRecoverGroupNotFound",
+            unknown,
+        ),
+        (
+            json!({"DedicatedClusterId": "cluster-1234"}),
+            "InvalidParameterValue",
+            unknown,
+        ),
+        (
+            json!({"HpcClusterId": "hpc-12345678"}),
+            "ResourceNotFound.HpcCluster",
+            "ResourceNotFound.HpcCluster",
+        ),
+        (
+            json!({"LaunchTemplate": {"LaunchTemplateId": "lt-12345678"}}),
+            "InvalidParameterValue.LaunchTemplateNotFound",
+            "InvalidParameterValue.LaunchTemplateNotFound",
+        ),
+    ];
+    for (extra, run, quote) in refused {
+        for (action, expected) in [("RunInstances", run), ("InquiryPriceRunInstances", quote)] {
+            let answer = call(&sim, action, &purchase(extra.clone())).await;
+            assert_eq!(code(&answer), expected, "{action} {extra}");
+        }
+    }
+    assert_eq!(sim.instances().len(), 1);
+}

@@ -1,6 +1,7 @@
 //! The API actions. Each takes the parsed request, works on the [`World`] under its lock and
 //! returns the action's output fields (the `Response` object without `RequestId`) or an error.
 
+mod absent;
 mod balance;
 mod catalogue;
 mod checks;
@@ -101,8 +102,16 @@ impl Api {
 pub fn dispatch(world: &mut World, ctx: &Ctx, action: &str, body: &Value) -> Result<Value, ApiFailure> {
     unknown::check(action, body)?;
     match action {
-        "RunInstances" => run::run_instances(world, ctx, parse(body, ctx.form)?),
-        "InquiryPriceRunInstances" => price::inquiry_price(world, ctx, parse(body, ctx.form)?),
+        "RunInstances" => {
+            let request = parse(body, ctx.form)?;
+            absent::check(body)?;
+            run::run_instances(world, ctx, request, body)
+        }
+        "InquiryPriceRunInstances" => {
+            let request = parse(body, ctx.form)?;
+            absent::check(body)?;
+            price::inquiry_price(world, ctx, request)
+        }
         "DescribeInstances" => describe::describe_instances(world, ctx, parse(body, ctx.form)?),
         "DescribeInstancesStatus" => describe::describe_instances_status(world, ctx, parse(body, ctx.form)?),
         "TerminateInstances" => terminate::terminate_instances(world, ctx, parse(body, ctx.form)?),

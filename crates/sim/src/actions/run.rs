@@ -13,13 +13,15 @@ use cvmbot_tencent::money::Yuan;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-/// RunInstances.
+/// RunInstances (`body` as sent, for the members the request type does not carry).
 pub fn run_instances(
     world: &mut World,
     ctx: &Ctx,
     request: cvmbot_tencent::cvm::RunInstancesRequest,
+    body: &Value,
 ) -> Result<Value, ApiFailure> {
-    let order = parse_order(&world.cat, &ctx.region, &request, 500)?;
+    let mut order = parse_order(&world.cat, &ctx.region, &request, 500)?;
+    super::absent::encryption(body, &mut order.system_disk, &mut order.data_disks);
     let token_key = order.client_token.as_ref().map(|t| format!("{}/{t}", ctx.uin));
     if !order.dry_run
         && let Some(ids) = token_key.as_ref().and_then(|k| world.tokens.get(k))
