@@ -97,6 +97,36 @@ pub struct PolicySettings {
     pub balance_check: String,
     pub requote_after: Span,
     pub tiers: Vec<TierSettings>,
+    pub release: ReleaseSettings,
+    pub ttl: TtlSettings,
+}
+
+/// `[policy.ttl]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtlSettings {
+    pub reminders: Vec<String>,
+    pub pay_as_you_go: TtlRuleSettings,
+    pub spot: TtlRuleSettings,
+    pub prepaid: TtlRuleSettings,
+}
+
+/// One billing mode's time-to-live rule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtlRuleSettings {
+    pub default: String,
+    pub max: String,
+    pub allow_none: bool,
+}
+
+/// `[policy.release]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSettings {
+    pub own_hourly: String,
+    pub own_prepaid: String,
+    pub others: String,
 }
 
 /// A preset value: people write numbers bare (`count = 2`) or quoted.
@@ -134,6 +164,7 @@ pub struct SubmitterSettings {
 #[serde(deny_unknown_fields)]
 pub struct WorkersSettings {
     pub lease: Span,
+    pub lifetimes_interval: Span,
 }
 
 /// `[tracker]`.

@@ -1,14 +1,14 @@
 //! Semantic checks on settings that parsed: ranges, URLs, policy consistency, presets.
 
 use super::layers::Layers;
-use super::settings::{AudienceSettings, FileSettings};
+use super::settings::{AudienceSettings, FileSettings, ReleaseSettings, TtlRuleSettings, TtlSettings};
 use super::{Config, ConfigError, LogConfig, Secrets};
 use crate::chat::ChatSettings;
 use crate::chat::discord::DiscordSettings;
 use crate::desk::{DeskSettings, TrackerSettings};
 use crate::domain::form::preset_options;
 use crate::domain::{Audience, BalanceCheck, BillingKind, ParseContext, Policy, PurchaseForm, PurchaseSpec, Tier};
-use crate::domain::{RoleId, UserId};
+use crate::domain::{ReleasePolicy, ReleaseRule, RoleId, TtlPolicy, TtlRule, UserId};
 use crate::store::{DatabaseSettings, DatabaseTarget};
 use crate::tencent::{ClientSettings, Endpoint, RetryPolicy};
 use crate::workers::WorkerSettings;
@@ -107,6 +107,7 @@ fn worker_settings(settings: &FileSettings, digest_at: Option<(u8, u8)>) -> Work
         reminder: settings.balance.reminder_interval.0,
         digest_at,
         lease: settings.workers.lease.0,
+        lifetimes_interval: settings.workers.lifetimes_interval.0,
     }
 }
 
@@ -300,6 +301,71 @@ fn policy(check: &Checker<'_>, settings: &FileSettings) -> Result<Policy, Config
         team_monthly_cap: p.team_monthly_cap.0,
         balance_check,
         requote_after: p.requote_after.0,
+        release: release_policy(check, &p.release)?,
+    })
+}
+
+fn ttl_policy(check: &Checker<'_>, settings: &TtlSettings) -> Result<TtlPolicy, ConfigError> {
+    let span = |key: String, text: &str| -> Result<Option<std::time::Duration>, ConfigError> {
+        if text.trim().eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        match crate::domain::duration::parse_duration(text) {
+            Ok(d) if d >= crate::domain::lifetime::MIN_TTL => Ok(Some(d)),
+            _ => Err(check.error(&key, "must be \"none\" or a duration of at least 10m, such as \"3d\"")),
+        }
+    };
+    let rule = |mode: &str, rule: &TtlRuleSettings| -> Result<TtlRule, ConfigError> {
+        let default = span(format!("policy.ttl.{mode}.default"), &rule.default)?;
+        let max = span(format!("policy.ttl.{mode}.max"), &rule.max)?;
+        if let (Some(default), Some(max)) = (default, max)
+            && default > max
+        {
+            return Err(check.error(&format!("policy.ttl.{mode}.default"), "must not be longer than `max`"));
+        }
+        if default.is_none() && !rule.allow_none {
+            return Err(check.error(
+                &format!("policy.ttl.{mode}.default"),
+                "must be a duration when `allow_none` is false (a request that names no ttl needs one)",
+            ));
+        }
+        Ok(TtlRule {
+            default,
+            max,
+            allow_none: rule.allow_none,
+        })
+    };
+    let mut reminders = Vec::new();
+    for (n, text) in settings.reminders.iter().enumerate() {
+        match crate::domain::duration::parse_duration(text) {
+            Ok(d) if !d.is_zero() => reminders.push(d),
+            _ => {
+                return Err(check.error(
+                    &format!("policy.ttl.reminders[{n}]"),
+                    "must be a duration such as \"24h\"",
+                ));
+            }
+        }
+    }
+    reminders.sort_by(|a, b| b.cmp(a));
+    reminders.dedup();
+    Ok(TtlPolicy {
+        pay_as_you_go: rule("pay_as_you_go", &settings.pay_as_you_go)?,
+        spot: rule("spot", &settings.spot)?,
+        prepaid: rule("prepaid", &settings.prepaid)?,
+        reminders,
+    })
+}
+
+fn release_policy(check: &Checker<'_>, settings: &ReleaseSettings) -> Result<ReleasePolicy, ConfigError> {
+    let rule = |key: &str, text: &str| {
+        ReleaseRule::parse(text)
+            .ok_or_else(|| check.error(&format!("policy.release.{key}"), "must be \"at_once\" or \"approval\""))
+    };
+    Ok(ReleasePolicy {
+        own_hourly: rule("own_hourly", &settings.own_hourly)?,
+        own_prepaid: rule("own_prepaid", &settings.own_prepaid)?,
+        others: rule("others", &settings.others)?,
     })
 }
 
@@ -309,6 +375,7 @@ fn presets(check: &Checker<'_>, settings: &FileSettings) -> Result<ParseContext,
     let mut context = ParseContext {
         presets: Default::default(),
         keep_trying_default: settings.submitter.keep_trying_for.0,
+        ttl: ttl_policy(check, &settings.policy.ttl)?,
     };
     for (name, values) in &settings.presets {
         let mut texts = std::collections::BTreeMap::new();

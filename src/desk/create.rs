@@ -4,8 +4,9 @@
 use super::costs::{CapCheck, check_balance};
 use super::keys::AuditAction;
 use super::operations::Assessment;
+use super::steps::Step;
 use super::{Desk, DeskError, Origin, RequestView};
-use crate::domain::{Operation, Person, PurchaseForm, PurchaseSpec, RequestState, approval_hash};
+use crate::domain::{Operation, Person, PurchaseForm, PurchaseSpec, Quote, RequestState, approval_hash, client_token};
 use crate::store::{AuditEntry, NewRequest};
 use tracing::{info, instrument};
 
@@ -41,8 +42,7 @@ impl Desk {
         origin: Origin,
     ) -> Result<RequestView, DeskError> {
         let policy = &self.settings().policy;
-        policy.check_requester(requester)?;
-        self.check_operation(&operation).await?;
+        self.check_operation(requester, &operation).await?;
         let (assessment, balance) = tokio::join!(self.assess(&operation), self.tencent().describe_account_balance());
         let Assessment {
             quote,
@@ -50,7 +50,7 @@ impl Desk {
             dry_run,
         } = assessment?;
         let monthly = quote.monthly_equivalent();
-        let approvals_needed = policy.approvals_needed(monthly)?;
+        let approvals_needed = self.approvals_for(requester, &operation, monthly)?;
         let mut warnings = Vec::new();
         check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)?;
         let dry_run_request_id = self.judge_dry_run(&operation, dry_run, &mut warnings).await?;
@@ -63,18 +63,85 @@ impl Desk {
             except: None,
         };
         self.check_caps(&mut tx, monthly, caps, now).await?;
+        self.check_in_transaction(&mut tx, &operation).await?;
+        let filing = Filing {
+            requester,
+            origin,
+            operation,
+            quote,
+            quote_request_id,
+            dry_run_request_id,
+            approvals_needed,
+            warnings,
+            note: format!("{monthly} per month-equivalent; {approvals_needed} approval(s) needed"),
+        };
+        let id = self.store_filed(&mut tx, filing, now).await?;
+        let view = self.view_in(&mut tx, id).await?;
+        tx.commit().await?;
+        crate::crashpoint::here("filing:stored");
+        info!(request_id = %id, "request filed");
+        if approvals_needed == 0 {
+            self.wake_submitter();
+        }
+        self.wake_dispatcher();
+        Ok(view)
+    }
+}
+
+/// A request that passed every check, to store.
+pub(super) struct Filing<'a> {
+    /// Who asks.
+    pub requester: &'a Person,
+    /// Where.
+    pub origin: Origin,
+    /// What.
+    pub operation: Operation,
+    /// Its price.
+    pub quote: Quote,
+    /// Tencent's RequestId of the price.
+    pub quote_request_id: Option<String>,
+    /// Tencent's RequestId of the dry run.
+    pub dry_run_request_id: Option<String>,
+    /// Approvals it needs (0: approved by the policy as it is filed, and due for submission).
+    pub approvals_needed: u32,
+    /// Balance warnings shown on the card.
+    pub warnings: Vec<String>,
+    /// The audit entry's detail.
+    pub note: String,
+}
+
+impl Desk {
+    /// Stores a filed request in `tx` with its audit entry and its card queued; one the policy
+    /// approves at once is made due for submission with its first ClientToken.
+    pub(super) async fn store_filed(
+        &self,
+        tx: &mut crate::store::Session,
+        filing: Filing<'_>,
+        now: time::OffsetDateTime,
+    ) -> Result<crate::domain::RequestId, DeskError> {
+        let Filing {
+            requester,
+            origin,
+            operation,
+            quote,
+            quote_request_id,
+            dry_run_request_id,
+            approvals_needed,
+            warnings,
+            note,
+        } = filing;
         let new = NewRequest {
             requester: requester.clone(),
             guild_id: origin.guild_id,
             channel_id: origin.channel_id,
             approval_hash: approval_hash(&operation, &quote),
-            monthly_fen: monthly.to_fen_ceil().get(),
+            monthly_fen: quote.monthly_equivalent().to_fen_ceil().get(),
             approvals_needed,
-            quote_request_id: Some(quote_request_id.clone()),
+            quote_request_id: quote_request_id.clone(),
             dry_run_request_id,
             balance_warning: (!warnings.is_empty()).then(|| warnings.join(" ")),
             now,
-            expires_at: now + policy.expiry,
+            expires_at: now + self.settings().policy.expiry,
             operation,
             quote,
         };
@@ -87,21 +154,26 @@ impl Desk {
             action: AuditAction::Created.to_string(),
             from_state: None,
             to_state: Some(RequestState::Pending.as_str().into()),
-            detail: Some(format!(
-                "{} per month-equivalent; {} approval(s) needed",
-                monthly, approvals_needed
-            )),
-            tencent_request_id: Some(quote_request_id),
+            detail: Some(note),
+            tencent_request_id: quote_request_id,
         })
         .await?;
+        if approvals_needed == 0 {
+            // The policy lets this be carried out without an approval (a release of one's own
+            // pay-as-you-go servers, say): approved as it is filed.
+            Step::new(
+                AuditAction::ApprovedByPolicy,
+                RequestState::Pending,
+                RequestState::Approved,
+            )
+            .take(tx, id, now)
+            .await?;
+            let token = client_token(&self.inner.installation_id, id, 1);
+            tx.set_submission(id, 1, &token, now, None).await?;
+        }
         if origin.channel_id.is_some() {
             tx.enqueue_notification(&super::cards::card_row(id, now)).await?;
         }
-        let view = self.view_in(&mut tx, id).await?;
-        tx.commit().await?;
-        crate::crashpoint::here("filing:stored");
-        info!(request_id = %id, "request filed");
-        self.wake_dispatcher();
-        Ok(view)
+        Ok(id)
     }
 }

@@ -2,7 +2,7 @@
 //! JSON) in the transaction that caused it, then delivered once by whichever chat adapter runs.
 //! Fields are typed (times, money, a runway); adapters decide how to write them.
 
-use crate::domain::{RequestId, UserId};
+use crate::domain::{OperationKind, RequestId, UserId};
 use crate::money::{Fen, Yuan};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -51,12 +51,62 @@ pub enum Event {
         instance_id: String,
         reason: String,
     },
-    /// Tencent refused the purchase.
+    /// Tencent refused the operation (a purchase, a release); nothing was done.
     Failed {
         request_id: RequestId,
         explanation: String,
         code: String,
         tencent_request_id: Option<String>,
+        /// What was refused (a purchase in notices stored before operations had kinds).
+        #[serde(default)]
+        operation: OperationKind,
+    },
+    /// Tencent released the instances of a release request.
+    Released {
+        request_id: RequestId,
+        /// The purchase that bought them.
+        purchase: RequestId,
+        instance_ids: Vec<String>,
+        /// Prepaid: they are in Tencent's recycle bin; otherwise destroyed.
+        recycled: bool,
+        tencent_request_id: Option<String>,
+    },
+    /// A purchase's time to live ends soon: its owner may extend it or release the servers now.
+    TtlReminder {
+        /// The purchase.
+        request_id: RequestId,
+        /// Who bought it (pinged).
+        owner: UserId,
+        /// Its servers still in use.
+        instance_ids: Vec<String>,
+        /// When they are released.
+        #[serde(with = "stamp")]
+        release_at: OffsetDateTime,
+        /// Where one press of Extend moves the end.
+        #[serde(with = "stamp")]
+        extend_to: OffsetDateTime,
+        /// Whether that needs an approver (it goes past the policy's maximum).
+        extension_needs_approval: bool,
+    },
+    /// A purchase's time to live was extended.
+    Extended {
+        /// The purchase.
+        request_id: RequestId,
+        /// Who extended it.
+        by: String,
+        /// The new end.
+        #[serde(with = "stamp")]
+        release_at: OffsetDateTime,
+        /// The extension request an approver approved (none: within the policy, at once).
+        extension_request: Option<RequestId>,
+    },
+    /// A purchase's time to live ended: its servers are being released by a release request.
+    TtlEnded {
+        /// The purchase.
+        request_id: RequestId,
+        /// The release request that releases them (none: nothing was left to release).
+        release_request: Option<RequestId>,
+        instance_ids: Vec<String>,
     },
     /// A spot keep-trying attempt failed; another follows.
     Retrying {
@@ -68,8 +118,14 @@ pub enum Event {
         #[serde(with = "stamp")]
         until: OffsetDateTime,
     },
-    /// Tencent could not be reached; the same purchase is resent with the same ClientToken.
-    Unreachable { request_id: RequestId, explanation: String },
+    /// Tencent could not be reached; the operation is sent again (a purchase with the same
+    /// ClientToken, a release only for the instances still there).
+    Unreachable {
+        request_id: RequestId,
+        explanation: String,
+        #[serde(default)]
+        operation: OperationKind,
+    },
     /// The price rose since approval; approvals are needed again.
     Requoted {
         request_id: RequestId,
@@ -95,6 +151,8 @@ pub enum Event {
         explanation: String,
         /// Instance ids an incomplete answer did name.
         instance_ids: Vec<String>,
+        #[serde(default)]
+        operation: OperationKind,
     },
     /// Nobody decided in time.
     Expired {
@@ -168,6 +226,10 @@ impl Event {
             | Event::StillPending { request_id, .. }
             | Event::Reclaimed { request_id, .. }
             | Event::Failed { request_id, .. }
+            | Event::Released { request_id, .. }
+            | Event::TtlReminder { request_id, .. }
+            | Event::Extended { request_id, .. }
+            | Event::TtlEnded { request_id, .. }
             | Event::Retrying { request_id, .. }
             | Event::Unreachable { request_id, .. }
             | Event::Requoted { request_id, .. }

@@ -30,6 +30,12 @@ pub enum RequestNews<'a> {
     Unresolved(u32),
     /// A keep-trying attempt failed; another follows.
     Retry(u32),
+    /// Its time to live ends at this moment (unix seconds) in this many seconds.
+    TtlReminder(i64, u64),
+    /// Its time to live was extended for the n-th time.
+    Extended(u32),
+    /// Its time to live ended.
+    TtlEnded,
 }
 
 /// News of an instance that is posted once.
@@ -60,6 +66,9 @@ impl DedupeKey {
             RequestNews::Unreachable(attempt) => format!("unreachable:{attempt}"),
             RequestNews::Unresolved(attempt) => format!("unresolved:{attempt}"),
             RequestNews::Retry(attempt) => format!("retry:{attempt}"),
+            RequestNews::TtlReminder(deadline, lead) => format!("ttl-reminder:{deadline}:{lead}"),
+            RequestNews::Extended(n) => format!("extended:{n}"),
+            RequestNews::TtlEnded => "ttl-ended".to_owned(),
         };
         DedupeKey(format!("request:{id}:{what}"))
     }
@@ -140,6 +149,16 @@ pub enum AuditAction {
     RequoteRefused,
     /// Its instances settled the request.
     InstancesSettled,
+    /// The policy needs no approval for it; approved as filed.
+    ApprovedByPolicy,
+    /// Tencent released its instances.
+    Released,
+    /// Its time to live was extended.
+    Extended,
+    /// Its owner was reminded that its time to live ends soon.
+    Reminded,
+    /// Its time to live ended (its release was filed, or nothing was left).
+    LifetimeEnded,
 }
 
 impl AuditAction {
@@ -159,6 +178,11 @@ impl AuditAction {
             AuditAction::RefusedOnRequote => "refused-on-requote",
             AuditAction::RequoteRefused => "requote-refused",
             AuditAction::InstancesSettled => "instances-settled",
+            AuditAction::ApprovedByPolicy => "approved-by-policy",
+            AuditAction::Released => "released",
+            AuditAction::Extended => "extended",
+            AuditAction::Reminded => "reminded",
+            AuditAction::LifetimeEnded => "lifetime-ended",
         }
     }
 }

@@ -125,7 +125,10 @@ impl Desk {
             Executed::Done {
                 resources,
                 tencent_request_id,
-            } => self.record_submitted(&record, resources, &tencent_request_id).await,
+            } => {
+                self.record_submitted(&record, resources, tencent_request_id.as_deref())
+                    .await
+            }
             Executed::Unknown { error, named } => self.record_unknown_outcome(&record, &error, named).await,
             Executed::Refused(error) => self.record_refusal(&record, &error).await,
         }
@@ -151,10 +154,7 @@ impl Desk {
     /// no longer allows is refused with the reason.
     async fn requote(&self, record: RequestRecord) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
-        let (answer, balance) = tokio::join!(
-            self.requote_price(&record.operation),
-            self.tencent().describe_account_balance(),
-        );
+        let (answer, balance) = tokio::join!(self.requote_price(&record), self.tencent().describe_account_balance(),);
         let (quote, quote_request_id) = match answer {
             Ok(answer) => answer,
             Err(error) if error.is_retryable() || error.outcome_unknown() => {
@@ -282,7 +282,7 @@ impl Desk {
             RequestState::Approved,
             RequestState::Failed,
         );
-        self.fail(tx, id, refused, error, explanation).await?;
+        self.fail(tx, record, refused, error, explanation).await?;
         info!(code = %error.code, "re-quote refused by Tencent; nothing bought");
         Ok(SubmitOutcome::Failed)
     }
@@ -336,7 +336,7 @@ impl Desk {
         &self,
         record: &RequestRecord,
         ids: Vec<String>,
-        tencent_request_id: &str,
+        tencent_request_id: Option<&str>,
     ) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let now = self.clock().now();
@@ -344,23 +344,21 @@ impl Desk {
         let Some((mut tx, _)) = self.lock_in(id, RequestState::Submitting, None).await? else {
             return Ok(SubmitOutcome::Skipped);
         };
-        Step::new(
-            AuditAction::Submitted,
-            RequestState::Submitting,
-            RequestState::Submitted,
-        )
-        .detail(ids.join(","))
-        .tencent_request_id(tencent_request_id.to_owned())
-        .take(&mut tx, id, now)
-        .await?;
+        let finish = self.finish(record, &ids, tencent_request_id);
+        Step::new(finish.action, RequestState::Submitting, finish.state)
+            .detail(ids.join(","))
+            .tencent_request_id(tencent_request_id.map(str::to_owned))
+            .take(&mut tx, id, now)
+            .await?;
         tx.set_next_attempt(id, None).await?;
         self.record_effects(&mut tx, record, &ids, now).await?;
-        let notice = Event::Submitted {
-            request_id: id,
-            instance_ids: ids.clone(),
-            tencent_request_id: tencent_request_id.to_owned(),
-        };
-        enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Submitted), &notice, now).await?;
+        enqueue(
+            &mut tx,
+            &DedupeKey::request(id, RequestNews::Submitted),
+            &finish.event,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         crate::crashpoint::here("submit:stored");
         info!(instances = ids.len(), "submitted");
@@ -388,6 +386,7 @@ impl Desk {
         let notice = Event::Unreachable {
             request_id: id,
             explanation: error.explain(),
+            operation: record.operation.kind(),
         };
         enqueue(
             &mut tx,
@@ -404,6 +403,7 @@ impl Desk {
                 answers: unclear,
                 explanation: format!("{} {}", error.explain(), error.code),
                 instance_ids: named,
+                operation: record.operation.kind(),
             };
             let key = DedupeKey::request(id, RequestNews::Unresolved(record.attempt));
             enqueue(&mut tx, &key, &notice, now).await?;
@@ -466,7 +466,7 @@ impl Desk {
             return Ok(SubmitOutcome::WillRetry);
         }
         let refused = Step::new(AuditAction::Refused, RequestState::Submitting, RequestState::Failed);
-        self.fail(tx, id, refused, error, explanation).await?;
+        self.fail(tx, record, refused, error, explanation).await?;
         info!(code = %error.code, "refused by Tencent");
         Ok(SubmitOutcome::Failed)
     }
@@ -476,11 +476,12 @@ impl Desk {
     async fn fail(
         &self,
         mut tx: Session,
-        id: RequestId,
+        record: &RequestRecord,
         step: Step,
         error: &ApiError,
         explanation: String,
     ) -> Result<(), DeskError> {
+        let id = record.id;
         let now = self.clock().now();
         step.detail(format!("{}: {}", error.code, error.message))
             .tencent_request_id(error.request_id.clone())
@@ -494,6 +495,7 @@ impl Desk {
             explanation,
             code: error.code.clone(),
             tencent_request_id: error.request_id.clone(),
+            operation: record.operation.kind(),
         };
         enqueue(&mut tx, &DedupeKey::request(id, RequestNews::Failed), &notice, now).await?;
         tx.commit().await?;

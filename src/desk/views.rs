@@ -3,7 +3,7 @@
 use super::{Desk, DeskError, Runway};
 use crate::domain::RequestId;
 use crate::money::{Fen, Yuan};
-use crate::store::{InstanceRecord, ListFilter, RequestRecord, Session, VoteRecord};
+use crate::store::{InstanceRecord, LifetimeRecord, ListFilter, RequestRecord, Session, VoteRecord};
 use rust_decimal::Decimal;
 
 /// A request with everything a card shows.
@@ -15,6 +15,8 @@ pub struct RequestView {
     pub votes: Vec<VoteRecord>,
     /// Its instances, once bought.
     pub instances: Vec<InstanceRecord>,
+    /// When its servers are released automatically (a purchase with a time to live, once bought).
+    pub lifetime: Option<LifetimeRecord>,
 }
 
 impl RequestView {
@@ -58,10 +60,12 @@ impl Desk {
         let record = session.request(id).await?.ok_or(DeskError::NotFound(id))?;
         let votes = session.votes(id).await?;
         let instances = session.instances_of(id).await?;
+        let lifetime = session.lifetime(id).await?;
         Ok(RequestView {
             record,
             votes,
             instances,
+            lifetime,
         })
     }
 

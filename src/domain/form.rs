@@ -28,6 +28,7 @@ const OPTIONS: &[(&str, bool)] = &[
     ("tags", true),
     ("reason", false),
     ("keep-trying", false),
+    ("ttl", false),
     ("preset", false),
 ];
 

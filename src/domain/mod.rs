@@ -4,6 +4,7 @@ pub mod duration;
 mod fields;
 pub mod form;
 pub mod ids;
+pub mod lifetime;
 pub mod names;
 pub mod operation;
 pub mod policy;
@@ -13,8 +14,11 @@ pub mod spec;
 
 pub use form::{FieldError, PurchaseForm, SpecErrors};
 pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};
-pub use operation::{Operation, OperationKind};
-pub use policy::{Audience, BalanceCheck, Person, Policy, Refusal, Tier, VoteFacts, VoteRefusal, VoteVia};
+pub use lifetime::{TtlPolicy, TtlRule};
+pub use operation::{ExtendSpec, Operation, OperationKind, ReleaseSpec};
+pub use policy::{
+    Audience, BalanceCheck, Person, Policy, Refusal, ReleasePolicy, ReleaseRule, Tier, VoteFacts, VoteRefusal, VoteVia,
+};
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};
 pub use spec::{BillingKind, BillingMode, ParseContext, PurchaseSpec};

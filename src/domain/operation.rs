@@ -2,27 +2,37 @@
 //! judged by the policy, approved by someone else, executed exactly once, tracked and told. A new
 //! kind is a variant here and an executor in `desk::operations`; the machine stays as it is.
 
-use super::spec::PurchaseSpec;
+use super::ids::{RequestId, UserId};
+use super::spec::{BillingKind, PurchaseSpec};
+use crate::money::Yuan;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 /// The kinds of operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OperationKind {
     /// Buy servers (RunInstances).
+    #[default]
     Buy,
+    /// Give servers cvmbot bought back (TerminateInstances).
+    Release,
+    /// Let a purchase's servers live longer than the policy allows without an approval.
+    Extend,
 }
 
 impl OperationKind {
     /// Every kind.
-    pub const ALL: [OperationKind; 1] = [OperationKind::Buy];
+    pub const ALL: [OperationKind; 3] = [OperationKind::Buy, OperationKind::Release, OperationKind::Extend];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             OperationKind::Buy => "buy",
+            OperationKind::Release => "release",
+            OperationKind::Extend => "extend",
         }
     }
 
@@ -35,6 +45,8 @@ impl OperationKind {
     pub fn label(self) -> &'static str {
         match self {
             OperationKind::Buy => "purchase",
+            OperationKind::Release => "release",
+            OperationKind::Extend => "extension",
         }
     }
 }
@@ -45,11 +57,69 @@ impl fmt::Display for OperationKind {
     }
 }
 
+/// Servers cvmbot bought, to be given back: all of one purchase's that are still there, or some
+/// of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSpec {
+    /// The purchase request that bought them.
+    pub purchase: RequestId,
+    /// Who filed that purchase.
+    pub owner: UserId,
+    /// The instances.
+    pub instance_ids: Vec<String>,
+    /// Their region.
+    pub region: String,
+    /// How they are billed (one purchase's instances are billed alike). A prepaid instance goes
+    /// to Tencent's recycle bin, where it can still be recovered; the others are destroyed.
+    pub billing: BillingKind,
+    /// Why, as the requester wrote it.
+    pub reason: String,
+    /// Whether these are prepaid instances in the recycle bin already, which this release
+    /// destroys for good (Tencent's second TerminateInstances); else they are destroyed, or for
+    /// prepaid ones moved to the recycle bin.
+    #[serde(default)]
+    pub destroy: bool,
+}
+
+/// A purchase's time to live moved past what the policy allows without an approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtendSpec {
+    /// The purchase.
+    pub purchase: RequestId,
+    /// Who filed that purchase.
+    pub owner: UserId,
+    /// Its region.
+    pub region: String,
+    /// Its billing mode.
+    pub billing: BillingKind,
+    /// The new end, unix seconds.
+    pub until: i64,
+    /// What its servers burn per hour, as quoted for the purchase.
+    pub per_hour: Yuan,
+    /// Why, as the requester wrote it.
+    pub reason: String,
+}
+
+impl ExtendSpec {
+    /// The new end.
+    pub fn until(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.until).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
 /// One operation, with everything it needs.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful live at once, one per request being worked on; boxing the purchase would cost every match a deref for nothing"
+)]
 pub enum Operation {
     /// Buy servers as the spec says.
     Buy(PurchaseSpec),
+    /// Release servers cvmbot bought.
+    Release(ReleaseSpec),
+    /// Extend a purchase's time to live.
+    Extend(ExtendSpec),
 }
 
 impl Operation {
@@ -57,6 +127,8 @@ impl Operation {
     pub fn kind(&self) -> OperationKind {
         match self {
             Operation::Buy(_) => OperationKind::Buy,
+            Operation::Release(_) => OperationKind::Release,
+            Operation::Extend(_) => OperationKind::Extend,
         }
     }
 
@@ -64,6 +136,8 @@ impl Operation {
     pub fn region(&self) -> &str {
         match self {
             Operation::Buy(spec) => spec.region(),
+            Operation::Release(release) => &release.region,
+            Operation::Extend(extend) => &extend.region,
         }
     }
 
@@ -72,6 +146,7 @@ impl Operation {
     pub fn keep_trying(&self) -> Option<Duration> {
         match self {
             Operation::Buy(spec) => spec.keep_trying(),
+            Operation::Release(_) | Operation::Extend(_) => None,
         }
     }
 
@@ -79,6 +154,8 @@ impl Operation {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Operation::Buy(spec) => spec.reason(),
+            Operation::Release(release) => Some(&release.reason),
+            Operation::Extend(extend) => Some(&extend.reason),
         }
     }
 
@@ -86,6 +163,8 @@ impl Operation {
     pub fn payload(&self) -> String {
         match self {
             Operation::Buy(spec) => serde_json::to_string(spec).expect("a spec serializes"),
+            Operation::Release(release) => serde_json::to_string(release).expect("a release serializes"),
+            Operation::Extend(extend) => serde_json::to_string(extend).expect("an extension serializes"),
         }
     }
 
@@ -93,6 +172,8 @@ impl Operation {
     pub fn from_stored(kind: OperationKind, payload: &str) -> Result<Operation, serde_json::Error> {
         Ok(match kind {
             OperationKind::Buy => Operation::Buy(serde_json::from_str(payload)?),
+            OperationKind::Release => Operation::Release(serde_json::from_str(payload)?),
+            OperationKind::Extend => Operation::Extend(serde_json::from_str(payload)?),
         })
     }
 }
@@ -107,6 +188,7 @@ mod tests {
             assert_eq!(OperationKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(OperationKind::Buy.as_str(), "buy");
+        assert_eq!(OperationKind::Release.as_str(), "release");
         assert_eq!(OperationKind::parse("sell"), None);
     }
 }

@@ -116,6 +116,37 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// Whether a release is carried out at once or waits for someone else's approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleaseRule {
+    /// At once.
+    AtOnce,
+    /// After an approver (never the one who asked) approves.
+    Approval,
+}
+
+impl ReleaseRule {
+    /// Reads the configured word: `at_once` or `approval`.
+    pub fn parse(text: &str) -> Option<ReleaseRule> {
+        match text.trim() {
+            "at_once" => Some(ReleaseRule::AtOnce),
+            "approval" => Some(ReleaseRule::Approval),
+            _ => None,
+        }
+    }
+}
+
+/// Who may release what cvmbot bought, and when someone else must approve first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReleasePolicy {
+    /// The buyer's own pay-as-you-go and spot servers.
+    pub own_hourly: ReleaseRule,
+    /// The buyer's own prepaid servers.
+    pub own_prepaid: ReleaseRule,
+    /// Someone else's servers (only admins may ask).
+    pub others: ReleaseRule,
+}
+
 /// The rules.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -145,6 +176,8 @@ pub struct Policy {
     pub balance_check: BalanceCheck,
     /// Quotes older than this are renewed before submission.
     pub requote_after: Duration,
+    /// Releases.
+    pub release: ReleasePolicy,
 }
 
 /// Why a vote is not counted.
@@ -314,6 +347,23 @@ impl Policy {
     /// Whether `person` may cancel a request filed by `requester_id`.
     pub fn may_cancel(&self, person: &Person, requester_id: UserId) -> bool {
         person.id == requester_id || self.admins.includes(person)
+    }
+
+    /// How `person`'s release of servers that `owner` bought, billed as `billing`, goes: refused
+    /// unless they bought them or are an admin.
+    pub fn release_rule(&self, person: &Person, owner: UserId, billing: BillingKind) -> Result<ReleaseRule, Refusal> {
+        if person.id == owner {
+            Ok(match billing {
+                BillingKind::Prepaid => self.release.own_prepaid,
+                BillingKind::PayAsYouGo | BillingKind::Spot => self.release.own_hourly,
+            })
+        } else if self.admins.includes(person) {
+            Ok(self.release.others)
+        } else {
+            Err(Refusal::new(
+                "Only the person who bought these servers, or an admin, can release them.",
+            ))
+        }
     }
 }
 

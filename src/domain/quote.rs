@@ -1,5 +1,5 @@
-//! A price quote for a purchase, in the terms each billing mode is paid in, and the figures the
-//! policy and the balance check reason with.
+//! A price quote for an operation, in the terms each billing mode is paid in (or what a release
+//! gives back), and the figures the policy and the balance check reason with.
 
 use crate::money::{HOURS_PER_MONTH, Yuan};
 use rust_decimal::Decimal;
@@ -36,6 +36,18 @@ pub enum Quote {
         /// Traffic-billed bandwidth, per GB.
         traffic_per_gb: Option<Yuan>,
     },
+    /// A release: nothing to pay, and what Tencent gives back.
+    Refund {
+        /// Returned to the account (0 for pay-as-you-go and spot).
+        total: Yuan,
+    },
+    /// A longer time to live: the servers keep burning what they burn.
+    Extension {
+        /// What they burn per hour.
+        per_hour: Yuan,
+        /// How many more hours they run.
+        hours: u64,
+    },
 }
 
 impl Quote {
@@ -54,6 +66,8 @@ impl Quote {
                 let per_month = total.amount() / Decimal::from(*months.max(&1));
                 Yuan::new(per_month.round_dp(2)).plus(extra_per_hour.times(HOURS_PER_MONTH))
             }
+            // Counted as the purchase was; the tier of an extension is judged by its burn.
+            Quote::Refund { .. } | Quote::Extension { .. } => Yuan::ZERO,
         }
     }
 
@@ -66,6 +80,7 @@ impl Quote {
             Quote::Prepaid {
                 total, extra_per_hour, ..
             } => total.plus(*extra_per_hour),
+            Quote::Refund { .. } | Quote::Extension { .. } => Yuan::ZERO,
         }
     }
 
@@ -75,6 +90,7 @@ impl Quote {
             Quote::Hourly { per_hour, .. } => *per_hour,
             Quote::Spot { market_per_hour, .. } => *market_per_hour,
             Quote::Prepaid { extra_per_hour, .. } => *extra_per_hour,
+            Quote::Refund { .. } | Quote::Extension { .. } => Yuan::ZERO,
         }
     }
 
@@ -84,6 +100,7 @@ impl Quote {
             Quote::Hourly { traffic_per_gb, .. }
             | Quote::Spot { traffic_per_gb, .. }
             | Quote::Prepaid { traffic_per_gb, .. } => *traffic_per_gb,
+            Quote::Refund { .. } | Quote::Extension { .. } => None,
         }
     }
 

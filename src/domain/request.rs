@@ -35,11 +35,13 @@ pub enum RequestState {
     /// The policy refused it when its price was renewed before buying (above the last tier, over
     /// a monthly cap, or more than the balance can pay).
     Refused,
+    /// Done: an operation with nothing left to track (a release Tencent carried out).
+    Done,
 }
 
 impl RequestState {
     /// Every state.
-    pub const ALL: [RequestState; 12] = [
+    pub const ALL: [RequestState; 13] = [
         RequestState::Pending,
         RequestState::Approved,
         RequestState::Submitting,
@@ -52,6 +54,7 @@ impl RequestState {
         RequestState::Cancelled,
         RequestState::Failed,
         RequestState::Refused,
+        RequestState::Done,
     ];
 
     /// The stored name.
@@ -69,6 +72,7 @@ impl RequestState {
             RequestState::Cancelled => "cancelled",
             RequestState::Failed => "failed",
             RequestState::Refused => "refused",
+            RequestState::Done => "done",
         }
     }
 
@@ -92,6 +96,7 @@ impl RequestState {
             RequestState::Cancelled => "cancelled",
             RequestState::Failed => "failed",
             RequestState::Refused => "refused by the policy",
+            RequestState::Done => "done",
         }
     }
 
@@ -102,7 +107,7 @@ impl RequestState {
             (self, next),
             (Pending, Approved | Rejected | Expired | Cancelled)
                 | (Approved, Submitting | Pending | Cancelled | Refused | Failed)
-                | (Submitting, Submitted | Failed | Approved)
+                | (Submitting, Submitted | Done | Failed | Approved)
                 | (Submitted, Active | PartiallyActive | LaunchFailed)
                 | (PartiallyActive, Active | LaunchFailed)
         )
@@ -131,6 +136,7 @@ impl RequestState {
                 | RequestState::Cancelled
                 | RequestState::Failed
                 | RequestState::Refused
+                | RequestState::Done
         )
     }
 }

@@ -6,6 +6,7 @@ use super::fields::{
     parse_name, parse_reason, parse_tags,
 };
 use super::form::{FieldError, PurchaseForm, SpecErrors};
+use super::lifetime::TtlPolicy;
 use super::names::{InstanceType, ResourceId, Zone};
 use crate::money::Yuan;
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,10 @@ pub struct PurchaseSpec {
     reason: Option<String>,
     keep_trying_secs: Option<u64>,
     preset: Option<String>,
+    /// How long after the purchase cvmbot releases the servers (absent: never). Left out of the
+    /// stored form when absent, so requests filed before TTLs existed keep their approval hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl_secs: Option<u64>,
 }
 
 /// What parsing needs besides the form: the configured presets and defaults.
@@ -173,6 +178,8 @@ pub struct ParseContext {
     pub presets: BTreeMap<String, BTreeMap<String, String>>,
     /// How long spot keep-trying lasts when the option is just `true`.
     pub keep_trying_default: Duration,
+    /// Time-to-live defaults and maxima.
+    pub ttl: TtlPolicy,
 }
 
 #[allow(missing_docs, reason = "accessors of the fields documented on PurchaseSpec")]
@@ -228,6 +235,10 @@ impl PurchaseSpec {
     /// How long to keep retrying a spot purchase that finds no stock or a market above the bid.
     pub fn keep_trying(&self) -> Option<Duration> {
         self.keep_trying_secs.map(Duration::from_secs)
+    }
+    /// How long after the purchase the servers are released automatically.
+    pub fn ttl(&self) -> Option<Duration> {
+        self.ttl_secs.map(Duration::from_secs)
     }
 }
 
@@ -312,6 +323,13 @@ impl FieldParser<'_> {
         let tags = self.optional("tags", parse_tags).map(Option::unwrap_or_default);
         let reason = self.optional("reason", parse_reason);
         let keep_trying = self.keep_trying(kind, context.keep_trying_default);
+        let ttl = match context.ttl.choose(kind, self.form.get("ttl")) {
+            Ok(ttl) => Some(ttl),
+            Err(problem) => {
+                self.fail("ttl", problem);
+                None
+            }
+        };
         Some(PurchaseSpec {
             zone: zone?,
             instance_type: instance_type?,
@@ -329,6 +347,7 @@ impl FieldParser<'_> {
             reason: reason?,
             keep_trying_secs: keep_trying?.map(|d| d.as_secs()),
             preset: self.form.preset().map(str::to_owned),
+            ttl_secs: ttl?.map(|d| d.as_secs()),
         })
     }
 

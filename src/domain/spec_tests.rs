@@ -9,6 +9,7 @@ fn context() -> ParseContext {
     ParseContext {
         presets: BTreeMap::from([("small-web".to_owned(), preset)]),
         keep_trying_default: Duration::from_secs(6 * 3600),
+        ttl: TtlPolicy::default(),
     }
 }
 
@@ -178,4 +179,23 @@ fn data_disks_tags_and_network_parse_from_their_compact_forms() {
     );
     let errors = PurchaseSpec::parse(&spot().with("vpc", "vpc-1a2b3c4d"), &context()).expect_err("half network");
     assert!(errors.for_field("subnet").is_some());
+}
+
+#[test]
+fn a_ttl_is_parsed_against_the_policy_of_the_billing_mode() {
+    let mut context = context();
+    context.ttl.spot = crate::domain::TtlRule {
+        default: Some(Duration::from_secs(86_400)),
+        max: Some(Duration::from_secs(7 * 86_400)),
+        allow_none: false,
+    };
+    let spec = PurchaseSpec::parse(&spot(), &context).expect("default");
+    assert_eq!(spec.ttl(), Some(Duration::from_secs(86_400)));
+    let spec = PurchaseSpec::parse(&spot().with("ttl", "3d"), &context).expect("typed");
+    assert_eq!(spec.ttl(), Some(Duration::from_secs(3 * 86_400)));
+    let errors = PurchaseSpec::parse(&spot().with("ttl", "none"), &context).unwrap_err();
+    assert_eq!(errors.0[0].field, "ttl");
+    assert!(errors.0[0].problem.contains("cannot be `none`"), "{errors}");
+    let errors = PurchaseSpec::parse(&spot().with("ttl", "30d"), &context).unwrap_err();
+    assert!(errors.0[0].problem.contains("at most 7d"), "{errors}");
 }

@@ -66,12 +66,16 @@ pub struct InstanceRecord {
     pub public_ip_at: Option<OffsetDateTime>,
     /// When it disappeared or was found terminated.
     pub gone_at: Option<OffsetDateTime>,
-    /// Whether the tracker still polls it (false once it failed to launch or is gone).
+    /// Whether the tracker still polls it (false once it failed to launch, is gone or released).
     pub watching: bool,
     /// When the tracker polls it next.
     pub next_poll_at: OffsetDateTime,
     /// The current wait between polls (reset by a change, growing while nothing changes).
     pub poll_interval: Duration,
+    /// When cvmbot released it.
+    pub released_at: Option<OffsetDateTime>,
+    /// The release request that did.
+    pub release_request: Option<RequestId>,
 }
 
 /// A change to an instance seen by the tracker.
@@ -104,7 +108,7 @@ pub struct InstanceUpdate {
 }
 
 const COLUMNS: &str = "instance_id, request_id, region, zone, billing, hourly_price, state, private_ips, public_ips, \
-     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms";
+     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms, released_at, release_request_id";
 
 fn split_ips(text: String) -> Vec<String> {
     text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -137,6 +141,8 @@ fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
         watching: row.flag("watching")?,
         next_poll_at: from_ms(row.int("next_poll_at")?),
         poll_interval: Duration::from_millis(row.int("poll_interval_ms")?.max(0) as u64),
+        released_at: row.opt_int("released_at")?.map(from_ms),
+        release_request: row.opt_int("release_request_id")?.map(RequestId::new),
     })
 }
 
@@ -289,6 +295,34 @@ impl Session {
                 })
                 .collect()
         })
+    }
+
+    /// Records that release request `release` gave these instances back at `at`: they are no
+    /// longer watched, nor counted as burning. `gone` when they are destroyed; a prepaid instance
+    /// in Tencent's recycle bin is released but not gone (a second release destroys it).
+    #[tracing::instrument(level = "debug", skip_all, fields(release = %release, count = instance_ids.len()))]
+    pub async fn mark_released(
+        &mut self,
+        instance_ids: &[String],
+        release: RequestId,
+        at: OffsetDateTime,
+        gone: bool,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE instances SET released_at = COALESCE(released_at, $2), release_request_id = $3, \
+             watching = FALSE, gone_at = CASE WHEN $4 THEN COALESCE(gone_at, $2) ELSE gone_at END, updated_at = $2 \
+             WHERE instance_id = $1";
+        for instance_id in instance_ids {
+            on_backend!(self, |conn| {
+                sqlx::query(SQL)
+                    .bind(instance_id)
+                    .bind(to_ms(at))
+                    .bind(release.get())
+                    .bind(gone)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+        }
+        Ok(())
     }
 
     /// Instances bought since `since` (for the digest).

@@ -3,7 +3,7 @@
 use super::records::{REQUEST_COLUMNS, decode_request, decode_vote};
 use super::session::on_backend;
 use super::{Failure, NewRequest, RequestRecord, Session, StoreError, StoreResult, VoteRecord, to_ms};
-use crate::domain::{ChannelId, MessageId, Quote, RequestId, RequestState, StoredId, UserId};
+use crate::domain::{ChannelId, MessageId, OperationKind, Quote, RequestId, RequestState, StoredId, UserId};
 use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
@@ -114,6 +114,23 @@ impl Session {
             "UPDATE requests SET version = version + 1 WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
         ));
         self.find_request(sql, id.get()).await
+    }
+
+    /// Requests of `kind` that are not final yet (filed, approved or being carried out).
+    #[tracing::instrument(level = "debug", skip_all, fields(kind = %kind))]
+    pub async fn open_requests(&mut self, kind: OperationKind) -> StoreResult<Vec<RequestRecord>> {
+        let sql = select(
+            "kind = $1 AND state IN ('pending', 'approved', 'submitting', 'submitted', 'partially_active') ORDER BY id",
+        );
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .bind(kind.as_str())
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(decode_request)
+                .collect()
+        })
     }
 
     /// The request whose chat message is `message_id`.

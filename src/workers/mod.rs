@@ -32,6 +32,8 @@ pub struct WorkerSettings {
     pub tracker: TrackerSettings,
     /// Balance check interval.
     pub balance_interval: Duration,
+    /// How often times to live are looked at (reminders due, lifetimes ended).
+    pub lifetimes_interval: Duration,
     /// Warning tiers, CNY.
     pub warn_below: Vec<Yuan>,
     /// Reminder interval (zero: none).
@@ -90,6 +92,11 @@ impl Workers {
         workers.spawn_while_leading("expiry", Duration::from_secs(15), never, move || {
             let desk = expiry.clone();
             async move { desk.expire_due().await.map(|_| ()) }
+        });
+        let lifetimes = desk.clone();
+        workers.spawn_while_leading("lifetimes", settings.lifetimes_interval, never, move || {
+            let desk = lifetimes.clone();
+            async move { desk.lifetimes_due().await.map(|_| ()) }
         });
         let tracker = Tracker::new(desk.clone(), settings.tracker.clone());
         workers.handles.push(tokio::spawn(

@@ -1,6 +1,7 @@
 //! The console's command language: the same `/cvm` commands as Discord, written as text, plus
 //! `/as NAME` to switch identity, votes, and a few demo helpers.
 
+use crate::chat::render::LifetimeAction;
 use crate::domain::{BillingKind, PurchaseForm, RequestId, UserId};
 use crate::store::ListFilter;
 use std::time::Duration;
@@ -27,6 +28,16 @@ pub enum Command {
     List(ListKind),
     /// `/cvm cancel N [reason]`
     Cancel(RequestId, Option<String>),
+    /// `/cvm release N reason:… [instances:ins-a,ins-b]`
+    Release {
+        purchase: RequestId,
+        instances: Vec<String>,
+        reason: Option<String>,
+    },
+    /// `/cvm extend N [by:1d]`
+    Extend { purchase: RequestId, by: Option<Duration> },
+    /// `/press extend N`, `/press release-now N`: a reminder's button.
+    Press(LifetimeAction, RequestId),
     /// `/cvm balance`
     Balance,
     /// `/cvm history [name]`
@@ -156,6 +167,15 @@ pub fn parse(line: &str) -> Result<Command, String> {
             .map(|n| Command::As(n.to_ascii_lowercase()))
             .ok_or_else(|| "usage: /as NAME".into()),
         "/wait" => Ok(Command::Wait(duration(args.first(), "/wait 5s")?)),
+        "/press" => {
+            let usage = "/press extend|release-now N (a time-to-live reminder's buttons)";
+            let action = match args.first().map(String::as_str) {
+                Some("extend") => LifetimeAction::Extend,
+                Some("release-now") => LifetimeAction::ReleaseNow,
+                _ => return Err(format!("usage: {usage}")),
+            };
+            Ok(Command::Press(action, id(args.get(1), usage)?))
+        }
         "/await" => {
             let usage = "/await running|ip|settled N [TIMEOUT] | /await alert [TIMEOUT]";
             if args.first().map(String::as_str) == Some("alert") {
@@ -219,15 +239,64 @@ fn parse_cvm(args: &[String]) -> Result<Command, String> {
             id(args.get(1), "/cvm cancel N [REASON]")?,
             rest(&args[2..]),
         )),
+        Some("release") => {
+            let usage = "/cvm release N reason:\"…\" [instances:ins-a,ins-b]";
+            let purchase = id(args.get(1), usage)?;
+            let (mut instances, mut reason) = (Vec::new(), None);
+            for option in &args[2..] {
+                match option.split_once(':') {
+                    Some(("reason", text)) => reason = Some(text.to_owned()),
+                    Some(("instances", ids)) => {
+                        instances = ids
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|i| !i.is_empty())
+                            .map(str::to_owned)
+                            .collect();
+                    }
+                    _ => return Err(format!("`{option}` is not reason:… or instances:…; usage: {usage}")),
+                }
+            }
+            Ok(Command::Release {
+                purchase,
+                instances,
+                reason,
+            })
+        }
+        Some("extend") => {
+            let usage = "/cvm extend N [by:1d]";
+            let purchase = id(args.get(1), usage)?;
+            let by = match args.get(2).map(|o| o.split_once(':')) {
+                None => None,
+                Some(Some(("by", text))) => {
+                    Some(crate::domain::duration::parse_duration(text).map_err(|e| format!("by: {e}"))?)
+                }
+                Some(_) => return Err(format!("usage: {usage}")),
+            };
+            Ok(Command::Extend { purchase, by })
+        }
         Some("balance") => Ok(Command::Balance),
         Some("history") => Ok(Command::History(args.get(1).map(|n| n.to_ascii_lowercase()))),
-        _ => Err("usage: /cvm buy|status|list|cancel|balance|history".into()),
+        _ => Err("usage: /cvm buy|status|list|cancel|release|extend|balance|history".into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_line_names_the_purchase_the_reason_and_maybe_some_instances() {
+        assert_eq!(
+            parse(r#"/cvm release #4 reason:"load test over" instances:ins-a,ins-b"#),
+            Ok(Command::Release {
+                purchase: RequestId::new(4),
+                instances: vec!["ins-a".into(), "ins-b".into()],
+                reason: Some("load test over".into()),
+            })
+        );
+        assert!(parse("/cvm release 4 because").is_err(), "options are key:value");
+    }
 
     #[test]
     fn a_buy_line_becomes_a_form_with_quoted_values_kept_whole() {

@@ -10,8 +10,8 @@ pub use commands::{Command, Milestone, parse};
 pub use notifier::{ConsoleNotifier, Screen, print};
 pub use text::{Paint, render};
 
-use crate::chat::render::{self, TimeStyle};
-use crate::desk::{Ballot, Desk, DeskError, Origin};
+use crate::chat::render::{self, LifetimeAction, TimeStyle};
+use crate::desk::{Ballot, Desk, DeskError, Extension, Origin};
 use crate::domain::{ChannelId, Person, RequestId, RequestState, RoleId, UserId, VoteVia};
 use crate::money::{Fen, Yuan};
 use futures_util::future::BoxFuture;
@@ -27,6 +27,11 @@ pub const ADMIN_ROLE: RoleId = RoleId::new(901);
 
 /// How long `/cvm buy` waits for its card to be shown.
 const CARD_WAIT: Duration = Duration::from_secs(5);
+/// Where the console's requests are filed.
+const CONSOLE: Origin = Origin {
+    guild_id: None,
+    channel_id: Some(CONSOLE_CHANNEL),
+};
 
 /// The people of the demo: alice and dave file requests, bob and carol approve, erin is an admin.
 pub fn person(name: &str) -> Person {
@@ -74,6 +79,9 @@ Commands (the same as Discord's /cvm):
   /cvm buy payg|spot|prepaid zone:ap-guangzhou-3 type:S5.MEDIUM4 image:img-… [max-price:0.6] [months:1]
            [count:1] [disk-type:…] [disk-size:50] [bandwidth:5] [name:…] [preset:…] [reason:\"…\"] [keep-trying:true]
   /cvm status N · /cvm list [pending|mine|all] · /cvm cancel N [reason] · /cvm balance · /cvm history [name]
+  /cvm release N reason:\"…\" [instances:ins-a,ins-b]   (the servers purchase N bought)
+  /cvm extend N [by:1d]   (purchase N's time to live; a buy takes ttl:3d or ttl:none)
+Buttons: /press extend N · /press release-now N (under a time-to-live reminder)
 Votes: /approve N · /reject N REASON · +✅ N · +❌ N (reactions)
 People: /as NAME (alice and dave request, bob and carol approve, erin is an admin)
 Demo: /wait 5s · /await running|ip|settled N [timeout] · /await alert · /sim balance CNY · /sim advance 10m
@@ -148,6 +156,25 @@ impl Console {
         }
     }
 
+    /// Extends purchase `purchase`'s time to live (at once within the policy, else by an
+    /// extension request whose card is posted).
+    async fn extend(&mut self, purchase: RequestId, by: Option<Duration>) -> Result<(), DeskError> {
+        match self.desk.extend(&self.me, purchase, by, CONSOLE).await? {
+            Extension::Extended { until } => self.private(&format!(
+                "The servers of #{purchase} now run until {}.",
+                TimeStyle::Utc.at(until)
+            )),
+            Extension::Filed(view) => {
+                self.private(&format!(
+                    "That goes past the policy's maximum lifetime: extension request #{} needs an approver.",
+                    view.record.id
+                ));
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn execute(&mut self, command: Command) -> Result<(), DeskError> {
         match command {
             Command::Nothing => {}
@@ -201,6 +228,36 @@ impl Console {
                 let who = name.as_deref().map_or_else(|| self.me.clone(), person);
                 let records = self.desk.list(crate::store::ListFilter::Mine(who.id), 20).await?;
                 self.private(&format!("Requests by {}:\n{}", who.name, listing(&records)));
+            }
+            Command::Release {
+                purchase,
+                instances,
+                reason,
+            } => {
+                let origin = Origin {
+                    guild_id: None,
+                    channel_id: Some(CONSOLE_CHANNEL),
+                };
+                let view = self
+                    .desk
+                    .release(&self.me, purchase, &instances, reason.as_deref(), origin)
+                    .await?;
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
+            }
+            Command::Extend { purchase, by } => self.extend(purchase, by).await?,
+            Command::Press(LifetimeAction::Extend, purchase) => self.extend(purchase, None).await?,
+            Command::Press(LifetimeAction::ReleaseNow, purchase) => {
+                let view = self
+                    .desk
+                    .release(
+                        &self.me,
+                        purchase,
+                        &[],
+                        Some("released from the time-to-live reminder"),
+                        CONSOLE,
+                    )
+                    .await?;
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
             }
             Command::Cancel(id, reason) => {
                 self.desk.cancel(id, &self.me, reason.as_deref()).await?;

@@ -49,6 +49,10 @@ pub fn render(message: &Outgoing, paint: Paint) -> String {
     if let Some(text) = &message.text {
         out.push_str(text);
         out.push('\n');
+        if message.card.is_none() && !message.buttons.is_empty() {
+            let buttons: Vec<String> = message.buttons.iter().map(|b| format!("[{}]", b.label)).collect();
+            out.push_str(&format!("  {}\n", paint.bold(&buttons.join(" "))));
+        }
     }
     if let Some(card) = &message.card {
         out.push_str(&format!("┌ {}\n", paint.tone(card.tone, &paint.bold(&card.title))));

@@ -5,7 +5,7 @@
 
 use super::convert::person;
 use super::handler::{Handler, log_if_internal, private};
-use crate::chat::render::parse_vote_button_id;
+use crate::chat::render::{parse_lifetime_button_id, parse_vote_button_id};
 use crate::desk::Ballot;
 use crate::domain::VoteVia;
 use serenity::all::{
@@ -21,6 +21,9 @@ const REASON: &str = "reason";
 
 impl Handler {
     pub(super) async fn button(&self, ctx: &Context, component: &ComponentInteraction) {
+        if let Some((action, purchase)) = parse_lifetime_button_id(&component.data.custom_id) {
+            return self.lifetime_button(ctx, component, action, purchase).await;
+        }
         let Some((approve, id, hash)) = parse_vote_button_id(&component.data.custom_id) else {
             warn!(custom_id = %component.data.custom_id, "a button cvmbot does not know");
             if let Err(e) = component

@@ -22,6 +22,10 @@ pub const STATUS: &str = "Show a request: price, approvals, instances and IPs";
 pub const LIST: &str = "List requests: pending (default), mine or all";
 /// `/cvm cancel`.
 pub const CANCEL: &str = "Cancel a pending or approved request (yours, or any if you are an admin)";
+/// `/cvm release`.
+pub const RELEASE: &str = "Give back servers cvmbot bought: all of a purchase's, or some (may need approval)";
+/// `/cvm extend`.
+pub const EXTEND: &str = "Let a purchase's servers live longer before cvmbot releases them";
 /// `/cvm balance`.
 pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what cvmbot bought";
 /// `/cvm history`.
@@ -91,6 +95,10 @@ fn common_buy_options() -> Vec<CreateCommandOption> {
         text("security-groups", "Security group ids, comma separated (sg-…)"),
         text("key-ids", "SSH key pair ids, comma separated (skey-…)"),
         text("tags", "Tags as key=value, comma separated"),
+        text(
+            "ttl",
+            "When cvmbot releases them, e.g. 3d or 12h, or none (the policy sets default and maximum)",
+        ),
     ]
 }
 
@@ -133,6 +141,34 @@ pub fn definition() -> CreateCommand {
             "cancel",
             CANCEL,
             vec![id(), text("reason", "Why (shown on the request)")],
+        ))
+        .add_option(subcommand(
+            "release",
+            RELEASE,
+            vec![
+                integer("request", "The purchase request whose servers go", 1, MAX_INTEGER).required(true),
+                text("reason", "Why they can go (shown to approvers, kept in the audit log)")
+                    .max_length(300)
+                    .required(true),
+                text(
+                    "instances",
+                    "Only these instance ids, comma separated (default: all of the request's)",
+                ),
+            ],
+        ))
+        .add_option(subcommand(
+            "extend",
+            EXTEND,
+            vec![
+                integer(
+                    "request",
+                    "The purchase request whose time to live to extend",
+                    1,
+                    MAX_INTEGER,
+                )
+                .required(true),
+                text("by", "How much longer, e.g. 1d or 12h (default: the policy's step)"),
+            ],
         ))
         .add_option(subcommand("balance", BALANCE, vec![]))
         .add_option(subcommand(
@@ -211,6 +247,20 @@ impl Invocation {
             form.set(name, value.clone());
         }
         form
+    }
+
+    /// The instance ids of a comma-separated option (empty when it is not given).
+    pub fn id_list(&self, name: &str) -> Vec<String> {
+        self.options
+            .get(name)
+            .map(|text| {
+                text.split([',', ' '])
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The request id option.

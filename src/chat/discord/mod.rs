@@ -5,6 +5,7 @@ mod buttons;
 mod commands;
 mod convert;
 mod handler;
+mod lifetime;
 mod notifier;
 mod reactions;
 mod slash;

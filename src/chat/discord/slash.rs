@@ -5,7 +5,7 @@ use super::commands::Invocation;
 use super::convert::{fit, fit_lines, person, response_message};
 use super::handler::{Handler, log_if_internal, private};
 use crate::chat::render::{self, TimeStyle};
-use crate::desk::Origin;
+use crate::desk::{DeskError, Origin};
 use crate::domain::{BillingKind, Operation, Person};
 use crate::store::ListFilter;
 use serenity::all::{
@@ -88,7 +88,9 @@ impl Handler {
                 None => private("Give the request number: /cvm cancel id:12"),
             },
             ["balance"] => return self.balance(ctx, command).await,
-            _ => private("Unknown command; try /cvm buy, status, list, cancel, balance or history."),
+            ["release"] => return self.release(ctx, command, &me, &invocation).await,
+            ["extend"] => return self.extend(ctx, command, &me, &invocation).await,
+            _ => private("Unknown command; try /cvm buy, status, list, cancel, release, extend, balance or history."),
         };
         self.respond(ctx, command, reply).await;
     }
@@ -152,29 +154,102 @@ impl Handler {
             guild_id: command.guild_id.map(Into::into),
             channel_id: Some(command.channel_id.into()),
         };
-        let text = match self.desk.file(me, Operation::Buy(spec), origin).await {
-            Ok(view) => {
-                let id = view.record.id;
-                let needed = view.record.approvals_needed;
-                // The dispatcher posts the card from the outbox; the answer waits a moment for it.
-                match self.desk.wait_for_card(id, CARD_WAIT).await {
-                    Ok(Some(_)) => format!("Filed request #{id}; it needs {needed} approval(s) from someone else."),
-                    Ok(None) => format!(
-                        "Filed request #{id}; it needs {needed} approval(s) from someone else. Its card will appear \
-                         in this channel shortly (if it does not, check the bot's permissions here)."
-                    ),
-                    Err(e) => {
-                        log_if_internal(&e);
-                        format!("Filed request #{id}; it needs {needed} approval(s) from someone else.")
-                    }
-                }
-            }
-            Err(e) => {
-                log_if_internal(&e);
-                e.user_message()
+        let filed = self.desk.file(me, Operation::Buy(spec), origin).await;
+        let text = self.filed_text(filed).await;
+        self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// `/cvm release request:N reason:… [instances:…]`.
+    async fn release(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
+        let Some(purchase) = invocation
+            .options
+            .get("request")
+            .and_then(|id| id.parse::<crate::domain::RequestId>().ok())
+        else {
+            let text = "Give the purchase request whose servers go: /cvm release request:12 reason:…";
+            return self.respond(ctx, command, private(text)).await;
+        };
+        if let Some(missing) = missing_permissions(command) {
+            let text = format!(
+                "I can't post the request card in this channel: I am missing {missing} here. Ask a server admin to \
+                 allow it, or use another channel. Nothing was filed."
+            );
+            return self.respond(ctx, command, private(&text)).await;
+        }
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        let origin = Origin {
+            guild_id: command.guild_id.map(Into::into),
+            channel_id: Some(command.channel_id.into()),
+        };
+        let reason = invocation.options.get("reason").map(String::as_str);
+        let filed = self
+            .desk
+            .release(me, purchase, &invocation.id_list("instances"), reason, origin)
+            .await;
+        let text = self.filed_text(filed).await;
+        self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// `/cvm extend request:N [by:1d]`.
+    async fn extend(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
+        let Some(purchase) = invocation
+            .options
+            .get("request")
+            .and_then(|id| id.parse::<crate::domain::RequestId>().ok())
+        else {
+            let text = "Give the purchase request to extend: /cvm extend request:12";
+            return self.respond(ctx, command, private(text)).await;
+        };
+        let by = match invocation
+            .options
+            .get("by")
+            .map(|t| crate::domain::duration::parse_duration(t))
+        {
+            None => None,
+            Some(Ok(by)) => Some(by),
+            Some(Err(problem)) => {
+                let text = format!("by: {problem}");
+                return self.respond(ctx, command, private(&text)).await;
             }
         };
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        let origin = Origin {
+            guild_id: command.guild_id.map(Into::into),
+            channel_id: Some(command.channel_id.into()),
+        };
+        let extended = self.desk.extend(me, purchase, by, origin).await;
+        let text = super::lifetime::extension_text(purchase, extended);
         self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// What the person who filed a request is told: its number and what happens next, once its
+    /// card is up (the dispatcher posts it from the outbox; this waits a moment for it).
+    async fn filed_text(&self, filed: Result<crate::desk::RequestView, DeskError>) -> String {
+        let view = match filed {
+            Ok(view) => view,
+            Err(e) => {
+                log_if_internal(&e);
+                return e.user_message();
+            }
+        };
+        let id = view.record.id;
+        let next = match view.record.approvals_needed {
+            0 => "the policy lets it go ahead without an approval".to_owned(),
+            needed => format!("it needs {needed} approval(s) from someone else"),
+        };
+        match self.desk.wait_for_card(id, CARD_WAIT).await {
+            Ok(Some(_)) => format!("Filed request #{id}; {next}."),
+            Ok(None) => format!(
+                "Filed request #{id}; {next}. Its card will appear in this channel shortly (if it does not, check \
+                 the bot's permissions here)."
+            ),
+            Err(e) => {
+                log_if_internal(&e);
+                format!("Filed request #{id}; {next}.")
+            }
+        }
     }
 
     /// Zone, type and image suggestions from the cached catalogue (never waits on Tencent).

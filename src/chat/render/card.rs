@@ -3,7 +3,7 @@
 use super::{TimeStyle, headline, vote_button_id};
 use crate::chat::model::{APPROVE_EMOJI, Button, ButtonStyle, Card, Field, Outgoing, REJECT_EMOJI, Tone};
 use crate::desk::RequestView;
-use crate::domain::{BillingMode, Operation, PurchaseSpec, Quote, RequestState};
+use crate::domain::{BillingKind, BillingMode, Operation, PurchaseSpec, Quote, RequestState};
 use crate::money::Yuan;
 
 /// The price in words, per billing mode, with the currency.
@@ -52,6 +52,19 @@ pub fn price_text(quote: &Quote, billing: &BillingMode, count: u32) -> String {
             )
         }
         (Quote::Spot { .. }, _) => format!("{} per month-equivalent (x{count})", quote.monthly_equivalent()),
+        (Quote::Refund { total }, _) => refund_text(*total),
+        (Quote::Extension { per_hour, hours }, _) => format!(
+            "{per_hour}/h for {hours} more hour(s): about {} in all",
+            per_hour.times(u32::try_from(*hours).unwrap_or(u32::MAX))
+        ),
+    }
+}
+
+fn refund_text(total: Yuan) -> String {
+    if total > Yuan::ZERO {
+        format!("{total} back to the account")
+    } else {
+        format!("nothing back ({total}); it stops costing money")
     }
 }
 
@@ -59,7 +72,7 @@ fn tone(state: RequestState) -> Tone {
     match state {
         RequestState::Pending => Tone::Pending,
         RequestState::Approved | RequestState::Submitting | RequestState::Submitted => Tone::Working,
-        RequestState::Active => Tone::Success,
+        RequestState::Active | RequestState::Done => Tone::Success,
         RequestState::PartiallyActive => Tone::Warning,
         RequestState::LaunchFailed | RequestState::Rejected | RequestState::Failed | RequestState::Refused => {
             Tone::Failure
@@ -101,6 +114,21 @@ fn status_line(view: &RequestView, style: TimeStyle) -> String {
         RequestState::Refused => match &r.note {
             Some(reason) => format!("⛔ Refused when its price was renewed: {reason} Nothing was bought."),
             None => "⛔ Refused when its price was renewed. Nothing was bought.".into(),
+        },
+        RequestState::Done => match &r.operation {
+            Operation::Release(release) if release.billing == BillingKind::Prepaid => {
+                "🗑️ Released: the servers are in Tencent Cloud's recycle bin.".into()
+            }
+            Operation::Release(release) if release.destroy => {
+                "🗑️ Released: the servers were destroyed from the recycle bin.".into()
+            }
+            Operation::Release(_) => "🗑️ Released: the servers were destroyed.".into(),
+            Operation::Extend(extend) => format!(
+                "✅ Extended: the servers of #{} now run until {}.",
+                extend.purchase,
+                style.at(extend.until())
+            ),
+            Operation::Buy(_) => "✅ Done.".into(),
         },
     }
 }
@@ -154,7 +182,7 @@ fn votes_text(view: &RequestView) -> String {
         .join(", ")
 }
 
-fn instances_text(view: &RequestView) -> Option<String> {
+fn instances_text(view: &RequestView, style: TimeStyle) -> Option<String> {
     if view.instances.is_empty() {
         return None;
     }
@@ -163,6 +191,9 @@ fn instances_text(view: &RequestView) -> Option<String> {
         .iter()
         .take(10)
         .map(|i| {
+            if let (Some(at), Some(by)) = (i.released_at, i.release_request) {
+                return format!("`{}` released {} (request #{by})", i.instance_id, style.at(at));
+            }
             let mut line = format!("`{}` {}", i.instance_id, i.state);
             if !i.private_ips.is_empty() {
                 line.push_str(&format!(" · private {}", i.private_ips.join(", ")));
@@ -193,20 +224,13 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
         value: r.requester_name.clone(),
         inline: true,
     }];
-    fields.extend(operation_fields(&r.operation, &r.quote));
-    fields.extend([
-        Field {
-            name: "Dry run".into(),
-            value: dry_run_text(view),
-            inline: false,
-        },
-        Field {
-            name: format!("Approvals ({} of {})", view.approvals(), r.approvals_needed),
-            value: votes_text(view),
-            inline: false,
-        },
-    ]);
-    if let Some(instances) = instances_text(view) {
+    fields.extend(operation_fields(view, style));
+    fields.extend([Field {
+        name: format!("Approvals ({} of {})", view.approvals(), r.approvals_needed),
+        value: votes_text(view),
+        inline: false,
+    }]);
+    if let Some(instances) = instances_text(view, style) {
         fields.push(Field {
             name: "Instances".into(),
             value: instances,
@@ -257,8 +281,9 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
 }
 
 /// What the operation is, in the fields its kind shows.
-fn operation_fields(operation: &Operation, quote: &Quote) -> Vec<Field> {
-    match operation {
+fn operation_fields(view: &RequestView, style: TimeStyle) -> Vec<Field> {
+    let quote = &view.record.quote;
+    match &view.record.operation {
         Operation::Buy(spec) => vec![
             Field {
                 name: "Billing".into(),
@@ -275,7 +300,99 @@ fn operation_fields(operation: &Operation, quote: &Quote) -> Vec<Field> {
                 value: spec_text(spec),
                 inline: false,
             },
+            Field {
+                name: "Dry run".into(),
+                value: dry_run_text(view),
+                inline: false,
+            },
+            Field {
+                name: "Time to live".into(),
+                value: lifetime_text(view, spec, style),
+                inline: false,
+            },
         ],
+        Operation::Release(release) => vec![
+            Field {
+                name: "Releasing".into(),
+                value: format!(
+                    "{} of request #{} ({}: {})",
+                    release
+                        .instance_ids
+                        .iter()
+                        .map(|i| format!("`{i}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    release.purchase,
+                    release.billing.label(),
+                    if release.destroy {
+                        "destroyed from Tencent Cloud's recycle bin, for good"
+                    } else if release.billing == BillingKind::Prepaid {
+                        "to Tencent Cloud's recycle bin, with its prepaid data disks"
+                    } else {
+                        "destroyed"
+                    }
+                ),
+                inline: false,
+            },
+            Field {
+                name: "Refund".into(),
+                value: match quote {
+                    Quote::Refund { total } => {
+                        let checked = view
+                            .record
+                            .quote_request_id
+                            .as_deref()
+                            .map(|id| format!(" (RequestId {id})"))
+                            .unwrap_or_default();
+                        format!("{}{checked}", refund_text(*total))
+                    }
+                    other => price_text(other, &crate::domain::BillingMode::PayAsYouGo, 1),
+                },
+                inline: false,
+            },
+        ],
+        Operation::Extend(extend) => vec![
+            Field {
+                name: "Extending".into(),
+                value: format!(
+                    "the servers of request #{} until {} (past the policy's maximum, so it needs an approver)",
+                    extend.purchase,
+                    style.at(extend.until())
+                ),
+                inline: false,
+            },
+            Field {
+                name: "Cost".into(),
+                value: price_text(quote, &crate::domain::BillingMode::PayAsYouGo, 1),
+                inline: false,
+            },
+        ],
+    }
+}
+
+/// When a purchase's servers are released automatically.
+fn lifetime_text(view: &RequestView, spec: &PurchaseSpec, style: TimeStyle) -> String {
+    match (&view.lifetime, spec.ttl()) {
+        (Some(lifetime), _) if lifetime.ended_at.is_some() => match lifetime.release_request {
+            Some(release) => format!(
+                "ended {}: released by request #{release}",
+                style.at(lifetime.ended_at.unwrap_or(lifetime.release_at))
+            ),
+            None => "ended; nothing was left to release".into(),
+        },
+        (Some(lifetime), _) => {
+            let extended = match lifetime.extensions {
+                0 => String::new(),
+                1 => " (extended once)".into(),
+                n => format!(" (extended {n} times)"),
+            };
+            format!("released automatically at {}{extended}", style.at(lifetime.release_at))
+        }
+        (None, Some(ttl)) => format!(
+            "released automatically {} after purchase",
+            crate::domain::duration::format_duration(ttl)
+        ),
+        (None, None) => "none: runs until someone releases it".into(),
     }
 }
 

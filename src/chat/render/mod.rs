@@ -57,6 +57,36 @@ pub fn parse_vote_button_id(id: &str) -> Option<(bool, RequestId, String)> {
     (parts.next().is_none() && !hash.is_empty()).then_some((approve, request_id, hash))
 }
 
+/// What a button under a time-to-live reminder does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifetimeAction {
+    /// Extend the time to live.
+    Extend,
+    /// Release the servers now.
+    ReleaseNow,
+}
+
+/// The id of a reminder's button: `cvm:extend:<purchase>` or `cvm:release-now:<purchase>`.
+pub fn lifetime_button_id(action: LifetimeAction, purchase: RequestId) -> String {
+    let name = match action {
+        LifetimeAction::Extend => "extend",
+        LifetimeAction::ReleaseNow => "release-now",
+    };
+    format!("cvm:{name}:{purchase}")
+}
+
+/// Reads a reminder button's id back.
+pub fn parse_lifetime_button_id(id: &str) -> Option<(LifetimeAction, RequestId)> {
+    let rest = id.strip_prefix("cvm:")?;
+    let (name, number) = rest.split_once(':')?;
+    let action = match name {
+        "extend" => LifetimeAction::Extend,
+        "release-now" => LifetimeAction::ReleaseNow,
+        _ => return None,
+    };
+    Some((action, RequestId::new(number.parse().ok()?)))
+}
+
 /// Short description of what a request asks for: `2 × S5.MEDIUM4 spot in ap-guangzhou-3`.
 pub fn headline(view: &RequestView) -> String {
     operation_headline(&view.record.operation)
@@ -72,6 +102,11 @@ pub fn operation_headline(operation: &Operation) -> String {
             spec.billing().kind().label(),
             spec.zone()
         ),
+        Operation::Release(release) => match release.instance_ids.as_slice() {
+            [one] => format!("release {one} of #{}", release.purchase),
+            many => format!("release {} servers of #{}", many.len(), release.purchase),
+        },
+        Operation::Extend(extend) => format!("keep the servers of #{} longer", extend.purchase),
     }
 }
 

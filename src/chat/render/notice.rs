@@ -1,9 +1,9 @@
 //! Notices as chat messages.
 
-use super::TimeStyle;
-use crate::chat::model::Outgoing;
+use super::{LifetimeAction, TimeStyle, lifetime_button_id};
+use crate::chat::model::{Button, ButtonStyle, Outgoing};
 use crate::desk::{Event, Runway};
-use crate::domain::RequestId;
+use crate::domain::{OperationKind, RequestId};
 
 /// Several notices as one message, one line each (a single notice renders as itself).
 pub fn notice_batch(notices: &[Event], request_headline: Option<&str>, style: TimeStyle) -> Outgoing {
@@ -100,14 +100,43 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             explanation,
             code,
             tencent_request_id,
+            operation,
         } => {
             let id = tencent_request_id
                 .as_deref()
                 .map(|i| format!(", RequestId {i}"))
                 .unwrap_or_default();
+            let nothing = match operation {
+                OperationKind::Buy => "Nothing was bought.",
+                OperationKind::Release => "Nothing was released.",
+                OperationKind::Extend => "The time to live is unchanged.",
+            };
+            format!("🔴 {} failed: {explanation} ({code}{id}). {nothing}", about(request_id))
+        }
+        Event::Released {
+            request_id,
+            purchase,
+            instance_ids,
+            recycled,
+            tencent_request_id,
+        } => {
+            let id = tencent_request_id
+                .as_deref()
+                .map(|i| format!(" (RequestId {i})"))
+                .unwrap_or_default();
+            let what = if *recycled {
+                "are in Tencent Cloud's recycle bin (prepaid: they can still be recovered there for a while)"
+            } else {
+                "were destroyed"
+            };
             format!(
-                "🔴 {} failed: {explanation} ({code}{id}). Nothing was bought.",
-                about(request_id)
+                "🗑️ {}: the servers of request #{purchase} {what}{id}: {}.",
+                about(request_id),
+                instance_ids
+                    .iter()
+                    .map(|i| format!("`{i}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
         Event::Retrying {
@@ -125,10 +154,19 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
         Event::Unreachable {
             request_id,
             explanation,
-        } => format!(
-            "📡 {}: {explanation} cvmbot will resend the same purchase (same ClientToken, so it cannot be bought twice).",
-            about(request_id)
-        ),
+            operation,
+        } => {
+            let then = match operation {
+                OperationKind::Buy => {
+                    "cvmbot will resend the same purchase (same ClientToken, so it cannot be bought twice)."
+                }
+                OperationKind::Release => {
+                    "cvmbot will look at the servers again and send the release only for those still in use."
+                }
+                OperationKind::Extend => "cvmbot will try again.",
+            };
+            format!("📡 {}: {explanation} {then}", about(request_id))
+        }
         Event::Requoted {
             request_id,
             approved_monthly,
@@ -159,6 +197,7 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             answers,
             explanation,
             instance_ids,
+            operation,
         } => {
             let named = if instance_ids.is_empty() {
                 String::new()
@@ -172,11 +211,70 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                         .join(", ")
                 )
             };
+            match operation {
+                OperationKind::Buy => format!(
+                    "❓ cvmbot cannot tell whether Tencent Cloud bought {}: {answers} answer(s) in a row could not be read ({explanation}).{named} It keeps asking with the same ClientToken, so nothing is bought twice; check the CVM console for instances tagged cvmbot-request={request_id}.",
+                    about(request_id)
+                ),
+                OperationKind::Release | OperationKind::Extend => format!(
+                    "❓ cvmbot cannot tell whether Tencent Cloud carried out {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it looks at the servers and sends the release only for those still in use; check them in the CVM console.",
+                    about(request_id)
+                ),
+            }
+        }
+        Event::TtlReminder {
+            request_id,
+            owner,
+            instance_ids,
+            release_at,
+            extend_to,
+            extension_needs_approval,
+        } => {
+            let extend = if *extension_needs_approval {
+                format!(
+                    "**Extend** asks an approver to keep them until {}",
+                    style.at(*extend_to)
+                )
+            } else {
+                format!("**Extend** keeps them until {}", style.at(*extend_to))
+            };
             format!(
-                "❓ cvmbot cannot tell whether Tencent Cloud bought {}: {answers} answer(s) in a row could not be read ({explanation}).{named} It keeps asking with the same ClientToken, so nothing is bought twice; check the CVM console for instances tagged cvmbot-request={request_id}.",
-                about(request_id)
+                "⏰ <@{owner}> the time to live of {} ends {}: {} will be released then. {extend}; **Release now** gives them back at once.",
+                about(request_id),
+                style.at(*release_at),
+                listed(instance_ids)
             )
         }
+        Event::Extended {
+            request_id,
+            by,
+            release_at,
+            extension_request,
+        } => {
+            let approved = extension_request
+                .map(|r| format!(" (extension request #{r} was approved)"))
+                .unwrap_or_default();
+            format!(
+                "⏳ {by} extended the time to live of {}: its servers are released at {}{approved}.",
+                about(request_id),
+                style.at(*release_at)
+            )
+        }
+        Event::TtlEnded {
+            request_id,
+            release_request,
+            instance_ids,
+        } => match release_request {
+            Some(release) => format!(
+                "⌛ The time to live of {} ended: release request #{release} gives back {} (approved with the purchase).",
+                about(request_id),
+                listed(instance_ids)
+            ),
+            None => format!(
+                "⌛ The time to live of {} ended; none of its servers was left to release.",
+                about(request_id)
+            ),
+        },
         Event::Expired {
             request_id,
             requester_id,
@@ -242,13 +340,39 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
     };
     let mentions = match notice {
         Event::Expired { requester_id, .. } => vec![*requester_id],
+        Event::TtlReminder { owner, .. } => vec![*owner],
+        _ => Vec::new(),
+    };
+    let buttons = match notice {
+        Event::TtlReminder { request_id, .. } => lifetime_buttons(*request_id),
         _ => Vec::new(),
     };
     Outgoing {
         text: Some(text),
         mentions,
+        buttons,
         ..Outgoing::default()
     }
+}
+
+/// Extend and Release now, under a reminder.
+fn lifetime_buttons(purchase: RequestId) -> Vec<Button> {
+    vec![
+        Button {
+            id: lifetime_button_id(LifetimeAction::Extend, purchase),
+            label: "Extend".into(),
+            style: ButtonStyle::Success,
+        },
+        Button {
+            id: lifetime_button_id(LifetimeAction::ReleaseNow, purchase),
+            label: "Release now".into(),
+            style: ButtonStyle::Danger,
+        },
+    ]
+}
+
+fn listed(ids: &[String]) -> String {
+    ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
 
 fn runway_text(runway: &Option<Runway>) -> String {

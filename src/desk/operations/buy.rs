@@ -6,13 +6,13 @@
 use super::super::cloud::{explain_failure, option_of, quote_from_price, run_request, tencent_words};
 use super::{Assessment, Executed};
 use crate::desk::{Desk, DeskError};
-use crate::domain::{BalanceCheck, BillingKind, FieldError, PurchaseSpec, Quote, SpecErrors};
+use crate::domain::{BalanceCheck, BillingKind, FieldError, Person, PurchaseSpec, Quote, SpecErrors};
 use crate::money::Yuan;
 use crate::store::{NewInstance, RequestRecord, Session};
 use crate::tencent::{ApiError, ErrorKind};
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
-use tracing::{info, warn};
+use tracing::info;
 
 /// A spot price is the market's at purchase time: renewing it means nothing. Other prices are
 /// renewed when old.
@@ -21,7 +21,8 @@ pub(super) fn may_requote(spec: &PurchaseSpec) -> bool {
 }
 
 impl Desk {
-    pub(super) async fn check_purchase(&self, spec: &PurchaseSpec) -> Result<(), DeskError> {
+    pub(super) async fn check_purchase(&self, requester: &Person, spec: &PurchaseSpec) -> Result<(), DeskError> {
+        self.settings().policy.check_requester(requester)?;
         self.settings().policy.check_spec(spec)?;
         self.inner.sold.check(spec).await?;
         Ok(())
@@ -40,7 +41,7 @@ impl Desk {
         };
         Ok(Assessment {
             quote: quote_from_price(spec, &price.data),
-            quote_request_id: price.request_id,
+            quote_request_id: Some(price.request_id),
             dry_run: dry_run.map(|passed| passed.request_id),
         })
     }
@@ -94,7 +95,7 @@ impl Desk {
         match self.tencent().run_instances(spec.region(), &request).await {
             Ok(answer) if answer.data.instance_id_set.len() == spec.count() as usize => Executed::Done {
                 resources: answer.data.instance_id_set,
-                tencent_request_id: answer.request_id,
+                tencent_request_id: Some(answer.request_id),
             },
             // Tencent creates all of a purchase or none of it; an answer naming another number
             // of instances is not one to believe, so the purchase is asked again (same token).
@@ -145,6 +146,9 @@ impl Desk {
             })
             .collect();
         tx.insert_instances(&instances).await?;
+        if let Some(ttl) = spec.ttl() {
+            tx.start_lifetime(record.id, now, now + ttl).await?;
+        }
         Ok(())
     }
 
@@ -166,25 +170,6 @@ impl Desk {
             }]));
         }
         let explanation = explain_failure(self.tencent(), spec, error).await;
-        if error.is_retryable() || error.kind == ErrorKind::Auth {
-            warn!(step, %error, "Tencent Cloud unavailable while filing");
-            if error.kind == ErrorKind::Auth {
-                return DeskError::Unavailable {
-                    explanation: format!(
-                        "cvmbot's Tencent Cloud credentials were refused: {explanation} Nothing was filed."
-                    ),
-                    cause: Box::new(error.clone()),
-                };
-            }
-            return DeskError::Unavailable {
-                explanation: format!("{explanation} Nothing was filed."),
-                cause: Box::new(error.clone()),
-            };
-        }
-        info!(step, %error, "Tencent Cloud refused a request");
-        DeskError::Cloud {
-            explanation: format!("Tencent Cloud refused it at the {step}: {explanation} ({})", error.code),
-            cause: error.clone(),
-        }
+        Desk::filing_failure(error, &explanation, step)
     }
 }

@@ -3,11 +3,13 @@
 //! the same for every operation (`create.rs`, `vote.rs`, `submit.rs`); what differs is here, one
 //! executor per [`Operation`] variant:
 //!
-//! - [`Desk::check_operation`]: the checks before anything is asked of Tencent (what is sold, what
-//!   the policy allows for this kind);
+//! - [`Desk::check_operation`]: the checks before anything is asked of Tencent (who may ask for
+//!   it, what is sold, what the policy allows for this kind);
+//! - [`Desk::approvals_for`]: how many approvals it needs (0: carried out at once);
 //! - [`Desk::assess`]: its price and its dry run, for the policy to judge;
 //! - [`Desk::judge_dry_run`]: whether a dry run that did not pass stops the filing;
 //! - [`Desk::execute`]: the one call that changes something, sent with the attempt's ClientToken;
+//! - [`Desk::finish`]: the state, audit action and event a done call ends in;
 //! - [`Desk::record_effects`]: what a done call leaves to track, in the transaction that records it;
 //! - [`Desk::explain`]: a refusal in plain words with the facts that matter.
 //!
@@ -15,19 +17,24 @@
 //! names every match that must learn it.
 
 mod buy;
+mod extend;
+mod release;
 
-use super::{Desk, DeskError};
-use crate::domain::{Operation, Quote};
+use super::keys::AuditAction;
+use super::{Desk, DeskError, Event};
+use crate::domain::{Operation, Person, Quote, Refusal, RequestState};
+use crate::money::Yuan;
 use crate::store::{RequestRecord, Session};
-use crate::tencent::ApiError;
+use crate::tencent::{ApiError, ErrorKind};
 use time::OffsetDateTime;
+use tracing::{info, warn};
 
 /// What filing learned about an operation before the policy judges its cost.
 pub(super) struct Assessment {
     /// Its price.
     pub quote: Quote,
     /// Tencent's RequestId of the price.
-    pub quote_request_id: String,
+    pub quote_request_id: Option<String>,
     /// How its dry run went.
     pub dry_run: Result<String, ApiError>,
 }
@@ -38,8 +45,9 @@ pub(super) enum Executed {
     Done {
         /// Instance ids (for a purchase, the instances bought).
         resources: Vec<String>,
-        /// Tencent's RequestId.
-        tencent_request_id: String,
+        /// Tencent's RequestId (none when nothing was left to send: a release whose instances
+        /// were found released already).
+        tencent_request_id: Option<String>,
     },
     /// Nobody knows whether it was done (no answer, or one not to believe): it is sent again
     /// later with the same ClientToken.
@@ -53,11 +61,48 @@ pub(super) enum Executed {
     Refused(ApiError),
 }
 
+/// How a done operation ends: its request's state, the audit action, and the news.
+pub(super) struct Finish {
+    /// The request's state after it.
+    pub state: RequestState,
+    /// What the audit log calls it.
+    pub action: AuditAction,
+    /// What the channel is told.
+    pub event: Event,
+}
+
 impl Desk {
-    /// The checks that need no price: what the policy allows for this kind and what Tencent sells.
-    pub(super) async fn check_operation(&self, operation: &Operation) -> Result<(), DeskError> {
+    /// The checks that need no price: who may ask for it, what the policy allows for this kind
+    /// and what Tencent sells.
+    pub(super) async fn check_operation(&self, requester: &Person, operation: &Operation) -> Result<(), DeskError> {
         match operation {
-            Operation::Buy(spec) => self.check_purchase(spec).await,
+            Operation::Buy(spec) => self.check_purchase(requester, spec).await,
+            Operation::Release(release) => self.check_release(requester, release).await,
+            Operation::Extend(extend) => self.check_extension(requester, extend).await,
+        }
+    }
+
+    /// The checks that must hold at the moment the request is stored, in the filing transaction
+    /// (a release's instances are in no other open release).
+    pub(super) async fn check_in_transaction(&self, tx: &mut Session, operation: &Operation) -> Result<(), DeskError> {
+        match operation {
+            Operation::Buy(_) => Ok(()),
+            Operation::Release(release) => self.claim_instances(tx, release).await,
+            Operation::Extend(extend) => self.claim_extension(tx, extend).await,
+        }
+    }
+
+    /// How many approvals the operation needs at this cost (0: carried out without one).
+    pub(super) fn approvals_for(
+        &self,
+        requester: &Person,
+        operation: &Operation,
+        monthly: Yuan,
+    ) -> Result<u32, Refusal> {
+        match operation {
+            Operation::Buy(_) => self.settings().policy.approvals_needed(monthly),
+            Operation::Release(release) => self.release_approvals(requester, release),
+            Operation::Extend(extend) => self.extension_approvals(extend),
         }
     }
 
@@ -65,6 +110,8 @@ impl Desk {
     pub(super) async fn assess(&self, operation: &Operation) -> Result<Assessment, DeskError> {
         match operation {
             Operation::Buy(spec) => self.assess_purchase(spec).await,
+            Operation::Release(release) => self.assess_release(release).await,
+            Operation::Extend(extend) => self.assess_extension(extend).await,
         }
     }
 
@@ -78,14 +125,22 @@ impl Desk {
     ) -> Result<Option<String>, DeskError> {
         match operation {
             Operation::Buy(spec) => self.judge_purchase_dry_run(spec, dry_run, warnings).await,
+            // The refund query is a release's check; it passed when filing got this far.
+            Operation::Release(_) | Operation::Extend(_) => Ok(dry_run.ok().filter(|id| !id.is_empty())),
         }
     }
 
     /// The operation's price now and Tencent's RequestId of it, for a re-quote before it is
     /// executed (asked only of a kind that [`Desk::may_requote`]).
-    pub(super) async fn requote_price(&self, operation: &Operation) -> Result<(Quote, String), ApiError> {
-        match operation {
+    pub(super) async fn requote_price(&self, record: &RequestRecord) -> Result<(Quote, String), ApiError> {
+        match &record.operation {
             Operation::Buy(spec) => self.purchase_requote(spec).await,
+            Operation::Release(release) => self.assess_refund(release).await,
+            // An extension's price is the purchase's burn, quoted when it was filed: it stands.
+            Operation::Extend(_) => Ok((
+                record.quote.clone(),
+                record.quote_request_id.clone().unwrap_or_default(),
+            )),
         }
     }
 
@@ -93,6 +148,9 @@ impl Desk {
     pub(super) fn may_requote(&self, operation: &Operation) -> bool {
         match operation {
             Operation::Buy(spec) => buy::may_requote(spec),
+            // A refund does not need approving again when it changes; an extension's burn was
+            // quoted with its purchase.
+            Operation::Release(_) | Operation::Extend(_) => false,
         }
     }
 
@@ -100,6 +158,35 @@ impl Desk {
     pub(super) async fn execute(&self, record: &RequestRecord, token: String) -> Executed {
         match &record.operation {
             Operation::Buy(spec) => self.execute_purchase(record, spec, token).await,
+            // TerminateInstances has no ClientToken; the release looks before it sends instead.
+            Operation::Release(release) => self.execute_release(release).await,
+            // Nothing to ask of Tencent: the new end is recorded as the request finishes.
+            Operation::Extend(_) => Executed::Done {
+                resources: Vec::new(),
+                tencent_request_id: None,
+            },
+        }
+    }
+
+    /// How a done call ends the request.
+    pub(super) fn finish(
+        &self,
+        record: &RequestRecord,
+        resources: &[String],
+        tencent_request_id: Option<&str>,
+    ) -> Finish {
+        match &record.operation {
+            Operation::Buy(_) => Finish {
+                state: RequestState::Submitted,
+                action: AuditAction::Submitted,
+                event: Event::Submitted {
+                    request_id: record.id,
+                    instance_ids: resources.to_vec(),
+                    tencent_request_id: tencent_request_id.unwrap_or_default().to_owned(),
+                },
+            },
+            Operation::Release(release) => release::finish(record, release, tencent_request_id),
+            Operation::Extend(extend) => extend::finish(record, extend),
         }
     }
 
@@ -113,6 +200,8 @@ impl Desk {
     ) -> Result<(), DeskError> {
         match &record.operation {
             Operation::Buy(spec) => self.record_purchase(tx, record, spec, resources, now).await,
+            Operation::Release(release) => self.record_release(tx, record, release, now).await,
+            Operation::Extend(extend) => self.record_extension(tx, extend, now).await,
         }
     }
 
@@ -120,6 +209,29 @@ impl Desk {
     pub(super) async fn explain(&self, operation: &Operation, error: &ApiError) -> String {
         match operation {
             Operation::Buy(spec) => super::cloud::explain_failure(self.tencent(), spec, error).await,
+            Operation::Release(_) | Operation::Extend(_) => error.explain(),
+        }
+    }
+
+    /// A Tencent refusal while filing, when no option carried it: Tencent unreachable or our
+    /// credentials refused (try again later), or a refusal in plain words.
+    pub(super) fn filing_failure(error: &ApiError, explanation: &str, step: &str) -> DeskError {
+        if error.is_retryable() || error.kind == ErrorKind::Auth {
+            warn!(step, %error, "Tencent Cloud unavailable while filing");
+            let explanation = if error.kind == ErrorKind::Auth {
+                format!("cvmbot's Tencent Cloud credentials were refused: {explanation} Nothing was filed.")
+            } else {
+                format!("{explanation} Nothing was filed.")
+            };
+            return DeskError::Unavailable {
+                explanation,
+                cause: Box::new(error.clone()),
+            };
+        }
+        info!(step, %error, "Tencent Cloud refused a request");
+        DeskError::Cloud {
+            explanation: format!("Tencent Cloud refused it at the {step}: {explanation} ({})", error.code),
+            cause: error.clone(),
         }
     }
 }

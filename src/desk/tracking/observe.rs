@@ -275,6 +275,8 @@ mod tests {
             running_at: None,
             public_ip_at: None,
             gone_at: None,
+            released_at: None,
+            release_request: None,
             watching: true,
             next_poll_at: START,
             poll_interval: Duration::from_secs(3),

@@ -76,7 +76,9 @@ async fn integer_and_boolean_options_reach_the_request_a_prepaid_buy_with_renewa
     let text = card.text();
     assert!(text.contains("prepaid, 3 month(s), auto-renew"), "{text}");
     assert!(text.contains("80 GiB"), "{text}");
-    let cvmbot::domain::Operation::Buy(spec) = app.test.desk().view(id).await.expect("stored").record.operation;
+    let cvmbot::domain::Operation::Buy(spec) = app.test.desk().view(id).await.expect("stored").record.operation else {
+        panic!("a purchase")
+    };
     assert_eq!(spec.count(), 2);
     app.finish().await;
 }

@@ -3,6 +3,7 @@
 
 mod disk;
 mod filing;
+mod release;
 mod rules;
 mod submission;
 mod trust;

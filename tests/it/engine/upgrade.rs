@@ -42,8 +42,8 @@ on_both_backends! {
 
         let upgraded = App::build(config, Clock::System).await.expect("the upgraded application builds");
         let view = upgraded.desk.view(filed.record.id).await.expect("the old request");
-        let Operation::Buy(spec) = &view.record.operation;
-        let Operation::Buy(filed_spec) = &filed.record.operation;
+        let Operation::Buy(spec) = &view.record.operation else { panic!("a purchase") };
+        let Operation::Buy(filed_spec) = &filed.record.operation else { panic!("a purchase") };
         assert_eq!(spec, filed_spec, "the same purchase");
         assert_eq!(view.record.approval_hash, filed.record.approval_hash);
         assert_eq!(view.record.approval_hash, cvmbot::domain::approval_hash(&view.record.operation, &view.record.quote));

@@ -9,5 +9,6 @@ mod balance;
 mod batching;
 mod delivery;
 mod expiry;
+mod lifetime;
 mod restart;
 mod running;

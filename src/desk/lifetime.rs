@@ -1,0 +1,411 @@
+//! Times to live: a purchase's servers are released when its lifetime ends (the purchase's
+//! approval covers that release), the owner is reminded before, and may extend it: within the
+//! policy's maximum at once, beyond it by an extension request someone else approves.
+//!
+//! Each step is one transaction under the purchase's row lock that records what it did (a
+//! reminder row, the lifetime's end) with the news it raises, so a pass repeated after a crash or
+//! by a second replica finds the work done and does nothing twice.
+
+use super::create::Filing;
+use super::keys::{AuditAction, DedupeKey, RequestNews};
+use super::outbox::notice_row;
+use super::{Desk, DeskError, Event, Origin, RequestView};
+use crate::domain::{BillingKind, ExtendSpec, Operation, Person, PurchaseSpec, Quote, ReleaseSpec, RequestId, UserId};
+use crate::money::Yuan;
+use crate::store::{AuditEntry, InstanceRecord, LifetimeRecord, Session};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tracing::{info, instrument, warn};
+
+/// How many lifetimes one pass looks at.
+const PASS_LIMIT: i64 = 200;
+
+/// What an Extend did.
+#[derive(Debug)]
+pub enum Extension {
+    /// The end moved at once, within the policy.
+    Extended {
+        /// The new end.
+        until: OffsetDateTime,
+    },
+    /// Past the policy's maximum: an extension request waits for an approver.
+    Filed(Box<RequestView>),
+}
+
+/// What a lifetimes pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LifetimePass {
+    /// Reminders queued.
+    pub reminded: usize,
+    /// Lifetimes that ended (their release filed, or nothing left).
+    pub ended: usize,
+}
+
+impl Desk {
+    /// Only the buyer or an admin changes a purchase's lifetime.
+    pub(super) fn may_change_lifetime(&self, person: &Person, owner: UserId) -> Result<(), DeskError> {
+        if self.settings().policy.may_cancel(person, owner) {
+            Ok(())
+        } else {
+            Err(DeskError::refused(
+                "Only the person who bought these servers, or an admin, can change their time to live.",
+            ))
+        }
+    }
+
+    /// The lifetime of purchase `purchase` that has not ended, or why there is none.
+    pub(super) async fn open_lifetime(
+        &self,
+        session: &mut Session,
+        purchase: RequestId,
+    ) -> Result<LifetimeRecord, DeskError> {
+        match session.lifetime(purchase).await? {
+            None => Err(DeskError::refused(format!(
+                "Request #{purchase} has no time to live: its servers are not released automatically."
+            ))),
+            Some(lifetime) if lifetime.ended_at.is_some() => Err(DeskError::refused(format!(
+                "The time to live of request #{purchase} has ended already{}.",
+                lifetime
+                    .release_request
+                    .map(|r| format!(" (release request #{r})"))
+                    .unwrap_or_default()
+            ))),
+            Some(lifetime) => Ok(lifetime),
+        }
+    }
+
+    /// Extends purchase `purchase`'s time to live by `by` (absent: the billing mode's default),
+    /// from its current end or from now if that is past. Within the policy's maximum it moves at
+    /// once; beyond, an extension request is filed for an approver.
+    #[instrument(skip_all, fields(purchase = %purchase))]
+    pub async fn extend(
+        &self,
+        person: &Person,
+        purchase: RequestId,
+        by: Option<Duration>,
+        origin: Origin,
+    ) -> Result<Extension, DeskError> {
+        let mut session = self.store().session().await?;
+        let record = session.request(purchase).await?.ok_or(DeskError::NotFound(purchase))?;
+        let Operation::Buy(spec) = &record.operation else {
+            return Err(DeskError::refused(format!(
+                "#{purchase} is a {} request; only a purchase has a time to live.",
+                record.operation.kind().label()
+            )));
+        };
+        self.may_change_lifetime(person, record.requester_id)?;
+        let lifetime = self.open_lifetime(&mut session, purchase).await?;
+        drop(session);
+        let now = self.clock().now();
+        let ttl = &self.settings().parse.ttl;
+        let kind = spec.billing().kind();
+        let step = by.unwrap_or_else(|| ttl.extension_step(kind));
+        if step < crate::domain::lifetime::MIN_TTL {
+            return Err(DeskError::refused("An extension is at least 10 minutes."));
+        }
+        let until = lifetime.release_at.max(now) + step;
+        let within = ttl
+            .latest_without_approval(kind, lifetime.started_at)
+            .is_none_or(|latest| until <= latest);
+        if !within {
+            let extend = ExtendSpec {
+                purchase,
+                owner: record.requester_id,
+                region: spec.region().to_owned(),
+                billing: kind,
+                until: until.unix_timestamp(),
+                per_hour: record.quote.hourly_burn(),
+                reason: format!(
+                    "keep the servers of #{purchase} past the policy's maximum lifetime of {}",
+                    crate::domain::duration::format_duration(ttl.rule(kind).max.unwrap_or_default())
+                ),
+            };
+            let view = self.file(person, Operation::Extend(extend), origin).await?;
+            return Ok(Extension::Filed(Box::new(view)));
+        }
+        let mut tx = self.store().begin().await?;
+        tx.lock_request(purchase).await?;
+        // Read again under the lock: another press may have moved it, or the end came.
+        let lifetime = self.open_lifetime(&mut tx, purchase).await?;
+        let until = lifetime.release_at.max(now) + step;
+        if ttl
+            .latest_without_approval(kind, lifetime.started_at)
+            .is_some_and(|latest| until > latest)
+        {
+            return Err(DeskError::refused(
+                "The time to live was extended meanwhile; press Extend again to ask for longer.",
+            ));
+        }
+        tx.extend_lifetime(purchase, until, now).await?;
+        tx.insert_audit(&AuditEntry {
+            request_id: Some(purchase),
+            at: now,
+            actor_id: Some(person.id),
+            actor_name: person.name.clone(),
+            action: AuditAction::Extended.to_string(),
+            from_state: None,
+            to_state: None,
+            detail: Some(format!(
+                "servers released at {} instead of {}",
+                stamp(until),
+                stamp(lifetime.release_at)
+            )),
+            tencent_request_id: None,
+        })
+        .await?;
+        let event = Event::Extended {
+            request_id: purchase,
+            by: person.name.clone(),
+            release_at: until,
+            extension_request: None,
+        };
+        let key = DedupeKey::request(purchase, RequestNews::Extended(lifetime.extensions + 1));
+        tx.enqueue_notification(&notice_row(&key, &event, now)).await?;
+        tx.bump_card(purchase).await?;
+        tx.commit().await?;
+        info!(until = %stamp(until), "time to live extended");
+        self.wake_dispatcher();
+        Ok(Extension::Extended { until })
+    }
+
+    /// One pass over the lifetimes ending soon: reminders that are due, and the releases of
+    /// those that ended. Safe to repeat and to run on two replicas at once.
+    #[instrument(name = "lifetimes pass", skip_all)]
+    pub async fn lifetimes_due(&self) -> Result<LifetimePass, DeskError> {
+        let now = self.clock().now();
+        let ttl = &self.settings().parse.ttl;
+        let horizon = ttl.reminders.first().copied().unwrap_or_default();
+        let due = self
+            .store()
+            .session()
+            .await?
+            .lifetimes_ending_by(now + horizon, PASS_LIMIT)
+            .await?;
+        let mut pass = LifetimePass::default();
+        for lifetime in due {
+            let purchase = lifetime.request_id;
+            let outcome = if lifetime.release_at <= now {
+                self.end_lifetime(purchase)
+                    .await
+                    .map(|ended| pass.ended += usize::from(ended))
+            } else {
+                self.remind(purchase)
+                    .await
+                    .map(|sent| pass.reminded += usize::from(sent))
+            };
+            if let Err(error) = outcome {
+                warn!(purchase = %purchase, error = %super::Chain(&error), "a lifetime could not be handled; next pass");
+            }
+        }
+        if pass != LifetimePass::default() {
+            self.wake_dispatcher();
+        }
+        Ok(pass)
+    }
+
+    /// Queues the most urgent reminder that is due and not sent for the lifetime's current end.
+    async fn remind(&self, purchase: RequestId) -> Result<bool, DeskError> {
+        let now = self.clock().now();
+        let ttl = &self.settings().parse.ttl;
+        let mut tx = self.store().begin().await?;
+        let Some(record) = tx.lock_request(purchase).await? else {
+            return Ok(false);
+        };
+        let Ok(lifetime) = self.open_lifetime(&mut tx, purchase).await else {
+            return Ok(false);
+        };
+        let Operation::Buy(spec) = &record.operation else {
+            return Ok(false);
+        };
+        let left = lifetime.release_at - now;
+        let Some(lead) = ttl.reminders.iter().copied().filter(|lead| left <= *lead).min() else {
+            return Ok(false);
+        };
+        if !tx
+            .record_reminder(purchase, "ttl", lifetime.release_at, lead, now)
+            .await?
+        {
+            return Ok(false);
+        }
+        let instances = tx.instances_of(purchase).await?;
+        let in_use: Vec<String> = instances
+            .iter()
+            .filter(|i| releasable(i))
+            .map(|i| i.instance_id.clone())
+            .collect();
+        if in_use.is_empty() {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let kind = spec.billing().kind();
+        let extend_to = lifetime.release_at + ttl.extension_step(kind);
+        let event = Event::TtlReminder {
+            request_id: purchase,
+            owner: record.requester_id,
+            instance_ids: in_use,
+            release_at: lifetime.release_at,
+            extend_to,
+            extension_needs_approval: ttl
+                .latest_without_approval(kind, lifetime.started_at)
+                .is_some_and(|latest| extend_to > latest),
+        };
+        let key = DedupeKey::request(
+            purchase,
+            RequestNews::TtlReminder(lifetime.release_at.unix_timestamp(), lead.as_secs()),
+        );
+        tx.enqueue_notification(&notice_row(&key, &event, now)).await?;
+        tx.insert_audit(&system_audit(
+            purchase,
+            now,
+            AuditAction::Reminded,
+            format!(
+                "{} before the end at {}",
+                crate::domain::duration::format_duration(lead),
+                stamp(lifetime.release_at)
+            ),
+        ))
+        .await?;
+        tx.commit().await?;
+        info!(purchase = %purchase, "time-to-live reminder queued");
+        Ok(true)
+    }
+
+    /// Files the release of a purchase whose lifetime ended, approved by the purchase's approval,
+    /// and records the end in the same transaction; it is carried out like any release (looking
+    /// at the instances before TerminateInstances).
+    async fn end_lifetime(&self, purchase: RequestId) -> Result<bool, DeskError> {
+        let now = self.clock().now();
+        let mut session = self.store().session().await?;
+        let Some(record) = session.request(purchase).await? else {
+            return Ok(false);
+        };
+        let Operation::Buy(spec) = &record.operation else {
+            return Ok(false);
+        };
+        let instances = session.instances_of(purchase).await?;
+        drop(session);
+        let candidates: Vec<String> = instances
+            .iter()
+            .filter(|i| releasable(i))
+            .map(|i| i.instance_id.clone())
+            .collect();
+        // A prepaid refund is Tencent's to say; asked before the transaction, as filing does.
+        let quote = self.ttl_release_quote(spec, &candidates).await?;
+
+        let mut tx = self.store().begin().await?;
+        tx.lock_monthly_caps().await?;
+        tx.lock_request(purchase).await?;
+        let Ok(lifetime) = self.open_lifetime(&mut tx, purchase).await else {
+            return Ok(false);
+        };
+        if lifetime.release_at > now {
+            return Ok(false);
+        }
+        let claimed = self.ids_in_open_releases(&mut tx).await?;
+        let ids: Vec<String> = candidates.into_iter().filter(|id| !claimed.contains(id)).collect();
+        let release_request = if ids.is_empty() {
+            None
+        } else {
+            let release = ReleaseSpec {
+                purchase,
+                owner: record.requester_id,
+                instance_ids: ids.clone(),
+                region: spec.region().to_owned(),
+                billing: spec.billing().kind(),
+                reason: format!(
+                    "its time to live ended at {}; the approval of #{purchase} covered this release",
+                    stamp(lifetime.release_at)
+                ),
+                destroy: false,
+            };
+            let cvmbot = Person {
+                id: record.requester_id,
+                name: format!("{} (time to live)", record.requester_name),
+                roles: Vec::new(),
+            };
+            let filing = Filing {
+                requester: &cvmbot,
+                origin: Origin {
+                    guild_id: record.guild_id,
+                    channel_id: record.thread_id.or(record.channel_id),
+                },
+                operation: Operation::Release(release),
+                quote,
+                quote_request_id: None,
+                dry_run_request_id: None,
+                approvals_needed: 0,
+                warnings: Vec::new(),
+                note: format!("the time to live of #{purchase} ended"),
+            };
+            Some(self.store_filed(&mut tx, filing, now).await?)
+        };
+        tx.end_lifetime(purchase, release_request, now).await?;
+        let detail = match release_request {
+            Some(id) => format!("release request #{id} files {} server(s)", ids.len()),
+            None => "nothing was left to release".to_owned(),
+        };
+        tx.insert_audit(&system_audit(purchase, now, AuditAction::LifetimeEnded, detail))
+            .await?;
+        let event = Event::TtlEnded {
+            request_id: purchase,
+            release_request,
+            instance_ids: ids,
+        };
+        tx.enqueue_notification(&notice_row(
+            &DedupeKey::request(purchase, RequestNews::TtlEnded),
+            &event,
+            now,
+        ))
+        .await?;
+        tx.bump_card(purchase).await?;
+        tx.commit().await?;
+        info!(purchase = %purchase, release = ?release_request.map(|r| r.get()), "time to live ended");
+        if release_request.is_some() {
+            self.wake_submitter();
+        }
+        Ok(true)
+    }
+
+    async fn ttl_release_quote(&self, spec: &PurchaseSpec, ids: &[String]) -> Result<Quote, DeskError> {
+        if spec.billing().kind() != BillingKind::Prepaid || ids.is_empty() {
+            return Ok(Quote::Refund { total: Yuan::ZERO });
+        }
+        let answer = self
+            .tencent()
+            .inquiry_price_terminate_instances(spec.region(), ids)
+            .await
+            .map_err(|error| Desk::filing_failure(&error, &error.explain(), "refund check"))?;
+        let total: rust_decimal::Decimal = answer.data.iter().map(|refund| refund.refunds).sum();
+        Ok(Quote::Refund {
+            total: Yuan::new(total.round_dp(2)),
+        })
+    }
+}
+
+/// An instance a release could still take: bought, not failed, not gone, not released.
+pub(super) fn releasable(instance: &InstanceRecord) -> bool {
+    instance.released_at.is_none()
+        && instance.gone_at.is_none()
+        && instance.state != crate::tencent::enums::InstanceState::LaunchFailed
+}
+
+fn system_audit(purchase: RequestId, at: OffsetDateTime, action: AuditAction, detail: String) -> AuditEntry {
+    AuditEntry {
+        request_id: Some(purchase),
+        at,
+        actor_id: None,
+        actor_name: "cvmbot".into(),
+        action: action.to_string(),
+        from_state: None,
+        to_state: None,
+        detail: Some(detail),
+        tencent_request_id: None,
+    }
+}
+
+fn stamp(at: OffsetDateTime) -> String {
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute] UTC"
+    ))
+    .unwrap_or_else(|_| at.to_string())
+}
