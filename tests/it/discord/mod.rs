@@ -7,6 +7,7 @@ mod autocomplete;
 mod channels;
 mod commands;
 mod input;
+mod lifecycle;
 mod permissions;
 mod processes;
 mod restart;
