@@ -133,6 +133,17 @@ fn total(price: Option<&ItemPrice>) -> Yuan {
     Yuan::new(amount.unwrap_or(Decimal::ZERO))
 }
 
+/// The quote of a renewal for `months` from an InquiryPriceRenewInstances answer: the instances'
+/// and their prepaid bandwidth's totals.
+pub fn renewal_quote(price: &Price, months: u32) -> Quote {
+    Quote::Prepaid {
+        total: total(price.instance_price.as_ref()).plus(total(price.bandwidth_price.as_ref())),
+        months,
+        extra_per_hour: Yuan::ZERO,
+        traffic_per_gb: None,
+    }
+}
+
 /// The quote for `spec` from an InquiryPriceRunInstances answer, which prices the whole request
 /// (every instance): hourly terms from `UnitPriceDiscount`, prepaid totals from `DiscountPrice`.
 pub fn quote_from_price(spec: &PurchaseSpec, price: &Price) -> Quote {

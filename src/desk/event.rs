@@ -108,6 +108,22 @@ pub enum Event {
         release_request: Option<RequestId>,
         instance_ids: Vec<String>,
     },
+    /// Tencent renewed prepaid instances of a renewal request.
+    Renewed {
+        request_id: RequestId,
+        /// The purchase that bought them.
+        purchase: RequestId,
+        instance_ids: Vec<String>,
+        months: u32,
+        tencent_request_id: Option<String>,
+    },
+    /// A purchase's prepaid instances renew themselves at expiry now, or no longer.
+    AutoRenewSet {
+        request_id: RequestId,
+        by: String,
+        on: bool,
+        instance_ids: Vec<String>,
+    },
     /// A spot keep-trying attempt failed; another follows.
     Retrying {
         request_id: RequestId,
@@ -230,6 +246,8 @@ impl Event {
             | Event::TtlReminder { request_id, .. }
             | Event::Extended { request_id, .. }
             | Event::TtlEnded { request_id, .. }
+            | Event::Renewed { request_id, .. }
+            | Event::AutoRenewSet { request_id, .. }
             | Event::Retrying { request_id, .. }
             | Event::Unreachable { request_id, .. }
             | Event::Requoted { request_id, .. }

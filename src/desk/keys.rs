@@ -36,6 +36,8 @@ pub enum RequestNews<'a> {
     Extended(u32),
     /// Its time to live ended.
     TtlEnded,
+    /// Its instances' auto-renewal was set, for the n-th time.
+    RenewFlag(u64),
 }
 
 /// News of an instance that is posted once.
@@ -69,6 +71,7 @@ impl DedupeKey {
             RequestNews::TtlReminder(deadline, lead) => format!("ttl-reminder:{deadline}:{lead}"),
             RequestNews::Extended(n) => format!("extended:{n}"),
             RequestNews::TtlEnded => "ttl-ended".to_owned(),
+            RequestNews::RenewFlag(n) => format!("renew-flag:{n}"),
         };
         DedupeKey(format!("request:{id}:{what}"))
     }
@@ -159,6 +162,10 @@ pub enum AuditAction {
     Reminded,
     /// Its time to live ended (its release was filed, or nothing was left).
     LifetimeEnded,
+    /// Tencent renewed its prepaid instances.
+    Renewed,
+    /// Its instances' auto-renewal was turned on or off.
+    RenewFlagSet,
 }
 
 impl AuditAction {
@@ -183,6 +190,8 @@ impl AuditAction {
             AuditAction::Extended => "extended",
             AuditAction::Reminded => "reminded",
             AuditAction::LifetimeEnded => "lifetime-ended",
+            AuditAction::Renewed => "renewed",
+            AuditAction::RenewFlagSet => "renew-flag-set",
         }
     }
 }

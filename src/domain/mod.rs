@@ -15,7 +15,7 @@ pub mod spec;
 pub use form::{FieldError, PurchaseForm, SpecErrors};
 pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};
 pub use lifetime::{TtlPolicy, TtlRule};
-pub use operation::{ExtendSpec, Operation, OperationKind, ReleaseSpec};
+pub use operation::{ExtendSpec, Operation, OperationKind, ReleaseSpec, RenewSpec};
 pub use policy::{
     Audience, BalanceCheck, Person, Policy, Refusal, ReleasePolicy, ReleaseRule, Tier, VoteFacts, VoteRefusal, VoteVia,
 };

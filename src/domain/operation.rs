@@ -21,11 +21,18 @@ pub enum OperationKind {
     Release,
     /// Let a purchase's servers live longer than the policy allows without an approval.
     Extend,
+    /// Pay for more months of prepaid servers (RenewInstances).
+    Renew,
 }
 
 impl OperationKind {
     /// Every kind.
-    pub const ALL: [OperationKind; 3] = [OperationKind::Buy, OperationKind::Release, OperationKind::Extend];
+    pub const ALL: [OperationKind; 4] = [
+        OperationKind::Buy,
+        OperationKind::Release,
+        OperationKind::Extend,
+        OperationKind::Renew,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -33,6 +40,7 @@ impl OperationKind {
             OperationKind::Buy => "buy",
             OperationKind::Release => "release",
             OperationKind::Extend => "extend",
+            OperationKind::Renew => "renew",
         }
     }
 
@@ -47,6 +55,7 @@ impl OperationKind {
             OperationKind::Buy => "purchase",
             OperationKind::Release => "release",
             OperationKind::Extend => "extension",
+            OperationKind::Renew => "renewal",
         }
     }
 }
@@ -107,6 +116,27 @@ impl ExtendSpec {
     }
 }
 
+/// More months for prepaid servers cvmbot bought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewSpec {
+    /// The purchase that bought them.
+    pub purchase: RequestId,
+    /// Who filed that purchase.
+    pub owner: UserId,
+    /// The instances.
+    pub instance_ids: Vec<String>,
+    /// Their region.
+    pub region: String,
+    /// How many months.
+    pub months: u32,
+    /// Each instance's ExpiredTime as Tencent reported it when the renewal was filed: one that
+    /// has moved since was renewed (by this renewal, whose answer was lost, or by someone else),
+    /// and is not paid for again.
+    pub expired_before: std::collections::BTreeMap<String, String>,
+    /// Why, as the requester wrote it.
+    pub reason: String,
+}
+
 /// One operation, with everything it needs.
 #[derive(Clone, Debug, PartialEq)]
 #[allow(
@@ -120,6 +150,8 @@ pub enum Operation {
     Release(ReleaseSpec),
     /// Extend a purchase's time to live.
     Extend(ExtendSpec),
+    /// Renew prepaid servers.
+    Renew(RenewSpec),
 }
 
 impl Operation {
@@ -129,6 +161,7 @@ impl Operation {
             Operation::Buy(_) => OperationKind::Buy,
             Operation::Release(_) => OperationKind::Release,
             Operation::Extend(_) => OperationKind::Extend,
+            Operation::Renew(_) => OperationKind::Renew,
         }
     }
 
@@ -138,6 +171,7 @@ impl Operation {
             Operation::Buy(spec) => spec.region(),
             Operation::Release(release) => &release.region,
             Operation::Extend(extend) => &extend.region,
+            Operation::Renew(renew) => &renew.region,
         }
     }
 
@@ -146,7 +180,7 @@ impl Operation {
     pub fn keep_trying(&self) -> Option<Duration> {
         match self {
             Operation::Buy(spec) => spec.keep_trying(),
-            Operation::Release(_) | Operation::Extend(_) => None,
+            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) => None,
         }
     }
 
@@ -156,6 +190,7 @@ impl Operation {
             Operation::Buy(spec) => spec.reason(),
             Operation::Release(release) => Some(&release.reason),
             Operation::Extend(extend) => Some(&extend.reason),
+            Operation::Renew(renew) => Some(&renew.reason),
         }
     }
 
@@ -165,6 +200,7 @@ impl Operation {
             Operation::Buy(spec) => serde_json::to_string(spec).expect("a spec serializes"),
             Operation::Release(release) => serde_json::to_string(release).expect("a release serializes"),
             Operation::Extend(extend) => serde_json::to_string(extend).expect("an extension serializes"),
+            Operation::Renew(renew) => serde_json::to_string(renew).expect("a renewal serializes"),
         }
     }
 
@@ -174,6 +210,7 @@ impl Operation {
             OperationKind::Buy => Operation::Buy(serde_json::from_str(payload)?),
             OperationKind::Release => Operation::Release(serde_json::from_str(payload)?),
             OperationKind::Extend => Operation::Extend(serde_json::from_str(payload)?),
+            OperationKind::Renew => Operation::Renew(serde_json::from_str(payload)?),
         })
     }
 }

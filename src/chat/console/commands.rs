@@ -36,6 +36,14 @@ pub enum Command {
     },
     /// `/cvm extend N [by:1d]`
     Extend { purchase: RequestId, by: Option<Duration> },
+    /// `/cvm renew N months:M [instances:ins-a,ins-b]`
+    Renew {
+        purchase: RequestId,
+        months: u32,
+        instances: Vec<String>,
+    },
+    /// `/cvm autorenew N on|off`
+    AutoRenew(RequestId, bool),
     /// `/press extend N`, `/press release-now N`: a reminder's button.
     Press(LifetimeAction, RequestId),
     /// `/cvm balance`
@@ -275,9 +283,49 @@ fn parse_cvm(args: &[String]) -> Result<Command, String> {
             };
             Ok(Command::Extend { purchase, by })
         }
+        Some("renew") => {
+            let usage = "/cvm renew N months:M [instances:ins-a,ins-b]";
+            let purchase = id(args.get(1), usage)?;
+            let (mut months, mut instances) = (None, Vec::new());
+            for option in &args[2..] {
+                match option.split_once(':') {
+                    Some(("months", m)) => {
+                        months = Some(
+                            m.parse::<u32>()
+                                .map_err(|_| format!("months: `{m}` is not a number; usage: {usage}"))?,
+                        )
+                    }
+                    Some(("instances", ids)) => {
+                        instances = ids
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|i| !i.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    }
+                    _ => return Err(format!("`{option}` is not months:… or instances:…; usage: {usage}")),
+                }
+            }
+            let months = months.ok_or_else(|| format!("months: required; usage: {usage}"))?;
+            Ok(Command::Renew {
+                purchase,
+                months,
+                instances,
+            })
+        }
+        Some("autorenew") => {
+            let usage = "/cvm autorenew N on|off";
+            let purchase = id(args.get(1), usage)?;
+            let on = match args.get(2).map(String::as_str) {
+                Some("on") => true,
+                Some("off") => false,
+                _ => return Err(format!("usage: {usage}")),
+            };
+            Ok(Command::AutoRenew(purchase, on))
+        }
         Some("balance") => Ok(Command::Balance),
         Some("history") => Ok(Command::History(args.get(1).map(|n| n.to_ascii_lowercase()))),
-        _ => Err("usage: /cvm buy|status|list|cancel|release|extend|balance|history".into()),
+        _ => Err("usage: /cvm buy|status|list|cancel|release|extend|renew|autorenew|balance|history".into()),
     }
 }
 

@@ -81,6 +81,7 @@ Commands (the same as Discord's /cvm):
   /cvm status N · /cvm list [pending|mine|all] · /cvm cancel N [reason] · /cvm balance · /cvm history [name]
   /cvm release N reason:\"…\" [instances:ins-a,ins-b]   (the servers purchase N bought)
   /cvm extend N [by:1d]   (purchase N's time to live; a buy takes ttl:3d or ttl:none)
+  /cvm renew N months:M [instances:…] · /cvm autorenew N on|off   (prepaid servers)
 Buttons: /press extend N · /press release-now N (under a time-to-live reminder)
 Votes: /approve N · /reject N REASON · +✅ N · +❌ N (reactions)
 People: /as NAME (alice and dave request, bob and carol approve, erin is an admin)
@@ -245,6 +246,22 @@ impl Console {
                 self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
             }
             Command::Extend { purchase, by } => self.extend(purchase, by).await?,
+            Command::Renew {
+                purchase,
+                months,
+                instances,
+            } => {
+                let view = self.desk.renew(&self.me, purchase, months, &instances, CONSOLE).await?;
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
+            }
+            Command::AutoRenew(purchase, on) => {
+                let ids = self.desk.set_auto_renew(&self.me, purchase, on).await?;
+                self.private(&format!(
+                    "Automatic renewal is {} for {} server(s) of #{purchase}.",
+                    if on { "on" } else { "off" },
+                    ids.len()
+                ));
+            }
             Command::Press(LifetimeAction::Extend, purchase) => self.extend(purchase, None).await?,
             Command::Press(LifetimeAction::ReleaseNow, purchase) => {
                 let view = self

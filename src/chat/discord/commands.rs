@@ -26,6 +26,10 @@ pub const CANCEL: &str = "Cancel a pending or approved request (yours, or any if
 pub const RELEASE: &str = "Give back servers cvmbot bought: all of a purchase's, or some (may need approval)";
 /// `/cvm extend`.
 pub const EXTEND: &str = "Let a purchase's servers live longer before cvmbot releases them";
+/// `/cvm renew`.
+pub const RENEW: &str = "Pay for more months of prepaid servers cvmbot bought (approved by cost)";
+/// `/cvm autorenew`.
+pub const AUTORENEW: &str = "Turn automatic renewal of a purchase's prepaid servers on or off";
 /// `/cvm balance`.
 pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what cvmbot bought";
 /// `/cvm history`.
@@ -168,6 +172,46 @@ pub fn definition() -> CreateCommand {
                 )
                 .required(true),
                 text("by", "How much longer, e.g. 1d or 12h (default: the policy's step)"),
+            ],
+        ))
+        .add_option(subcommand(
+            "renew",
+            RENEW,
+            vec![
+                integer(
+                    "request",
+                    "The purchase request whose prepaid servers to renew",
+                    1,
+                    MAX_INTEGER,
+                )
+                .required(true),
+                {
+                    let mut months = CreateCommandOption::new(CommandOptionType::Integer, "months", "How many months")
+                        .required(true);
+                    for m in PREPAID_MONTHS {
+                        months = months.add_int_choice(m.to_string(), *m as i32);
+                    }
+                    months
+                },
+                text(
+                    "instances",
+                    "Only these instance ids, comma separated (default: all of the request's)",
+                ),
+            ],
+        ))
+        .add_option(subcommand(
+            "autorenew",
+            AUTORENEW,
+            vec![
+                integer(
+                    "request",
+                    "The purchase request whose prepaid servers it is about",
+                    1,
+                    MAX_INTEGER,
+                )
+                .required(true),
+                CreateCommandOption::new(CommandOptionType::Boolean, "on", "Renew automatically at expiry")
+                    .required(true),
             ],
         ))
         .add_option(subcommand("balance", BALANCE, vec![]))

@@ -90,7 +90,11 @@ impl Handler {
             ["balance"] => return self.balance(ctx, command).await,
             ["release"] => return self.release(ctx, command, &me, &invocation).await,
             ["extend"] => return self.extend(ctx, command, &me, &invocation).await,
-            _ => private("Unknown command; try /cvm buy, status, list, cancel, release, extend, balance or history."),
+            ["renew"] => return self.renew(ctx, command, &me, &invocation).await,
+            ["autorenew"] => return self.autorenew(ctx, command, &me, &invocation).await,
+            _ => private(
+                "Unknown command; try /cvm buy, status, list, cancel, release, extend, renew, autorenew, balance or history.",
+            ),
         };
         self.respond(ctx, command, reply).await;
     }
@@ -188,6 +192,58 @@ impl Handler {
             .release(me, purchase, &invocation.id_list("instances"), reason, origin)
             .await;
         let text = self.filed_text(filed).await;
+        self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// `/cvm renew request:N months:M [instances:…]`.
+    async fn renew(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
+        let purchase = invocation
+            .options
+            .get("request")
+            .and_then(|id| id.parse::<crate::domain::RequestId>().ok());
+        let months = invocation.options.get("months").and_then(|m| m.parse::<u32>().ok());
+        let (Some(purchase), Some(months)) = (purchase, months) else {
+            let text = "Give the purchase and the months: /cvm renew request:12 months:1";
+            return self.respond(ctx, command, private(text)).await;
+        };
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        let origin = Origin {
+            guild_id: command.guild_id.map(Into::into),
+            channel_id: Some(command.channel_id.into()),
+        };
+        let filed = self
+            .desk
+            .renew(me, purchase, months, &invocation.id_list("instances"), origin)
+            .await;
+        let text = self.filed_text(filed).await;
+        self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// `/cvm autorenew request:N on:true|false`.
+    async fn autorenew(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
+        let purchase = invocation
+            .options
+            .get("request")
+            .and_then(|id| id.parse::<crate::domain::RequestId>().ok());
+        let on = invocation.options.get("on").and_then(|o| o.parse::<bool>().ok());
+        let (Some(purchase), Some(on)) = (purchase, on) else {
+            let text = "Give the purchase and on:true or on:false: /cvm autorenew request:12 on:true";
+            return self.respond(ctx, command, private(text)).await;
+        };
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        let text = match self.desk.set_auto_renew(me, purchase, on).await {
+            Ok(ids) => format!(
+                "Automatic renewal is {} for {} server(s) of #{purchase}.",
+                if on { "on" } else { "off" },
+                ids.len()
+            ),
+            Err(e) => {
+                log_if_internal(&e);
+                e.user_message()
+            }
+        };
         self.finish_deferred(ctx, command, &text).await;
     }
 

@@ -128,6 +128,10 @@ fn status_line(view: &RequestView, style: TimeStyle) -> String {
                 extend.purchase,
                 style.at(extend.until())
             ),
+            Operation::Renew(renew) => format!(
+                "✅ Renewed: the servers of #{} are paid for {} more month(s).",
+                renew.purchase, renew.months
+            ),
             Operation::Buy(_) => "✅ Done.".into(),
         },
     }
@@ -348,6 +352,40 @@ fn operation_fields(view: &RequestView, style: TimeStyle) -> Vec<Field> {
                     }
                     other => price_text(other, &crate::domain::BillingMode::PayAsYouGo, 1),
                 },
+                inline: false,
+            },
+        ],
+        Operation::Renew(renew) => vec![
+            Field {
+                name: "Renewing".into(),
+                value: format!(
+                    "{} of request #{} for {} month(s)",
+                    renew
+                        .instance_ids
+                        .iter()
+                        .map(|i| format!("`{i}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    renew.purchase,
+                    renew.months
+                ),
+                inline: false,
+            },
+            Field {
+                name: "Price".into(),
+                value: price_text(
+                    quote,
+                    &crate::domain::BillingMode::Prepaid {
+                        months: renew.months,
+                        auto_renew: false,
+                    },
+                    1,
+                ),
+                inline: false,
+            },
+            Field {
+                name: "Dry run".into(),
+                value: dry_run_text(view),
                 inline: false,
             },
         ],

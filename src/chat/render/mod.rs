@@ -107,6 +107,12 @@ pub fn operation_headline(operation: &Operation) -> String {
             many => format!("release {} servers of #{}", many.len(), release.purchase),
         },
         Operation::Extend(extend) => format!("keep the servers of #{} longer", extend.purchase),
+        Operation::Renew(renew) => format!(
+            "renew {} server(s) of #{} for {} month(s)",
+            renew.instance_ids.len(),
+            renew.purchase,
+            renew.months
+        ),
     }
 }
 

@@ -110,6 +110,7 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                 OperationKind::Buy => "Nothing was bought.",
                 OperationKind::Release => "Nothing was released.",
                 OperationKind::Extend => "The time to live is unchanged.",
+                OperationKind::Renew => "Nothing was renewed or paid.",
             };
             format!("🔴 {} failed: {explanation} ({code}{id}). {nothing}", about(request_id))
         }
@@ -164,6 +165,9 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                     "cvmbot will look at the servers again and send the release only for those still in use."
                 }
                 OperationKind::Extend => "cvmbot will try again.",
+                OperationKind::Renew => {
+                    "cvmbot will look at the servers' expiry again and renew only those not renewed yet, so nothing is paid twice."
+                }
             };
             format!("📡 {}: {explanation} {then}", about(request_id))
         }
@@ -216,10 +220,47 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                     "❓ cvmbot cannot tell whether Tencent Cloud bought {}: {answers} answer(s) in a row could not be read ({explanation}).{named} It keeps asking with the same ClientToken, so nothing is bought twice; check the CVM console for instances tagged cvmbot-request={request_id}.",
                     about(request_id)
                 ),
-                OperationKind::Release | OperationKind::Extend => format!(
+                OperationKind::Release | OperationKind::Extend | OperationKind::Renew => format!(
                     "❓ cvmbot cannot tell whether Tencent Cloud carried out {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it looks at the servers and sends the release only for those still in use; check them in the CVM console.",
                     about(request_id)
                 ),
+            }
+        }
+        Event::Renewed {
+            request_id,
+            purchase,
+            instance_ids,
+            months,
+            tencent_request_id,
+        } => {
+            let id = tencent_request_id
+                .as_deref()
+                .map(|i| format!(" (RequestId {i})"))
+                .unwrap_or_default();
+            format!(
+                "🔁 {}: {} of request #{purchase} renewed for {months} month(s){id}.",
+                about(request_id),
+                listed(instance_ids)
+            )
+        }
+        Event::AutoRenewSet {
+            request_id,
+            by,
+            on,
+            instance_ids,
+        } => {
+            if *on {
+                format!(
+                    "🔁 {by} turned automatic renewal on for {} of {}: at each expiry Tencent Cloud renews them for a month from the balance.",
+                    listed(instance_ids),
+                    about(request_id)
+                )
+            } else {
+                format!(
+                    "⏸️ {by} turned automatic renewal off for {} of {}: they are isolated when their period ends unless renewed.",
+                    listed(instance_ids),
+                    about(request_id)
+                )
             }
         }
         Event::TtlReminder {

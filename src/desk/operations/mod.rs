@@ -19,6 +19,7 @@
 mod buy;
 mod extend;
 mod release;
+mod renew;
 
 use super::keys::AuditAction;
 use super::{Desk, DeskError, Event};
@@ -79,6 +80,7 @@ impl Desk {
             Operation::Buy(spec) => self.check_purchase(requester, spec).await,
             Operation::Release(release) => self.check_release(requester, release).await,
             Operation::Extend(extend) => self.check_extension(requester, extend).await,
+            Operation::Renew(renew) => self.check_renewal(requester, renew).await,
         }
     }
 
@@ -89,6 +91,7 @@ impl Desk {
             Operation::Buy(_) => Ok(()),
             Operation::Release(release) => self.claim_instances(tx, release).await,
             Operation::Extend(extend) => self.claim_extension(tx, extend).await,
+            Operation::Renew(renew) => self.claim_renewal(tx, renew).await,
         }
     }
 
@@ -100,7 +103,8 @@ impl Desk {
         monthly: Yuan,
     ) -> Result<u32, Refusal> {
         match operation {
-            Operation::Buy(_) => self.settings().policy.approvals_needed(monthly),
+            // A renewal is approved by its cost, as a purchase is.
+            Operation::Buy(_) | Operation::Renew(_) => self.settings().policy.approvals_needed(monthly),
             Operation::Release(release) => self.release_approvals(requester, release),
             Operation::Extend(extend) => self.extension_approvals(extend),
         }
@@ -112,6 +116,7 @@ impl Desk {
             Operation::Buy(spec) => self.assess_purchase(spec).await,
             Operation::Release(release) => self.assess_release(release).await,
             Operation::Extend(extend) => self.assess_extension(extend).await,
+            Operation::Renew(renew) => self.assess_renewal(renew).await,
         }
     }
 
@@ -126,7 +131,9 @@ impl Desk {
         match operation {
             Operation::Buy(spec) => self.judge_purchase_dry_run(spec, dry_run, warnings).await,
             // The refund query is a release's check; it passed when filing got this far.
-            Operation::Release(_) | Operation::Extend(_) => Ok(dry_run.ok().filter(|id| !id.is_empty())),
+            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) => {
+                Ok(dry_run.ok().filter(|id| !id.is_empty()))
+            }
         }
     }
 
@@ -136,6 +143,7 @@ impl Desk {
         match &record.operation {
             Operation::Buy(spec) => self.purchase_requote(spec).await,
             Operation::Release(release) => self.assess_refund(release).await,
+            Operation::Renew(renew) => self.renewal_price(renew).await,
             // An extension's price is the purchase's burn, quoted when it was filed: it stands.
             Operation::Extend(_) => Ok((
                 record.quote.clone(),
@@ -151,6 +159,8 @@ impl Desk {
             // A refund does not need approving again when it changes; an extension's burn was
             // quoted with its purchase.
             Operation::Release(_) | Operation::Extend(_) => false,
+            // The months are priced again like a prepaid purchase; a rise is approved again.
+            Operation::Renew(_) => true,
         }
     }
 
@@ -160,6 +170,8 @@ impl Desk {
             Operation::Buy(spec) => self.execute_purchase(record, spec, token).await,
             // TerminateInstances has no ClientToken; the release looks before it sends instead.
             Operation::Release(release) => self.execute_release(release).await,
+            // RenewInstances has no ClientToken; the renewal looks at ExpiredTime before it sends.
+            Operation::Renew(renew) => self.execute_renewal(renew).await,
             // Nothing to ask of Tencent: the new end is recorded as the request finishes.
             Operation::Extend(_) => Executed::Done {
                 resources: Vec::new(),
@@ -187,6 +199,7 @@ impl Desk {
             },
             Operation::Release(release) => release::finish(record, release, tencent_request_id),
             Operation::Extend(extend) => extend::finish(record, extend),
+            Operation::Renew(renew) => renew::finish(record, renew, tencent_request_id),
         }
     }
 
@@ -202,6 +215,7 @@ impl Desk {
             Operation::Buy(spec) => self.record_purchase(tx, record, spec, resources, now).await,
             Operation::Release(release) => self.record_release(tx, record, release, now).await,
             Operation::Extend(extend) => self.record_extension(tx, extend, now).await,
+            Operation::Renew(renew) => Ok(tx.bump_card(renew.purchase).await?),
         }
     }
 
@@ -209,7 +223,7 @@ impl Desk {
     pub(super) async fn explain(&self, operation: &Operation, error: &ApiError) -> String {
         match operation {
             Operation::Buy(spec) => super::cloud::explain_failure(self.tencent(), spec, error).await,
-            Operation::Release(_) | Operation::Extend(_) => error.explain(),
+            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) => error.explain(),
         }
     }
 

@@ -4,6 +4,7 @@
 mod disk;
 mod filing;
 mod release;
+mod renewal;
 mod rules;
 mod submission;
 mod trust;
