@@ -22,3 +22,8 @@ CREATE TABLE reminders (
     sent_at BIGINT NOT NULL,
     PRIMARY KEY (request_id, kind, deadline, lead_ms)
 );
+
+-- A prepaid instance's end of period and whether Tencent renews it then, as the tracker last saw
+-- them: what renewal reminders are about.
+ALTER TABLE instances ADD COLUMN expires_at BIGINT;
+ALTER TABLE instances ADD COLUMN auto_renew BOOLEAN NOT NULL DEFAULT FALSE;

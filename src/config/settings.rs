@@ -106,6 +106,7 @@ pub struct PolicySettings {
 #[serde(deny_unknown_fields)]
 pub struct TtlSettings {
     pub reminders: Vec<String>,
+    pub renewal_reminders: Vec<String>,
     pub pay_as_you_go: TtlRuleSettings,
     pub spot: TtlRuleSettings,
     pub prepaid: TtlRuleSettings,

@@ -335,25 +335,26 @@ fn ttl_policy(check: &Checker<'_>, settings: &TtlSettings) -> Result<TtlPolicy, 
             allow_none: rule.allow_none,
         })
     };
-    let mut reminders = Vec::new();
-    for (n, text) in settings.reminders.iter().enumerate() {
-        match crate::domain::duration::parse_duration(text) {
-            Ok(d) if !d.is_zero() => reminders.push(d),
-            _ => {
-                return Err(check.error(
-                    &format!("policy.ttl.reminders[{n}]"),
-                    "must be a duration such as \"24h\"",
-                ));
+    let leads = |key: &str, texts: &[String]| -> Result<Vec<std::time::Duration>, ConfigError> {
+        let mut leads = Vec::new();
+        for (n, text) in texts.iter().enumerate() {
+            match crate::domain::duration::parse_duration(text) {
+                Ok(d) if !d.is_zero() => leads.push(d),
+                _ => return Err(check.error(&format!("policy.ttl.{key}[{n}]"), "must be a duration such as \"24h\"")),
             }
         }
-    }
-    reminders.sort_by(|a, b| b.cmp(a));
-    reminders.dedup();
+        leads.sort_by(|a, b| b.cmp(a));
+        leads.dedup();
+        Ok(leads)
+    };
+    let reminders = leads("reminders", &settings.reminders)?;
+    let renewal_reminders = leads("renewal_reminders", &settings.renewal_reminders)?;
     Ok(TtlPolicy {
         pay_as_you_go: rule("pay_as_you_go", &settings.pay_as_you_go)?,
         spot: rule("spot", &settings.spot)?,
         prepaid: rule("prepaid", &settings.prepaid)?,
         reminders,
+        renewal_reminders,
     })
 }
 

@@ -124,6 +124,26 @@ pub enum Event {
         on: bool,
         instance_ids: Vec<String>,
     },
+    /// Tencent isolated a prepaid instance at the end of its period: it is shut down, kept, and
+    /// destroyed at `destroyed_at` unless renewed.
+    Isolated {
+        request_id: RequestId,
+        instance_id: String,
+        #[serde(with = "stamp")]
+        destroyed_at: OffsetDateTime,
+    },
+    /// A purchase's prepaid instances end their period soon.
+    RenewalReminder {
+        request_id: RequestId,
+        owner: UserId,
+        instance_ids: Vec<String>,
+        #[serde(with = "stamp")]
+        expires_at: OffsetDateTime,
+        /// Whether Tencent renews them then by itself.
+        auto_renew: bool,
+        /// For an auto-renewal the balance will not cover: a month's price and what is spendable.
+        shortfall: Option<(Yuan, Fen)>,
+    },
     /// A spot keep-trying attempt failed; another follows.
     Retrying {
         request_id: RequestId,
@@ -229,6 +249,7 @@ impl Event {
                 | Event::LaunchFailed { .. }
                 | Event::StillPending { .. }
                 | Event::Reclaimed { .. }
+                | Event::Isolated { .. }
         )
     }
 
@@ -247,6 +268,8 @@ impl Event {
             | Event::Extended { request_id, .. }
             | Event::TtlEnded { request_id, .. }
             | Event::Renewed { request_id, .. }
+            | Event::Isolated { request_id, .. }
+            | Event::RenewalReminder { request_id, .. }
             | Event::AutoRenewSet { request_id, .. }
             | Event::Retrying { request_id, .. }
             | Event::Unreachable { request_id, .. }

@@ -36,6 +36,8 @@ pub enum RequestNews<'a> {
     Extended(u32),
     /// Its time to live ended.
     TtlEnded,
+    /// Its prepaid period ends at this moment (unix seconds) in this many seconds.
+    RenewalReminder(i64, u64),
     /// Its instances' auto-renewal was set, for the n-th time.
     RenewFlag(u64),
 }
@@ -53,6 +55,8 @@ pub enum InstanceNews {
     Gone,
     /// It has been PENDING for long.
     StillPending,
+    /// Tencent isolated it at the end of its prepaid period.
+    Isolated,
 }
 
 impl DedupeKey {
@@ -72,6 +76,7 @@ impl DedupeKey {
             RequestNews::Extended(n) => format!("extended:{n}"),
             RequestNews::TtlEnded => "ttl-ended".to_owned(),
             RequestNews::RenewFlag(n) => format!("renew-flag:{n}"),
+            RequestNews::RenewalReminder(deadline, lead) => format!("renewal-reminder:{deadline}:{lead}"),
         };
         DedupeKey(format!("request:{id}:{what}"))
     }
@@ -84,6 +89,7 @@ impl DedupeKey {
             InstanceNews::LaunchFailed => "launch-failed",
             InstanceNews::Gone => "gone",
             InstanceNews::StillPending => "still-pending",
+            InstanceNews::Isolated => "isolated",
         };
         DedupeKey(format!("instance:{instance_id}:{what}"))
     }

@@ -197,10 +197,116 @@ impl Desk {
                 warn!(purchase = %purchase, error = %super::Chain(&error), "a lifetime could not be handled; next pass");
             }
         }
+        match self.remind_renewals(now).await {
+            Ok(sent) => pass.reminded += sent,
+            Err(error) => warn!(error = %super::Chain(&error), "renewal reminders could not be handled; next pass"),
+        }
         if pass != LifetimePass::default() {
             self.wake_dispatcher();
         }
         Ok(pass)
+    }
+
+    /// Reminders before prepaid periods end: per purchase, the most urgent lead that is due and
+    /// not sent for its soonest expiry; for servers that renew themselves, whether the balance
+    /// covers a month.
+    async fn remind_renewals(&self, now: OffsetDateTime) -> Result<usize, DeskError> {
+        let leads = &self.settings().parse.ttl.renewal_reminders;
+        let Some(horizon) = leads.first().copied() else {
+            return Ok(0);
+        };
+        let expiring = self
+            .store()
+            .session()
+            .await?
+            .prepaid_expiring(now, now + horizon)
+            .await?;
+        let mut by_purchase: std::collections::BTreeMap<RequestId, Vec<InstanceRecord>> = Default::default();
+        for instance in expiring {
+            by_purchase.entry(instance.request_id).or_default().push(instance);
+        }
+        let mut sent = 0;
+        for (purchase, instances) in by_purchase {
+            let Some(expires_at) = instances.iter().filter_map(|i| i.expires_at).min() else {
+                continue;
+            };
+            let Some(lead) = leads.iter().copied().filter(|lead| expires_at - now <= *lead).min() else {
+                continue;
+            };
+            if self
+                .store()
+                .session()
+                .await?
+                .reminder_recorded(purchase, "renewal", expires_at, lead)
+                .await?
+            {
+                continue;
+            }
+            let ids: Vec<String> = instances.iter().map(|i| i.instance_id.clone()).collect();
+            let auto_renew = instances.iter().all(|i| i.auto_renew);
+            let shortfall = if auto_renew {
+                self.renewal_shortfall(&instances[0].region, &ids).await
+            } else {
+                None
+            };
+            let mut tx = self.store().begin().await?;
+            let Some(record) = tx.lock_request(purchase).await? else {
+                continue;
+            };
+            if !tx.record_reminder(purchase, "renewal", expires_at, lead, now).await? {
+                continue;
+            }
+            let event = Event::RenewalReminder {
+                request_id: purchase,
+                owner: record.requester_id,
+                instance_ids: ids,
+                expires_at,
+                auto_renew,
+                shortfall,
+            };
+            let key = DedupeKey::request(
+                purchase,
+                RequestNews::RenewalReminder(expires_at.unix_timestamp(), lead.as_secs()),
+            );
+            tx.enqueue_notification(&notice_row(&key, &event, now)).await?;
+            let detail = format!(
+                "{} before the prepaid period ends at {}{}",
+                crate::domain::duration::format_duration(lead),
+                stamp(expires_at),
+                if shortfall.is_some() {
+                    "; the balance does not cover the automatic renewal"
+                } else {
+                    ""
+                }
+            );
+            tx.insert_audit(&system_audit(purchase, now, AuditAction::Reminded, detail))
+                .await?;
+            tx.commit().await?;
+            info!(purchase = %purchase, "renewal reminder queued");
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// A month's renewal price and the spendable balance, when the balance does not cover it
+    /// (nothing when it does, or when either cannot be read: the reminder says what it knows).
+    async fn renewal_shortfall(&self, region: &str, ids: &[String]) -> Option<(Yuan, crate::money::Fen)> {
+        let (price, balance) = tokio::join!(
+            self.tencent().inquiry_price_renew_instances(region, ids, 1),
+            self.tencent().describe_account_balance()
+        );
+        let (price, balance) = match (price, balance) {
+            (Ok(price), Ok(balance)) => (price, balance),
+            (Err(error), _) | (_, Err(error)) => {
+                warn!(%error, "could not check the balance against an automatic renewal");
+                return None;
+            }
+        };
+        let Quote::Prepaid { total, .. } = super::cloud::renewal_quote(&price.data, 1) else {
+            return None;
+        };
+        let spendable = balance.data.spendable();
+        (spendable < total.to_fen_ceil()).then_some((total, spendable))
     }
 
     /// Queues the most urgent reminder that is due and not sent for the lifetime's current end.

@@ -35,7 +35,7 @@ pub use lifetime::{Extension, LifetimePass};
 pub use outbox::{Posting, notice_row};
 pub use submit::SubmitOutcome;
 pub use tracking::{Observation, TrackerSettings, observe, postpone, settled_state};
-pub use views::{BalanceReport, RequestView};
+pub use views::{BalanceReport, ReleaseNote, RequestView};
 pub use vote::{Ballot, VoteOutcome};
 
 use crate::clock::Clock;

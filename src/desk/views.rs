@@ -17,6 +17,19 @@ pub struct RequestView {
     pub instances: Vec<InstanceRecord>,
     /// When its servers are released automatically (a purchase with a time to live, once bought).
     pub lifetime: Option<LifetimeRecord>,
+    /// The release requests that gave its instances back: who asked, and why.
+    pub releases: Vec<ReleaseNote>,
+}
+
+/// Who released some of a purchase's instances, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseNote {
+    /// The release request.
+    pub request_id: RequestId,
+    /// Who asked for it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
 }
 
 impl RequestView {
@@ -61,11 +74,25 @@ impl Desk {
         let votes = session.votes(id).await?;
         let instances = session.instances_of(id).await?;
         let lifetime = session.lifetime(id).await?;
+        let mut releases: Vec<ReleaseNote> = Vec::new();
+        for release in instances.iter().filter_map(|i| i.release_request) {
+            if releases.iter().any(|r| r.request_id == release) {
+                continue;
+            }
+            if let Some(found) = session.request(release).await? {
+                releases.push(ReleaseNote {
+                    request_id: release,
+                    by: found.requester_name.clone(),
+                    reason: found.operation.reason().unwrap_or_default().to_owned(),
+                });
+            }
+        }
         Ok(RequestView {
             record,
             votes,
             instances,
             lifetime,
+            releases,
         })
     }
 

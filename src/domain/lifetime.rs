@@ -29,6 +29,8 @@ pub struct TtlPolicy {
     pub prepaid: TtlRule,
     /// How long before the end the owner is reminded, longest first.
     pub reminders: Vec<Duration>,
+    /// How long before a prepaid period ends the owner is reminded, longest first.
+    pub renewal_reminders: Vec<Duration>,
 }
 
 impl Default for TtlPolicy {
@@ -45,6 +47,7 @@ impl Default for TtlPolicy {
             spot: none,
             prepaid: none,
             reminders: Vec::new(),
+            renewal_reminders: Vec::new(),
         }
     }
 }
@@ -136,6 +139,7 @@ mod tests {
                 allow_none: true,
             },
             reminders: vec![Duration::from_secs(86_400), Duration::from_secs(3600)],
+            renewal_reminders: vec![Duration::from_secs(7 * 86_400)],
         }
     }
 

@@ -76,6 +76,10 @@ pub struct InstanceRecord {
     pub released_at: Option<OffsetDateTime>,
     /// The release request that did.
     pub release_request: Option<RequestId>,
+    /// When its prepaid period ends, as last seen.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Whether Tencent renews it at the end of its period, as last seen.
+    pub auto_renew: bool,
 }
 
 /// A change to an instance seen by the tracker.
@@ -105,10 +109,14 @@ pub struct InstanceUpdate {
     pub poll_interval: Duration,
     /// When it was polled.
     pub now: OffsetDateTime,
+    /// When its prepaid period ends, as seen now (a stored time is kept when none is seen).
+    pub expires_at: Option<OffsetDateTime>,
+    /// Whether Tencent renews it at the end of its period.
+    pub auto_renew: bool,
 }
 
 const COLUMNS: &str = "instance_id, request_id, region, zone, billing, hourly_price, state, private_ips, public_ips, \
-     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms, released_at, release_request_id";
+     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms, released_at, release_request_id, expires_at, auto_renew";
 
 fn split_ips(text: String) -> Vec<String> {
     text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -143,6 +151,8 @@ fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
         poll_interval: Duration::from_millis(row.int("poll_interval_ms")?.max(0) as u64),
         released_at: row.opt_int("released_at")?.map(from_ms),
         release_request: row.opt_int("release_request_id")?.map(RequestId::new),
+        expires_at: row.opt_int("expires_at")?.map(from_ms),
+        auto_renew: row.flag("auto_renew")?,
     })
 }
 
@@ -257,7 +267,8 @@ impl Session {
     pub async fn update_instance(&mut self, update: &InstanceUpdate) -> StoreResult<()> {
         const SQL: &str = "UPDATE instances SET state = $2, private_ips = $3, public_ips = $4, error = $5, \
              running_at = COALESCE(running_at, $6), public_ip_at = COALESCE(public_ip_at, $7), gone_at = COALESCE(gone_at, $8), \
-             watching = $9, next_poll_at = $10, poll_interval_ms = $11, updated_at = $12 WHERE instance_id = $1";
+             watching = $9, next_poll_at = $10, poll_interval_ms = $11, updated_at = $12, \
+             expires_at = COALESCE($13, expires_at), auto_renew = $14 WHERE instance_id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(&update.instance_id)
@@ -272,6 +283,8 @@ impl Session {
                 .bind(to_ms(update.next_poll_at))
                 .bind(update.poll_interval.as_millis() as i64)
                 .bind(to_ms(update.now))
+                .bind(update.expires_at.map(to_ms))
+                .bind(update.auto_renew)
                 .execute(&mut *conn)
                 .await?;
             Ok(())
@@ -323,6 +336,30 @@ impl Session {
             });
         }
         Ok(())
+    }
+
+    /// Prepaid instances still in use whose period ends after `after` and by `until`, soonest
+    /// first.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn prepaid_expiring(
+        &mut self,
+        after: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM instances WHERE billing = 'prepaid' AND gone_at IS NULL AND released_at IS NULL \
+             AND expires_at > $1 AND expires_at <= $2 ORDER BY expires_at, instance_id"
+        ));
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .bind(to_ms(after))
+                .bind(to_ms(until))
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(decode)
+                .collect()
+        })
     }
 
     /// Instances bought since `since` (for the digest).

@@ -135,6 +135,29 @@ impl Session {
         })
     }
 
+    /// Whether reminder `kind` of `request_id`, `lead` before `deadline`, was recorded.
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %request_id, kind))]
+    pub async fn reminder_recorded(
+        &mut self,
+        request_id: RequestId,
+        kind: &str,
+        deadline: OffsetDateTime,
+        lead: Duration,
+    ) -> StoreResult<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM reminders WHERE request_id = $1 AND kind = $2 AND deadline = $3 \
+             AND lead_ms = $4";
+        on_backend!(self, |conn| {
+            let n: i64 = sqlx::query_scalar(SQL)
+                .bind(request_id.get())
+                .bind(kind)
+                .bind(to_ms(deadline))
+                .bind(lead.as_millis() as i64)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
     /// Records reminder `kind` of `request_id` sent `lead` before `deadline`; false when it was
     /// recorded already (sent before a restart, or by another pass).
     #[tracing::instrument(level = "debug", skip_all, fields(request_id = %request_id, kind))]

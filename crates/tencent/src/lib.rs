@@ -28,5 +28,10 @@ pub const ACTIONS: &[&str] = &[
     "DescribeZones",
     "DescribeZoneInstanceConfigInfos",
     "DescribeImages",
+    "InquiryPriceTerminateInstances",
+    "TerminateInstances",
+    "InquiryPriceRenewInstances",
+    "RenewInstances",
+    "ModifyInstancesRenewFlag",
     "DescribeAccountBalance",
 ];

@@ -176,10 +176,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
             .ok_or_else(|| "usage: /as NAME".into()),
         "/wait" => Ok(Command::Wait(duration(args.first(), "/wait 5s")?)),
         "/press" => {
-            let usage = "/press extend|release-now N (a time-to-live reminder's buttons)";
+            let usage = "/press extend|release-now|renew N (the buttons under a reminder)";
             let action = match args.first().map(String::as_str) {
                 Some("extend") => LifetimeAction::Extend,
                 Some("release-now") => LifetimeAction::ReleaseNow,
+                Some("renew") => LifetimeAction::Renew,
                 _ => return Err(format!("usage: {usage}")),
             };
             Ok(Command::Press(action, id(args.get(1), usage)?))

@@ -263,6 +263,10 @@ impl Console {
                 ));
             }
             Command::Press(LifetimeAction::Extend, purchase) => self.extend(purchase, None).await?,
+            // On Discord the button opens a form asking for the months; here the command does.
+            Command::Press(LifetimeAction::Renew, purchase) => self.private(&format!(
+                "Renew… asks how many months: /cvm renew {purchase} months:1 (1–12, 24, 36, 48 or 60)"
+            )),
             Command::Press(LifetimeAction::ReleaseNow, purchase) => {
                 let view = self
                     .desk

@@ -73,6 +73,14 @@ impl Handler {
     }
 
     pub(super) async fn modal(&self, ctx: &Context, modal: &ModalInteraction) {
+        if let Some(purchase) = modal
+            .data
+            .custom_id
+            .strip_prefix(super::lifetime::RENEW_MODAL)
+            .and_then(|id| id.parse::<crate::domain::RequestId>().ok())
+        {
+            return self.renew_form(ctx, modal, purchase).await;
+        }
         let parsed = modal.data.custom_id.strip_prefix(REJECT_MODAL).and_then(|rest| {
             let (id, hash) = rest.split_once(':')?;
             Some((id.parse::<crate::domain::RequestId>().ok()?, hash.to_owned()))

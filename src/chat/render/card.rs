@@ -196,7 +196,22 @@ fn instances_text(view: &RequestView, style: TimeStyle) -> Option<String> {
         .take(10)
         .map(|i| {
             if let (Some(at), Some(by)) = (i.released_at, i.release_request) {
-                return format!("`{}` released {} (request #{by})", i.instance_id, style.at(at));
+                let note = view.releases.iter().find(|r| r.request_id == by);
+                let who = note.map(|r| format!(" by {}", r.by)).unwrap_or_default();
+                let why = note
+                    .filter(|r| !r.reason.is_empty())
+                    .map(|r| format!(": {}", r.reason))
+                    .unwrap_or_default();
+                let bin = if i.gone_at.is_none() {
+                    ", in Tencent's recycle bin"
+                } else {
+                    ""
+                };
+                return format!(
+                    "`{}` released {}{who}{bin} (request #{by}{why})",
+                    i.instance_id,
+                    style.at(at)
+                );
             }
             let mut line = format!("`{}` {}", i.instance_id, i.state);
             if !i.private_ips.is_empty() {
@@ -204,6 +219,10 @@ fn instances_text(view: &RequestView, style: TimeStyle) -> Option<String> {
             }
             if !i.public_ips.is_empty() {
                 line.push_str(&format!(" · public {}", i.public_ips.join(", ")));
+            }
+            if let Some(until) = i.expires_at.filter(|_| i.gone_at.is_none()) {
+                let renews = if i.auto_renew { ", renews itself" } else { "" };
+                line.push_str(&format!(" · paid until {}{renews}", style.at(until)));
             }
             line
         })

@@ -64,6 +64,8 @@ pub enum LifetimeAction {
     Extend,
     /// Release the servers now.
     ReleaseNow,
+    /// Renew prepaid servers (asks for the months).
+    Renew,
 }
 
 /// The id of a reminder's button: `cvm:extend:<purchase>` or `cvm:release-now:<purchase>`.
@@ -71,6 +73,7 @@ pub fn lifetime_button_id(action: LifetimeAction, purchase: RequestId) -> String
     let name = match action {
         LifetimeAction::Extend => "extend",
         LifetimeAction::ReleaseNow => "release-now",
+        LifetimeAction::Renew => "renew",
     };
     format!("cvm:{name}:{purchase}")
 }
@@ -82,6 +85,7 @@ pub fn parse_lifetime_button_id(id: &str) -> Option<(LifetimeAction, RequestId)>
     let action = match name {
         "extend" => LifetimeAction::Extend,
         "release-now" => LifetimeAction::ReleaseNow,
+        "renew" => LifetimeAction::Renew,
         _ => return None,
     };
     Some((action, RequestId::new(number.parse().ok()?)))

@@ -263,6 +263,40 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                 )
             }
         }
+        Event::Isolated {
+            request_id,
+            instance_id,
+            destroyed_at,
+        } => format!(
+            "🧊 `{instance_id}` of request #{request_id} reached the end of its prepaid period without renewal: Tencent Cloud shut it down and keeps it, with its data, until {}, then destroys it. `/cvm renew request:{request_id} months:1` brings it back.",
+            style.at(*destroyed_at)
+        ),
+        Event::RenewalReminder {
+            request_id,
+            owner,
+            instance_ids,
+            expires_at,
+            auto_renew,
+            shortfall,
+        } => {
+            let then = match (auto_renew, shortfall) {
+                (true, Some((price, spendable))) => format!(
+                    "Tencent Cloud would renew them for a month ({price}), but the balance ({}) does not cover it: top up, or they are isolated then.",
+                    spendable.to_yuan()
+                ),
+                (true, None) => "Tencent Cloud renews them then for a month from the balance.".to_owned(),
+                (false, _) => {
+                    "They are isolated then unless renewed: **Renew…** pays for more months (approved like a purchase)."
+                        .to_owned()
+                }
+            };
+            format!(
+                "📅 <@{owner}> the prepaid period of {} ({}) ends {}. {then}",
+                about(request_id),
+                listed(instance_ids),
+                style.at(*expires_at)
+            )
+        }
         Event::TtlReminder {
             request_id,
             owner,
@@ -381,11 +415,16 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
     };
     let mentions = match notice {
         Event::Expired { requester_id, .. } => vec![*requester_id],
-        Event::TtlReminder { owner, .. } => vec![*owner],
+        Event::TtlReminder { owner, .. } | Event::RenewalReminder { owner, .. } => vec![*owner],
         _ => Vec::new(),
     };
     let buttons = match notice {
         Event::TtlReminder { request_id, .. } => lifetime_buttons(*request_id),
+        Event::RenewalReminder { request_id, .. } => vec![Button {
+            id: lifetime_button_id(LifetimeAction::Renew, *request_id),
+            label: "Renew…".into(),
+            style: ButtonStyle::Success,
+        }],
         _ => Vec::new(),
     };
     Outgoing {

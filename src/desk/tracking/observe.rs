@@ -7,7 +7,7 @@ use crate::desk::keys::{DedupeKey, InstanceNews};
 use crate::domain::{BillingKind, RequestId, RequestState};
 use crate::store::{InstanceRecord, InstanceUpdate};
 use crate::tencent::cvm::Instance;
-use crate::tencent::enums::InstanceState;
+use crate::tencent::enums::{InstanceState, RenewFlag};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -61,6 +61,14 @@ fn gone(
     )
 }
 
+/// How long Tencent Cloud keeps a prepaid instance isolated at the end of its period before it
+/// destroys it (CVM's recycle-bin rule for expired prepaid instances).
+pub const EXPIRED_RETENTION: Duration = Duration::from_secs(7 * 86_400);
+
+fn isolated_by_expiry(instance: &Instance) -> bool {
+    instance.restrict_state.as_deref() == Some("EXPIRED") || instance.isolated_source.as_deref() == Some("EXPIRE")
+}
+
 fn gone_reason(billing: BillingKind, seen: Option<&Instance>) -> String {
     if seen.and_then(|i| i.restrict_state.as_deref()) == Some("EXPIRED") {
         "its prepaid period ended without renewal, so Tencent Cloud isolated it; renew it in the console within \
@@ -94,6 +102,12 @@ pub fn observe(
                 .instance_state
                 .clone()
                 .unwrap_or_else(|| InstanceState::Unknown("UNKNOWN".into()));
+            update.expires_at = instance
+                .expired_time
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+            update.auto_renew = instance.renew_flag == Some(RenewFlag::NotifyAndAutoRenew);
             update.private_ips = instance.private_ip_addresses.clone();
             update.public_ips = instance.public_ip_addresses.clone().unwrap_or_default();
             match &state {
@@ -140,6 +154,19 @@ pub fn observe(
                             request_id,
                             instance_id: id.clone(),
                             reason,
+                        },
+                    ));
+                }
+                // Isolated at the end of its prepaid period: still there, and renewable, for
+                // the recycle bin's time. Told once; it stays watched, so a renewal or its end is seen.
+                InstanceState::Shutdown if isolated_by_expiry(instance) => {
+                    let expired = update.expires_at.or(record.expires_at).unwrap_or(now);
+                    notices.push((
+                        DedupeKey::instance(id, InstanceNews::Isolated),
+                        Event::Isolated {
+                            request_id,
+                            instance_id: id.clone(),
+                            destroyed_at: expired + EXPIRED_RETENTION,
                         },
                     ));
                 }
@@ -235,6 +262,8 @@ impl InstanceUpdate {
             next_poll_at: now,
             poll_interval: record.poll_interval,
             now,
+            expires_at: None,
+            auto_renew: record.auto_renew,
         }
     }
 }
@@ -277,6 +306,8 @@ mod tests {
             gone_at: None,
             released_at: None,
             release_request: None,
+            expires_at: None,
+            auto_renew: false,
             watching: true,
             next_poll_at: START,
             poll_interval: Duration::from_secs(3),
@@ -307,20 +338,25 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_prepaid_instance_is_told_as_not_renewed() {
+    fn an_expired_prepaid_instance_is_told_isolated_until_it_is_destroyed_and_stays_watched() {
         let mut record = record();
         record.billing = BillingKind::Prepaid;
         let isolated = Instance {
             restrict_state: Some("EXPIRED".into()),
+            expired_time: Some("2025-01-01T00:00:00Z".into()),
             ..seen("SHUTDOWN", Some("43.1.2.3"))
         };
         let observation = observe(&record, Some(&isolated), START, &settings());
-        assert_eq!(keys(&observation), ["instance:ins-1:gone"]);
-        let Event::Reclaimed { reason, .. } = &observation.notices[0].1 else {
+        assert_eq!(keys(&observation), ["instance:ins-1:isolated"]);
+        let Event::Isolated { destroyed_at, .. } = &observation.notices[0].1 else {
             panic!("{:?}", observation.notices);
         };
-        assert!(reason.contains("prepaid period ended without renewal"), "{reason}");
-        assert!(!observation.update.watching);
+        assert_eq!(*destroyed_at, START + EXPIRED_RETENTION);
+        assert!(
+            observation.update.watching,
+            "renewable while isolated, so still watched"
+        );
+        assert_eq!(observation.update.gone_at, None);
     }
 
     #[test]

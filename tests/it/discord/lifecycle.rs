@@ -12,6 +12,7 @@ use std::time::Duration;
 const REMIND_AT_ONCE: &str = r#"
 [policy.ttl]
 reminders = ["2d"]
+renewal_reminders = ["40d"]
 pay_as_you_go = { default = "3d", max = "30d", allow_none = false }
 spot = { default = "1d", max = "7d", allow_none = false }
 prepaid = { default = "none", max = "none", allow_none = true }
@@ -180,5 +181,71 @@ async fn a_ttl_reminder_offers_extend_and_release_now_to_the_owner() {
         .await;
     assert_eq!(terminations(&app), 1);
     assert!(ended(&app, &instance));
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_renewal_reminder_asks_for_the_months_and_an_approved_renewal_pays_once() {
+    // The simulator's clock starts today, so its expiry times are the bot's.
+    let mut sim = crate::support::sim::test_config();
+    sim.start_time = Some(
+        time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("a time"),
+    );
+    let app = DiscordApp::start_with_sim(Backend::Sqlite, sim, REMIND_AT_ONCE)
+        .await
+        .expect("SQLite");
+    let options = [
+        ("months", json!(1)),
+        ("zone", json!(crate::support::sim::ZONE)),
+        ("type", json!(crate::support::sim::TYPE)),
+        ("image", json!(crate::support::sim::IMAGE)),
+    ];
+    let filing = app.fake.slash_command(ALICE, app.channel, "cvm buy prepaid", &options);
+    let id = crate::support::discord_app::filed_request_id(&app.answer(&filing).await);
+    let card = app.wait_for_card(id, |c| !c.components.is_empty()).await;
+    app.fake.click_button(BOB, card.id, &button(&card, "cvm:approve:"));
+    app.wait_until_submitted().await;
+    app.test.sim.advance(Duration::from_secs(60));
+
+    let reminder = app
+        .fake
+        .wait_for_message(app.channel, |m| m.content.contains("prepaid period"), WAIT)
+        .await;
+    assert!(
+        reminder.content.contains(&format!("<@{ALICE}>")),
+        "{}",
+        reminder.content
+    );
+    let pressed = app
+        .fake
+        .click_button(ALICE, reminder.id, &button(&reminder, "cvm:renew:"));
+    let form = app.fake.interaction_response(&pressed, WAIT).await;
+    assert_eq!(form.callback_type, Some(9), "a form asks for the months: {form:#?}");
+    let form_id = form.data["custom_id"].as_str().expect("the form's id").to_owned();
+    let submitted = app.fake.submit_modal(ALICE, &form_id, &[("months", "2")]);
+    let told = app.private_answer(&submitted).await;
+    assert!(told.contains("Filed renewal request #2 for 2 month(s)"), "{told}");
+
+    let renewal = app.wait_for_card(RequestId::new(2), |c| !c.components.is_empty()).await;
+    assert!(renewal.text().contains("Renewing"), "{}", renewal.text());
+    let own = app
+        .fake
+        .click_button(ALICE, renewal.id, &button(&renewal, "cvm:approve:"));
+    assert!(app.private_answer(&own).await.contains("your own request"));
+    app.fake
+        .click_button(BOB, renewal.id, &button(&renewal, "cvm:approve:"));
+    app.fake
+        .wait_for_message(app.channel, |m| m.content.contains("renewed for 2 month(s)"), WAIT)
+        .await;
+    let renewals = app
+        .test
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.action == "RenewInstances")
+        .count();
+    assert_eq!(renewals, 1, "RenewInstances once");
     app.finish().await;
 }

@@ -75,6 +75,11 @@ impl DiscordApp {
 
     /// Like [`Self::start`] with extra configuration (TOML) layered last.
     pub async fn start_with(backend: Backend, extra: &str) -> Option<DiscordApp> {
+        Self::start_with_sim(backend, crate::support::sim::test_config(), extra).await
+    }
+
+    /// Like [`Self::start_with`] with a simulator configuration of the test's choosing.
+    pub async fn start_with_sim(backend: Backend, sim: cvmbot::sim::SimConfig, extra: &str) -> Option<DiscordApp> {
         init_logging();
         let fake = FakeDiscord::start().await;
         let approver_role = fake.add_role("approver", 0);
@@ -100,7 +105,7 @@ admins = {{ roles = ["{admin_role}"] }}
 {}"#,
             FAST_WORKERS
         );
-        let test = spawn_app(backend, &layered(&settings, extra)).await?;
+        let test = crate::support::app::spawn_app_with(backend, sim, &layered(&settings, extra)).await?;
         let channel = fake.default_channel_id();
         let mut app = DiscordApp {
             fake,

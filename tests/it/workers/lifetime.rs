@@ -143,3 +143,55 @@ on_both_backends! {
         assert!(rig.t.sim.requests().iter().all(|r| r.action != "TerminateInstances"), "nothing released");
     }
 }
+
+on_both_backends! {
+    async fn a_prepaid_period_is_reminded_once_per_lead_warned_when_the_balance_cannot_renew_and_told_when_isolated(backend) {
+        let Some(mut rig) = Rig::start(backend, "").await else { return };
+        let id = rig.buy(&crate::support::app::prepaid_form(1)).await;
+        rig.drive(Duration::from_secs(60), Duration::from_secs(10)).await;
+        let expires_at = rig.instances(id).await[0].expires_at.expect("the tracker saw ExpiredTime");
+        let left = expires_at - rig.clock.now();
+        assert!(left > time::Duration::days(27), "a month's period: {left}");
+        assert!(rig.desk().view(id).await.expect("view").lifetime.is_none(), "prepaid gets no TTL by default");
+
+        // Seven days before: one reminder with Renew…, once across passes and restarts.
+        rig.advance(Duration::try_from(left - time::Duration::days(7)).expect("positive") + Duration::from_secs(60));
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reminded, 1);
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reminded, 0);
+        rig.restart().await;
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reminded, 0);
+        rig.dispatcher().run_once().await.expect("delivery");
+        let renew = |rig: &Rig| -> Vec<cvmbot::chat::model::Outgoing> {
+            rig.t.notifier.recorded().into_iter().filter_map(|r| match r {
+                Recorded::Post { message, .. } if message.buttons.iter().any(|b| b.id == format!("cvm:renew:{id}")) => Some(message),
+                _ => None,
+            }).collect()
+        };
+        let posted = renew(&rig);
+        assert_eq!(posted.len(), 1);
+        let text = posted[0].text.clone().unwrap_or_default();
+        assert!(text.contains("prepaid period") && text.contains("isolated then unless renewed"), "{text}");
+        assert_eq!(posted[0].mentions, vec![alice().id]);
+
+        // Automatic renewal on, and too little money for it: the day-before reminder says so.
+        rig.desk().set_auto_renew(&alice(), id, true).await.expect("auto-renew on");
+        rig.t.sim.set_balance(cvmbot::sim::DEFAULT_SECRET_ID, cvmbot::money::Fen::new(100)).expect("balance");
+        rig.advance(6 * DAY);
+        rig.drive(Duration::from_secs(120), Duration::from_secs(30)).await;
+        assert!(rig.instances(id).await[0].auto_renew, "the tracker saw the renew flag");
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reminded, 1);
+        rig.dispatcher().run_once().await.expect("delivery");
+        let posted = renew(&rig);
+        assert_eq!(posted.len(), 2);
+        let text = posted[1].text.clone().unwrap_or_default();
+        assert!(text.contains("does not cover it"), "{text}");
+
+        // The period ends unpaid: Tencent isolates it, and the channel hears until when it is kept.
+        rig.drive(2 * DAY, Duration::from_secs(3600)).await;
+        let isolated: Vec<String> = rig.texts_in(REQUEST_CHANNEL).into_iter().filter(|t| t.contains("end of its prepaid period")).collect();
+        assert_eq!(isolated.len(), 1, "told once: {isolated:?}");
+        assert!(isolated[0].contains("keeps it, with its data, until"), "{}", isolated[0]);
+        let instance = &rig.instances(id).await[0];
+        assert!(instance.gone_at.is_none() && instance.watching, "still renewable: {instance:?}");
+    }
+}
