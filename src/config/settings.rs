@@ -166,6 +166,7 @@ pub struct SubmitterSettings {
 pub struct WorkersSettings {
     pub lease: Span,
     pub lifetimes_interval: Span,
+    pub still_running_every: Span,
 }
 
 /// `[tracker]`.

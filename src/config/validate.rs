@@ -88,6 +88,7 @@ fn desk_settings(
         keep_trying_max_interval: settings.submitter.keep_trying_max_interval.0,
         resend_after: RESEND_AFTER,
         first_poll: settings.tracker.initial_interval.0,
+        still_running_every: settings.workers.still_running_every.0,
         catalogue_regions: regions,
     }
 }

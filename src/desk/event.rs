@@ -144,6 +144,14 @@ pub enum Event {
         /// For an auto-renewal the balance will not cover: a month's price and what is spendable.
         shortfall: Option<(Yuan, Fen)>,
     },
+    /// What cvmbot bought for `owner` that still runs (posted where their latest such purchase
+    /// was filed).
+    StillRunning {
+        /// That latest purchase.
+        request_id: RequestId,
+        owner: UserId,
+        purchases: Vec<StillRunningItem>,
+    },
     /// A spot keep-trying attempt failed; another follows.
     Retrying {
         request_id: RequestId,
@@ -269,6 +277,7 @@ impl Event {
             | Event::TtlEnded { request_id, .. }
             | Event::Renewed { request_id, .. }
             | Event::Isolated { request_id, .. }
+            | Event::StillRunning { request_id, .. }
             | Event::RenewalReminder { request_id, .. }
             | Event::AutoRenewSet { request_id, .. }
             | Event::Retrying { request_id, .. }
@@ -283,6 +292,23 @@ impl Event {
 }
 
 /// How long the spendable balance lasts at the current burn.
+/// One purchase in a still-running report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StillRunningItem {
+    pub purchase: RequestId,
+    /// `1 × S5.MEDIUM4 spot in ap-guangzhou-3`.
+    pub headline: String,
+    /// Servers still in use.
+    pub servers: u32,
+    /// What they burn per hour now (0 for prepaid).
+    pub per_hour: Yuan,
+    /// What they cost since purchase: the hourly burn so far, or the prepaid total.
+    pub since_purchase: Yuan,
+    /// When they are released automatically, if they have a time to live.
+    #[serde(with = "stamp::option")]
+    pub release_at: Option<OffsetDateTime>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Runway {
@@ -327,6 +353,23 @@ impl Runway {
 
 /// Times as RFC 3339; older rows wrote `2026-11-23 10:00 UTC`, which is still read.
 mod stamp {
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(at: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+            #[derive(Serialize)]
+            struct Wrap(#[serde(with = "super")] OffsetDateTime);
+            at.map(Wrap).serialize(serializer)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(with = "super")] OffsetDateTime);
+            Ok(Option::<Wrap>::deserialize(deserializer)?.map(|w| w.0))
+        }
+    }
+
     use serde::{Deserialize, Deserializer, Serializer};
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;

@@ -104,6 +104,11 @@ impl DedupeKey {
         DedupeKey(format!("{BALANCE_PREFIX}{sequence}:{what}"))
     }
 
+    /// The still-running report to `owner` for period number `period`.
+    pub fn still_running(owner: crate::domain::UserId, period: i64) -> DedupeKey {
+        DedupeKey(format!("still-running:{owner}:{period}"))
+    }
+
     /// The daily digest of `date`.
     pub fn digest(date: time::Date) -> DedupeKey {
         DedupeKey(format!("digest:{date}"))

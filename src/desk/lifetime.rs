@@ -39,6 +39,8 @@ pub struct LifetimePass {
     pub reminded: usize,
     /// Lifetimes that ended (their release filed, or nothing left).
     pub ended: usize,
+    /// Still-running reports queued.
+    pub reported: usize,
 }
 
 impl Desk {
@@ -197,6 +199,10 @@ impl Desk {
                 warn!(purchase = %purchase, error = %super::Chain(&error), "a lifetime could not be handled; next pass");
             }
         }
+        match self.report_still_running(now).await {
+            Ok(sent) => pass.reported += sent,
+            Err(error) => warn!(error = %super::Chain(&error), "the still-running report failed; next pass"),
+        }
         match self.remind_renewals(now).await {
             Ok(sent) => pass.reminded += sent,
             Err(error) => warn!(error = %super::Chain(&error), "renewal reminders could not be handled; next pass"),
@@ -205,6 +211,95 @@ impl Desk {
             self.wake_dispatcher();
         }
         Ok(pass)
+    }
+
+    /// Once per period (`still_running_every`, counted from Monday 00:00 UTC): each owner hears
+    /// what cvmbot bought for them that still runs, where their latest such purchase was filed.
+    async fn report_still_running(&self, now: OffsetDateTime) -> Result<usize, DeskError> {
+        let every = self.settings().still_running_every;
+        if every.is_zero() {
+            return Ok(0);
+        }
+        let monday = time::macros::datetime!(1970-01-05 00:00 UTC);
+        let period = ((now - monday).whole_seconds().max(0) as u64 / every.as_secs().max(1)) as i64;
+        if *self.inner.still_running_reported.lock().expect("report lock") == Some(period) {
+            return Ok(0);
+        }
+        let instances = self.store().session().await?.instances_in_use().await?;
+        let mut by_purchase: std::collections::BTreeMap<RequestId, Vec<InstanceRecord>> = Default::default();
+        for instance in instances {
+            by_purchase.entry(instance.request_id).or_default().push(instance);
+        }
+        let mut by_owner: std::collections::BTreeMap<UserId, (RequestId, Vec<super::StillRunningItem>)> =
+            Default::default();
+        let mut session = self.store().session().await?;
+        for (purchase, instances) in by_purchase {
+            let Some(record) = session.request(purchase).await? else {
+                continue;
+            };
+            let Operation::Buy(spec) = &record.operation else {
+                continue;
+            };
+            let per_hour = Yuan::new(instances.iter().map(|i| i.hourly_price.amount()).sum());
+            let since_purchase = match &record.quote {
+                Quote::Prepaid { total, .. } => *total,
+                _ => Yuan::new(
+                    instances
+                        .iter()
+                        .map(|i| {
+                            let hours = rust_decimal::Decimal::from((now - i.created_at).whole_seconds().max(0))
+                                / rust_decimal::Decimal::from(3600);
+                            i.hourly_price.amount() * hours
+                        })
+                        .sum::<rust_decimal::Decimal>()
+                        .round_dp(2),
+                ),
+            };
+            let release_at = session
+                .lifetime(purchase)
+                .await?
+                .filter(|l| l.ended_at.is_none())
+                .map(|l| l.release_at);
+            let item = super::StillRunningItem {
+                purchase,
+                headline: format!(
+                    "{} × {} {} in {}",
+                    spec.count(),
+                    spec.instance_type(),
+                    spec.billing().kind().label(),
+                    spec.zone()
+                ),
+                servers: instances.len() as u32,
+                per_hour,
+                since_purchase,
+                release_at,
+            };
+            let entry = by_owner.entry(record.requester_id).or_insert((purchase, Vec::new()));
+            entry.0 = entry.0.max(purchase);
+            entry.1.push(item);
+        }
+        drop(session);
+        let mut sent = 0;
+        let mut tx = self.store().begin().await?;
+        for (owner, (latest, purchases)) in by_owner {
+            let event = Event::StillRunning {
+                request_id: latest,
+                owner,
+                purchases,
+            };
+            if tx
+                .enqueue_notification(&notice_row(&DedupeKey::still_running(owner, period), &event, now))
+                .await?
+            {
+                sent += 1;
+            }
+        }
+        tx.commit().await?;
+        *self.inner.still_running_reported.lock().expect("report lock") = Some(period);
+        if sent > 0 {
+            info!(owners = sent, "still-running reports queued");
+        }
+        Ok(sent)
     }
 
     /// Reminders before prepaid periods end: per purchase, the most urgent lead that is due and

@@ -30,7 +30,7 @@ pub use cards::PostedCard;
 pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::{Chain, DeskError};
-pub use event::{Event, Runway};
+pub use event::{Event, Runway, StillRunningItem};
 pub use lifetime::{Extension, LifetimePass};
 pub use outbox::{Posting, notice_row};
 pub use submit::SubmitOutcome;
@@ -72,6 +72,8 @@ pub struct DeskSettings {
     pub first_poll: Duration,
     /// Regions whose catalogue feeds autocomplete.
     pub catalogue_regions: Vec<String>,
+    /// How often each owner hears what cvmbot bought for them that still runs (zero: never).
+    pub still_running_every: Duration,
 }
 
 /// The engine. Cheap to clone; clones share everything.
@@ -92,6 +94,9 @@ struct Inner {
     cards_linked: tokio::sync::broadcast::Sender<RequestId>,
     catalogue: Catalogue,
     sold: sold::Sold,
+    /// The last still-running period reported by this process (a restart reports it again,
+    /// which the outbox's dedupe keys make a no-op).
+    still_running_reported: std::sync::Mutex<Option<i64>>,
 }
 
 impl Desk {
@@ -116,6 +121,7 @@ impl Desk {
             cards_linked: tokio::sync::broadcast::channel(1024).0,
             catalogue,
             sold,
+            still_running_reported: std::sync::Mutex::new(None),
         };
         Ok(Desk { inner: Arc::new(inner) })
     }

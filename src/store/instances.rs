@@ -338,6 +338,23 @@ impl Session {
         Ok(())
     }
 
+    /// Every instance still in use (bought, not failed, not gone, not released), by request.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn instances_in_use(&mut self) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM instances WHERE gone_at IS NULL AND released_at IS NULL \
+             AND state <> 'LAUNCH_FAILED' ORDER BY request_id, instance_id"
+        ));
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
     /// Prepaid instances still in use whose period ends after `after` and by `until`, soonest
     /// first.
     #[tracing::instrument(level = "debug", skip_all)]

@@ -15,7 +15,7 @@ use serenity::all::{
 use tracing::warn;
 
 /// What a release from a reminder says about itself.
-const RELEASE_NOW_REASON: &str = "released from the time-to-live reminder";
+const RELEASE_NOW_REASON: &str = "released from a reminder";
 
 impl Handler {
     pub(super) async fn lifetime_button(

@@ -263,6 +263,34 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                 )
             }
         }
+        Event::StillRunning { owner, purchases, .. } => {
+            let lines: Vec<String> = purchases
+                .iter()
+                .take(STILL_RUNNING_LINES)
+                .map(|p| {
+                    let burn = if p.per_hour > crate::money::Yuan::ZERO {
+                        format!("{}/h, {} since purchase", p.per_hour, p.since_purchase)
+                    } else {
+                        format!("prepaid, {} paid", p.since_purchase)
+                    };
+                    let ttl = p
+                        .release_at
+                        .map(|at| format!("; released automatically {}", style.at(at)))
+                        .unwrap_or_else(|| "; no time to live".to_owned());
+                    format!("• #{} {}: {} server(s), {burn}{ttl}", p.purchase, p.headline, p.servers)
+                })
+                .collect();
+            let more = purchases.len().saturating_sub(STILL_RUNNING_LINES);
+            let more = if more > 0 {
+                format!("\n… and {more} more (/cvm list mine)")
+            } else {
+                String::new()
+            };
+            format!(
+                "🧾 <@{owner}> what cvmbot bought for you still runs:\n{}{more}",
+                lines.join("\n")
+            )
+        }
         Event::Isolated {
             request_id,
             instance_id,
@@ -415,11 +443,23 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
     };
     let mentions = match notice {
         Event::Expired { requester_id, .. } => vec![*requester_id],
-        Event::TtlReminder { owner, .. } | Event::RenewalReminder { owner, .. } => vec![*owner],
+        Event::TtlReminder { owner, .. } | Event::RenewalReminder { owner, .. } | Event::StillRunning { owner, .. } => {
+            vec![*owner]
+        }
         _ => Vec::new(),
     };
     let buttons = match notice {
         Event::TtlReminder { request_id, .. } => lifetime_buttons(*request_id),
+        // Discord takes five buttons in a row: the first five purchases get one each.
+        Event::StillRunning { purchases, .. } => purchases
+            .iter()
+            .take(5)
+            .map(|p| Button {
+                id: lifetime_button_id(LifetimeAction::ReleaseNow, p.purchase),
+                label: format!("Release #{}", p.purchase),
+                style: ButtonStyle::Danger,
+            })
+            .collect(),
         Event::RenewalReminder { request_id, .. } => vec![Button {
             id: lifetime_button_id(LifetimeAction::Renew, *request_id),
             label: "Renew…".into(),
@@ -434,6 +474,9 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
         ..Outgoing::default()
     }
 }
+
+/// How many purchases a still-running report lists.
+const STILL_RUNNING_LINES: usize = 10;
 
 /// Extend and Release now, under a reminder.
 fn lifetime_buttons(purchase: RequestId) -> Vec<Button> {

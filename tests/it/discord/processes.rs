@@ -318,3 +318,77 @@ crash_tests! {
     a_crash_after_storing_the_purchase_announces_it_once => "submit:stored",
     a_crash_after_posting_a_notice_posts_it_once => "notice:posted",
 }
+
+/// A release is where a resend would do harm (TerminateInstances has no ClientToken): a bot
+/// killed right after sending it leaves, after a restart, one TerminateInstances and the release
+/// done, because the restarted bot looks at the server before sending anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_right_after_sending_a_release_finishes_it_on_restart_without_a_second_terminate() {
+    let d = Deployment::start().await;
+    let mut bot = d.spawn(&[]).await;
+    d.fake.slash_command(ALICE, d.channel, "cvm buy spot", &spot_options());
+    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+    let card = loop {
+        if let Some(card) = cards(&d, RequestId::new(1))
+            .into_iter()
+            .find(|c| button_ids(c).iter().any(|b| b.starts_with("cvm:approve:1:")))
+        {
+            break card;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no card");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let approve = button_ids(&card)
+        .into_iter()
+        .find(|b| b.starts_with("cvm:approve:1:"))
+        .expect("approve");
+    d.fake.click_button(BOB, card.id, &approve);
+    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+    while posts_with(&d, d.channel, "was submitted to Tencent Cloud").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "not bought");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    d.sim.advance(Duration::from_secs(60));
+    bot.signal("TERM");
+    bot.wait_exit(PROCESS_WAIT).await.expect("a clean stop");
+
+    // The next bot dies the moment TerminateInstances has been sent.
+    let mut doomed = d.spawn(&[("CVMBOT_CRASH_AT", "submit:sent")]).await;
+    d.fake.slash_command(
+        ALICE,
+        d.channel,
+        "cvm release",
+        &[("request", serde_json::json!(1)), ("reason", serde_json::json!("done"))],
+    );
+    let exit = doomed
+        .wait_exit(PROCESS_WAIT)
+        .await
+        .expect("it crashed at the crash point");
+    assert!(!exit.success());
+    assert!(
+        doomed.log().contains("crash point submit:sent reached"),
+        "{}",
+        doomed.log()
+    );
+    let terminations = || {
+        d.sim
+            .requests()
+            .iter()
+            .filter(|r| r.action == "TerminateInstances")
+            .count()
+    };
+    assert_eq!(terminations(), 1, "sent before the crash");
+
+    let _bot = d.spawn(&[]).await;
+    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+    while posts_with(&d, d.channel, "were destroyed").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the release was never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(terminations(), 1, "the restarted bot looked and sent nothing more");
+    let notices = posts_with(&d, d.channel, "were destroyed")
+        .into_iter()
+        .filter(|m| m.content.contains("were destroyed"))
+        .count();
+    assert_eq!(notices, 1, "told once (besides the card's status)");
+}

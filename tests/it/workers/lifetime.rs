@@ -195,3 +195,29 @@ on_both_backends! {
         assert!(instance.gone_at.is_none() && instance.watching, "still renewable: {instance:?}");
     }
 }
+
+on_both_backends! {
+    async fn each_owner_hears_weekly_what_still_runs_with_its_burn_and_a_release_button(backend) {
+        let Some(mut rig) = Rig::start(backend, "").await else { return };
+        let id = rig.buy(&payg_form()).await;
+        rig.drive(Duration::from_secs(3600), Duration::from_secs(600)).await;
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reported, 1);
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reported, 0);
+        rig.restart().await;
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reported, 0, "once per week across restarts");
+        rig.dispatcher().run_once().await.expect("delivery");
+        let reports: Vec<cvmbot::chat::model::Outgoing> = rig.t.notifier.recorded().into_iter().filter_map(|r| match r {
+            Recorded::Post { channel, message, .. } if channel == REQUEST_CHANNEL && message.text.as_deref().unwrap_or_default().contains("still runs") => Some(message),
+            _ => None,
+        }).collect();
+        assert_eq!(reports.len(), 1);
+        let text = reports[0].text.clone().unwrap_or_default();
+        assert!(text.contains(&format!("#{id} 1 × S5.MEDIUM4 pay-as-you-go")), "{text}");
+        assert!(text.contains("CNY/h") && text.contains("since purchase") && text.contains("released automatically"), "{text}");
+        assert_eq!(reports[0].mentions, vec![alice().id]);
+        assert_eq!(reports[0].buttons[0].id, format!("cvm:release-now:{id}"));
+
+        rig.advance(7 * DAY);
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reported, 1, "the next week's");
+    }
+}
