@@ -128,6 +128,7 @@ pub struct ReleaseSettings {
     pub own_hourly: String,
     pub own_prepaid: String,
     pub others: String,
+    pub bulk_at_once: u32,
 }
 
 /// A preset value: people write numbers bare (`count = 2`) or quoted.

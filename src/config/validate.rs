@@ -368,6 +368,7 @@ fn release_policy(check: &Checker<'_>, settings: &ReleaseSettings) -> Result<Rel
         own_hourly: rule("own_hourly", &settings.own_hourly)?,
         own_prepaid: rule("own_prepaid", &settings.own_prepaid)?,
         others: rule("others", &settings.others)?,
+        bulk_at_once: settings.bulk_at_once,
     })
 }
 

@@ -145,6 +145,8 @@ pub struct ReleasePolicy {
     pub own_prepaid: ReleaseRule,
     /// Someone else's servers (only admins may ask).
     pub others: ReleaseRule,
+    /// A release of more servers than this at once waits for an approver, whoever asks.
+    pub bulk_at_once: u32,
 }
 
 /// The rules.
@@ -349,9 +351,30 @@ impl Policy {
         person.id == requester_id || self.admins.includes(person)
     }
 
-    /// How `person`'s release of servers that `owner` bought, billed as `billing`, goes: refused
-    /// unless they bought them or are an admin.
-    pub fn release_rule(&self, person: &Person, owner: UserId, billing: BillingKind) -> Result<ReleaseRule, Refusal> {
+    /// How `person`'s release of `count` servers that `owner` bought, billed as `billing`, goes:
+    /// refused unless they bought them or are an admin; more than `bulk_at_once` wait for an
+    /// approver whatever the rest says.
+    pub fn release_rule(
+        &self,
+        person: &Person,
+        owner: UserId,
+        billing: BillingKind,
+        count: usize,
+    ) -> Result<ReleaseRule, Refusal> {
+        let rule = self.release_rule_for_one(person, owner, billing)?;
+        Ok(if count > self.release.bulk_at_once as usize {
+            ReleaseRule::Approval
+        } else {
+            rule
+        })
+    }
+
+    fn release_rule_for_one(
+        &self,
+        person: &Person,
+        owner: UserId,
+        billing: BillingKind,
+    ) -> Result<ReleaseRule, Refusal> {
         if person.id == owner {
             Ok(match billing {
                 BillingKind::Prepaid => self.release.own_prepaid,

@@ -71,6 +71,13 @@ impl FakeDiscord {
         })
     }
 
+    /// Like [`Self::click_button`], but returns why Discord would not send the click (the
+    /// message or its button is gone: an edit removed it between the test's look and the click).
+    pub fn try_click_button(&self, user: u64, message: u64, custom_id: &str) -> Result<InteractionHandle, String> {
+        self.shared()
+            .with(|st| inject::component(st, user, message, custom_id, None))
+    }
+
     /// A user picks `values` in a string select menu.
     pub fn select(&self, user: u64, message: u64, custom_id: &str, values: &[&str]) -> InteractionHandle {
         self.inject("select", |st| {

@@ -83,6 +83,10 @@ fn tone(state: RequestState) -> Tone {
 
 fn status_line(view: &RequestView, style: TimeStyle) -> String {
     let r = &view.record;
+    let all_released = !view.instances.is_empty() && view.instances.iter().all(|i| i.released_at.is_some());
+    if all_released && matches!(r.operation, Operation::Buy(_)) {
+        return "🗑️ Released: none of its servers is in use any more.".into();
+    }
     let by = r.decided_by.as_deref().unwrap_or("someone");
     match r.state {
         RequestState::Pending => format!(
@@ -248,11 +252,19 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
         inline: true,
     }];
     fields.extend(operation_fields(view, style));
-    fields.extend([Field {
-        name: format!("Approvals ({} of {})", view.approvals(), r.approvals_needed),
-        value: votes_text(view),
-        inline: false,
-    }]);
+    fields.push(if r.approvals_needed == 0 && view.votes.is_empty() {
+        Field {
+            name: "Approvals".into(),
+            value: "not needed: the policy lets this go ahead at once".into(),
+            inline: false,
+        }
+    } else {
+        Field {
+            name: format!("Approvals ({} of {})", view.approvals(), r.approvals_needed),
+            value: votes_text(view),
+            inline: false,
+        }
+    });
     if let Some(instances) = instances_text(view, style) {
         fields.push(Field {
             name: "Instances".into(),

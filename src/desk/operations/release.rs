@@ -98,7 +98,7 @@ impl Desk {
     pub(super) async fn check_release(&self, person: &Person, release: &ReleaseSpec) -> Result<(), DeskError> {
         self.settings()
             .policy
-            .release_rule(person, release.owner, release.billing)?;
+            .release_rule(person, release.owner, release.billing, release.instance_ids.len())?;
         let mut session = self.store().session().await?;
         let instances = session.instances_of(release.purchase).await?;
         let (_, destroy) = chosen(release.purchase, &instances, &release.instance_ids)?;
@@ -113,7 +113,7 @@ impl Desk {
     /// No approval when the policy releases these at once; else the first tier's approvals.
     pub(super) fn release_approvals(&self, person: &Person, release: &ReleaseSpec) -> Result<u32, Refusal> {
         let policy = &self.settings().policy;
-        match policy.release_rule(person, release.owner, release.billing)? {
+        match policy.release_rule(person, release.owner, release.billing, release.instance_ids.len())? {
             ReleaseRule::AtOnce => Ok(0),
             ReleaseRule::Approval => policy.approvals_needed(Yuan::ZERO).map(|needed| needed.max(1)),
         }
@@ -298,6 +298,10 @@ impl Desk {
     ) -> Result<(), DeskError> {
         let gone = release.destroy || release.billing != BillingKind::Prepaid;
         tx.mark_released(&release.instance_ids, record.id, now, gone).await?;
+        // Nothing left to live: the purchase's time to live ends with this release.
+        if !tx.instances_of(release.purchase).await?.iter().any(in_use) {
+            tx.end_lifetime(release.purchase, Some(record.id), now).await?;
+        }
         tx.bump_card(release.purchase).await?;
         Ok(())
     }

@@ -227,7 +227,9 @@ async fn a_purchase_survives_a_crash_at(point: &str) {
     let approve = |d: &Deployment| {
         let card = cards(d, RequestId::new(1)).remove(0);
         if let Some(id) = button_ids(&card).into_iter().find(|b| b.starts_with("cvm:approve:1:")) {
-            d.fake.click_button(BOB, card.id, &id);
+            // The card may lose its buttons between this look and the click (the approval went
+            // through); Discord would not send that click, and neither does the fake.
+            let _ = d.fake.try_click_button(BOB, card.id, &id);
         }
     };
     // The card may be up while its process is dying: wait a moment for the bot to settle.
@@ -380,15 +382,19 @@ async fn a_bot_killed_right_after_sending_a_release_finishes_it_on_restart_witho
     assert_eq!(terminations(), 1, "sent before the crash");
 
     let _bot = d.spawn(&[]).await;
+    // The notice itself (the card's status line says it too).
+    let notices = || {
+        posts_with(&d, d.channel, "were destroyed")
+            .into_iter()
+            .filter(|m| m.content.contains("were destroyed"))
+            .count()
+    };
     let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
-    while posts_with(&d, d.channel, "were destroyed").is_empty() {
+    while notices() == 0 {
         assert!(tokio::time::Instant::now() < deadline, "the release was never finished");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(terminations(), 1, "the restarted bot looked and sent nothing more");
-    let notices = posts_with(&d, d.channel, "were destroyed")
-        .into_iter()
-        .filter(|m| m.content.contains("were destroyed"))
-        .count();
-    assert_eq!(notices, 1, "told once (besides the card's status)");
+    assert_eq!(notices(), 1, "told once");
 }

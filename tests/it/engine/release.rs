@@ -242,3 +242,19 @@ on_both_backends! {
         assert_eq!(sim_state(&app, &ids[0]), "RUNNING");
     }
 }
+
+on_both_backends! {
+    async fn a_release_of_more_servers_than_the_bulk_limit_waits_for_an_approver_even_of_ones_own(backend) {
+        let Some(app) = spawn_app(backend, "[policy.release]\nbulk_at_once = 1\n").await else { return };
+        let (purchase, ids) = bought(&app, &payg_form().with("count", "2")).await;
+        assert_eq!(ids.len(), 2);
+        let one = release(&app, &alice(), purchase, &ids[..1]).await.expect("filed");
+        assert_eq!(one.record.state, RequestState::Approved, "one server: at once");
+        let both = release(&app, &alice(), purchase, &ids[1..]).await.expect("filed");
+        assert_eq!(both.record.state, RequestState::Approved);
+        let (purchase, ids) = bought(&app, &payg_form().with("count", "2")).await;
+        let bulk = release(&app, &alice(), purchase, &ids).await.expect("filed");
+        assert_eq!(bulk.record.state, RequestState::Pending, "two at once is bulk here");
+        assert_eq!(bulk.record.approvals_needed, 1);
+    }
+}
