@@ -430,6 +430,11 @@ fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<Option<(u8, u8
         "must be longer than 0s",
     )?;
     check.ensure(
+        !settings.workers.lifetimes_interval.0.is_zero(),
+        "workers.lifetimes_interval",
+        "must be longer than 0s",
+    )?;
+    check.ensure(
         (std::time::Duration::from_secs(3)..=std::time::Duration::from_secs(600)).contains(&settings.workers.lease.0),
         "workers.lease",
         "must be from 3s to 10m",

@@ -102,8 +102,13 @@ impl Desk {
         let ttl = &self.settings().parse.ttl;
         let kind = spec.billing().kind();
         let step = by.unwrap_or_else(|| ttl.extension_step(kind));
-        if step < crate::domain::lifetime::MIN_TTL {
-            return Err(DeskError::refused("An extension is at least 10 minutes."));
+        if !(crate::domain::lifetime::MIN_TTL..=crate::domain::lifetime::MAX_TTL).contains(&step) {
+            return Err(DeskError::Invalid(crate::domain::SpecErrors(vec![
+                crate::domain::FieldError {
+                    field: "by".into(),
+                    problem: "is a duration from 10m to 1830d, such as 1d or 12h".into(),
+                },
+            ])));
         }
         let until = lifetime.release_at.max(now) + step;
         let within = ttl
@@ -503,7 +508,13 @@ impl Desk {
             return Ok(false);
         }
         let claimed = self.ids_in_open_releases(&mut tx).await?;
-        let ids: Vec<String> = candidates.into_iter().filter(|id| !claimed.contains(id)).collect();
+        let ids: Vec<String> = candidates.iter().filter(|id| !claimed.contains(*id)).cloned().collect();
+        if ids.is_empty() && !candidates.is_empty() {
+            // Every server is in a release not carried out yet: the end waits for it. If that
+            // release is done, it ends the lifetime; if it is cancelled, rejected or fails, the
+            // next pass files the time-to-live release.
+            return Ok(false);
+        }
         let release_request = if ids.is_empty() {
             None
         } else {
@@ -518,6 +529,7 @@ impl Desk {
                     stamp(lifetime.release_at)
                 ),
                 destroy: false,
+                by_policy: true,
             };
             let cvmbot = Person {
                 id: record.requester_id,
@@ -571,11 +583,22 @@ impl Desk {
         if spec.billing().kind() != BillingKind::Prepaid || ids.is_empty() {
             return Ok(Quote::Refund { total: Yuan::ZERO });
         }
-        let answer = self
+        let answer = match self
             .tencent()
             .inquiry_price_terminate_instances(spec.region(), ids)
             .await
-            .map_err(|error| Desk::filing_failure(&error, &error.explain(), "refund check"))?;
+        {
+            Ok(answer) => answer,
+            Err(error) if error.is_retryable() || error.outcome_unknown() => {
+                return Err(Desk::filing_failure(&error, &error.explain(), "refund check"));
+            }
+            // Tencent will not say (an isolated or expired server, say): the release goes ahead
+            // without a refund figure rather than holding every other lifetime behind it.
+            Err(error) => {
+                warn!(%error, "no refund figure for a time-to-live release; filing it without one");
+                return Ok(Quote::Refund { total: Yuan::ZERO });
+            }
+        };
         let total: rust_decimal::Decimal = answer.data.iter().map(|refund| refund.refunds).sum();
         Ok(Quote::Refund {
             total: Yuan::new(total.round_dp(2)),

@@ -189,6 +189,13 @@ impl Desk {
                 "Only the requester or an admin can cancel this request.",
             ));
         }
+        if matches!(&record.operation, crate::domain::Operation::Release(r) if r.by_policy)
+            && !self.settings().policy.admins.includes(person)
+        {
+            return Err(DeskError::refused(
+                "This release ends a time to live the purchase's approval set; only an admin can cancel it. Extend the time to live instead (/cvm extend).",
+            ));
+        }
         if !matches!(record.state, RequestState::Pending | RequestState::Approved) {
             return Err(DeskError::refused(format!(
                 "Request #{id} is already {}; only pending or approved requests can be cancelled.",

@@ -90,6 +90,12 @@ impl TtlPolicy {
         if ttl < MIN_TTL {
             return Err(format!("is at least {}", format_duration(MIN_TTL)));
         }
+        if ttl > MAX_TTL {
+            return Err(format!(
+                "is at most {} (or none, where the policy allows it)",
+                format_duration(MAX_TTL)
+            ));
+        }
         if let Some(max) = rule.max
             && ttl > max
         {
@@ -116,6 +122,10 @@ impl TtlPolicy {
 
 /// The shortest time to live: less would be released before anyone could be reminded.
 pub const MIN_TTL: Duration = Duration::from_secs(600);
+
+/// The longest time to live or extension anyone may type (five years, the longest prepaid
+/// period Tencent sells); longer is `none` where the policy allows it.
+pub const MAX_TTL: Duration = Duration::from_secs(5 * 366 * 86_400);
 
 #[cfg(test)]
 mod tests {

@@ -88,6 +88,10 @@ pub struct ReleaseSpec {
     /// prepaid ones moved to the recycle bin.
     #[serde(default)]
     pub destroy: bool,
+    /// Filed by cvmbot at the end of a time to live (approved by the purchase): only an admin
+    /// may cancel it, or the servers would outlive what was approved.
+    #[serde(default)]
+    pub by_policy: bool,
 }
 
 /// A purchase's time to live moved past what the policy allows without an approval.

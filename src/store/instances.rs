@@ -268,7 +268,7 @@ impl Session {
         const SQL: &str = "UPDATE instances SET state = $2, private_ips = $3, public_ips = $4, error = $5, \
              running_at = COALESCE(running_at, $6), public_ip_at = COALESCE(public_ip_at, $7), gone_at = COALESCE(gone_at, $8), \
              watching = $9, next_poll_at = $10, poll_interval_ms = $11, updated_at = $12, \
-             expires_at = COALESCE($13, expires_at), auto_renew = $14 WHERE instance_id = $1";
+             expires_at = COALESCE($13, expires_at), auto_renew = $14 WHERE instance_id = $1 AND released_at IS NULL";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(&update.instance_id)

@@ -112,6 +112,10 @@ impl Handler {
                     channel_id: Some(modal.channel_id.into()),
                 };
                 match self.desk.renew(&me, purchase, months, &[], origin).await {
+                    Ok(view) if view.record.approvals_needed == 0 => format!(
+                        "Filed renewal request #{} for {months} month(s); the policy lets it go ahead without an approval.",
+                        view.record.id
+                    ),
                     Ok(view) => format!(
                         "Filed renewal request #{} for {months} month(s); it needs {} approval(s) from someone else.",
                         view.record.id, view.record.approvals_needed

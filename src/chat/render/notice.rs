@@ -220,8 +220,12 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                     "❓ cvmbot cannot tell whether Tencent Cloud bought {}: {answers} answer(s) in a row could not be read ({explanation}).{named} It keeps asking with the same ClientToken, so nothing is bought twice; check the CVM console for instances tagged cvmbot-request={request_id}.",
                     about(request_id)
                 ),
-                OperationKind::Release | OperationKind::Extend | OperationKind::Renew => format!(
+                OperationKind::Release | OperationKind::Extend => format!(
                     "❓ cvmbot cannot tell whether Tencent Cloud carried out {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it looks at the servers and sends the release only for those still in use; check them in the CVM console.",
+                    about(request_id)
+                ),
+                OperationKind::Renew => format!(
+                    "❓ cvmbot cannot tell whether Tencent Cloud renewed {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it compares the servers' end of period and renews only those not renewed yet, so nothing is paid twice; check them in the CVM console.",
                     about(request_id)
                 ),
             }

@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::money::Yuan;
 use crate::store::{InstanceRecord, RequestRecord, Session};
 use crate::tencent::cvm::TerminateInstancesRequest;
-use crate::tencent::enums::InstanceState;
+use crate::tencent::enums::{InstanceState, OperationState};
 use crate::tencent::{ApiError, ErrorKind};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
@@ -90,6 +90,7 @@ impl Desk {
             billing: spec.billing().kind(),
             reason: reason.to_owned(),
             destroy,
+            by_policy: false,
         };
         self.file(person, Operation::Release(release), origin).await
     }
@@ -247,6 +248,27 @@ impl Desk {
         // What each instance's real state says is still to do: a first call for one in use; for
         // the destroying release, a second call for one still in the recycle bin. One found in
         // the recycle bin on a first release was moved there by an answer that was lost.
+        let in_flight: Vec<String> = seen
+            .iter()
+            .filter(|i| release.instance_ids.contains(&i.instance_id))
+            .filter(|i| {
+                i.latest_operation_state == Some(OperationState::Operating)
+                    || matches!(i.instance_state, None | Some(InstanceState::Unknown(_)))
+            })
+            .map(|i| i.instance_id.clone())
+            .collect();
+        if !in_flight.is_empty() {
+            // An operation Tencent is still carrying out (perhaps the first TerminateInstances,
+            // whose answer was lost), or a state that can't be read: look again later.
+            return Executed::Unknown {
+                error: ApiError::transport(
+                    ErrorKind::Unreadable,
+                    "OperationInProgress",
+                    format!("{} still has an operation in progress", in_flight.join(", ")),
+                ),
+                named: Vec::new(),
+            };
+        }
         let still_to_send = |state: &Option<InstanceState>| match state {
             Some(InstanceState::Terminating | InstanceState::LaunchFailed) => false,
             Some(InstanceState::Shutdown) => release.destroy,
@@ -296,6 +318,8 @@ impl Desk {
         release: &ReleaseSpec,
         now: OffsetDateTime,
     ) -> Result<(), DeskError> {
+        // The purchase's row first, as the tracker and the lifetimes pass take it.
+        tx.lock_request(release.purchase).await?;
         let gone = release.destroy || release.billing != BillingKind::Prepaid;
         tx.mark_released(&release.instance_ids, record.id, now, gone).await?;
         // Nothing left to live: the purchase's time to live ends with this release.
@@ -324,13 +348,19 @@ fn chosen(
         if !ids.is_empty() {
             return Ok((ids, false));
         }
-        let ids: Vec<String> = instances
+        let bin: Vec<String> = instances
             .iter()
             .filter(|i| recycled(i))
             .map(|i| i.instance_id.clone())
             .collect();
-        if !ids.is_empty() {
-            return Ok((ids, true));
+        if !bin.is_empty() {
+            // Destroying for good is never the default: it takes naming them.
+            return Err(DeskError::refused(format!(
+                "Request #{purchase} has no servers in use. Its prepaid servers in Tencent's recycle bin ({}) are \
+                 destroyed for good only when named: /cvm release request:{purchase} instances:{} reason:…",
+                listed(&bin),
+                bin.join(",")
+            )));
         }
         return Err(DeskError::refused(format!(
             "Request #{purchase} has no servers left to release."

@@ -72,13 +72,20 @@ impl Desk {
             .filter(|i| releasable(i))
             .map(|i| i.instance_id.clone())
             .collect();
-        let ids: Vec<String> = if instance_ids.is_empty() {
+        if in_use.is_empty() {
+            return Err(DeskError::refused(format!(
+                "Request #{purchase} has no servers left to renew."
+            )));
+        }
+        let mut ids: Vec<String> = if instance_ids.is_empty() {
             in_use.clone()
         } else {
             instance_ids.to_vec()
         };
+        ids.sort();
+        ids.dedup();
         let foreign: Vec<&String> = ids.iter().filter(|id| !in_use.contains(id)).collect();
-        if !foreign.is_empty() || ids.is_empty() {
+        if !foreign.is_empty() {
             return Err(invalid(
                 "instances",
                 format!(
@@ -98,8 +105,16 @@ impl Desk {
             let expiry = seen
                 .iter()
                 .find(|i| &i.instance_id == id)
-                .map(|i| i.expired_time.clone().unwrap_or_default())
-                .ok_or_else(|| invalid("instances", format!("Tencent Cloud no longer knows `{id}`")))?;
+                .ok_or_else(|| invalid("instances", format!("Tencent Cloud no longer knows `{id}`")))?
+                .expired_time
+                .clone()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    invalid(
+                        "instances",
+                        format!("Tencent Cloud gives no end of period for `{id}`, so a renewal could not be checked"),
+                    )
+                })?;
             expired_before.insert(id.clone(), expiry);
         }
         let renew = RenewSpec {
@@ -145,6 +160,12 @@ impl Desk {
     /// Under the filing lock: none of these instances is in another open renewal.
     pub(super) async fn claim_renewal(&self, tx: &mut Session, renew: &RenewSpec) -> Result<(), DeskError> {
         tx.lock_monthly_caps().await?;
+        let releasing = self.ids_in_open_releases(tx).await?;
+        if let Some(id) = renew.instance_ids.iter().find(|id| releasing.contains(*id)) {
+            return Err(DeskError::refused(format!(
+                "`{id}` is being released; it is not renewed."
+            )));
+        }
         for open in tx.open_requests(OperationKind::Renew).await? {
             if let Operation::Renew(other) = &open.operation
                 && other.instance_ids.iter().any(|id| renew.instance_ids.contains(id))
@@ -195,13 +216,38 @@ impl Desk {
                 };
             }
         };
+        // An instance missing from the answer, without an end of period, or with a renewal in
+        // flight can't be judged: look again later rather than pay on a guess.
+        let unclear: Vec<&String> = renew
+            .instance_ids
+            .iter()
+            .filter(|id| {
+                seen.iter().find(|i| &i.instance_id == *id).is_none_or(|i| {
+                    i.expired_time.as_deref().is_none_or(str::is_empty)
+                        || i.latest_operation_state == Some(crate::tencent::enums::OperationState::Operating)
+                })
+            })
+            .collect();
+        if !unclear.is_empty() {
+            return Executed::Unknown {
+                error: ApiError::transport(
+                    crate::tencent::ErrorKind::Unreadable,
+                    "RenewalUnclear",
+                    format!(
+                        "{} shows no settled end of period",
+                        unclear.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+                named: Vec::new(),
+            };
+        }
         let to_send: Vec<String> = renew
             .instance_ids
             .iter()
             .filter(|id| {
                 let before = renew.expired_before.get(*id).cloned().unwrap_or_default();
                 seen.iter()
-                    .any(|i| &i.instance_id == *id && i.expired_time.clone().unwrap_or_default() == before)
+                    .any(|i| &i.instance_id == *id && i.expired_time.as_deref() == Some(before.as_str()))
             })
             .cloned()
             .collect();

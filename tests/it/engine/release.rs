@@ -151,8 +151,11 @@ on_both_backends! {
         assert!(instance.released_at.is_some() && instance.gone_at.is_none(), "released, not gone: {instance:?}");
         assert_eq!(instance.release_request, Some(filed.record.id));
 
-        // A second release of the purchase destroys it from the recycle bin, approved again.
-        let destroy = release(&app, &alice(), purchase, &[]).await.expect("filed");
+        // Destroying it for good takes naming it: a bare release (or an old button) does not.
+        let Err(DeskError::Refused(refusal)) = release(&app, &alice(), purchase, &[]).await else { panic!("no silent destroy") };
+        assert!(refusal.0.contains("destroyed for good only when named"), "{refusal}");
+        // Named, a second release destroys it from the recycle bin, approved again.
+        let destroy = release(&app, &alice(), purchase, &ids).await.expect("filed");
         assert_eq!(destroy.record.state, RequestState::Pending);
         assert_eq!(destroy.record.quote, Quote::Refund { total: cvmbot::money::Yuan::ZERO });
         app.desk().vote(destroy.record.id, &bob(), &approve()).await.expect("approved");

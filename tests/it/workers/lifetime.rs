@@ -221,3 +221,29 @@ on_both_backends! {
         assert_eq!(rig.desk().lifetimes_due().await.expect("pass").reported, 1, "the next week's");
     }
 }
+
+on_both_backends! {
+    async fn a_ttl_is_not_escaped_through_a_release_left_pending_nor_by_cancelling_its_own_release(backend) {
+        let extra = "[policy.release]\nown_hourly = \"approval\"\n";
+        let Some(rig) = Rig::start(backend, extra).await else { return };
+        let id = rig.buy(&payg_form()).await;
+        rig.drive(Duration::from_secs(60), Duration::from_secs(10)).await;
+        // Alice asks for a release that needs an approver, and leaves it pending past the end.
+        let pending = rig
+            .desk()
+            .release(&alice(), id, &[], Some("maybe later"), Origin::default())
+            .await
+            .expect("filed");
+        assert_eq!(pending.record.state, RequestState::Pending);
+        rig.advance(3 * DAY + HOUR);
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").ended, 0, "the end waits for the open release");
+        rig.desk().cancel(pending.record.id, &alice(), None).await.expect("cancelled");
+        assert_eq!(rig.desk().lifetimes_due().await.expect("pass").ended, 1, "then the time to live releases them");
+        let ttl_release = rig.desk().view(id).await.expect("view").lifetime.expect("lt").release_request.expect("filed");
+        let refused = rig.desk().cancel(ttl_release, &alice(), None).await;
+        assert!(matches!(&refused, Err(DeskError::Refused(r)) if r.0.contains("only an admin")), "{refused:?}");
+        rig.desk().submit_due().await.expect("released");
+        assert_eq!(rig.state(ttl_release).await, RequestState::Done);
+        assert_eq!(terminations(&rig), 1);
+    }
+}
