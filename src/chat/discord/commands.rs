@@ -307,6 +307,11 @@ impl Invocation {
             .unwrap_or_default()
     }
 
+    /// The purchase a release, renewal or extension is about (the `request` option).
+    pub fn purchase(&self) -> Option<crate::domain::RequestId> {
+        self.options.get("request").and_then(|id| id.parse().ok())
+    }
+
     /// The request id option.
     pub fn id(&self) -> Option<crate::domain::RequestId> {
         self.options.get("id").and_then(|id| id.parse().ok())

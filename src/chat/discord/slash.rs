@@ -118,8 +118,7 @@ impl Handler {
     }
 
     async fn balance(&self, ctx: &Context, command: &CommandInteraction) {
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        self.respond(ctx, command, defer).await;
+        self.defer_privately(ctx, command).await;
         let text = match self.desk.balance_report().await {
             Ok(report) => crate::chat::console::balance_text(&report),
             Err(e) => {
@@ -152,12 +151,7 @@ impl Handler {
             );
             return self.respond(ctx, command, private(&text)).await;
         }
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        self.respond(ctx, command, defer).await;
-        let origin = Origin {
-            guild_id: command.guild_id.map(Into::into),
-            channel_id: Some(command.channel_id.into()),
-        };
+        let origin = self.defer_privately(ctx, command).await;
         let filed = self.desk.file(me, Operation::Buy(spec), origin).await;
         let text = self.filed_text(filed).await;
         self.finish_deferred(ctx, command, &text).await;
@@ -165,11 +159,7 @@ impl Handler {
 
     /// `/cvm release request:N reason:… [instances:…]`.
     async fn release(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
-        let Some(purchase) = invocation
-            .options
-            .get("request")
-            .and_then(|id| id.parse::<crate::domain::RequestId>().ok())
-        else {
+        let Some(purchase) = invocation.purchase() else {
             let text = "Give the purchase request whose servers go: /cvm release request:12 reason:…";
             return self.respond(ctx, command, private(text)).await;
         };
@@ -180,12 +170,7 @@ impl Handler {
             );
             return self.respond(ctx, command, private(&text)).await;
         }
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        self.respond(ctx, command, defer).await;
-        let origin = Origin {
-            guild_id: command.guild_id.map(Into::into),
-            channel_id: Some(command.channel_id.into()),
-        };
+        let origin = self.defer_privately(ctx, command).await;
         let reason = invocation.options.get("reason").map(String::as_str);
         let filed = self
             .desk
@@ -197,21 +182,13 @@ impl Handler {
 
     /// `/cvm renew request:N months:M [instances:…]`.
     async fn renew(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
-        let purchase = invocation
-            .options
-            .get("request")
-            .and_then(|id| id.parse::<crate::domain::RequestId>().ok());
+        let purchase = invocation.purchase();
         let months = invocation.options.get("months").and_then(|m| m.parse::<u32>().ok());
         let (Some(purchase), Some(months)) = (purchase, months) else {
             let text = "Give the purchase and the months: /cvm renew request:12 months:1";
             return self.respond(ctx, command, private(text)).await;
         };
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        self.respond(ctx, command, defer).await;
-        let origin = Origin {
-            guild_id: command.guild_id.map(Into::into),
-            channel_id: Some(command.channel_id.into()),
-        };
+        let origin = self.defer_privately(ctx, command).await;
         let filed = self
             .desk
             .renew(me, purchase, months, &invocation.id_list("instances"), origin)
@@ -222,17 +199,13 @@ impl Handler {
 
     /// `/cvm autorenew request:N on:true|false`.
     async fn autorenew(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
-        let purchase = invocation
-            .options
-            .get("request")
-            .and_then(|id| id.parse::<crate::domain::RequestId>().ok());
+        let purchase = invocation.purchase();
         let on = invocation.options.get("on").and_then(|o| o.parse::<bool>().ok());
         let (Some(purchase), Some(on)) = (purchase, on) else {
             let text = "Give the purchase and on:true or on:false: /cvm autorenew request:12 on:true";
             return self.respond(ctx, command, private(text)).await;
         };
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        self.respond(ctx, command, defer).await;
+        self.defer_privately(ctx, command).await;
         let text = match self.desk.set_auto_renew(me, purchase, on).await {
             Ok(ids) => format!(
                 "Automatic renewal is {} for {} server(s) of #{purchase}.",
@@ -249,11 +222,7 @@ impl Handler {
 
     /// `/cvm extend request:N [by:1d]`.
     async fn extend(&self, ctx: &Context, command: &CommandInteraction, me: &Person, invocation: &Invocation) {
-        let Some(purchase) = invocation
-            .options
-            .get("request")
-            .and_then(|id| id.parse::<crate::domain::RequestId>().ok())
-        else {
+        let Some(purchase) = invocation.purchase() else {
             let text = "Give the purchase request to extend: /cvm extend request:12";
             return self.respond(ctx, command, private(text)).await;
         };
@@ -269,15 +238,21 @@ impl Handler {
                 return self.respond(ctx, command, private(&text)).await;
             }
         };
-        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        self.respond(ctx, command, defer).await;
-        let origin = Origin {
-            guild_id: command.guild_id.map(Into::into),
-            channel_id: Some(command.channel_id.into()),
-        };
+        let origin = self.defer_privately(ctx, command).await;
         let extended = self.desk.extend(me, purchase, by, origin).await;
         let text = super::lifetime::extension_text(purchase, extended);
         self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// Answers "thinking…" privately (what follows asks Tencent and may take a while) and returns
+    /// where the command was typed, for what it files.
+    async fn defer_privately(&self, ctx: &Context, command: &CommandInteraction) -> Origin {
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
+        self.respond(ctx, command, defer).await;
+        Origin {
+            guild_id: command.guild_id.map(Into::into),
+            channel_id: Some(command.channel_id.into()),
+        }
     }
 
     /// What the person who filed a request is told: its number and what happens next, once its

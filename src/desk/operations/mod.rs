@@ -62,6 +62,37 @@ pub(super) enum Executed {
     Refused(ApiError),
 }
 
+impl Executed {
+    /// Nothing was sent, or whether it was is not known: the next attempt looks again.
+    fn unknown(error: ApiError) -> Executed {
+        Executed::Unknown {
+            error,
+            named: Vec::new(),
+        }
+    }
+
+    /// What Tencent showed could not be judged (`code`, `why`): nothing is sent on a guess.
+    fn unclear(code: &str, why: String) -> Executed {
+        Executed::unknown(ApiError::transport(ErrorKind::Unreadable, code, why))
+    }
+
+    /// The answer to a changing call about `resources` that names nothing back: done, unknown
+    /// (looked at again before anything is resent) or refused.
+    fn answered(
+        answer: Result<crate::tencent::Answer<crate::tencent::cvm::Empty>, ApiError>,
+        resources: &[String],
+    ) -> Executed {
+        match answer {
+            Ok(answer) => Executed::Done {
+                resources: resources.to_vec(),
+                tencent_request_id: Some(answer.request_id),
+            },
+            Err(error) if error.is_retryable() || error.outcome_unknown() => Executed::unknown(error),
+            Err(error) => Executed::Refused(error),
+        }
+    }
+}
+
 /// How a done operation ends: its request's state, the audit action, and the news.
 pub(super) struct Finish {
     /// The request's state after it.

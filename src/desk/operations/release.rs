@@ -238,12 +238,7 @@ impl Desk {
         {
             Ok(seen) => seen,
             // Nothing was sent: whether to send is decided by the next look.
-            Err(error) => {
-                return Executed::Unknown {
-                    error,
-                    named: Vec::new(),
-                };
-            }
+            Err(error) => return Executed::unknown(error),
         };
         // What each instance's real state says is still to do: a first call for one in use; for
         // the destroying release, a second call for one still in the recycle bin. One found in
@@ -260,14 +255,10 @@ impl Desk {
         if !in_flight.is_empty() {
             // An operation Tencent is still carrying out (perhaps the first TerminateInstances,
             // whose answer was lost), or a state that can't be read: look again later.
-            return Executed::Unknown {
-                error: ApiError::transport(
-                    ErrorKind::Unreadable,
-                    "OperationInProgress",
-                    format!("{} still has an operation in progress", in_flight.join(", ")),
-                ),
-                named: Vec::new(),
-            };
+            return Executed::unclear(
+                "OperationInProgress",
+                format!("{} still has an operation in progress", in_flight.join(", ")),
+            );
         }
         let still_to_send = |state: &Option<InstanceState>| match state {
             Some(InstanceState::Terminating | InstanceState::LaunchFailed) => false,
@@ -296,17 +287,8 @@ impl Desk {
             ..Default::default()
         };
         info!(instances = to_send.len(), "sending TerminateInstances");
-        match self.tencent().terminate(&release.region, &request).await {
-            Ok(answer) => Executed::Done {
-                resources: release.instance_ids.clone(),
-                tencent_request_id: Some(answer.request_id),
-            },
-            Err(error) if error.is_retryable() || error.outcome_unknown() => Executed::Unknown {
-                error,
-                named: Vec::new(),
-            },
-            Err(error) => Executed::Refused(error),
-        }
+        let answer = self.tencent().terminate(&release.region, &request).await;
+        Executed::answered(answer, &release.instance_ids)
     }
 
     /// The released instances stop being watched and burning; the purchase's card shows them

@@ -209,12 +209,8 @@ impl Desk {
             .await
         {
             Ok(seen) => seen,
-            Err(error) => {
-                return Executed::Unknown {
-                    error,
-                    named: Vec::new(),
-                };
-            }
+            // Nothing was sent: whether to send is decided by the next look.
+            Err(error) => return Executed::unknown(error),
         };
         // An instance missing from the answer, without an end of period, or with a renewal in
         // flight can't be judged: look again later rather than pay on a guess.
@@ -229,17 +225,13 @@ impl Desk {
             })
             .collect();
         if !unclear.is_empty() {
-            return Executed::Unknown {
-                error: ApiError::transport(
-                    crate::tencent::ErrorKind::Unreadable,
-                    "RenewalUnclear",
-                    format!(
-                        "{} shows no settled end of period",
-                        unclear.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
+            return Executed::unclear(
+                "RenewalUnclear",
+                format!(
+                    "{} shows no settled end of period",
+                    unclear.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                 ),
-                named: Vec::new(),
-            };
+            );
         }
         let to_send: Vec<String> = renew
             .instance_ids
@@ -263,21 +255,11 @@ impl Desk {
             months = renew.months,
             "sending RenewInstances"
         );
-        match self
+        let answer = self
             .tencent()
             .renew_instances(&renew.region, &to_send, i64::from(renew.months))
-            .await
-        {
-            Ok(answer) => Executed::Done {
-                resources: renew.instance_ids.clone(),
-                tencent_request_id: Some(answer.request_id),
-            },
-            Err(error) if error.is_retryable() || error.outcome_unknown() => Executed::Unknown {
-                error,
-                named: Vec::new(),
-            },
-            Err(error) => Executed::Refused(error),
-        }
+            .await;
+        Executed::answered(answer, &renew.instance_ids)
     }
 }
 

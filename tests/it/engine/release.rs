@@ -2,7 +2,9 @@
 //! a prepaid server goes to Tencent's recycle bin first and is never destroyed by a resend.
 
 use crate::on_both_backends;
-use crate::support::app::{TestApp, alice, bob, dave, erin, payg_form, prepaid_form, spawn_app, spot_form};
+use crate::support::app::{
+    TestApp, alice, bob, bought_by_alice, dave, erin, payg_form, prepaid_form, spawn_app, spot_form,
+};
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, DeskError, Origin, RequestView, SubmitOutcome};
 use cvmbot::domain::{Person, PurchaseForm, Quote, RequestId, RequestState, VoteRefusal, VoteVia};
@@ -37,40 +39,6 @@ fn sim_state(app: &TestApp, instance_id: &str) -> String {
         .unwrap_or_else(|| "absent".to_owned())
 }
 
-/// Alice buys `form` (bob approves) and the servers come up; returns the purchase and its
-/// instance ids.
-async fn bought(app: &TestApp, form: &PurchaseForm) -> (RequestId, Vec<String>) {
-    let id = app
-        .desk()
-        .create(&alice(), form, Origin::default())
-        .await
-        .expect("filed")
-        .record
-        .id;
-    app.desk().vote(id, &bob(), &approve()).await.expect("approved");
-    if app.desk().view(id).await.expect("view").record.state == RequestState::Pending {
-        app.desk()
-            .vote(id, &crate::support::app::carol(), &approve())
-            .await
-            .expect("second approval");
-    }
-    assert!(matches!(
-        app.desk().submit(id).await.expect("bought"),
-        SubmitOutcome::Submitted(_)
-    ));
-    app.sim.advance(Duration::from_secs(120));
-    let ids = app
-        .desk()
-        .view(id)
-        .await
-        .expect("view")
-        .instances
-        .iter()
-        .map(|i| i.instance_id.clone())
-        .collect();
-    (id, ids)
-}
-
 async fn release(app: &TestApp, who: &Person, purchase: RequestId, ids: &[String]) -> Result<RequestView, DeskError> {
     app.desk()
         .release(who, purchase, ids, Some("load test over"), Origin::default())
@@ -97,7 +65,7 @@ on_both_backends! {
             ("a stranger's release of someone else's", spot_form(), dave(), Went::Refused),
         ];
         for (case, form, who, expected) in table {
-            let (purchase, ids) = bought(&app, &form).await;
+            let (purchase, ids) = bought_by_alice(&app, &form).await;
             let went = match release(&app, &who, purchase, &[]).await {
                 Err(DeskError::Refused(refusal)) => {
                     assert!(refusal.0.contains("Only the person who bought these servers"), "{case}: {refusal}");
@@ -132,7 +100,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_prepaid_release_shows_the_refund_waits_for_an_approver_and_goes_to_the_recycle_bin(backend) {
         let Some(app) = spawn_app(backend, "").await else { return };
-        let (purchase, ids) = bought(&app, &prepaid_form(3)).await;
+        let (purchase, ids) = bought_by_alice(&app, &prepaid_form(3)).await;
         let filed = release(&app, &alice(), purchase, &[]).await.expect("filed");
         let Quote::Refund { total } = filed.record.quote else { panic!("a refund quote: {:?}", filed.record.quote) };
         assert!(total > cvmbot::money::Yuan::ZERO, "three months paid, one used at most: a refund ({total})");
@@ -171,7 +139,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_prepaid_release_whose_answer_is_lost_is_retried_into_the_recycle_bin_never_destroyed(backend) {
         let Some(app) = spawn_app(backend, "[tencent]\nmax_attempts = 1").await else { return };
-        let (purchase, ids) = bought(&app, &prepaid_form(1)).await;
+        let (purchase, ids) = bought_by_alice(&app, &prepaid_form(1)).await;
         let filed = release(&app, &alice(), purchase, &[]).await.expect("filed");
         app.desk().vote(filed.record.id, &bob(), &approve()).await.expect("approved");
         app.sim.fail_next("TerminateInstances", Failure::GarbleAfterProcessing(Garble::Html), 1);
@@ -191,7 +159,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_release_killed_after_sending_is_finished_on_restart_without_a_second_call(backend) {
         let Some(app) = spawn_app(backend, "").await else { return };
-        let (purchase, ids) = bought(&app, &payg_form()).await;
+        let (purchase, ids) = bought_by_alice(&app, &payg_form()).await;
         let mut faults = cvmbot::sim::config::FaultConfig::default();
         faults.actions.insert("TerminateInstances".into(), cvmbot::sim::config::FaultRates { latency_ms: 5_000, ..Default::default() });
         app.sim.set_faults(faults);
@@ -220,7 +188,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_release_of_anything_cvmbot_did_not_buy_is_refused_naming_it(backend) {
         let Some(app) = spawn_app(backend, "").await else { return };
-        let (purchase, ids) = bought(&app, &payg_form()).await;
+        let (purchase, ids) = bought_by_alice(&app, &payg_form()).await;
         let foreign = vec!["ins-notours1".to_owned()];
         let Err(DeskError::Invalid(errors)) = release(&app, &alice(), purchase, &foreign).await else { panic!("refused") };
         assert_eq!(errors.0[0].field, "instances");
@@ -249,13 +217,13 @@ on_both_backends! {
 on_both_backends! {
     async fn a_release_of_more_servers_than_the_bulk_limit_waits_for_an_approver_even_of_ones_own(backend) {
         let Some(app) = spawn_app(backend, "[policy.release]\nbulk_at_once = 1\n").await else { return };
-        let (purchase, ids) = bought(&app, &payg_form().with("count", "2")).await;
+        let (purchase, ids) = bought_by_alice(&app, &payg_form().with("count", "2")).await;
         assert_eq!(ids.len(), 2);
         let one = release(&app, &alice(), purchase, &ids[..1]).await.expect("filed");
         assert_eq!(one.record.state, RequestState::Approved, "one server: at once");
         let both = release(&app, &alice(), purchase, &ids[1..]).await.expect("filed");
         assert_eq!(both.record.state, RequestState::Approved);
-        let (purchase, ids) = bought(&app, &payg_form().with("count", "2")).await;
+        let (purchase, ids) = bought_by_alice(&app, &payg_form().with("count", "2")).await;
         let bulk = release(&app, &alice(), purchase, &ids).await.expect("filed");
         assert_eq!(bulk.record.state, RequestState::Pending, "two at once is bulk here");
         assert_eq!(bulk.record.approvals_needed, 1);

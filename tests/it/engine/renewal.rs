@@ -2,14 +2,13 @@
 //! RenewInstances exactly once (a lost answer is never paid twice), and automatic renewal.
 
 use crate::on_both_backends;
-use crate::support::app::{TestApp, alice, bob, carol, dave, payg_form, prepaid_form, spawn_app};
+use crate::support::app::{TestApp, alice, bob, bought_by_alice, carol, dave, payg_form, prepaid_form, spawn_app};
 use crate::support::sim::{cash, client};
 use cvmbot::clock::Clock;
 use cvmbot::desk::{Ballot, DeskError, Origin, SubmitOutcome};
-use cvmbot::domain::{PurchaseForm, Quote, RequestId, RequestState, VoteVia};
+use cvmbot::domain::{Quote, RequestState, VoteVia};
 use cvmbot::sim::{Failure, Garble};
 use cvmbot::tencent::enums::RenewFlag;
-use std::time::Duration;
 
 /// Two approvals above 10 CNY per month-equivalent: every prepaid server here needs two.
 const TWO_APPROVALS: &str = r#"
@@ -27,37 +26,6 @@ fn approve() -> Ballot {
         seen_hash: None,
         via: VoteVia::Button,
     }
-}
-
-/// Alice's purchase, approved by as many as it needs and bought; its instance ids.
-async fn bought(app: &TestApp, form: &PurchaseForm) -> (RequestId, Vec<String>) {
-    let id = app
-        .desk()
-        .create(&alice(), form, Origin::default())
-        .await
-        .expect("filed")
-        .record
-        .id;
-    for approver in [bob(), carol()] {
-        if app.desk().view(id).await.expect("view").record.state == RequestState::Pending {
-            app.desk().vote(id, &approver, &approve()).await.expect("approved");
-        }
-    }
-    assert!(matches!(
-        app.desk().submit(id).await.expect("bought"),
-        SubmitOutcome::Submitted(_)
-    ));
-    app.sim.advance(Duration::from_secs(120));
-    let ids = app
-        .desk()
-        .view(id)
-        .await
-        .expect("view")
-        .instances
-        .iter()
-        .map(|i| i.instance_id.clone())
-        .collect();
-    (id, ids)
 }
 
 async fn expiry(app: &TestApp, instance: &str) -> String {
@@ -79,7 +47,7 @@ fn renewals(app: &TestApp) -> usize {
 on_both_backends! {
     async fn a_renewal_is_priced_and_needs_the_approvals_of_its_cost_tier_then_renews_once(backend) {
         let Some(app) = spawn_app(backend, TWO_APPROVALS).await else { return };
-        let (purchase, ids) = bought(&app, &prepaid_form(1)).await;
+        let (purchase, ids) = bought_by_alice(&app, &prepaid_form(1)).await;
         let before = expiry(&app, &ids[0]).await;
         let filed = app.desk().renew(&alice(), purchase, 2, &[], Origin::default()).await.expect("filed");
         let Quote::Prepaid { total, months, .. } = filed.record.quote else { panic!("{:?}", filed.record.quote) };
@@ -102,7 +70,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_renewal_whose_answer_is_lost_is_not_paid_twice(backend) {
         let Some(app) = spawn_app(backend, "[tencent]\nmax_attempts = 3").await else { return };
-        let (purchase, ids) = bought(&app, &prepaid_form(1)).await;
+        let (purchase, ids) = bought_by_alice(&app, &prepaid_form(1)).await;
         let filed = app.desk().renew(&alice(), purchase, 1, &[], Origin::default()).await.expect("filed");
         app.desk().vote(filed.record.id, &bob(), &approve()).await.expect("approved");
         let before = expiry(&app, &ids[0]).await;
@@ -126,10 +94,10 @@ on_both_backends! {
 on_both_backends! {
     async fn only_prepaid_servers_renew_and_only_their_buyer_or_an_admin_asks(backend) {
         let Some(app) = spawn_app(backend, "").await else { return };
-        let (payg, _) = bought(&app, &payg_form()).await;
+        let (payg, _) = bought_by_alice(&app, &payg_form()).await;
         let refused = app.desk().renew(&alice(), payg, 1, &[], Origin::default()).await;
         assert!(matches!(&refused, Err(DeskError::Invalid(e)) if e.0[0].field == "request"), "{refused:?}");
-        let (prepaid, ids) = bought(&app, &prepaid_form(1)).await;
+        let (prepaid, ids) = bought_by_alice(&app, &prepaid_form(1)).await;
         let refused = app.desk().renew(&dave(), prepaid, 1, &[], Origin::default()).await;
         assert!(matches!(refused, Err(DeskError::Refused(_))), "{refused:?}");
         let refused = app.desk().renew(&alice(), prepaid, 13, &[], Origin::default()).await;

@@ -181,6 +181,30 @@ pub async fn file_as_alice(desk: &Desk, form: &PurchaseForm) -> RequestId {
         .id
 }
 
+/// Alice buys `form` (bob approves, and carol when one approval is not enough), the purchase
+/// goes through and the simulated servers come up; returns the purchase and its instance ids.
+pub async fn bought_by_alice(app: &TestApp, form: &PurchaseForm) -> (RequestId, Vec<String>) {
+    let id = file_as_alice(app.desk(), form).await;
+    let ballot = cvmbot::desk::Ballot {
+        approve: true,
+        reason: None,
+        seen_hash: None,
+        via: cvmbot::domain::VoteVia::Button,
+    };
+    for approver in [bob(), carol()] {
+        if app.desk().view(id).await.expect("view").record.state == cvmbot::domain::RequestState::Pending {
+            app.desk().vote(id, &approver, &ballot).await.expect("approved");
+        }
+    }
+    assert!(matches!(
+        app.desk().submit(id).await.expect("bought"),
+        cvmbot::desk::SubmitOutcome::Submitted(_)
+    ));
+    app.sim.advance(Duration::from_secs(120));
+    let view = app.desk().view(id).await.expect("view");
+    (id, view.instances.iter().map(|i| i.instance_id.clone()).collect())
+}
+
 /// Files a request on `app` and rewrites its stored quote as a much cheaper one from two hours
 /// ago that needed one approval: as if the price rose after it was quoted.
 pub async fn file_with_an_old_cheap_quote(app: &App) -> RequestId {
