@@ -1,6 +1,7 @@
 //! Moves the world through simulated time: instance launches and public IPs, by-the-second
 //! billing of pay-as-you-go and spot instances, the spot market's random walk, and reclamation
-//! (spot instances outbid, servers of accounts in arrears past the grace period).
+//! (spot instances outbid, servers of accounts in arrears past the grace period; spot capacity
+//! taken back is [`crate::reclaim`]).
 //!
 //! Time is processed as segments between events, so the outcome depends only on simulated time
 //! and the seed, not on how often the world is looked at.
@@ -14,6 +15,8 @@ use tracing::info;
 
 /// Why an instance was destroyed without being asked to.
 pub const REASON_OUTBID: &str = "spot instance reclaimed: the market price rose above its bid";
+/// Reclaimed because its zone × type needed the spot capacity back.
+pub const REASON_CAPACITY: &str = "spot instance reclaimed: the capacity was needed";
 /// Reclaimed for debt.
 pub const REASON_ARREARS: &str = "reclaimed: the account stayed in arrears past the grace period";
 /// Released after expiring unrenewed.

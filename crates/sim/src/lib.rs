@@ -15,8 +15,9 @@
 //! | `GET /_sim/state` | | time, accounts' balances, stock, spot prices, kept data disks, faults, limits |
 //! | `GET /_sim/accounts/{secret_id}` | | the DescribeAccountBalance fields (fen) |
 //! | `POST /_sim/accounts/{secret_id}` | `{"cash_fen"?, "owe_fen"?, "credit_amount_fen"?, "allow_arrears"?}` | changes money |
-//! | `POST /_sim/stock` | `{"zone", "instance_type", "stock"?, "spot_stock"?}` | sets remaining stock |
+//! | `POST /_sim/stock` | `{"zone", "instance_type", "stock"?, "spot_stock"? \| "spot_capacity"?}` | sets remaining stock; `spot_capacity` instead caps the spot instances there (the newest beyond it are reclaimed) and answers `{"ok": true, "reclaimed": [ids]}` |
 //! | `POST /_sim/spot-price` | `{"zone", "instance_type", "price": "0.25"}` | sets a spot price (outbid spot instances are reclaimed) |
+//! | `POST /_sim/reclaim` | `{"zone"?, "instance_type"?, "count" \| "percent"}` | reclaims that many, or that percentage rounded down, of the matching running and pending spot instances, picked by the seed; answers `{"reclaimed": [ids]}` |
 //! | `POST /_sim/faults` | `{"all": {rates}, "actions": {"RunInstances": {rates}}}` | replaces fault rates |
 //! | `POST /_sim/rate-limits` | `{"enabled", "default", "actions": {"RunInstances": 10}}` | replaces rate limits |
 //! | `POST /_sim/fail-next` | `{"action", "failure": {"code": "InternalError"} \| "drop_before_processing" \| "drop_after_processing" \| {"garble_after_processing": "html" \| {"status": 408} \| {"without": "InstanceIdSet"}}, "times"?: 1}` | fails the next calls |
@@ -27,13 +28,18 @@
 //! `{rates}` is `{"internal_error_per_million", "request_limit_per_million", "drop_before_per_million",
 //! "drop_after_per_million", "latency_ms", "latency_jitter_ms"}`, each optional (0).
 //!
+//! A reclaimed spot instance — outbid, over capacity or picked by `/_sim/reclaim` — stops billing,
+//! gives its freeze and its stock unit back (so a refill can launch at once), shows TERMINATING
+//! with the reason in `/_sim/instances` and vanishes after `terminating_secs`. Its ClientToken
+//! still answers the InstanceIdSet it bought, and buys nothing new.
+//!
 //! # Determinism
 //!
-//! With a seed and `speed = 0`, ids, RequestIds, launch failures, public-IP delays, spot prices
-//! and faults repeat exactly for the same sequence of requests. What stays nondeterministic: the
-//! order in which concurrent requests take the state lock, wall-clock timestamps in the log, the
-//! rate limiter (it counts wall-clock seconds), and with `speed > 0` the simulated instant each
-//! request lands on.
+//! With a seed and `speed = 0`, ids, RequestIds, launch failures, public-IP delays, spot prices,
+//! the instances a reclaim picks and faults repeat exactly for the same sequence of requests.
+//! What stays nondeterministic: the order in which concurrent requests take the state lock,
+//! wall-clock timestamps in the log, the rate limiter (it counts wall-clock seconds), and with
+//! `speed > 0` the simulated instant each request lands on.
 
 pub(crate) mod actions;
 pub(crate) mod auth;
@@ -47,6 +53,7 @@ pub mod defaults;
 pub mod faults;
 pub(crate) mod language;
 pub mod log;
+pub(crate) mod reclaim;
 pub(crate) mod server;
 #[rustfmt::skip]
 pub(crate) mod spec_members;
@@ -58,6 +65,7 @@ pub use control::{AccountPatch, Control, InstanceView};
 pub use defaults::{DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, DEFAULT_UIN};
 pub use faults::{Failure, Garble};
 pub use log::LoggedRequest;
+pub use reclaim::Reclaim;
 pub use world::instance::Disk;
 pub use world::{KeptDisk, Stock};
 

@@ -100,6 +100,10 @@ pub struct World {
     pub rng: SplitMix64,
     #[serde(skip, default = "unseeded")]
     pub spot_rng: SplitMix64,
+    /// Picks the spot instances a reclaim by count or percentage takes, apart from `rng` so a
+    /// reclaim does not change the ids bought after it.
+    #[serde(skip, default = "unseeded")]
+    pub reclaim_rng: SplitMix64,
     /// `zone/type` → spot instances there (rebuilt after a load).
     #[serde(skip)]
     pub spot_index: BTreeMap<String, BTreeSet<String>>,
@@ -143,11 +147,13 @@ impl World {
             public_ips: HashSet::new(),
             kept_disks: Vec::new(),
             reseed: seed,
-            rng: SplitMix64::seeded(seed),
-            spot_rng: SplitMix64::seeded(seed ^ 0x5EED_5EED_5EED_5EED),
+            rng: unseeded(),
+            spot_rng: unseeded(),
+            reclaim_rng: unseeded(),
             spot_index: BTreeMap::new(),
             quota_used: HashMap::new(),
         };
+        world.seed_generators(seed);
         world.fill_from_catalogue();
         world
     }
@@ -156,8 +162,7 @@ impl World {
     /// generators are reseeded from the saved seed and the spot index is rebuilt.
     pub fn attach(mut self, cat: Arc<Catalogue>) -> Self {
         self.cat = cat;
-        self.rng = SplitMix64::seeded(self.reseed);
-        self.spot_rng = SplitMix64::seeded(self.reseed ^ 0x5EED_5EED_5EED_5EED);
+        self.seed_generators(self.reseed);
         self.fill_from_catalogue();
         self.spot_index.clear();
         self.quota_used.clear();
@@ -170,8 +175,13 @@ impl World {
     /// Prepares the world to be saved: draws the seed a reload will continue from.
     pub fn prepare_save(&mut self) {
         self.reseed = self.rng.next_u64();
-        self.rng = SplitMix64::seeded(self.reseed);
-        self.spot_rng = SplitMix64::seeded(self.reseed ^ 0x5EED_5EED_5EED_5EED);
+        self.seed_generators(self.reseed);
+    }
+
+    fn seed_generators(&mut self, seed: u64) {
+        self.rng = SplitMix64::seeded(seed);
+        self.spot_rng = SplitMix64::seeded(seed ^ 0x5EED_5EED_5EED_5EED);
+        self.reclaim_rng = SplitMix64::seeded(seed ^ 0x2EC1_A135_2EC1_A135);
     }
 
     fn fill_from_catalogue(&mut self) {

@@ -1,13 +1,15 @@
 //! The control endpoint (`/_sim/…`, JSON, no signature) and the same operations as Rust methods
-//! on [`Control`]. See the module documentation of [`crate::sim`] for the routes and bodies.
+//! on [`Control`]. See the [crate] documentation for the routes and bodies.
+
+mod market;
 
 use super::Shared;
 use super::clock::iso;
 use super::config::{FaultConfig, RateLimitConfig};
 use super::faults::Failure;
 use super::log::LoggedRequest;
+use super::world::KeptDisk;
 use super::world::instance::Visible;
-use super::world::{KeptDisk, Stock};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cvmbot_tencent::billing::DescribeAccountBalanceResponse;
 use cvmbot_tencent::money::Fen;
-use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -136,47 +137,6 @@ impl Control {
         })
     }
 
-    /// Sets the remaining stock of a zone × type.
-    pub fn set_stock(&self, zone: &str, instance_type: &str, regular: u32, spot: u32) -> Result<(), ControlError> {
-        if !self.0.cat.sells(zone, instance_type) {
-            return Err(ControlError(
-                StatusCode::NOT_FOUND,
-                format!("`{zone}` does not sell `{instance_type}`"),
-            ));
-        }
-        self.0.with_world(|w| {
-            w.stock
-                .insert(format!("{zone}/{instance_type}"), Stock { regular, spot });
-        });
-        Ok(())
-    }
-
-    /// The remaining stock of a zone × type.
-    pub fn stock(&self, zone: &str, instance_type: &str) -> Option<Stock> {
-        self.0
-            .with_world(|w| w.stock.get(&format!("{zone}/{instance_type}")).copied())
-    }
-
-    /// Sets a spot market price (yuan per hour); instances bidding less are reclaimed at once.
-    pub fn set_spot_price(&self, zone: &str, instance_type: &str, price: Decimal) -> Result<(), ControlError> {
-        let key = format!("{zone}/{instance_type}");
-        self.0.with_world(|w| {
-            if !w.spot_prices.contains_key(&key) {
-                return Err(ControlError(StatusCode::NOT_FOUND, format!("no spot market `{key}`")));
-            }
-            w.spot_prices.insert(key, price);
-            let now = w.now;
-            w.reclaim_outbid(now);
-            Ok(())
-        })
-    }
-
-    /// A spot market price, yuan per hour.
-    pub fn spot_price(&self, zone: &str, instance_type: &str) -> Option<Decimal> {
-        self.0
-            .with_world(|w| w.spot_prices.get(&format!("{zone}/{instance_type}")).copied())
-    }
-
     /// Replaces the fault rates.
     pub fn set_faults(&self, faults: FaultConfig) {
         self.0.faults().set_config(faults);
@@ -279,8 +239,6 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             get(|State(s): Shared_| async move { axum::Json(Control(s).state()) }),
         )
         .route("/_sim/accounts/{secret_id}", get(get_account).post(post_account))
-        .route("/_sim/stock", post(post_stock))
-        .route("/_sim/spot-price", post(post_spot_price))
         .route("/_sim/faults", post(post_faults))
         .route("/_sim/rate-limits", post(post_rate_limits))
         .route("/_sim/fail-next", post(post_fail_next))
@@ -290,10 +248,16 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/_sim/instances",
             get(|State(s): Shared_| async move { axum::Json(Control(s).instances()) }),
         )
+        .merge(market::routes())
 }
 
+/// Reads a JSON body; an error names the member at fault (`percent: invalid type: …`).
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ControlError> {
-    serde_json::from_slice(bytes).map_err(|e| ControlError(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+    let bad = |e: &dyn std::fmt::Display| ControlError(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}"));
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(|e| bad(&e))?;
+    json.end().map_err(|e| bad(&e))?;
+    Ok(value)
 }
 
 fn done() -> Response {
@@ -311,45 +275,6 @@ async fn post_account(State(s): Shared_, Path(id): Path<String>, bytes: Bytes) -
     let control = Control(s);
     control.patch_account(&id, body(&bytes)?)?;
     Ok(axum::Json(control.account(&id)).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StockBody {
-    zone: String,
-    instance_type: String,
-    stock: Option<u32>,
-    spot_stock: Option<u32>,
-}
-
-async fn post_stock(State(s): Shared_, bytes: Bytes) -> Result<Response, ControlError> {
-    let request: StockBody = body(&bytes)?;
-    let control = Control(s);
-    let current = control
-        .stock(&request.zone, &request.instance_type)
-        .unwrap_or(Stock { regular: 0, spot: 0 });
-    control.set_stock(
-        &request.zone,
-        &request.instance_type,
-        request.stock.unwrap_or(current.regular),
-        request.spot_stock.unwrap_or(current.spot),
-    )?;
-    Ok(done())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SpotBody {
-    zone: String,
-    instance_type: String,
-    /// Yuan per hour, a decimal string or number.
-    price: Decimal,
-}
-
-async fn post_spot_price(State(s): Shared_, bytes: Bytes) -> Result<Response, ControlError> {
-    let request: SpotBody = body(&bytes)?;
-    Control(s).set_spot_price(&request.zone, &request.instance_type, request.price)?;
-    Ok(done())
 }
 
 async fn post_faults(State(s): Shared_, bytes: Bytes) -> Result<Response, ControlError> {
