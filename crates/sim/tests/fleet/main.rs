@@ -3,6 +3,7 @@
 //! through the signed API with cvmbot's client, as the bot sees it.
 
 mod reclaim;
+mod tokens;
 
 use cvmbot_sim::{Control, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, SimConfig, Simulator};
 use cvmbot_tencent::cvm::{Placement, RunInstancesRequest, SystemDisk};
