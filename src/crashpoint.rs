@@ -22,6 +22,10 @@ pub const POINTS: &[&str] = &[
     "notice:posted",
 ];
 
+/// The crash points of a fleet's launch: its slots marked `launching`, and the launches
+/// answered but not yet stored.
+pub const FLEET_POINTS: &[&str] = &["fleet:launching", "fleet:sent"];
+
 fn chosen() -> Option<&'static str> {
     static CHOSEN: OnceLock<Option<String>> = OnceLock::new();
     CHOSEN
@@ -31,7 +35,10 @@ fn chosen() -> Option<&'static str> {
 
 /// Aborts the process if `point` is the chosen crash point.
 pub fn here(point: &'static str) {
-    debug_assert!(POINTS.contains(&point), "unknown crash point {point}");
+    debug_assert!(
+        POINTS.contains(&point) || FLEET_POINTS.contains(&point),
+        "unknown crash point {point}"
+    );
     if chosen() == Some(point) {
         eprintln!("cvmbot: crash point {point} reached; aborting as {VARIABLE} asks");
         std::process::abort();

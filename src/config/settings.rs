@@ -99,6 +99,15 @@ pub struct PolicySettings {
     pub tiers: Vec<TierSettings>,
     pub release: ReleaseSettings,
     pub ttl: TtlSettings,
+    pub fleet: FleetSettings,
+}
+
+/// `[policy.fleet]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSettings {
+    pub max_count: u32,
+    pub ttl: TtlRuleSettings,
 }
 
 /// `[policy.ttl]`.
@@ -168,6 +177,7 @@ pub struct WorkersSettings {
     pub lease: Span,
     pub lifetimes_interval: Span,
     pub still_running_every: Span,
+    pub fleets_interval: Span,
 }
 
 /// `[tracker]`.

@@ -1,14 +1,14 @@
 //! Semantic checks on settings that parsed: ranges, URLs, policy consistency, presets.
 
 use super::layers::Layers;
-use super::settings::{AudienceSettings, FileSettings, ReleaseSettings, TtlRuleSettings, TtlSettings};
+use super::settings::{AudienceSettings, FileSettings, FleetSettings, ReleaseSettings, TtlRuleSettings, TtlSettings};
 use super::{Config, ConfigError, LogConfig, Secrets};
 use crate::chat::ChatSettings;
 use crate::chat::discord::DiscordSettings;
 use crate::desk::{DeskSettings, TrackerSettings};
 use crate::domain::form::preset_options;
 use crate::domain::{Audience, BalanceCheck, BillingKind, ParseContext, Policy, PurchaseForm, PurchaseSpec, Tier};
-use crate::domain::{ReleasePolicy, ReleaseRule, RoleId, TtlPolicy, TtlRule, UserId};
+use crate::domain::{FleetPolicy, ReleasePolicy, ReleaseRule, RoleId, TtlPolicy, TtlRule, UserId};
 use crate::store::{DatabaseSettings, DatabaseTarget};
 use crate::tencent::{ClientSettings, Endpoint, RetryPolicy};
 use crate::workers::WorkerSettings;
@@ -109,6 +109,7 @@ fn worker_settings(settings: &FileSettings, digest_at: Option<(u8, u8)>) -> Work
         digest_at,
         lease: settings.workers.lease.0,
         lifetimes_interval: settings.workers.lifetimes_interval.0,
+        fleets_interval: settings.workers.fleets_interval.0,
     }
 }
 
@@ -303,39 +304,56 @@ fn policy(check: &Checker<'_>, settings: &FileSettings) -> Result<Policy, Config
         balance_check,
         requote_after: p.requote_after.0,
         release: release_policy(check, &p.release)?,
+        fleet: fleet_policy(check, &p.fleet)?,
+    })
+}
+
+fn fleet_policy(check: &Checker<'_>, settings: &FleetSettings) -> Result<FleetPolicy, ConfigError> {
+    check.ensure(
+        (1..=10_000).contains(&settings.max_count),
+        "policy.fleet.max_count",
+        "must be from 1 to 10000",
+    )?;
+    Ok(FleetPolicy {
+        max_count: settings.max_count,
+        ttl: ttl_rule(check, "policy.fleet.ttl", &settings.ttl)?,
+    })
+}
+
+fn ttl_span(check: &Checker<'_>, key: &str, text: &str) -> Result<Option<std::time::Duration>, ConfigError> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match crate::domain::duration::parse_duration(text) {
+        Ok(d) if d >= crate::domain::lifetime::MIN_TTL => Ok(Some(d)),
+        _ => Err(check.error(key, "must be \"none\" or a duration of at least 10m, such as \"3d\"")),
+    }
+}
+
+/// One time-to-live rule, its keys under `key`.
+fn ttl_rule(check: &Checker<'_>, key: &str, rule: &TtlRuleSettings) -> Result<TtlRule, ConfigError> {
+    let default = ttl_span(check, &format!("{key}.default"), &rule.default)?;
+    let max = ttl_span(check, &format!("{key}.max"), &rule.max)?;
+    if let (Some(default), Some(max)) = (default, max)
+        && default > max
+    {
+        return Err(check.error(&format!("{key}.default"), "must not be longer than `max`"));
+    }
+    if default.is_none() && !rule.allow_none {
+        return Err(check.error(
+            &format!("{key}.default"),
+            "must be a duration when `allow_none` is false (a request that names no ttl needs one)",
+        ));
+    }
+    Ok(TtlRule {
+        default,
+        max,
+        allow_none: rule.allow_none,
     })
 }
 
 fn ttl_policy(check: &Checker<'_>, settings: &TtlSettings) -> Result<TtlPolicy, ConfigError> {
-    let span = |key: String, text: &str| -> Result<Option<std::time::Duration>, ConfigError> {
-        if text.trim().eq_ignore_ascii_case("none") {
-            return Ok(None);
-        }
-        match crate::domain::duration::parse_duration(text) {
-            Ok(d) if d >= crate::domain::lifetime::MIN_TTL => Ok(Some(d)),
-            _ => Err(check.error(&key, "must be \"none\" or a duration of at least 10m, such as \"3d\"")),
-        }
-    };
-    let rule = |mode: &str, rule: &TtlRuleSettings| -> Result<TtlRule, ConfigError> {
-        let default = span(format!("policy.ttl.{mode}.default"), &rule.default)?;
-        let max = span(format!("policy.ttl.{mode}.max"), &rule.max)?;
-        if let (Some(default), Some(max)) = (default, max)
-            && default > max
-        {
-            return Err(check.error(&format!("policy.ttl.{mode}.default"), "must not be longer than `max`"));
-        }
-        if default.is_none() && !rule.allow_none {
-            return Err(check.error(
-                &format!("policy.ttl.{mode}.default"),
-                "must be a duration when `allow_none` is false (a request that names no ttl needs one)",
-            ));
-        }
-        Ok(TtlRule {
-            default,
-            max,
-            allow_none: rule.allow_none,
-        })
-    };
+    let rule = |mode: &str, rule: &TtlRuleSettings| ttl_rule(check, &format!("policy.ttl.{mode}"), rule);
     let leads = |key: &str, texts: &[String]| -> Result<Vec<std::time::Duration>, ConfigError> {
         let mut leads = Vec::new();
         for (n, text) in texts.iter().enumerate() {
@@ -432,6 +450,11 @@ fn others(check: &Checker<'_>, settings: &FileSettings) -> Result<Option<(u8, u8
     check.ensure(
         !settings.workers.lifetimes_interval.0.is_zero(),
         "workers.lifetimes_interval",
+        "must be longer than 0s",
+    )?;
+    check.ensure(
+        !settings.workers.fleets_interval.0.is_zero(),
+        "workers.fleets_interval",
         "must be longer than 0s",
     )?;
     check.ensure(

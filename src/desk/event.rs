@@ -117,6 +117,43 @@ pub enum Event {
         months: u32,
         tencent_request_id: Option<String>,
     },
+    /// A fleet was approved: cvmbot now keeps its servers running.
+    FleetStarted {
+        request_id: RequestId,
+        name: String,
+        count: u32,
+    },
+    /// What happened in a fleet since the last summary: servers reclaimed (or gone), launched,
+    /// failed to launch; and how it stands.
+    FleetNews {
+        request_id: RequestId,
+        name: String,
+        reclaimed: u32,
+        launched: u32,
+        failed: u32,
+        running: u32,
+        desired: u32,
+    },
+    /// A fleet's refills wait: no stock or a market above the bid at every placement, or a
+    /// refusal that may pass (the balance).
+    FleetWaiting {
+        request_id: RequestId,
+        name: String,
+        reason: String,
+        #[serde(with = "stamp")]
+        next_try_at: OffsetDateTime,
+    },
+    /// A fleet change was carried out (`request_id` is the change; `fleet` the fleet).
+    FleetChanged {
+        request_id: RequestId,
+        fleet: RequestId,
+        name: String,
+        from: u32,
+        to: u32,
+        end: bool,
+    },
+    /// A fleet's time to live ended: its servers are given back.
+    FleetEnded { request_id: RequestId, name: String },
     /// A purchase's prepaid instances renew themselves at expiry now, or no longer.
     AutoRenewSet {
         request_id: RequestId,
@@ -280,6 +317,11 @@ impl Event {
             | Event::StillRunning { request_id, .. }
             | Event::RenewalReminder { request_id, .. }
             | Event::AutoRenewSet { request_id, .. }
+            | Event::FleetStarted { request_id, .. }
+            | Event::FleetNews { request_id, .. }
+            | Event::FleetWaiting { request_id, .. }
+            | Event::FleetChanged { request_id, .. }
+            | Event::FleetEnded { request_id, .. }
             | Event::Retrying { request_id, .. }
             | Event::Unreachable { request_id, .. }
             | Event::Requoted { request_id, .. }

@@ -81,6 +81,16 @@ impl DedupeKey {
         DedupeKey(format!("request:{id}:{what}"))
     }
 
+    /// `fleet:N:…`: fleet `id`'s summary number `n`, its wait that began at `since_ms`, its end.
+    pub fn fleet(id: RequestId, news: FleetNews) -> DedupeKey {
+        let what = match news {
+            FleetNews::Summary(n) => format!("summary:{n}"),
+            FleetNews::Waiting(since_ms) => format!("waiting:{since_ms}"),
+            FleetNews::Ended => "ended".to_owned(),
+        };
+        DedupeKey(format!("fleet:{id}:{what}"))
+    }
+
     /// `instance:ins-…:…`.
     pub fn instance(instance_id: &str, news: InstanceNews) -> DedupeKey {
         let what = match news {
@@ -127,6 +137,17 @@ impl fmt::Display for DedupeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// News about a fleet, each told once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FleetNews {
+    /// Summary number n.
+    Summary(u32),
+    /// Refills wait since this instant (unix ms).
+    Waiting(i64),
+    /// Its time to live ended.
+    Ended,
 }
 
 /// What an audit entry records.
@@ -177,6 +198,10 @@ pub enum AuditAction {
     Renewed,
     /// Its instances' auto-renewal was turned on or off.
     RenewFlagSet,
+    /// The fleet was approved and now keeps its servers.
+    FleetStarted,
+    /// A fleet change was carried out.
+    FleetChanged,
 }
 
 impl AuditAction {
@@ -203,6 +228,8 @@ impl AuditAction {
             AuditAction::LifetimeEnded => "lifetime-ended",
             AuditAction::Renewed => "renewed",
             AuditAction::RenewFlagSet => "renew-flag-set",
+            AuditAction::FleetStarted => "fleet-started",
+            AuditAction::FleetChanged => "fleet-changed",
         }
     }
 }

@@ -13,6 +13,7 @@ mod costs;
 mod create;
 mod error;
 mod event;
+mod fleets;
 pub mod keys;
 mod lease;
 mod lifetime;
@@ -31,11 +32,12 @@ pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
 pub use error::{Chain, DeskError};
 pub use event::{Event, Runway, StillRunningItem};
+pub use fleets::FleetPass;
 pub use lifetime::{Extension, LifetimePass};
 pub use outbox::{Posting, notice_row};
 pub use submit::SubmitOutcome;
 pub use tracking::{Observation, TrackerSettings, observe, postpone, settled_state};
-pub use views::{BalanceReport, ReleaseNote, RequestView};
+pub use views::{BalanceReport, FleetView, ReleaseNote, RequestView};
 pub use vote::{Ballot, VoteOutcome};
 
 use crate::clock::Clock;
@@ -90,6 +92,7 @@ struct Inner {
     installation_id: String,
     submitter_wake: Notify,
     dispatcher_wake: Notify,
+    fleets_wake: Notify,
     /// Request ids whose card was just linked (waiters in the adapters).
     cards_linked: tokio::sync::broadcast::Sender<RequestId>,
     catalogue: Catalogue,
@@ -118,6 +121,7 @@ impl Desk {
             installation_id,
             submitter_wake: Notify::new(),
             dispatcher_wake: Notify::new(),
+            fleets_wake: Notify::new(),
             cards_linked: tokio::sync::broadcast::channel(1024).0,
             catalogue,
             sold,
@@ -168,6 +172,16 @@ impl Desk {
 
     fn wake_submitter(&self) {
         self.inner.submitter_wake.notify_one();
+    }
+
+    /// Resolves when a fleet has work (a server reclaimed or started, a fleet created or changed).
+    pub async fn fleets_woken(&self) {
+        self.inner.fleets_wake.notified().await;
+    }
+
+    /// Tells the fleets worker a fleet has work.
+    fn wake_fleets(&self) {
+        self.inner.fleets_wake.notify_one();
     }
 
     /// Tells the dispatcher there is something to deliver.

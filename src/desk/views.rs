@@ -1,10 +1,14 @@
 //! Read-only use cases: a request with its votes and instances, listings, history, the balance.
 
 use super::{Desk, DeskError, Runway};
+use crate::domain::Operation;
 use crate::domain::RequestId;
 use crate::money::{Fen, Yuan};
-use crate::store::{InstanceRecord, LifetimeRecord, ListFilter, RequestRecord, Session, VoteRecord};
+use crate::store::{
+    FleetRecord, InstanceRecord, LifetimeRecord, ListFilter, RequestRecord, Session, SlotState, VoteRecord,
+};
 use rust_decimal::Decimal;
+use time::OffsetDateTime;
 
 /// A request with everything a card shows.
 #[derive(Clone, Debug)]
@@ -19,6 +23,26 @@ pub struct RequestView {
     pub lifetime: Option<LifetimeRecord>,
     /// The release requests that gave its instances back: who asked, and why.
     pub releases: Vec<ReleaseNote>,
+    /// How a fleet stands, for a fleet's request once it runs.
+    pub fleet: Option<FleetView>,
+}
+
+/// How a fleet stands: what its card shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetView {
+    /// The fleet.
+    pub record: FleetRecord,
+    /// Its servers Tencent shows RUNNING.
+    pub running: u32,
+    /// Its slots still to fill or whose server is starting.
+    pub pending: u32,
+    /// Its servers by placement (`S5.MEDIUM4 in ap-guangzhou-3`), running or starting.
+    pub by_placement: Vec<(String, u32)>,
+    /// What its servers cost since the start of this month (UTC), at the market price quoted
+    /// when it was approved: an estimate (Tencent bills spot at the market price of each hour).
+    pub spent_this_month: Yuan,
+    /// Its approved budget per month-equivalent (approved servers at the bid).
+    pub budget_per_month: Yuan,
 }
 
 /// Who released some of a purchase's instances, and why.
@@ -87,12 +111,22 @@ impl Desk {
                 });
             }
         }
+        let fleet = match &record.operation {
+            Operation::Fleet(spec) => match session.fleet(id).await? {
+                Some(fleet) => {
+                    Some(fleet_view(session, spec, fleet, &record.quote, &instances, self.clock().now()).await?)
+                }
+                None => None,
+            },
+            _ => None,
+        };
         Ok(RequestView {
             record,
             votes,
             instances,
             lifetime,
             releases,
+            fleet,
         })
     }
 
@@ -138,4 +172,57 @@ impl Desk {
             request_id: answer.request_id,
         })
     }
+}
+
+/// A fleet's standing from its slots and every server it ever ran.
+async fn fleet_view(
+    session: &mut Session,
+    spec: &crate::domain::FleetSpec,
+    fleet: FleetRecord,
+    quote: &crate::domain::Quote,
+    instances: &[InstanceRecord],
+    now: OffsetDateTime,
+) -> Result<FleetView, DeskError> {
+    let slots = session.fleet_slots(fleet.request_id).await?;
+    let current = session.fleet_instances(fleet.request_id).await?;
+    let running = super::fleets::running_servers(&slots, &current);
+    let keeping = slots.iter().filter(|s| s.state != SlotState::Retiring).count() as u32;
+    let placements = spec.placements();
+    let mut by_placement: Vec<(String, u32)> = Vec::new();
+    for slot in slots.iter().filter(|s| s.state == SlotState::Filled) {
+        let name = placements[(slot.placement as usize).min(placements.len() - 1)].to_string();
+        match by_placement.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => by_placement.push((name, 1)),
+        }
+    }
+    let month_start = now
+        .replace_day(1)
+        .map(|d| d.replace_time(time::Time::MIDNIGHT))
+        .unwrap_or(now);
+    let spent: Decimal = instances
+        .iter()
+        .filter_map(|i| {
+            let from = i.running_at?.max(month_start);
+            let to = [i.gone_at, i.released_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now)
+                .min(now);
+            (to > from)
+                .then(|| i.hourly_price.amount() * Decimal::from((to - from).whole_seconds()) / Decimal::from(3600))
+        })
+        .sum();
+    Ok(FleetView {
+        running,
+        pending: keeping.saturating_sub(running),
+        by_placement,
+        spent_this_month: Yuan::new(spent.round_dp(2)),
+        budget_per_month: Yuan::new(
+            (quote.monthly_equivalent().amount() * Decimal::from(fleet.approved) / Decimal::from(spec.count.max(1)))
+                .round_dp(2),
+        ),
+        record: fleet,
+    })
 }

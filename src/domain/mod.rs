@@ -2,6 +2,7 @@
 
 pub mod duration;
 mod fields;
+pub mod fleet;
 pub mod form;
 pub mod ids;
 pub mod lifetime;
@@ -12,12 +13,14 @@ pub mod quote;
 pub mod request;
 pub mod spec;
 
+pub use fleet::{FleetChangeSpec, FleetName, FleetSpec, Placement};
 pub use form::{FieldError, PurchaseForm, SpecErrors};
 pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};
 pub use lifetime::{TtlPolicy, TtlRule};
 pub use operation::{ExtendSpec, Operation, OperationKind, ReleaseSpec, RenewSpec};
 pub use policy::{
-    Audience, BalanceCheck, Person, Policy, Refusal, ReleasePolicy, ReleaseRule, Tier, VoteFacts, VoteRefusal, VoteVia,
+    Audience, BalanceCheck, FleetPolicy, Person, Policy, Refusal, ReleasePolicy, ReleaseRule, Tier, VoteFacts,
+    VoteRefusal, VoteVia,
 };
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};

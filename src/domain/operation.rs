@@ -2,6 +2,7 @@
 //! judged by the policy, approved by someone else, executed exactly once, tracked and told. A new
 //! kind is a variant here and an executor in `desk::operations`; the machine stays as it is.
 
+use super::fleet::{FleetChangeSpec, FleetSpec};
 use super::ids::{RequestId, UserId};
 use super::spec::{BillingKind, PurchaseSpec};
 use crate::money::Yuan;
@@ -23,15 +24,21 @@ pub enum OperationKind {
     Extend,
     /// Pay for more months of prepaid servers (RenewInstances).
     Renew,
+    /// Keep a number of spot servers running within an approved budget.
+    Fleet,
+    /// Change how many servers a fleet keeps, or end it.
+    FleetChange,
 }
 
 impl OperationKind {
     /// Every kind.
-    pub const ALL: [OperationKind; 4] = [
+    pub const ALL: [OperationKind; 6] = [
         OperationKind::Buy,
         OperationKind::Release,
         OperationKind::Extend,
         OperationKind::Renew,
+        OperationKind::Fleet,
+        OperationKind::FleetChange,
     ];
 
     /// The stored name.
@@ -41,6 +48,8 @@ impl OperationKind {
             OperationKind::Release => "release",
             OperationKind::Extend => "extend",
             OperationKind::Renew => "renew",
+            OperationKind::Fleet => "fleet",
+            OperationKind::FleetChange => "fleet_change",
         }
     }
 
@@ -56,6 +65,8 @@ impl OperationKind {
             OperationKind::Release => "release",
             OperationKind::Extend => "extension",
             OperationKind::Renew => "renewal",
+            OperationKind::Fleet => "fleet",
+            OperationKind::FleetChange => "fleet change",
         }
     }
 }
@@ -156,6 +167,10 @@ pub enum Operation {
     Extend(ExtendSpec),
     /// Renew prepaid servers.
     Renew(RenewSpec),
+    /// Keep a fleet of spot servers.
+    Fleet(FleetSpec),
+    /// Scale or end a fleet.
+    FleetChange(FleetChangeSpec),
 }
 
 impl Operation {
@@ -166,6 +181,8 @@ impl Operation {
             Operation::Release(_) => OperationKind::Release,
             Operation::Extend(_) => OperationKind::Extend,
             Operation::Renew(_) => OperationKind::Renew,
+            Operation::Fleet(_) => OperationKind::Fleet,
+            Operation::FleetChange(_) => OperationKind::FleetChange,
         }
     }
 
@@ -176,6 +193,8 @@ impl Operation {
             Operation::Release(release) => &release.region,
             Operation::Extend(extend) => &extend.region,
             Operation::Renew(renew) => &renew.region,
+            Operation::Fleet(fleet) => fleet.template.region(),
+            Operation::FleetChange(change) => &change.region,
         }
     }
 
@@ -184,7 +203,12 @@ impl Operation {
     pub fn keep_trying(&self) -> Option<Duration> {
         match self {
             Operation::Buy(spec) => spec.keep_trying(),
-            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) => None,
+            // A fleet keeps trying by itself, slot by slot, for as long as it runs.
+            Operation::Release(_)
+            | Operation::Extend(_)
+            | Operation::Renew(_)
+            | Operation::Fleet(_)
+            | Operation::FleetChange(_) => None,
         }
     }
 
@@ -195,6 +219,8 @@ impl Operation {
             Operation::Release(release) => Some(&release.reason),
             Operation::Extend(extend) => Some(&extend.reason),
             Operation::Renew(renew) => Some(&renew.reason),
+            Operation::Fleet(fleet) => fleet.template.reason(),
+            Operation::FleetChange(change) => Some(&change.reason),
         }
     }
 
@@ -205,6 +231,8 @@ impl Operation {
             Operation::Release(release) => serde_json::to_string(release).expect("a release serializes"),
             Operation::Extend(extend) => serde_json::to_string(extend).expect("an extension serializes"),
             Operation::Renew(renew) => serde_json::to_string(renew).expect("a renewal serializes"),
+            Operation::Fleet(fleet) => serde_json::to_string(fleet).expect("a fleet serializes"),
+            Operation::FleetChange(change) => serde_json::to_string(change).expect("a fleet change serializes"),
         }
     }
 
@@ -215,6 +243,8 @@ impl Operation {
             OperationKind::Release => Operation::Release(serde_json::from_str(payload)?),
             OperationKind::Extend => Operation::Extend(serde_json::from_str(payload)?),
             OperationKind::Renew => Operation::Renew(serde_json::from_str(payload)?),
+            OperationKind::Fleet => Operation::Fleet(serde_json::from_str(payload)?),
+            OperationKind::FleetChange => Operation::FleetChange(serde_json::from_str(payload)?),
         })
     }
 }

@@ -180,6 +180,30 @@ pub struct Policy {
     pub requote_after: Duration,
     /// Releases.
     pub release: ReleasePolicy,
+    /// Fleets.
+    pub fleet: FleetPolicy,
+}
+
+/// What fleets may be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetPolicy {
+    /// The most servers one fleet keeps.
+    pub max_count: u32,
+    /// A fleet's time to live.
+    pub ttl: super::TtlRule,
+}
+
+impl Default for FleetPolicy {
+    fn default() -> Self {
+        FleetPolicy {
+            max_count: 500,
+            ttl: super::TtlRule {
+                default: None,
+                max: None,
+                allow_none: true,
+            },
+        }
+    }
 }
 
 /// Why a vote is not counted.

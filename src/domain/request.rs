@@ -107,7 +107,7 @@ impl RequestState {
             (self, next),
             (Pending, Approved | Rejected | Expired | Cancelled)
                 | (Approved, Submitting | Pending | Cancelled | Refused | Failed)
-                | (Submitting, Submitted | Done | Failed | Approved)
+                | (Submitting, Submitted | Done | Failed | Approved | Active)
                 | (Submitted, Active | PartiallyActive | LaunchFailed)
                 | (PartiallyActive, Active | LaunchFailed)
         )

@@ -240,6 +240,15 @@ impl PurchaseSpec {
     pub fn ttl(&self) -> Option<Duration> {
         self.ttl_secs.map(Duration::from_secs)
     }
+
+    /// The same servers in another zone or of another type (a fleet's fallback placement).
+    pub fn placed(&self, zone: Zone, instance_type: InstanceType) -> PurchaseSpec {
+        PurchaseSpec {
+            zone,
+            instance_type,
+            ..self.clone()
+        }
+    }
 }
 
 impl PurchaseSpec {

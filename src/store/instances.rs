@@ -29,6 +29,8 @@ pub struct NewInstance {
     pub now: OffsetDateTime,
     /// How long after `now` to poll it first.
     pub poll_interval: Duration,
+    /// The fleet slot it fills, for a fleet's server.
+    pub fleet_slot: Option<u32>,
 }
 
 /// An instance as tracked.
@@ -80,6 +82,8 @@ pub struct InstanceRecord {
     pub expires_at: Option<OffsetDateTime>,
     /// Whether Tencent renews it at the end of its period, as last seen.
     pub auto_renew: bool,
+    /// The fleet slot it fills, for a fleet's server (its news is the fleet's summary).
+    pub fleet_slot: Option<u32>,
 }
 
 /// A change to an instance seen by the tracker.
@@ -115,14 +119,14 @@ pub struct InstanceUpdate {
     pub auto_renew: bool,
 }
 
-const COLUMNS: &str = "instance_id, request_id, region, zone, billing, hourly_price, state, private_ips, public_ips, \
-     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms, released_at, release_request_id, expires_at, auto_renew";
+pub(super) const COLUMNS: &str = "instance_id, request_id, region, zone, billing, hourly_price, state, private_ips, public_ips, \
+     wants_public_ip, error, created_at, updated_at, running_at, public_ip_at, gone_at, watching, next_poll_at, poll_interval_ms, released_at, release_request_id, expires_at, auto_renew, fleet_slot";
 
 fn split_ips(text: String) -> Vec<String> {
     text.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
+pub(super) fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
     let price = row.text("hourly_price")?;
     Ok(InstanceRecord {
         instance_id: row.text("instance_id")?,
@@ -153,6 +157,7 @@ fn decode(row: &impl RowExt) -> StoreResult<InstanceRecord> {
         release_request: row.opt_int("release_request_id")?.map(RequestId::new),
         expires_at: row.opt_int("expires_at")?.map(from_ms),
         auto_renew: row.flag("auto_renew")?,
+        fleet_slot: row.opt_int("fleet_slot")?.map(|slot| slot.max(0) as u32),
     })
 }
 
@@ -162,8 +167,8 @@ impl Session {
     #[tracing::instrument(level = "debug", skip_all, fields(count = instances.len()))]
     pub async fn insert_instances(&mut self, instances: &[NewInstance]) -> StoreResult<()> {
         const SQL: &str = "INSERT INTO instances (instance_id, request_id, region, zone, billing, hourly_price, state, \
-             wants_public_ip, created_at, updated_at, next_poll_at, poll_interval_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $8, $9, $10) ON CONFLICT (instance_id) DO NOTHING";
+             wants_public_ip, created_at, updated_at, next_poll_at, poll_interval_ms, fleet_slot) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $8, $9, $10, $11) ON CONFLICT (instance_id) DO NOTHING";
         for new in instances {
             let first_poll = new.now + new.poll_interval;
             on_backend!(self, |conn| {
@@ -178,6 +183,7 @@ impl Session {
                     .bind(to_ms(new.now))
                     .bind(to_ms(first_poll))
                     .bind(new.poll_interval.as_millis() as i64)
+                    .bind(new.fleet_slot.map(i64::from))
                     .execute(&mut *conn)
                     .await?;
             });

@@ -8,6 +8,7 @@
 
 mod audit;
 mod balance;
+mod fleets;
 mod instances;
 mod lease;
 mod lifetimes;
@@ -18,6 +19,7 @@ mod session;
 
 pub use audit::AuditEntry;
 pub use balance::BalanceWatch;
+pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};
 pub use lifetimes::LifetimeRecord;
 pub use notifications::{NewNotification, NotificationRecord};

@@ -34,6 +34,8 @@ pub struct WorkerSettings {
     pub balance_interval: Duration,
     /// How often times to live are looked at (reminders due, lifetimes ended).
     pub lifetimes_interval: Duration,
+    /// How often fleets are tended when nothing wakes them.
+    pub fleets_interval: Duration,
     /// Warning tiers, CNY.
     pub warn_below: Vec<Yuan>,
     /// Reminder interval (zero: none).
@@ -98,6 +100,22 @@ impl Workers {
             let desk = lifetimes.clone();
             async move { desk.lifetimes_due().await.map(|_| ()) }
         });
+        let fleets = desk.clone();
+        workers.spawn_while_leading(
+            "fleets",
+            settings.fleets_interval,
+            {
+                let desk = desk.clone();
+                move || {
+                    let desk = desk.clone();
+                    async move { desk.fleets_woken().await }
+                }
+            },
+            move || {
+                let desk = fleets.clone();
+                async move { desk.fleets_due().await.map(|_| ()) }
+            },
+        );
         let tracker = Tracker::new(desk.clone(), settings.tracker.clone());
         workers.handles.push(tokio::spawn(
             tracker.run(workers.stopped.clone(), workers.leadership.clone()),

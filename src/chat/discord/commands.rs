@@ -32,6 +32,16 @@ pub const RENEW: &str = "Pay for more months of prepaid servers cvmbot bought (a
 pub const AUTORENEW: &str = "Turn automatic renewal of a purchase's prepaid servers on or off";
 /// `/cvm balance`.
 pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what cvmbot bought";
+/// `/cvm fleet`.
+pub const FLEET: &str = "Keep a number of spot servers running within a budget approved once";
+/// `/cvm fleet create`.
+pub const FLEET_CREATE: &str = "Ask for a fleet: count × max price is its budget; cvmbot refills what is reclaimed";
+/// `/cvm fleet scale`.
+pub const FLEET_SCALE: &str = "Change how many servers a fleet keeps (above its approved budget needs approval)";
+/// `/cvm fleet status`.
+pub const FLEET_STATUS: &str = "Show a fleet: running, pending, placements, spend and budget";
+/// `/cvm fleet release`.
+pub const FLEET_RELEASE: &str = "Give back every server of a fleet and end it (the release policy applies)";
 /// `/cvm history`.
 pub const HISTORY: &str = "Show someone's requests (yours by default)";
 
@@ -56,7 +66,13 @@ fn choices(mut option: CreateCommandOption, values: &[&str]) -> CreateCommandOpt
 }
 
 fn common_buy_options() -> Vec<CreateCommandOption> {
-    vec![
+    buy_options(true)
+}
+
+/// The options every buy takes; a fleet's server takes them without `count` and `name` (the
+/// fleet's own).
+fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
+    let mut options = vec![
         text("zone", "Availability zone, e.g. ap-guangzhou-3").set_autocomplete(true),
         text(
             "type",
@@ -64,14 +80,22 @@ fn common_buy_options() -> Vec<CreateCommandOption> {
         )
         .set_autocomplete(true),
         text("image", "Image id, e.g. img-l8og963d").set_autocomplete(true),
-        integer("count", "How many instances (default 1)", 1, 100),
+    ];
+    if with_count_and_name {
+        options.push(integer("count", "How many instances (default 1)", 1, 100));
+    }
+    options.extend([
         text(
             "preset",
             "A preset from the configuration that fills what you leave out",
         )
         .set_autocomplete(true),
         text("reason", "Why these servers are needed (shown to approvers)").max_length(300),
-        text("name", "Instance name (default cvmbot-<request>)").max_length(60),
+    ]);
+    if with_count_and_name {
+        options.push(text("name", "Instance name (default cvmbot-<request>)").max_length(60));
+    }
+    options.extend([
         choices(
             text("disk-type", "System disk type (default CLOUD_PREMIUM)"),
             DISK_TYPES,
@@ -103,7 +127,53 @@ fn common_buy_options() -> Vec<CreateCommandOption> {
             "ttl",
             "When cvmbot releases them, e.g. 3d or 12h, or none (the policy sets default and maximum)",
         ),
-    ]
+    ]);
+    options
+}
+
+fn fleet_name() -> CreateCommandOption {
+    text("name", "The fleet's name, e.g. ci-runners")
+        .max_length(32)
+        .required(true)
+}
+
+fn fleet_group() -> CreateCommandOption {
+    let mut create = vec![
+        fleet_name(),
+        integer("count", "How many spot servers to keep running", 1, 10_000).required(true),
+        text(
+            "max-price",
+            "Your bid: the most per server-hour in CNY, e.g. 0.6; never exceeded",
+        )
+        .required(true),
+    ];
+    create.extend(buy_options(false));
+    create.push(text(
+        "fallbacks",
+        "Other placements, in order, when there is no stock or the market is above the bid: TYPE@ZONE, TYPE, …",
+    ));
+    CreateCommandOption::new(CommandOptionType::SubCommandGroup, "fleet", FLEET)
+        .add_sub_option(subcommand("create", FLEET_CREATE, create))
+        .add_sub_option(subcommand(
+            "scale",
+            FLEET_SCALE,
+            vec![
+                fleet_name(),
+                integer("count", "How many servers it keeps from now on", 1, 10_000).required(true),
+                text("reason", "Why (shown to approvers, kept in the audit log)").max_length(300),
+            ],
+        ))
+        .add_sub_option(subcommand("status", FLEET_STATUS, vec![fleet_name()]))
+        .add_sub_option(subcommand(
+            "release",
+            FLEET_RELEASE,
+            vec![
+                fleet_name(),
+                text("reason", "Why it can go (shown to approvers, kept in the audit log)")
+                    .max_length(300)
+                    .required(true),
+            ],
+        ))
 }
 
 /// The `/cvm` command as registered.
@@ -214,6 +284,7 @@ pub fn definition() -> CreateCommand {
                     .required(true),
             ],
         ))
+        .add_option(fleet_group())
         .add_option(subcommand("balance", BALANCE, vec![]))
         .add_option(subcommand(
             "history",
@@ -282,6 +353,11 @@ impl Invocation {
             [group, kind] if group == "buy" => BillingKind::parse(kind),
             _ => None,
         }
+    }
+
+    /// Whether it is `/cvm fleet …`.
+    pub fn is_fleet(&self) -> bool {
+        self.path.first().is_some_and(|group| group == "fleet")
     }
 
     /// The purchase form of a `buy` invocation.

@@ -4,6 +4,7 @@
 mod buttons;
 mod commands;
 mod convert;
+mod fleet;
 mod handler;
 mod lifetime;
 mod notifier;

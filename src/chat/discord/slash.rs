@@ -21,14 +21,19 @@ const LISTED: i64 = 20;
 const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Handler {
-    async fn respond(&self, ctx: &Context, command: &CommandInteraction, response: CreateInteractionResponse) {
+    pub(super) async fn respond(
+        &self,
+        ctx: &Context,
+        command: &CommandInteraction,
+        response: CreateInteractionResponse,
+    ) {
         if let Err(e) = command.create_response(&ctx.http, response).await {
             warn!(error = %e, "could not answer an interaction");
         }
     }
 
     /// Replaces a deferred answer ("thinking…") with `text`.
-    async fn finish_deferred(&self, ctx: &Context, command: &CommandInteraction, text: &str) {
+    pub(super) async fn finish_deferred(&self, ctx: &Context, command: &CommandInteraction, text: &str) {
         let edit = EditInteractionResponse::new().content(fit(text));
         if let Err(e) = command.edit_response(&ctx.http, edit).await {
             warn!(error = %e, command = %command.data.name, "could not finish a deferred answer");
@@ -92,8 +97,10 @@ impl Handler {
             ["extend"] => return self.extend(ctx, command, &me, &invocation).await,
             ["renew"] => return self.renew(ctx, command, &me, &invocation).await,
             ["autorenew"] => return self.autorenew(ctx, command, &me, &invocation).await,
+            ["fleet", what] => return self.fleet(ctx, command, &me, &invocation, what).await,
             _ => private(
-                "Unknown command; try /cvm buy, status, list, cancel, release, extend, renew, autorenew, balance or history.",
+                "Unknown command; try /cvm buy, status, list, cancel, release, extend, renew, autorenew, fleet, balance \
+                 or history.",
             ),
         };
         self.respond(ctx, command, reply).await;
@@ -144,11 +151,7 @@ impl Handler {
             Ok(spec) => spec,
             Err(e) => return self.respond(ctx, command, private(&e.user_message())).await,
         };
-        if let Some(missing) = missing_permissions(command) {
-            let text = format!(
-                "I can't post the request card in this channel: I am missing {missing} here. Ask a server admin to \
-                 allow it, or use another channel. Nothing was filed."
-            );
+        if let Some(text) = cannot_post_here(command) {
             return self.respond(ctx, command, private(&text)).await;
         }
         let origin = self.defer_privately(ctx, command).await;
@@ -163,11 +166,7 @@ impl Handler {
             let text = "Give the purchase request whose servers go: /cvm release request:12 reason:…";
             return self.respond(ctx, command, private(text)).await;
         };
-        if let Some(missing) = missing_permissions(command) {
-            let text = format!(
-                "I can't post the request card in this channel: I am missing {missing} here. Ask a server admin to \
-                 allow it, or use another channel. Nothing was filed."
-            );
+        if let Some(text) = cannot_post_here(command) {
             return self.respond(ctx, command, private(&text)).await;
         }
         let origin = self.defer_privately(ctx, command).await;
@@ -246,7 +245,7 @@ impl Handler {
 
     /// Answers "thinking…" privately (what follows asks Tencent and may take a while) and returns
     /// where the command was typed, for what it files.
-    async fn defer_privately(&self, ctx: &Context, command: &CommandInteraction) -> Origin {
+    pub(super) async fn defer_privately(&self, ctx: &Context, command: &CommandInteraction) -> Origin {
         let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
         self.respond(ctx, command, defer).await;
         Origin {
@@ -257,7 +256,7 @@ impl Handler {
 
     /// What the person who filed a request is told: its number and what happens next, once its
     /// card is up (the dispatcher posts it from the outbox; this waits a moment for it).
-    async fn filed_text(&self, filed: Result<crate::desk::RequestView, DeskError>) -> String {
+    pub(super) async fn filed_text(&self, filed: Result<crate::desk::RequestView, DeskError>) -> String {
         let view = match filed {
             Ok(view) => view,
             Err(e) => {
@@ -289,7 +288,11 @@ impl Handler {
         let Some((focused, typed)) = &invocation.focused else {
             return;
         };
-        let kind = invocation.buy_kind().unwrap_or(BillingKind::PayAsYouGo);
+        let kind = match invocation.buy_kind() {
+            Some(kind) => kind,
+            None if invocation.is_fleet() => BillingKind::Spot,
+            None => BillingKind::PayAsYouGo,
+        };
         let catalogue = self.desk.catalogue();
         let choices = match focused.as_str() {
             "zone" => catalogue.zones(typed),
@@ -327,6 +330,16 @@ impl Handler {
             warn!(error = %e, "could not answer autocomplete");
         }
     }
+}
+
+/// Why a card can't be posted in the command's channel, in words for whoever typed it.
+pub(super) fn cannot_post_here(command: &CommandInteraction) -> Option<String> {
+    missing_permissions(command).map(|missing| {
+        format!(
+            "I can't post the request card in this channel: I am missing {missing} here. Ask a server admin to allow \
+             it, or use another channel. Nothing was filed."
+        )
+    })
 }
 
 /// What the bot lacks in the command's channel to post a card there, from the interaction's

@@ -2,9 +2,10 @@
 
 use super::{TimeStyle, headline, vote_button_id};
 use crate::chat::model::{APPROVE_EMOJI, Button, ButtonStyle, Card, Field, Outgoing, REJECT_EMOJI, Tone};
-use crate::desk::RequestView;
+use crate::desk::{FleetView, RequestView};
 use crate::domain::{BillingKind, BillingMode, Operation, PurchaseSpec, Quote, RequestState};
 use crate::money::Yuan;
+use crate::store::FleetState;
 
 /// The price in words, per billing mode, with the currency.
 pub fn price_text(quote: &Quote, billing: &BillingMode, count: u32) -> String {
@@ -87,6 +88,9 @@ fn status_line(view: &RequestView, style: TimeStyle) -> String {
     if all_released && matches!(r.operation, Operation::Buy(_)) {
         return "🗑️ Released: none of its servers is in use any more.".into();
     }
+    if let Some(fleet) = &view.fleet {
+        return fleet_status(fleet);
+    }
     let by = r.decided_by.as_deref().unwrap_or("someone");
     match r.state {
         RequestState::Pending => format!(
@@ -136,9 +140,136 @@ fn status_line(view: &RequestView, style: TimeStyle) -> String {
                 "✅ Renewed: the servers of #{} are paid for {} more month(s).",
                 renew.purchase, renew.months
             ),
-            Operation::Buy(_) => "✅ Done.".into(),
+            Operation::FleetChange(change) if change.end => format!("🗑️ Done: fleet `{}` is released.", change.name),
+            Operation::FleetChange(change) => {
+                format!("✅ Done: fleet `{}` keeps {} server(s).", change.name, change.to)
+            }
+            Operation::Buy(_) | Operation::Fleet(_) => "✅ Done.".into(),
         },
     }
+}
+
+fn fleet_status(fleet: &FleetView) -> String {
+    let f = &fleet.record;
+    match f.state {
+        FleetState::Ended => "🗑️ Released: the fleet's servers were given back.".into(),
+        FleetState::Ending => format!(
+            "🗑️ Released: giving back its servers ({} still running).",
+            fleet.running
+        ),
+        FleetState::Running => match &f.waiting {
+            Some(reason) => format!(
+                "⏸️ Keeping {}: {} running, {} waiting. Refills wait: {reason}",
+                f.desired, fleet.running, fleet.pending
+            ),
+            None if fleet.running == f.desired => format!("🟢 Keeping {}: all running.", f.desired),
+            None => format!(
+                "🛰️ Keeping {}: {} running, {} starting or to launch.",
+                f.desired, fleet.running, fleet.pending
+            ),
+        },
+    }
+}
+
+fn fleet_fields(view: &RequestView, fleet_spec: &crate::domain::FleetSpec, style: TimeStyle) -> Vec<Field> {
+    let mut fields = vec![
+        Field {
+            name: "Budget".into(),
+            value: format!(
+                "{} × max {} /h each · {}",
+                view.fleet.as_ref().map_or(fleet_spec.count, |f| f.record.approved),
+                fleet_spec.max_price(),
+                price_text(&view.record.quote, fleet_spec.template.billing(), fleet_spec.count)
+            ),
+            inline: false,
+        },
+        Field {
+            name: "Servers".into(),
+            value: spec_text(&fleet_spec.template),
+            inline: false,
+        },
+        Field {
+            name: "Placements".into(),
+            value: fleet_spec
+                .placements()
+                .iter()
+                .enumerate()
+                .map(|(n, p)| format!("{}. {p}", n + 1))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            inline: false,
+        },
+    ];
+    match &view.fleet {
+        Some(fleet) => {
+            let f = &fleet.record;
+            fields.push(Field {
+                name: "Servers now".into(),
+                value: format!(
+                    "desired {} · running {} · pending {}{}",
+                    f.desired,
+                    fleet.running,
+                    fleet.pending,
+                    if fleet.by_placement.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "\n{}",
+                            fleet
+                                .by_placement
+                                .iter()
+                                .map(|(placement, n)| format!("{n} × {placement}"))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        )
+                    }
+                ),
+                inline: false,
+            });
+            fields.push(Field {
+                name: "Spend".into(),
+                value: format!(
+                    "{} this month (estimated at the market price quoted at approval) of a budget of {} per month",
+                    fleet.spent_this_month, fleet.budget_per_month
+                ),
+                inline: false,
+            });
+            let last = |at: Option<time::OffsetDateTime>| at.map_or("never".to_owned(), |at| style.at(at));
+            fields.push(Field {
+                name: "Reclamations and refills".into(),
+                value: format!(
+                    "last reclamation {} ({} in all) · last refill {}",
+                    last(f.last_reclaim_at),
+                    f.reclaimed_total,
+                    last(f.last_refill_at)
+                ),
+                inline: false,
+            });
+            if let Some(end) = f.ends_at {
+                fields.push(Field {
+                    name: "Time to live".into(),
+                    value: format!("released automatically at {}", style.at(end)),
+                    inline: false,
+                });
+            }
+        }
+        None => {
+            fields.push(Field {
+                name: "Dry run".into(),
+                value: dry_run_text(view),
+                inline: false,
+            });
+            fields.push(Field {
+                name: "Time to live".into(),
+                value: match fleet_spec.template.ttl() {
+                    Some(ttl) => format!("{} after approval", crate::domain::duration::format_duration(ttl)),
+                    None => "none: it runs until released".into(),
+                },
+                inline: false,
+            });
+        }
+    }
+    fields
 }
 
 fn spec_text(spec: &PurchaseSpec) -> String {
@@ -265,7 +396,8 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
             inline: false,
         }
     });
-    if let Some(instances) = instances_text(view, style) {
+    // A fleet's servers come and go: its card counts them instead of listing them.
+    if let Some(instances) = instances_text(view, style).filter(|_| !matches!(r.operation, Operation::Fleet(_))) {
         fields.push(Field {
             name: "Instances".into(),
             value: instances,
@@ -417,6 +549,45 @@ fn operation_fields(view: &RequestView, style: TimeStyle) -> Vec<Field> {
             Field {
                 name: "Dry run".into(),
                 value: dry_run_text(view),
+                inline: false,
+            },
+        ],
+        Operation::Fleet(fleet) => fleet_fields(view, fleet, style),
+        Operation::FleetChange(change) => vec![
+            Field {
+                name: "Fleet".into(),
+                value: if change.end {
+                    format!(
+                        "release fleet `{}` (request #{}): give back its {} server(s) and end it",
+                        change.name, change.fleet, change.from
+                    )
+                } else {
+                    format!(
+                        "fleet `{}` (request #{}) keeps {} server(s) instead of {}",
+                        change.name, change.fleet, change.to, change.from
+                    )
+                },
+                inline: false,
+            },
+            Field {
+                name: "Budget".into(),
+                value: if change.beyond_approved() > 0 {
+                    format!(
+                        "{} more server(s) than approved so far ({}), at max {} /h each: {}",
+                        change.beyond_approved(),
+                        change.approved,
+                        change.max_price,
+                        price_text(
+                            quote,
+                            &crate::domain::BillingMode::Spot {
+                                max_price: change.max_price
+                            },
+                            change.beyond_approved()
+                        )
+                    )
+                } else {
+                    format!("within the approved budget ({} server(s))", change.approved)
+                },
                 inline: false,
             },
         ],

@@ -117,6 +117,15 @@ pub fn operation_headline(operation: &Operation) -> String {
             renew.purchase,
             renew.months
         ),
+        Operation::Fleet(fleet) => format!(
+            "fleet {}: {} × {} spot in {}",
+            fleet.name,
+            fleet.count,
+            fleet.template.instance_type(),
+            fleet.template.zone()
+        ),
+        Operation::FleetChange(change) if change.end => format!("release fleet {}", change.name),
+        Operation::FleetChange(change) => format!("scale fleet {} from {} to {}", change.name, change.from, change.to),
     }
 }
 

@@ -111,6 +111,8 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                 OperationKind::Release => "Nothing was released.",
                 OperationKind::Extend => "The time to live is unchanged.",
                 OperationKind::Renew => "Nothing was renewed or paid.",
+                OperationKind::Fleet => "No fleet was started.",
+                OperationKind::FleetChange => "The fleet is unchanged.",
             };
             format!("🔴 {} failed: {explanation} ({code}{id}). {nothing}", about(request_id))
         }
@@ -164,7 +166,7 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                 OperationKind::Release => {
                     "cvmbot will look at the servers again and send the release only for those still in use."
                 }
-                OperationKind::Extend => "cvmbot will try again.",
+                OperationKind::Extend | OperationKind::Fleet | OperationKind::FleetChange => "cvmbot will try again.",
                 OperationKind::Renew => {
                     "cvmbot will look at the servers' expiry again and renew only those not renewed yet, so nothing is paid twice."
                 }
@@ -220,10 +222,12 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                     "❓ cvmbot cannot tell whether Tencent Cloud bought {}: {answers} answer(s) in a row could not be read ({explanation}).{named} It keeps asking with the same ClientToken, so nothing is bought twice; check the CVM console for instances tagged cvmbot-request={request_id}.",
                     about(request_id)
                 ),
-                OperationKind::Release | OperationKind::Extend => format!(
-                    "❓ cvmbot cannot tell whether Tencent Cloud carried out {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it looks at the servers and sends the release only for those still in use; check them in the CVM console.",
-                    about(request_id)
-                ),
+                OperationKind::Release | OperationKind::Extend | OperationKind::Fleet | OperationKind::FleetChange => {
+                    format!(
+                        "❓ cvmbot cannot tell whether Tencent Cloud carried out {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it looks at the servers and sends the release only for those still in use; check them in the CVM console.",
+                        about(request_id)
+                    )
+                }
                 OperationKind::Renew => format!(
                     "❓ cvmbot cannot tell whether Tencent Cloud renewed {}: {answers} answer(s) in a row could not be read ({explanation}). Before each new try it compares the servers' end of period and renews only those not renewed yet, so nothing is paid twice; check them in the CVM console.",
                     about(request_id)
@@ -247,6 +251,77 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
                 listed(instance_ids)
             )
         }
+        Event::FleetStarted {
+            request_id,
+            name,
+            count,
+        } => format!(
+            "🛰️ Fleet `{name}` ({}) is approved: cvmbot launches {count} spot server(s) and keeps them running, refilling what Tencent Cloud reclaims. Its news is summarised here.",
+            about(request_id)
+        ),
+        Event::FleetNews {
+            name,
+            reclaimed,
+            launched,
+            failed,
+            running,
+            desired,
+            ..
+        } => {
+            let mut parts = Vec::new();
+            if *reclaimed > 0 {
+                parts.push(format!("{reclaimed} reclaimed or gone"));
+            }
+            if *failed > 0 {
+                parts.push(format!("{failed} failed to launch"));
+            }
+            if *launched > 0 {
+                parts.push(format!("{launched} launched"));
+            }
+            format!(
+                "🛰️ Fleet `{name}`: {} since the last summary; {running} of {desired} running now.",
+                parts.join(", ")
+            )
+        }
+        Event::FleetWaiting {
+            name,
+            reason,
+            next_try_at,
+            ..
+        } => format!(
+            "⏸️ Fleet `{name}` cannot refill now: {reason} It never bids above its max price; it tries again at {} and keeps backing off until a server launches.",
+            style.at(*next_try_at)
+        ),
+        Event::FleetChanged {
+            request_id,
+            name,
+            from,
+            to,
+            end,
+            ..
+        } => {
+            if *end {
+                format!(
+                    "🗑️ {}: fleet `{name}` is released; its {from} server(s) are being given back.",
+                    about(request_id)
+                )
+            } else if to > from {
+                format!(
+                    "📈 {}: fleet `{name}` now keeps {to} server(s) (was {from}).",
+                    about(request_id)
+                )
+            } else {
+                format!(
+                    "📉 {}: fleet `{name}` now keeps {to} server(s) (was {from}); the newest {} are being given back.",
+                    about(request_id),
+                    from - to
+                )
+            }
+        }
+        Event::FleetEnded { request_id, name } => format!(
+            "⏰ Fleet `{name}` ({}) reached the end of its time to live: its servers are being given back.",
+            about(request_id)
+        ),
         Event::AutoRenewSet {
             request_id,
             by,

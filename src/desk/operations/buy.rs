@@ -143,6 +143,7 @@ impl Desk {
                 wants_public_ip: spec.bandwidth().mbps > 0,
                 now,
                 poll_interval: self.settings().first_poll,
+                fleet_slot: None,
             })
             .collect();
         tx.insert_instances(&instances).await?;

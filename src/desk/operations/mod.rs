@@ -18,8 +18,11 @@
 
 mod buy;
 mod extend;
+mod fleet;
 mod release;
 mod renew;
+
+pub(super) use fleet::fleet_run_request;
 
 use super::keys::AuditAction;
 use super::{Desk, DeskError, Event};
@@ -112,6 +115,8 @@ impl Desk {
             Operation::Release(release) => self.check_release(requester, release).await,
             Operation::Extend(extend) => self.check_extension(requester, extend).await,
             Operation::Renew(renew) => self.check_renewal(requester, renew).await,
+            Operation::Fleet(fleet) => self.check_fleet(requester, fleet).await,
+            Operation::FleetChange(change) => self.check_fleet_change(requester, change).await,
         }
     }
 
@@ -123,6 +128,8 @@ impl Desk {
             Operation::Release(release) => self.claim_instances(tx, release).await,
             Operation::Extend(extend) => self.claim_extension(tx, extend).await,
             Operation::Renew(renew) => self.claim_renewal(tx, renew).await,
+            Operation::Fleet(fleet) => self.claim_fleet_name(tx, fleet).await,
+            Operation::FleetChange(change) => self.claim_fleet_change(tx, change).await,
         }
     }
 
@@ -135,7 +142,11 @@ impl Desk {
     ) -> Result<u32, Refusal> {
         match operation {
             // A renewal is approved by its cost, as a purchase is.
-            Operation::Buy(_) | Operation::Renew(_) => self.settings().policy.approvals_needed(monthly),
+            // A fleet's budget too.
+            Operation::Buy(_) | Operation::Renew(_) | Operation::Fleet(_) => {
+                self.settings().policy.approvals_needed(monthly)
+            }
+            Operation::FleetChange(change) => self.fleet_change_approvals(requester, change, monthly),
             Operation::Release(release) => self.release_approvals(requester, release),
             Operation::Extend(extend) => self.extension_approvals(extend),
         }
@@ -148,6 +159,8 @@ impl Desk {
             Operation::Release(release) => self.assess_release(release).await,
             Operation::Extend(extend) => self.assess_extension(extend).await,
             Operation::Renew(renew) => self.assess_renewal(renew).await,
+            Operation::Fleet(fleet) => self.assess_fleet(fleet).await,
+            Operation::FleetChange(change) => self.assess_fleet_change(change).await,
         }
     }
 
@@ -161,8 +174,9 @@ impl Desk {
     ) -> Result<Option<String>, DeskError> {
         match operation {
             Operation::Buy(spec) => self.judge_purchase_dry_run(spec, dry_run, warnings).await,
+            Operation::Fleet(fleet) => self.judge_fleet_dry_run(fleet, dry_run, warnings).await,
             // The refund query is a release's check; it passed when filing got this far.
-            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) => {
+            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) | Operation::FleetChange(_) => {
                 Ok(dry_run.ok().filter(|id| !id.is_empty()))
             }
         }
@@ -175,8 +189,9 @@ impl Desk {
             Operation::Buy(spec) => self.purchase_requote(spec).await,
             Operation::Release(release) => self.assess_refund(release).await,
             Operation::Renew(renew) => self.renewal_price(renew).await,
-            // An extension's price is the purchase's burn, quoted when it was filed: it stands.
-            Operation::Extend(_) => Ok((
+            // An extension's price is the purchase's burn, quoted when it was filed: it stands; a
+            // fleet's budget is at its bid.
+            Operation::Extend(_) | Operation::Fleet(_) | Operation::FleetChange(_) => Ok((
                 record.quote.clone(),
                 record.quote_request_id.clone().unwrap_or_default(),
             )),
@@ -189,7 +204,8 @@ impl Desk {
             Operation::Buy(spec) => buy::may_requote(spec),
             // A refund does not need approving again when it changes; an extension's burn was
             // quoted with its purchase.
-            Operation::Release(_) | Operation::Extend(_) => false,
+            // A fleet's budget is at its bid, which does not move.
+            Operation::Release(_) | Operation::Extend(_) | Operation::Fleet(_) | Operation::FleetChange(_) => false,
             // The months are priced again like a prepaid purchase; a rise is approved again.
             Operation::Renew(_) => true,
         }
@@ -203,8 +219,10 @@ impl Desk {
             Operation::Release(release) => self.execute_release(release).await,
             // RenewInstances has no ClientToken; the renewal looks at ExpiredTime before it sends.
             Operation::Renew(renew) => self.execute_renewal(renew).await,
-            // Nothing to ask of Tencent: the new end is recorded as the request finishes.
-            Operation::Extend(_) => Executed::Done {
+            // Nothing to ask of Tencent: the new end is recorded as the request finishes. A
+            // fleet's servers are launched by the fleets worker, one slot at a time, each with a
+            // ClientToken of its own.
+            Operation::Extend(_) | Operation::Fleet(_) | Operation::FleetChange(_) => Executed::Done {
                 resources: Vec::new(),
                 tencent_request_id: None,
             },
@@ -231,6 +249,8 @@ impl Desk {
             Operation::Release(release) => release::finish(record, release, tencent_request_id),
             Operation::Extend(extend) => extend::finish(record, extend),
             Operation::Renew(renew) => renew::finish(record, renew, tencent_request_id),
+            Operation::Fleet(fleet) => fleet::finish_fleet(record, fleet),
+            Operation::FleetChange(change) => fleet::finish_change(record, change),
         }
     }
 
@@ -247,6 +267,8 @@ impl Desk {
             Operation::Release(release) => self.record_release(tx, record, release, now).await,
             Operation::Extend(extend) => self.record_extension(tx, extend, now).await,
             Operation::Renew(renew) => Ok(tx.bump_card(renew.purchase).await?),
+            Operation::Fleet(fleet) => self.record_fleet(tx, record, fleet, now).await,
+            Operation::FleetChange(change) => self.record_fleet_change(tx, change, now).await,
         }
     }
 
@@ -254,7 +276,10 @@ impl Desk {
     pub(super) async fn explain(&self, operation: &Operation, error: &ApiError) -> String {
         match operation {
             Operation::Buy(spec) => super::cloud::explain_failure(self.tencent(), spec, error).await,
-            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) => error.explain(),
+            Operation::Fleet(fleet) => super::cloud::explain_failure(self.tencent(), &fleet.template, error).await,
+            Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) | Operation::FleetChange(_) => {
+                error.explain()
+            }
         }
     }
 

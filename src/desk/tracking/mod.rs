@@ -57,6 +57,7 @@ impl Desk {
     /// notices and settles their requests, so a crash leaves all of an observation or none of it.
     pub async fn record_observations(&self, mut observations: Vec<Observation>) -> Result<(), DeskError> {
         observations.sort_by_key(|o| o.request_id);
+        let fleet_news = observations.iter().any(|o| o.fleet_news);
         let mut raised = 0;
         let mut rest = observations.as_slice();
         while !rest.is_empty() {
@@ -71,6 +72,9 @@ impl Desk {
         if raised > 0 {
             info!(raised, "tracker raised notices");
             self.wake_dispatcher();
+        }
+        if fleet_news {
+            self.wake_fleets();
         }
         Ok(())
     }

@@ -39,6 +39,8 @@ pub struct Observation {
     pub update: InstanceUpdate,
     /// Notices, each with its dedupe key.
     pub notices: Vec<(DedupeKey, Event)>,
+    /// A fleet's server started running, failed or is gone: its fleet has work.
+    pub fleet_news: bool,
 }
 
 /// The instance is gone (reclaimed, or released outside cvmbot): it is no longer watched, and
@@ -203,10 +205,16 @@ pub fn observe(
             .clamp(settings.initial, cap.max(settings.initial))
     };
     update.next_poll_at = now + update.poll_interval;
+    // A fleet's server has no messages of its own: the fleet's summary tells its news.
+    let fleet_news = record.fleet_slot.is_some() && !notices.is_empty();
+    if record.fleet_slot.is_some() {
+        notices.clear();
+    }
     Observation {
         request_id,
         update,
         notices,
+        fleet_news,
     }
 }
 
@@ -243,6 +251,7 @@ pub fn postpone(record: &InstanceRecord, now: OffsetDateTime, settings: &Tracker
         request_id: record.request_id,
         update,
         notices: Vec::new(),
+        fleet_news: false,
     }
 }
 
@@ -308,6 +317,7 @@ mod tests {
             release_request: None,
             expires_at: None,
             auto_renew: false,
+            fleet_slot: None,
             watching: true,
             next_poll_at: START,
             poll_interval: Duration::from_secs(3),
