@@ -150,7 +150,7 @@ fn fleet_group() -> CreateCommandOption {
     create.extend(buy_options(false));
     create.push(text(
         "fallbacks",
-        "Other placements, in order, when there is no stock or the market is above the bid: TYPE@ZONE, TYPE, …",
+        "Other placements, in order, if no stock or the market is above the bid: TYPE@ZONE, TYPE, …",
     ));
     CreateCommandOption::new(CommandOptionType::SubCommandGroup, "fleet", FLEET)
         .add_sub_option(subcommand("create", FLEET_CREATE, create))

@@ -108,6 +108,11 @@ impl Desk {
         for record in &locked {
             settle(&mut tx, record, now).await?;
         }
+        // A fleet's servers have no notices; its card shows what they do.
+        let fleets: BTreeSet<RequestId> = chunk.iter().filter(|o| o.fleet_news).map(|o| o.request_id).collect();
+        for fleet in fleets {
+            tx.bump_card(fleet).await?;
+        }
         tx.commit().await?;
         Ok(raised)
     }

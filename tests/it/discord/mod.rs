@@ -6,6 +6,7 @@
 mod autocomplete;
 mod channels;
 mod commands;
+mod fleets;
 mod input;
 mod lifecycle;
 mod permissions;

@@ -398,3 +398,88 @@ async fn a_bot_killed_right_after_sending_a_release_finishes_it_on_restart_witho
     assert_eq!(terminations(), 1, "the restarted bot looked and sent nothing more");
     assert_eq!(notices(), 1, "told once");
 }
+
+/// A fleet's launch is where a crash could buy a slot twice: a bot killed the moment a refill's
+/// RunInstances was answered, before it stored the answer, leaves after a restart the fleet at its
+/// count, with nothing bought twice (the restarted bot sends the slot's launch again with the
+/// same ClientToken, and Tencent answers with the same server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_in_the_middle_of_a_fleets_refill_never_runs_more_servers_than_the_fleet_keeps() {
+    use crate::support::sim::{IMAGE, TYPE, ZONE};
+    let d = Deployment::start().await;
+    d.sim
+        .set_spot_price(ZONE, TYPE, "0.1".parse().expect("price"))
+        .expect("a market");
+    let quick = ("CVMBOT_WORKERS__FLEETS_INTERVAL", "200ms");
+    let alive = || {
+        d.sim
+            .instances()
+            .iter()
+            .filter(|i| i.ended.is_none() && matches!(i.state.as_str(), "PENDING" | "RUNNING"))
+            .count()
+    };
+    // Moves the simulator on slowly (the tracker sees a reclaimed server while it is TERMINATING)
+    // until `done`, checking that the fleet never runs more than its four.
+    let until = async |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
+        while !done() {
+            assert!(alive() <= 4, "{} servers running for a fleet of 4", alive());
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+            d.sim.advance(Duration::from_secs(2));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    let mut bot = d.spawn(&[quick]).await;
+    let options = [
+        ("name", serde_json::json!("ci")),
+        ("count", serde_json::json!(4)),
+        ("max-price", serde_json::json!("0.2")),
+        ("zone", serde_json::json!(ZONE)),
+        ("type", serde_json::json!(TYPE)),
+        ("image", serde_json::json!(IMAGE)),
+    ];
+    d.fake.slash_command(ALICE, d.channel, "cvm fleet create", &options);
+    until("the fleet's card", &|| {
+        cards(&d, RequestId::new(1))
+            .iter()
+            .any(|c| button_ids(c).iter().any(|b| b.starts_with("cvm:approve:1:")))
+    })
+    .await;
+    let card = cards(&d, RequestId::new(1)).remove(0);
+    let approve = button_ids(&card)
+        .into_iter()
+        .find(|b| b.starts_with("cvm:approve:1:"))
+        .expect("approve");
+    d.fake.click_button(BOB, card.id, &approve);
+    until("four servers", &|| alive() == 4).await;
+    bot.signal("TERM");
+    bot.wait_exit(PROCESS_WAIT).await.expect("a clean stop");
+
+    // Tencent reclaims two; the next bot dies the moment its first refill is answered.
+    d.sim
+        .reclaim_spot(Some(ZONE), Some(TYPE), cvmbot::sim::Reclaim::Count(2))
+        .expect("reclaimed");
+    let mut doomed = d.spawn(&[quick, ("CVMBOT_CRASH_AT", "fleet:sent")]).await;
+    until("the crash", &|| doomed.log().contains("crash point fleet:sent reached")).await;
+    let exit = doomed.wait_exit(PROCESS_WAIT).await.expect("it crashed");
+    assert!(!exit.success());
+    assert_eq!(
+        d.sim.instances().len(),
+        5,
+        "four launches and the refill answered before the crash"
+    );
+
+    let _bot = d.spawn(&[quick]).await;
+    until("the fleet back at four", &|| {
+        alive() == 4 && d.sim.instances().len() == 6
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(alive(), 4);
+    assert_eq!(
+        d.sim.instances().len(),
+        6,
+        "four launches and two refills: the crashed refill was not bought twice"
+    );
+}
