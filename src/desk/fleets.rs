@@ -435,9 +435,10 @@ impl Desk {
         let unresolved: Vec<&SlotRecord> = retiring.iter().filter(|s| s.instance_id.is_none()).collect();
         if !unresolved.is_empty() {
             let answers = futures_util::future::join_all(unresolved.iter().map(|slot| self.launch(spec, slot))).await;
-            let mut none_blocked = vec![false; spec.placements().len()];
             let slots: Vec<SlotRecord> = unresolved.into_iter().cloned().collect();
-            self.record_retiring_launches(id, spec, &slots, answers, &mut none_blocked)
+            let mut blocked = vec![false; spec.placements().len()];
+            // A refusal proves nothing was launched: the slot is retired with nothing to give back.
+            self.record_launches(fleet, spec, &slots, answers, &mut blocked, false)
                 .await?;
         }
         let ids: Vec<String> = retiring.iter().filter_map(|s| s.instance_id.clone()).collect();
@@ -501,38 +502,6 @@ impl Desk {
         Ok(done.len())
     }
 
-    /// What asking again about a retired slot's lost launch found: its server (given back next),
-    /// or that nothing was launched.
-    async fn record_retiring_launches(
-        &self,
-        id: RequestId,
-        spec: &FleetSpec,
-        slots: &[SlotRecord],
-        answers: Vec<Launched>,
-        blocked: &mut [bool],
-    ) -> Result<(), DeskError> {
-        let Some(fleet) = self.store().session().await?.fleet(id).await? else {
-            return Ok(());
-        };
-        self.record_launches(&fleet, spec, slots, answers, blocked, false)
-            .await?;
-        // A refusal proved nothing was launched: the slot has nothing to give back.
-        let now = self.clock().now();
-        let mut tx = self.store().begin().await?;
-        tx.lock_request(id).await?;
-        for mut slot in tx.fleet_slots(id).await? {
-            let asked = slots
-                .iter()
-                .any(|s| s.slot == slot.slot && s.generation != slot.generation);
-            if asked && slot.state == SlotState::Retiring && slot.instance_id.is_none() {
-                slot.state = SlotState::Retired;
-                tx.save_slot(&slot, now).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Step 4: one summary of what happened since the last, once the fleet is whole again or a
     /// while after the last summary.
     async fn tell_fleet(&self, id: RequestId) -> Result<(), DeskError> {
@@ -549,7 +518,7 @@ impl Desk {
         let instances = tx.fleet_instances(id).await?;
         let running = running_servers(&slots, &instances);
         let whole = running == fleet.desired;
-        let due = fleet.told_at.is_none_or(|at| now - at >= SUMMARY_EVERY);
+        let due = now - fleet.told_at.unwrap_or(fleet.created_at) >= SUMMARY_EVERY;
         if !whole && !due {
             return Ok(());
         }
@@ -581,11 +550,12 @@ impl Desk {
     }
 }
 
-/// The slot's launch is proven not to have happened: the next one is a new generation.
+/// The slot's launch is proven not to have happened: the next one is a new generation, and a
+/// slot being given back has nothing left to give.
 fn next_generation(slot: &mut SlotRecord) {
     slot.generation += 1;
-    slot.state = if slot.state == SlotState::Retiring {
-        SlotState::Retiring
+    slot.state = if slot.state == SlotState::Retiring && slot.instance_id.is_none() {
+        SlotState::Retired
     } else {
         SlotState::Empty
     };

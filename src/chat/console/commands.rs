@@ -15,6 +15,8 @@ pub enum Milestone {
     Ip,
     /// The request reached a final state.
     Settled,
+    /// A fleet replaced what was reclaimed and runs as many as it keeps.
+    Refilled,
 }
 
 /// What a line asks for.
@@ -44,6 +46,16 @@ pub enum Command {
     },
     /// `/cvm autorenew N on|off`
     AutoRenew(RequestId, bool),
+    /// `/cvm fleet create name:… count:N max-price:… zone:… type:… image:… [fallbacks:…]`
+    FleetCreate(PurchaseForm),
+    /// `/cvm fleet scale NAME N [reason]`, `/cvm fleet release NAME reason`
+    FleetChange {
+        name: String,
+        count: Option<u32>,
+        reason: Option<String>,
+    },
+    /// `/cvm fleet status NAME`
+    FleetStatus(String),
     /// `/press extend N`, `/press release-now N`: a reminder's button.
     Press(LifetimeAction, RequestId),
     /// `/cvm balance`
@@ -61,7 +73,7 @@ pub enum Command {
     As(String),
     /// `/wait 5s`
     Wait(Duration),
-    /// `/await running|ip|settled N [timeout]`
+    /// `/await running|ip|settled|refilled N [timeout]`
     Await(Milestone, RequestId, Duration),
     /// `/await alert [timeout]`: until the next alert-channel notice is posted.
     AwaitAlert(Duration),
@@ -69,6 +81,8 @@ pub enum Command {
     SimBalance(String),
     /// `/sim advance 10m`
     SimAdvance(Duration),
+    /// `/sim reclaim 30` (percent of the running spot servers)
+    SimReclaim(u32),
     /// `/help`
     Help,
     /// A comment or a blank line.
@@ -186,7 +200,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Ok(Command::Press(action, id(args.get(1), usage)?))
         }
         "/await" => {
-            let usage = "/await running|ip|settled N [TIMEOUT] | /await alert [TIMEOUT]";
+            let usage = "/await running|ip|settled|refilled N [TIMEOUT] | /await alert [TIMEOUT]";
             if args.first().map(String::as_str) == Some("alert") {
                 let timeout = if args.len() > 1 {
                     duration(args.get(1), usage)?
@@ -199,6 +213,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 Some("running") => Milestone::Running,
                 Some("ip") => Milestone::Ip,
                 Some("settled") => Milestone::Settled,
+                Some("refilled") => Milestone::Refilled,
                 _ => return Err(format!("usage: {usage}")),
             };
             let id = id(args.get(1), usage)?;
@@ -212,10 +227,52 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "/sim" => match (args.first().map(String::as_str), args.get(1)) {
             (Some("balance"), Some(amount)) => Ok(Command::SimBalance(amount.clone())),
             (Some("advance"), Some(_)) => Ok(Command::SimAdvance(duration(args.get(1), "/sim advance 10m")?)),
-            _ => Err("usage: /sim balance CNY | /sim advance 10m".into()),
+            (Some("reclaim"), Some(percent)) => match percent.trim_end_matches('%').parse::<u32>() {
+                Ok(percent) if percent <= 100 => Ok(Command::SimReclaim(percent)),
+                _ => Err("usage: /sim reclaim PERCENT (0–100)".into()),
+            },
+            _ => Err("usage: /sim balance CNY | /sim advance 10m | /sim reclaim PERCENT".into()),
         },
         "/help" | "help" => Ok(Command::Help),
         other => Err(format!("unknown command {other}; type /help")),
+    }
+}
+
+/// `option:value` words into a form of `kind`.
+fn form_of(kind: BillingKind, words: &[String], usage: &str) -> Result<PurchaseForm, String> {
+    let mut form = PurchaseForm::new(kind);
+    for option in words {
+        let (key, value) = option
+            .split_once(':')
+            .or_else(|| option.split_once('='))
+            .ok_or_else(|| format!("`{option}` is not option:value; usage: {usage}"))?;
+        form.set(key, value);
+    }
+    Ok(form)
+}
+
+fn parse_fleet(args: &[String]) -> Result<Command, String> {
+    let usage = "/cvm fleet create name:… count:N max-price:… zone:… type:… image:… [fallbacks:TYPE@ZONE,…] | \
+                 /cvm fleet scale NAME N [reason] | /cvm fleet status NAME | /cvm fleet release NAME reason";
+    let name = || args.get(1).cloned().ok_or_else(|| format!("usage: {usage}"));
+    match args.first().map(String::as_str) {
+        Some("create") => Ok(Command::FleetCreate(form_of(BillingKind::Spot, &args[1..], usage)?)),
+        Some("scale") => Ok(Command::FleetChange {
+            name: name()?,
+            count: Some(
+                args.get(2)
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| format!("usage: {usage}"))?,
+            ),
+            reason: args.get(3..).map(|words| words.join(" ")).filter(|r| !r.is_empty()),
+        }),
+        Some("status") => Ok(Command::FleetStatus(name()?)),
+        Some("release") => Ok(Command::FleetChange {
+            name: name()?,
+            count: None,
+            reason: args.get(2..).map(|words| words.join(" ")).filter(|r| !r.is_empty()),
+        }),
+        _ => Err(format!("usage: {usage}")),
     }
 }
 
@@ -227,16 +284,9 @@ fn parse_cvm(args: &[String]) -> Result<Command, String> {
                 .get(1)
                 .and_then(|k| BillingKind::parse(k))
                 .ok_or_else(|| format!("usage: {usage}"))?;
-            let mut form = PurchaseForm::new(kind);
-            for option in &args[2..] {
-                let (key, value) = option
-                    .split_once(':')
-                    .or_else(|| option.split_once('='))
-                    .ok_or_else(|| format!("`{option}` is not option:value; usage: {usage}"))?;
-                form.set(key, value);
-            }
-            Ok(Command::Buy(form))
+            Ok(Command::Buy(form_of(kind, &args[2..], usage)?))
         }
+        Some("fleet") => parse_fleet(&args[1..]),
         Some("status") => Ok(Command::Status(id(args.get(1), "/cvm status N")?)),
         Some("list") => Ok(Command::List(match args.get(1).map(String::as_str) {
             None | Some("pending") => ListKind::Pending,
@@ -326,7 +376,7 @@ fn parse_cvm(args: &[String]) -> Result<Command, String> {
         }
         Some("balance") => Ok(Command::Balance),
         Some("history") => Ok(Command::History(args.get(1).map(|n| n.to_ascii_lowercase()))),
-        _ => Err("usage: /cvm buy|status|list|cancel|release|extend|renew|autorenew|balance|history".into()),
+        _ => Err("usage: /cvm buy|status|list|cancel|release|extend|renew|autorenew|fleet|balance|history".into()),
     }
 }
 
@@ -357,6 +407,28 @@ mod tests {
         assert_eq!(form.kind(), BillingKind::Spot);
         assert_eq!(form.get("reason"), Some("load test"));
         assert_eq!(form.get("max-price"), Some("0.6"));
+    }
+
+    #[test]
+    fn fleet_lines_create_scale_show_and_release_a_fleet() {
+        let Ok(Command::FleetCreate(form)) =
+            parse("/cvm fleet create name:ci count:10 max-price:0.2 fallbacks:SA2.MEDIUM4")
+        else {
+            panic!("a fleet")
+        };
+        assert_eq!(form.kind(), BillingKind::Spot);
+        assert_eq!(form.get("count"), Some("10"));
+        assert_eq!(form.get("fallbacks"), Some("SA2.MEDIUM4"));
+        assert_eq!(
+            parse("/cvm fleet scale ci 20 more builds"),
+            Ok(Command::FleetChange {
+                name: "ci".into(),
+                count: Some(20),
+                reason: Some("more builds".into()),
+            })
+        );
+        assert_eq!(parse("/cvm fleet status ci"), Ok(Command::FleetStatus("ci".into())));
+        assert!(parse("/cvm fleet scale ci twenty").is_err(), "a count is a number");
     }
 
     #[test]

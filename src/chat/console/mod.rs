@@ -62,6 +62,9 @@ pub trait SimControls: Send + Sync {
     fn set_balance(&self, balance: Fen) -> BoxFuture<'_, anyhow::Result<()>>;
     /// Moves the simulator's clock forward.
     fn advance(&self, by: Duration) -> BoxFuture<'_, anyhow::Result<()>>;
+    /// Reclaims `percent` % of the running spot servers, as a spot interruption would; returns
+    /// their ids.
+    fn reclaim(&self, percent: u32) -> BoxFuture<'_, anyhow::Result<Vec<String>>>;
 }
 
 /// A console chat session.
@@ -82,10 +85,13 @@ Commands (the same as Discord's /cvm):
   /cvm release N reason:\"…\" [instances:ins-a,ins-b]   (the servers purchase N bought)
   /cvm extend N [by:1d]   (purchase N's time to live; a buy takes ttl:3d or ttl:none)
   /cvm renew N months:M [instances:…] · /cvm autorenew N on|off   (prepaid servers)
+  /cvm fleet create name:ci count:10 max-price:0.2 zone:… type:… image:… [fallbacks:SA2.MEDIUM4@ap-guangzhou-6,…]
+  /cvm fleet scale NAME N [reason] · /cvm fleet status NAME · /cvm fleet release NAME REASON   (spot fleets)
 Buttons: /press extend N · /press release-now N (under a time-to-live reminder)
 Votes: /approve N · /reject N REASON · +✅ N · +❌ N (reactions)
 People: /as NAME (alice and dave request, bob and carol approve, erin is an admin)
-Demo: /wait 5s · /await running|ip|settled N [timeout] · /await alert · /sim balance CNY · /sim advance 10m
+Demo: /wait 5s · /await running|ip|settled|refilled N [timeout] · /await alert · /sim balance CNY · /sim advance 10m
+      /sim reclaim PERCENT (Tencent reclaims that share of the running spot servers)
 ";
 
 impl Console {
@@ -221,6 +227,21 @@ impl Console {
                 let view = self.desk.view(id).await?;
                 self.notifier.show(&render::request_card(&view, TimeStyle::Utc));
             }
+            Command::FleetCreate(form) => {
+                let view = self.desk.create_fleet(&self.me, &form, CONSOLE).await?;
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
+            }
+            Command::FleetChange { name, count, reason } => {
+                let view = self
+                    .desk
+                    .change_fleet(&self.me, &name, count, reason.as_deref(), CONSOLE)
+                    .await?;
+                self.desk.wait_for_card(view.record.id, CARD_WAIT).await?;
+            }
+            Command::FleetStatus(name) => {
+                let view = self.desk.fleet_view(&name).await?;
+                self.notifier.show(&render::request_card(&view, TimeStyle::Utc));
+            }
             Command::List(kind) => {
                 let records = self.desk.list(kind.filter(self.me.id), 20).await?;
                 self.private(&listing(&records));
@@ -306,6 +327,18 @@ impl Console {
                         .dim(&format!("(simulator: the account balance is now {yuan})")),
                 );
             }
+            Command::SimReclaim(percent) => {
+                let sim = self
+                    .sim
+                    .as_ref()
+                    .ok_or_else(|| DeskError::refused("No simulator is attached."))?;
+                let ids = sim.reclaim(percent).await.map_err(DeskError::Internal)?;
+                self.say(&self.paint.dim(&format!(
+                    "(simulator: Tencent reclaimed {} spot server(s): {})",
+                    ids.len(),
+                    ids.join(", ")
+                )));
+            }
             Command::SimAdvance(by) => {
                 let sim = self
                     .sim
@@ -348,6 +381,15 @@ impl Console {
             let r = &view.record;
             let reached = match milestone {
                 Milestone::Settled => r.state.is_final(),
+                // A fleet: as many running as it keeps.
+                Milestone::Running if view.fleet.is_some() => {
+                    view.fleet.as_ref().is_some_and(|f| f.running == f.record.desired)
+                }
+                Milestone::Refilled => view.fleet.as_ref().is_some_and(|f| {
+                    f.record.reclaimed_total > 0
+                        && f.running == f.record.desired
+                        && f.record.last_refill_at >= f.record.last_reclaim_at
+                }),
                 Milestone::Running => {
                     r.state.is_final()
                         || (!view.instances.is_empty() && view.instances.iter().all(|i| i.running_at.is_some()))

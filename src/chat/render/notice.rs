@@ -256,7 +256,7 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             name,
             count,
         } => format!(
-            "🛰️ Fleet `{name}` ({}) is approved: cvmbot launches {count} spot server(s) and keeps them running, refilling what Tencent Cloud reclaims. Its news is summarised here.",
+            "🛰️ {}: fleet `{name}` is approved. cvmbot launches {count} spot server(s) and keeps them running, refilling what Tencent Cloud reclaims; its news is summarised here.",
             about(request_id)
         ),
         Event::FleetNews {
@@ -319,7 +319,7 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             }
         }
         Event::FleetEnded { request_id, name } => format!(
-            "⏰ Fleet `{name}` ({}) reached the end of its time to live: its servers are being given back.",
+            "⏰ {}: fleet `{name}` reached the end of its time to live; its servers are being given back.",
             about(request_id)
         ),
         Event::AutoRenewSet {

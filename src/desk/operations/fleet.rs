@@ -6,7 +6,7 @@
 //! servers given back by the release policy.
 
 use super::super::cloud::run_request;
-use super::{Assessment, Finish};
+use super::{Assessment, Executed, Finish};
 use crate::desk::keys::AuditAction;
 use crate::desk::{Desk, DeskError, Event, Origin, RequestView};
 use crate::domain::{
@@ -17,6 +17,9 @@ use crate::money::Yuan;
 use crate::store::{FleetRecord, FleetState, RequestRecord, Session, SlotState};
 use crate::tencent::{ApiError, ErrorKind};
 use time::OffsetDateTime;
+
+/// The code of a fleet change refused because the fleet changed since it was asked for.
+pub(super) const FLEET_CHANGED: &str = "FleetChanged";
 
 /// The longest reason a fleet change may carry.
 const REASON_MAX: usize = 300;
@@ -326,6 +329,31 @@ impl Desk {
             }
         }
         Ok(())
+    }
+
+    /// A change is carried out only on the fleet it was asked of: still running, keeping what it
+    /// kept then (a time to live may have ended it since).
+    pub(super) async fn execute_fleet_change(&self, change: &FleetChangeSpec) -> Executed {
+        let fleet = match self.store().session().await {
+            Ok(mut session) => session.fleet(change.fleet).await,
+            Err(error) => Err(error),
+        };
+        match fleet {
+            Ok(Some(fleet)) if fleet.state == FleetState::Running && fleet.desired == change.from => Executed::Done {
+                resources: Vec::new(),
+                tencent_request_id: None,
+            },
+            Ok(_) => Executed::Refused(ApiError::transport(
+                ErrorKind::Other,
+                FLEET_CHANGED,
+                format!(
+                    "Fleet `{}` changed since this was asked for (it was released, or keeps another number now); \
+                     nothing was changed. Ask again.",
+                    change.name
+                ),
+            )),
+            Err(error) => Executed::unclear("DatabaseUnavailable", format!("the fleet could not be read: {error}")),
+        }
     }
 
     /// Servers beyond the approved budget are priced like the fleet's; the rest costs nothing new.

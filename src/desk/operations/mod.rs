@@ -219,10 +219,13 @@ impl Desk {
             Operation::Release(release) => self.execute_release(release).await,
             // RenewInstances has no ClientToken; the renewal looks at ExpiredTime before it sends.
             Operation::Renew(renew) => self.execute_renewal(renew).await,
+            // The fleet must still be as the change was asked from; what it changes is recorded
+            // as the request finishes.
+            Operation::FleetChange(change) => self.execute_fleet_change(change).await,
             // Nothing to ask of Tencent: the new end is recorded as the request finishes. A
             // fleet's servers are launched by the fleets worker, one slot at a time, each with a
             // ClientToken of its own.
-            Operation::Extend(_) | Operation::Fleet(_) | Operation::FleetChange(_) => Executed::Done {
+            Operation::Extend(_) | Operation::Fleet(_) => Executed::Done {
                 resources: Vec::new(),
                 tencent_request_id: None,
             },
@@ -277,6 +280,7 @@ impl Desk {
         match operation {
             Operation::Buy(spec) => super::cloud::explain_failure(self.tencent(), spec, error).await,
             Operation::Fleet(fleet) => super::cloud::explain_failure(self.tencent(), &fleet.template, error).await,
+            Operation::FleetChange(_) if error.code == fleet::FLEET_CHANGED => error.message.clone(),
             Operation::Release(_) | Operation::Extend(_) | Operation::Renew(_) | Operation::FleetChange(_) => {
                 error.explain()
             }

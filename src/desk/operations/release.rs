@@ -70,6 +70,15 @@ impl Desk {
         }
         let mut session = self.store().session().await?;
         let record = session.request(purchase).await?.ok_or(DeskError::NotFound(purchase))?;
+        if let Operation::Fleet(fleet) = &record.operation {
+            return Err(invalid(
+                "request",
+                format!(
+                    "#{purchase} is fleet `{}`: its servers go with /cvm fleet release name:{} (or fewer with /cvm fleet scale)",
+                    fleet.name, fleet.name
+                ),
+            ));
+        }
         let Operation::Buy(spec) = &record.operation else {
             return Err(invalid(
                 "request",

@@ -106,11 +106,7 @@ async fn a_fleet_is_approved_on_its_card_and_the_card_follows_reclamation_and_re
 
     app.fake.click_button(BOB, card.id, &button(&card, "cvm:approve:"));
     app.fake
-        .wait_for_message(
-            app.channel,
-            |m| m.content.contains("Fleet `ci`") && m.content.contains("is approved"),
-            WAIT,
-        )
+        .wait_for_message(app.channel, |m| m.content.contains("fleet `ci` is approved"), WAIT)
         .await;
     let card = card_saying(&app, RequestId::new(1), "Keeping 4: all running").await;
     assert!(
@@ -133,9 +129,18 @@ async fn a_fleet_is_approved_on_its_card_and_the_card_follows_reclamation_and_re
         card_saying(&app, RequestId::new(1), "Keeping 4: all running").await
     };
     assert!(card.text().contains("last refill"), "{}", card.text());
-    app.fake
-        .wait_for_message(app.channel, |m| m.content.contains("2 reclaimed or gone"), WAIT)
-        .await;
+    let told = || {
+        app.fake
+            .messages(app.channel)
+            .into_iter()
+            .any(|m| m.content.contains("2 reclaimed or gone"))
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !told() {
+        let texts: Vec<String> = app.fake.messages(app.channel).into_iter().map(|m| m.content).collect();
+        assert!(tokio::time::Instant::now() < deadline, "no summary: {texts:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(alive(&app), 4);
     let per_server = app
         .fake

@@ -157,8 +157,11 @@ on_both_backends! {
 
         let reclaimed = rig.t.sim.reclaim_spot(Some(ZONE), Some(TYPE), Reclaim::Percent(30)).expect("reclaimed");
         assert_eq!(reclaimed.len(), 3);
-        tend_until(&rig, 10, STEP, LIMIT, "ten running again", async |rig| {
-            running(rig, id, 10).await && fleet(rig, id).await.record.reclaimed_total == 3
+        // Told once the fleet is whole again.
+        tend_until(&rig, 10, STEP, LIMIT, "ten running again, and told", async |rig| {
+            running(rig, id, 10).await
+                && fleet(rig, id).await.record.reclaimed_total == 3
+                && rig.texts_in(REQUEST_CHANNEL).iter().any(|t| t.contains("reclaimed or gone"))
         })
         .await;
 
@@ -292,5 +295,34 @@ on_both_backends! {
             alive(rig) == 0 && fleet(rig, id).await.record.state == cvmbot::store::FleetState::Ended
         })
         .await;
+    }
+}
+
+on_both_backends! {
+    async fn a_fleets_time_to_live_gives_its_servers_back_and_a_change_filed_before_is_refused(backend) {
+        let Some(rig) = rig(backend).await else { return };
+        let id = start_fleet(&rig, &fleet_form(3).with("ttl", "1h")).await;
+        tend_until(&rig, 3, STEP, LIMIT, "three running", async |rig| running(rig, id, 3).await).await;
+        let record = fleet(&rig, id).await.record;
+        assert_eq!(record.ends_at, Some(record.created_at + Duration::from_secs(3600)));
+
+        // A rise waits for an approver while the time to live runs out.
+        let rise = scale(&rig, &alice(), Some(9)).await.expect("filed");
+        assert_eq!(rise.record.state, RequestState::Pending);
+        rig.advance(Duration::from_secs(3600));
+        tend_until(&rig, 3, STEP, LIMIT, "the fleet's end", async |rig| {
+            alive(rig) == 0 && fleet(rig, id).await.record.state == cvmbot::store::FleetState::Ended
+        })
+        .await;
+        let ended = rig.texts_in(REQUEST_CHANNEL).into_iter().filter(|t| t.contains("end of its time to live")).count();
+        assert_eq!(ended, 1);
+
+        // Approved after the end, the rise changes nothing.
+        rig.desk().vote(rise.record.id, &bob(), &approve()).await.expect("approved");
+        rig.desk().submit_due().await.expect("carried out");
+        assert_eq!(rig.state(rise.record.id).await, RequestState::Failed);
+        rig.desk().fleets_due().await.expect("a pass");
+        assert_eq!(alive(&rig), 0);
+        assert_eq!(fleet(&rig, id).await.record.desired, 0);
     }
 }
