@@ -1,6 +1,7 @@
-//! The engine's background work: the submitter, the instance tracker, the fleets, the balance monitor and
-//! expiry. Each pass calls the desk (never the store or the Tencent client), and only the holder
-//! of the `workers` lease runs them, so a second replica (on PostgreSQL) waits as a hot standby.
+//! The engine's background work: the submitter, the instance tracker, the fleets, the balance
+//! monitor and expiry. Each pass calls the desk (never the store or the Tencent client), and only
+//! the holder of the `workers` lease runs them, so a second replica (on PostgreSQL) waits as a hot
+//! standby.
 //! The assembly (`crate::app`) adds the chat's delivery to the same schedule with
 //! [`Workers::spawn_while_leading`].
 
