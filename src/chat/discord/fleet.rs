@@ -2,12 +2,10 @@
 //! valid request is deferred while Tencent prices it, then posted as a card like any request.
 
 use super::commands::Invocation;
-use super::convert::response_message;
-use super::handler::{Handler, log_if_internal, private};
-use super::slash::cannot_post_here;
-use crate::chat::render::{self, TimeStyle};
+use super::handler::{Handler, private};
+use super::slash::{cannot_post_here, private_card};
 use crate::domain::{BillingKind, Operation, Person};
-use serenity::all::{CommandInteraction, Context, CreateInteractionResponse};
+use serenity::all::{CommandInteraction, Context};
 
 impl Handler {
     pub(super) async fn fleet(
@@ -21,17 +19,7 @@ impl Handler {
         let name = invocation.options.get("name").cloned().unwrap_or_default();
         let reason = invocation.options.get("reason").map(String::as_str);
         if what == "status" {
-            let reply = match self.desk.fleet_view(&name).await {
-                Ok(view) => {
-                    let mut card = render::request_card(&view, TimeStyle::Discord);
-                    card.buttons.clear();
-                    CreateInteractionResponse::Message(response_message(&card).ephemeral(true))
-                }
-                Err(e) => {
-                    log_if_internal(&e);
-                    private(&e.user_message())
-                }
-            };
+            let reply = private_card(self.desk.fleet_view(&name).await);
             return self.respond(ctx, command, reply).await;
         }
         let create = match what {

@@ -49,17 +49,7 @@ impl Handler {
         let path: Vec<&str> = invocation.path.iter().map(String::as_str).collect();
         let reply = match path.as_slice() {
             ["status"] => match invocation.id() {
-                Some(id) => match self.desk.view(id).await {
-                    Ok(view) => {
-                        let mut card = render::request_card(&view, TimeStyle::Discord);
-                        card.buttons.clear();
-                        CreateInteractionResponse::Message(response_message(&card).ephemeral(true))
-                    }
-                    Err(e) => {
-                        log_if_internal(&e);
-                        private(&e.user_message())
-                    }
-                },
+                Some(id) => private_card(self.desk.view(id).await),
                 None => private("Give the request number: /cvm status id:12"),
             },
             ["list"] => {
@@ -328,6 +318,21 @@ impl Handler {
         let response = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices));
         if let Err(e) = command.create_response(&ctx.http, response).await {
             warn!(error = %e, "could not answer autocomplete");
+        }
+    }
+}
+
+/// A request's card shown only to whoever asked (without its buttons), or why it can't be.
+pub(super) fn private_card(view: Result<crate::desk::RequestView, DeskError>) -> CreateInteractionResponse {
+    match view {
+        Ok(view) => {
+            let mut card = render::request_card(&view, TimeStyle::Discord);
+            card.buttons.clear();
+            CreateInteractionResponse::Message(response_message(&card).ephemeral(true))
+        }
+        Err(e) => {
+            log_if_internal(&e);
+            private(&e.user_message())
         }
     }
 }
