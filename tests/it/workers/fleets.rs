@@ -326,3 +326,31 @@ on_both_backends! {
         assert_eq!(fleet(&rig, id).await.record.desired, 0);
     }
 }
+
+on_both_backends! {
+    async fn servers_that_fail_to_launch_or_are_terminated_outside_cvmbot_are_replaced(backend) {
+        let sim = crate::workers::rig::sim_with(|c| c.lifecycle.launch_failure_per_million = 300_000);
+        let Some(rig) = Rig::start_with(backend, sim, FLEETS).await else { return };
+        rig.t.sim.set_spot_price(ZONE, TYPE, price("0.1")).expect("a spot market");
+        let id = start_fleet(&rig, &fleet_form(6)).await;
+        tend_until(&rig, 6, STEP, LIMIT, "six running", async |rig| running(rig, id, 6).await).await;
+        let failed = rig.t.sim.instances().iter().filter(|i| i.state == "LAUNCH_FAILED").count();
+        assert!(failed > 0, "some launches failed (the simulator's seed fails about 30 %)");
+
+        // Someone terminates one in Tencent's console.
+        let victim = rig.t.sim.instances().into_iter().find(|i| i.state == "RUNNING").expect("a server").instance_id;
+        crate::support::sim::client(&rig.t.sim).terminate_instances("ap-guangzhou", &[victim]).await.expect("terminated");
+        tend_until(&rig, 6, STEP, LIMIT, "six running again", async |rig| {
+            running(rig, id, 6).await && fleet(rig, id).await.record.reclaimed_total == 1
+        })
+        .await;
+        assert_eq!(alive(&rig), 6);
+        let tokens: Vec<Option<String>> = rig.t.sim.instances().into_iter().map(|i| i.client_token).collect();
+        let distinct: BTreeSet<&Option<String>> = tokens.iter().collect();
+        assert_eq!(distinct.len(), tokens.len(), "one server per launch token, never two");
+        assert!(
+            launches(&rig).len() > 7,
+            "more launches than slots: the failures and the terminated one were replaced"
+        );
+    }
+}
