@@ -33,6 +33,7 @@ mod rest_reactions;
 mod routes;
 mod state;
 mod validate;
+pub use validate::{MAX_COMMAND_SIZE, combined_size};
 mod views;
 mod wait;
 

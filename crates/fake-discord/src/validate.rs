@@ -212,7 +212,47 @@ pub fn command(cmd: &Value, path: &str) -> Check {
             "Must be between 1 and 100 in length.",
         );
     }
+    let size = combined_size(cmd);
+    if chat_input && size > MAX_COMMAND_SIZE {
+        return fail(
+            path.to_owned(),
+            "APPLICATION_COMMAND_TOO_LARGE",
+            format!("Command exceeds maximum size ({MAX_COMMAND_SIZE}); it is {size}."),
+        );
+    }
     options(cmd.get("options"), &format!("{path}options"), 0)
+}
+
+/// The most characters a command's names, descriptions and choice values may add up to.
+pub const MAX_COMMAND_SIZE: usize = 8000;
+
+/// Characters in a command's (or an option's) name and description, its options' and their
+/// choices' names and values, recursively: what Discord's size limit counts.
+pub fn combined_size(v: &Value) -> usize {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map_or(0, |s| s.chars().count());
+    let choices: usize = v
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let name = c.get("name").and_then(Value::as_str).map_or(0, |s| s.chars().count());
+            let value = match c.get("value") {
+                Some(Value::String(s)) => s.chars().count(),
+                Some(other) => other.to_string().chars().count(),
+                None => 0,
+            };
+            name + value
+        })
+        .sum();
+    let options: usize = v
+        .get("options")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(combined_size)
+        .sum();
+    text("name") + text("description") + choices + options
 }
 
 fn options(opts: Option<&Value>, path: &str, depth: u8) -> Check {

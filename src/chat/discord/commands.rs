@@ -35,7 +35,7 @@ pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what
 /// `/cvm fleet`.
 pub const FLEET: &str = "Keep a number of spot servers running within a budget approved once";
 /// `/cvm fleet create`.
-pub const FLEET_CREATE: &str = "Ask for a fleet: count × max price is its budget; cvmbot refills what is reclaimed";
+pub const FLEET_CREATE: &str = "Keep N spot servers running; the budget is count × max price";
 /// `/cvm fleet scale`.
 pub const FLEET_SCALE: &str = "Change how many servers a fleet keeps (above its approved budget needs approval)";
 /// `/cvm fleet status`.
@@ -74,22 +74,14 @@ fn common_buy_options() -> Vec<CreateCommandOption> {
 fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
     let mut options = vec![
         text("zone", "Availability zone, e.g. ap-guangzhou-3").set_autocomplete(true),
-        text(
-            "type",
-            "Instance type, e.g. S5.MEDIUM4 (filtered by zone: CPU, memory, price, stock)",
-        )
-        .set_autocomplete(true),
+        text("type", "Instance type, e.g. S5.MEDIUM4 (suggestions filtered by zone)").set_autocomplete(true),
         text("image", "Image id, e.g. img-l8og963d").set_autocomplete(true),
     ];
     if with_count_and_name {
         options.push(integer("count", "How many instances (default 1)", 1, 100));
     }
     options.extend([
-        text(
-            "preset",
-            "A preset from the configuration that fills what you leave out",
-        )
-        .set_autocomplete(true),
+        text("preset", "A configured preset that fills what you leave out").set_autocomplete(true),
         text("reason", "Why these servers are needed (shown to approvers)").max_length(300),
     ]);
     if with_count_and_name {
@@ -101,10 +93,7 @@ fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
             DISK_TYPES,
         ),
         integer("disk-size", "System disk size in GiB (default 50)", 20, 1024),
-        text(
-            "data-disks",
-            "Data disks as TYPE:GiB, comma separated, e.g. CLOUD_SSD:100,200",
-        ),
+        text("data-disks", "Data disks as TYPE:GiB, e.g. CLOUD_SSD:100,200"),
         integer(
             "bandwidth",
             "Public bandwidth in Mbps (default 0: no public IP)",
@@ -125,7 +114,7 @@ fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
         text("tags", "Tags as key=value, comma separated"),
         text(
             "ttl",
-            "When cvmbot releases them, e.g. 3d or 12h, or none (the policy sets default and maximum)",
+            "When cvmbot releases them: e.g. 3d, 12h or none (the policy sets default and max)",
         ),
     ]);
     options
@@ -150,7 +139,7 @@ fn fleet_group() -> CreateCommandOption {
     create.extend(buy_options(false));
     create.push(text(
         "fallbacks",
-        "Other placements, in order, if no stock or the market is above the bid: TYPE@ZONE, TYPE, …",
+        "Other placements in order, if no stock or the bid is too low: TYPE@ZONE, TYPE, …",
     ));
     CreateCommandOption::new(CommandOptionType::SubCommandGroup, "fleet", FLEET)
         .add_sub_option(subcommand("create", FLEET_CREATE, create))

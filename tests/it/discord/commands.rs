@@ -50,9 +50,22 @@ async fn cvm_is_registered_in_the_guild_with_every_subcommand_and_short_descript
         "status id",
         "cancel id",
         "history user",
+        "fleet create name",
+        "fleet create count",
+        "fleet create fallbacks",
+        "fleet scale count",
+        "fleet status name",
+        "fleet release reason",
     ] {
         assert!(names.contains(&expected), "/cvm {expected} is registered: {names:?}");
     }
+    // Discord refuses a command whose names, descriptions and choices add up to more than 8,000
+    // characters; leave room for the next subcommand.
+    let size = crate::support::fake_discord::combined_size(cvm);
+    assert!(
+        size <= crate::support::fake_discord::MAX_COMMAND_SIZE - 200,
+        "/cvm is {size} characters"
+    );
     let mut described = vec![("cvm".to_owned(), cvm.clone())];
     described.extend(options.iter().cloned());
     for (name, definition) in &described {
