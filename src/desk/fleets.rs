@@ -16,7 +16,8 @@
 //! 4. **Tell**: what happened since the last summary, as one message in the fleet's thread.
 
 use super::keys::{AuditAction, DedupeKey, FleetNews};
-use super::operations::fleet_run_request;
+use super::operations::{SLOT_TAG, fleet_run_request, slot_tag};
+use super::tracking::NEW_INSTANCE_GRACE;
 use super::vote::enqueue;
 use super::{Desk, DeskError, Event};
 use crate::domain::fleet::slot_token;
@@ -62,7 +63,8 @@ struct LaunchReport {
 
 /// How one launch went.
 enum Launched {
-    Filled(String),
+    /// The servers the answer named (the first fills the slot).
+    Filled(Vec<String>),
     /// Refused for no stock or a market above the bid: nothing launched, this placement can't now.
     Blocked(ApiError),
     /// Refused otherwise: nothing launched; the fleet waits.
@@ -202,12 +204,15 @@ impl Desk {
 
     /// Step 2: launches for the empty slots and resends for the ones whose answer was lost.
     /// A placement not yet proven this pass is tried with one launch first, so a placement with
-    /// no stock costs one refused call, not one per slot. Returns how many calls were sent.
+    /// no stock costs one refused call, not one per slot; a placement the policy no longer allows
+    /// is never tried. Returns how many calls were sent.
     async fn launch_slots(&self, fleet: &FleetRecord, spec: &FleetSpec) -> Result<usize, DeskError> {
         let id = fleet.request_id;
-        let placements = spec.placements().len();
-        let mut blocked = vec![false; placements];
-        let mut proven = vec![false; placements];
+        let policy = &self.settings().policy;
+        let mut blocked: Vec<bool> = (0..spec.placements().len())
+            .map(|p| policy.check_spec(&spec.server_at(p)).is_err())
+            .collect();
+        let mut proven = vec![false; blocked.len()];
         let mut sent = 0;
         let mut queue: VecDeque<u32> = self
             .store()
@@ -219,6 +224,22 @@ impl Desk {
             .filter(|s| matches!(s.state, SlotState::Empty | SlotState::Launching))
             .map(|s| s.slot)
             .collect();
+        if !queue.is_empty() && blocked.iter().all(|b| *b) {
+            let reason = "the policy no longer allows any of the fleet's placements (allowed zones, instance types or \
+                          billing changed); an admin can release the fleet or widen the policy."
+                .to_owned();
+            let now = self.clock().now();
+            let mut tx = self.store().begin().await?;
+            tx.lock_request(id).await?;
+            if let Some(mut stored) = tx.fleet(id).await? {
+                self.start_waiting(&mut tx, &mut stored, reason, now).await?;
+                tx.save_fleet(&stored, now).await?;
+                tx.bump_card(id).await?;
+            }
+            tx.commit().await?;
+            self.wake_dispatcher();
+            return Ok(0);
+        }
         while !queue.is_empty() {
             let Some(open) = blocked.iter().position(|b| !b) else {
                 break;
@@ -239,19 +260,23 @@ impl Desk {
                         slot.state = SlotState::Launching;
                         slot.placement = open as u32;
                         tx.save_slot(&slot, now).await?;
-                        launching.push(slot);
+                        slot.updated_at = now;
+                        launching.push((slot, false));
                     }
-                    SlotState::Launching => launching.push(slot),
+                    SlotState::Launching => launching.push((slot, true)),
                     _ => {}
                 }
             }
             tx.commit().await?;
             crate::crashpoint::here("fleet:launching");
-            let answers = futures_util::future::join_all(launching.iter().map(|slot| self.launch(spec, slot))).await;
+            let answers =
+                futures_util::future::join_all(launching.iter().map(|(slot, resent)| self.launch(spec, slot, *resent)))
+                    .await;
             sent += launching.len();
             crate::crashpoint::here("fleet:sent");
+            let slots: Vec<SlotRecord> = launching.into_iter().map(|(slot, _)| slot).collect();
             let report = self
-                .record_launches(fleet, spec, &launching, answers, &mut blocked, true)
+                .record_launches(fleet, spec, &slots, answers, &mut blocked, true)
                 .await?;
             for placement in report.filled_at {
                 proven[placement] = true;
@@ -264,36 +289,69 @@ impl Desk {
         Ok(sent)
     }
 
-    /// One slot's RunInstances, with its generation's token.
-    async fn launch(&self, spec: &FleetSpec, slot: &SlotRecord) -> Launched {
+    /// One slot's RunInstances, with its generation's token. A refusal of a resend does not prove
+    /// the first send launched nothing: the slot's tag is looked up first, and until the listing
+    /// has had time to show a server, the launch stays unknown.
+    async fn launch(&self, spec: &FleetSpec, slot: &SlotRecord, resent: bool) -> Launched {
         let token = slot_token(self.installation_id(), slot.fleet_id, slot.slot, slot.generation);
-        let request = fleet_run_request(spec, slot.fleet_id, slot.placement as usize, token);
-        match self.tencent().run_instances(spec.template.region(), &request).await {
-            Ok(answer) if answer.data.instance_id_set.len() == 1 => {
-                Launched::Filled(answer.data.instance_id_set[0].clone())
+        let request = fleet_run_request(spec, slot, token);
+        let refused = match self.tencent().run_instances(spec.template.region(), &request).await {
+            Ok(answer) if !answer.data.instance_id_set.is_empty() => {
+                if answer.data.instance_id_set.len() > 1 {
+                    warn!(
+                        slot = slot.slot,
+                        named = answer.data.instance_id_set.len(),
+                        request_id = %answer.request_id,
+                        "a fleet launch's answer named more than one server; the others are given back"
+                    );
+                }
+                return Launched::Filled(answer.data.instance_id_set);
             }
             Ok(answer) => {
-                warn!(
-                    slot = slot.slot,
-                    named = answer.data.instance_id_set.len(),
-                    request_id = %answer.request_id,
-                    "a fleet launch's answer named another number of servers than one; sent again with the same token"
-                );
-                Launched::Unknown
+                warn!(slot = slot.slot, request_id = %answer.request_id,
+                    "a fleet launch's answer named no server; sent again with the same token");
+                return Launched::Unknown;
             }
             Err(error) if error.is_retryable() || error.outcome_unknown() => {
                 info!(slot = slot.slot, %error, "a fleet launch's outcome is unknown; sent again with the same token");
-                Launched::Unknown
+                return Launched::Unknown;
             }
-            Err(error) if matches!(error.kind, ErrorKind::SpotPriceTooLow | ErrorKind::OutOfStock) => {
-                Launched::Blocked(error)
+            Err(error) => error,
+        };
+        if resent {
+            match self.find_slot_server(spec, slot).await {
+                Ok(Some(instance_id)) => return Launched::Filled(vec![instance_id]),
+                Ok(None) if self.clock().now() - slot.updated_at >= NEW_INSTANCE_GRACE => {}
+                Ok(None) | Err(_) => return Launched::Unknown,
             }
-            Err(error) => Launched::Refused(error),
+        }
+        if matches!(refused.kind, ErrorKind::SpotPriceTooLow | ErrorKind::OutOfStock) {
+            Launched::Blocked(refused)
+        } else {
+            Launched::Refused(refused)
         }
     }
 
+    /// The server a slot's launch made, found by its `cvmbot-slot` tag.
+    async fn find_slot_server(&self, spec: &FleetSpec, slot: &SlotRecord) -> Result<Option<String>, ApiError> {
+        let request = crate::tencent::cvm::DescribeInstancesRequest {
+            filters: Some(vec![crate::tencent::cvm::Filter {
+                name: format!("tag:{SLOT_TAG}"),
+                values: vec![slot_tag(slot)],
+            }]),
+            limit: Some(10),
+            ..Default::default()
+        };
+        let answer = self
+            .tencent()
+            .describe_instances_page(spec.template.region(), &request)
+            .await?;
+        Ok(answer.data.instance_set.into_iter().map(|i| i.instance_id).next())
+    }
+
     /// Stores a chunk's answers in one transaction. A running fleet (`may_wait`) whose launches
-    /// can't pass now waits, and says so once.
+    /// can't pass now waits, and says so once. A server is never dropped: one whose slot has
+    /// moved on since (or a second one an answer named) gets a slot of its own, to be given back.
     async fn record_launches(
         &self,
         fleet: &FleetRecord,
@@ -313,63 +371,88 @@ impl Desk {
             return Ok(report);
         };
         let current: HashMap<u32, SlotRecord> = tx.fleet_slots(id).await?.into_iter().map(|s| (s.slot, s)).collect();
+        let mut next_slot = stored.next_slot;
         let mut refusal: Option<(ApiError, usize)> = None;
         let mut all_blocked_by: Option<(ApiError, usize)> = None;
         for (sent, answer) in launching.iter().zip(answers) {
             // A change since (a scale-down) may have retired it; the generation says it is the same launch.
-            let Some(mut slot) = current.get(&sent.slot).cloned() else {
-                continue;
+            let slot = current.get(&sent.slot).cloned().filter(|slot| {
+                slot.generation == sent.generation && matches!(slot.state, SlotState::Launching | SlotState::Retiring)
+            });
+            let placement = (sent.placement as usize).min(spec.placements().len() - 1);
+            let server = |instance_id: &str, fleet_slot: u32| NewInstance {
+                instance_id: instance_id.to_owned(),
+                request_id: id,
+                region: spec.template.region().to_owned(),
+                zone: spec.placements()[placement].zone.as_str().to_owned(),
+                billing: crate::domain::BillingKind::Spot,
+                hourly_price: per_server,
+                wants_public_ip: spec.template.bandwidth().mbps > 0,
+                now,
+                poll_interval: self.settings().first_poll,
+                fleet_slot: Some(fleet_slot),
             };
-            if slot.generation != sent.generation || !matches!(slot.state, SlotState::Launching | SlotState::Retiring) {
-                continue;
-            }
             match answer {
-                Launched::Filled(instance_id) => {
-                    let placement = &spec.placements()[(sent.placement as usize).min(spec.placements().len() - 1)];
-                    tx.insert_instances(&[NewInstance {
-                        instance_id: instance_id.clone(),
-                        request_id: id,
-                        region: spec.template.region().to_owned(),
-                        zone: placement.zone.as_str().to_owned(),
-                        billing: crate::domain::BillingKind::Spot,
-                        hourly_price: per_server,
-                        wants_public_ip: spec.template.bandwidth().mbps > 0,
-                        now,
-                        poll_interval: self.settings().first_poll,
-                        fleet_slot: Some(slot.slot),
-                    }])
-                    .await?;
-                    slot.instance_id = Some(instance_id);
-                    slot.filled_at = Some(now);
-                    if slot.state == SlotState::Launching {
-                        slot.state = SlotState::Filled;
+                Launched::Filled(instance_ids) => {
+                    let mut extra = instance_ids.as_slice();
+                    if let Some(mut slot) = slot {
+                        let first = &instance_ids[0];
+                        extra = &instance_ids[1..];
+                        tx.insert_instances(&[server(first, slot.slot)]).await?;
+                        if slot.filled_at.is_some() {
+                            stored.refilled_total += 1;
+                            stored.last_refill_at = Some(now);
+                        }
+                        slot.instance_id = Some(first.clone());
+                        slot.filled_at = Some(now);
+                        if slot.state == SlotState::Launching {
+                            slot.state = SlotState::Filled;
+                        }
+                        tx.save_slot(&slot, now).await?;
+                        stored.untold_refilled += 1;
+                        stored.waiting = None;
+                        stored.waiting_since = None;
+                        stored.backoff = Duration::ZERO;
+                        report.filled_at.push(placement);
                     }
-                    stored.untold_refilled += 1;
-                    stored.refilled_total += 1;
-                    stored.last_refill_at = Some(now);
-                    stored.waiting = None;
-                    stored.waiting_since = None;
-                    stored.backoff = Duration::ZERO;
-                    report.filled_at.push(sent.placement as usize);
+                    for instance_id in extra {
+                        warn!(instance = %instance_id, "a fleet server no slot is waiting for; it is given back");
+                        tx.add_slots(id, next_slot, 1, now).await?;
+                        tx.insert_instances(&[server(instance_id, next_slot)]).await?;
+                        let orphan = SlotRecord {
+                            fleet_id: id,
+                            slot: next_slot,
+                            generation: 0,
+                            placement: placement as u32,
+                            state: SlotState::Retiring,
+                            instance_id: Some(instance_id.clone()),
+                            filled_at: Some(now),
+                            updated_at: now,
+                        };
+                        tx.save_slot(&orphan, now).await?;
+                        next_slot += 1;
+                    }
                 }
                 Launched::Blocked(error) => {
-                    let index = sent.placement as usize;
-                    if let Some(b) = blocked.get_mut(index) {
+                    let Some(mut slot) = slot else { continue };
+                    if let Some(b) = blocked.get_mut(placement) {
                         *b = true;
                     }
                     if blocked.iter().all(|b| *b) {
-                        all_blocked_by = Some((error, index));
+                        all_blocked_by = Some((error, placement));
                     }
                     next_generation(&mut slot);
+                    tx.save_slot(&slot, now).await?;
                     report.blocked_slots.push(slot.slot);
                 }
                 Launched::Refused(error) => {
-                    refusal = Some((error, sent.placement as usize));
+                    let Some(mut slot) = slot else { continue };
+                    refusal = Some((error, placement));
                     next_generation(&mut slot);
+                    tx.save_slot(&slot, now).await?;
                 }
-                Launched::Unknown => continue,
+                Launched::Unknown => {}
             }
-            tx.save_slot(&slot, now).await?;
         }
         let waits = refusal.or(all_blocked_by).filter(|_| may_wait);
         report.waits = waits.is_some();
@@ -385,35 +468,47 @@ impl Desk {
             } else {
                 explanation
             };
-            let settings = self.settings();
-            stored.backoff = if stored.backoff.is_zero() {
-                settings.keep_trying_interval
-            } else {
-                (stored.backoff * 2).min(settings.keep_trying_max_interval)
-            };
-            stored.next_try_at = Some(now + stored.backoff);
-            if stored.waiting.is_none() {
-                stored.waiting_since = Some(now);
-                enqueue(
-                    &mut tx,
-                    &DedupeKey::fleet(id, FleetNews::Waiting(to_ms(now))),
-                    &Event::FleetWaiting {
-                        request_id: id,
-                        name: stored.name.clone(),
-                        reason: reason.clone(),
-                        next_try_at: now + stored.backoff,
-                    },
-                    now,
-                )
-                .await?;
-            }
-            stored.waiting = Some(reason);
+            self.start_waiting(&mut tx, &mut stored, reason, now).await?;
         }
         tx.save_fleet(&stored, now).await?;
         tx.bump_card(id).await?;
         tx.commit().await?;
         self.wake_dispatcher();
         Ok(report)
+    }
+
+    /// The fleet waits (backing off) for `reason`, and says so once per spell of waiting.
+    async fn start_waiting(
+        &self,
+        tx: &mut crate::store::Session,
+        stored: &mut FleetRecord,
+        reason: String,
+        now: time::OffsetDateTime,
+    ) -> Result<(), DeskError> {
+        let settings = self.settings();
+        stored.backoff = if stored.backoff.is_zero() {
+            settings.keep_trying_interval
+        } else {
+            (stored.backoff * 2).min(settings.keep_trying_max_interval)
+        };
+        stored.next_try_at = Some(now + stored.backoff);
+        if stored.waiting.is_none() {
+            stored.waiting_since = Some(now);
+            enqueue(
+                tx,
+                &DedupeKey::fleet(stored.request_id, FleetNews::Waiting(to_ms(now))),
+                &Event::FleetWaiting {
+                    request_id: stored.request_id,
+                    name: stored.name.clone(),
+                    reason: reason.clone(),
+                    next_try_at: now + stored.backoff,
+                },
+                now,
+            )
+            .await?;
+        }
+        stored.waiting = Some(reason);
+        Ok(())
     }
 
     /// Step 3: servers given back. Returns how many were.
@@ -434,7 +529,8 @@ impl Desk {
         // A launch whose answer was lost is asked again (same token) to learn its server.
         let unresolved: Vec<&SlotRecord> = retiring.iter().filter(|s| s.instance_id.is_none()).collect();
         if !unresolved.is_empty() {
-            let answers = futures_util::future::join_all(unresolved.iter().map(|slot| self.launch(spec, slot))).await;
+            let answers =
+                futures_util::future::join_all(unresolved.iter().map(|slot| self.launch(spec, slot, true))).await;
             let slots: Vec<SlotRecord> = unresolved.into_iter().cloned().collect();
             let mut blocked = vec![false; spec.placements().len()];
             // A refusal proves nothing was launched: the slot is retired with nothing to give back.
@@ -442,6 +538,21 @@ impl Desk {
                 .await?;
         }
         let ids: Vec<String> = retiring.iter().filter_map(|s| s.instance_id.clone()).collect();
+        let rows: HashMap<String, InstanceRecord> = self
+            .store()
+            .session()
+            .await?
+            .fleet_instances(id)
+            .await?
+            .into_iter()
+            .map(|i| (i.instance_id.clone(), i))
+            .collect();
+        let now = self.clock().now();
+        // Tencent's listing lags a new server: one missing from it is gone only once it is old.
+        let listed_by_now = |instance_id: &String| {
+            rows.get(instance_id)
+                .is_none_or(|row| now - row.created_at >= NEW_INSTANCE_GRACE)
+        };
         let mut done: Vec<String> = Vec::new();
         for chunk in ids.chunks(100) {
             let seen = match self.tencent().describe_instances(&fleet.region, chunk).await {
@@ -454,7 +565,8 @@ impl Desk {
             let mut to_send = Vec::new();
             for instance_id in chunk {
                 match seen.iter().find(|i| &i.instance_id == instance_id) {
-                    None => done.push(instance_id.clone()),
+                    None if listed_by_now(instance_id) => done.push(instance_id.clone()),
+                    None => {}
                     Some(i) if i.latest_operation_state == Some(OperationState::Operating) => {}
                     Some(i) => match &i.instance_state {
                         Some(InstanceState::Terminating | InstanceState::LaunchFailed) => {
@@ -486,7 +598,6 @@ impl Desk {
         if done.is_empty() {
             return Ok(0);
         }
-        let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         tx.lock_request(id).await?;
         for mut slot in tx.fleet_slots(id).await? {
@@ -561,13 +672,13 @@ fn next_generation(slot: &mut SlotRecord) {
     };
 }
 
-/// The slot's server is gone: empty again, one generation on, first choice first.
+/// The slot's server is gone: empty again, one generation on, first choice first (when it was
+/// last filled is kept: its next server is a refill).
 fn empty(slot: &mut SlotRecord) {
     slot.generation += 1;
     slot.placement = 0;
     slot.state = SlotState::Empty;
     slot.instance_id = None;
-    slot.filled_at = None;
 }
 
 /// Servers filling slots that Tencent shows RUNNING.

@@ -32,8 +32,10 @@ pub struct RequestView {
 pub struct FleetView {
     /// The fleet.
     pub record: FleetRecord,
-    /// Its servers Tencent shows RUNNING.
+    /// Its servers Tencent shows RUNNING, in slots it keeps.
     pub running: u32,
+    /// Every server of it Tencent shows RUNNING, those being given back included.
+    pub live: u32,
     /// Its slots still to fill or whose server is starting.
     pub pending: u32,
     /// Its servers by placement (`S5.MEDIUM4 in ap-guangzhou-3`), running or starting.
@@ -186,6 +188,12 @@ async fn fleet_view(
     let slots = session.fleet_slots(fleet.request_id).await?;
     let current = session.fleet_instances(fleet.request_id).await?;
     let running = super::fleets::running_servers(&slots, &current);
+    let live = current
+        .iter()
+        .filter(|i| {
+            i.state == crate::tencent::enums::InstanceState::Running && i.released_at.is_none() && i.gone_at.is_none()
+        })
+        .count() as u32;
     let keeping = slots.iter().filter(|s| s.state != SlotState::Retiring).count() as u32;
     let placements = spec.placements();
     let mut by_placement: Vec<(String, u32)> = Vec::new();
@@ -216,6 +224,7 @@ async fn fleet_view(
         .sum();
     Ok(FleetView {
         running,
+        live,
         pending: keeping.saturating_sub(running),
         by_placement,
         spent_this_month: Yuan::new(spent.round_dp(2)),

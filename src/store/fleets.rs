@@ -143,15 +143,17 @@ pub struct SlotRecord {
     pub state: SlotState,
     /// The server filling it (or being given back).
     pub instance_id: Option<String>,
-    /// When that server was launched.
+    /// When a server last filled it.
     pub filled_at: Option<OffsetDateTime>,
+    /// When it last changed (for a `launching` slot: when its launch was first sent).
+    pub updated_at: OffsetDateTime,
 }
 
 const FLEET_COLUMNS: &str = "request_id, name, region, owner_id, desired, approved, state, next_slot, waiting, \
      waiting_since, next_try_at, backoff_ms, ends_at, last_reclaim_at, last_refill_at, reclaimed_total, \
      refilled_total, untold_reclaimed, untold_refilled, untold_failed, news, told_at, created_at, ended_at";
 
-const SLOT_COLUMNS: &str = "fleet_id, slot, generation, placement, state, instance_id, filled_at";
+const SLOT_COLUMNS: &str = "fleet_id, slot, generation, placement, state, instance_id, filled_at, updated_at";
 
 fn count(row: &impl RowExt, column: &str) -> StoreResult<u32> {
     Ok(row.int(column)?.clamp(0, i64::from(u32::MAX)) as u32)
@@ -195,6 +197,7 @@ fn decode_slot(row: &impl RowExt) -> StoreResult<SlotRecord> {
         state: SlotState::parse(&row.text("state")?)?,
         instance_id: row.opt_text("instance_id")?,
         filled_at: row.opt_int("filled_at")?.map(from_ms),
+        updated_at: from_ms(row.int("updated_at")?),
     })
 }
 

@@ -406,10 +406,12 @@ impl Session {
         with_pending: bool,
         except: Option<RequestId>,
     ) -> StoreResult<(i64, i64)> {
+        // `done`: a carried-out renewal or fleet change keeps what it committed (a release's or an
+        // extension's month-equivalent is 0).
         let states = if with_pending {
-            "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed'"
+            "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
         } else {
-            "'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed'"
+            "'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
         };
         let sql = AssertSqlSafe(format!(
             "SELECT CAST(COALESCE(SUM(CASE WHEN requester_id = $1 THEN monthly_fen ELSE 0 END), 0) AS BIGINT), \

@@ -153,10 +153,7 @@ fn fleet_status(fleet: &FleetView) -> String {
     let f = &fleet.record;
     match f.state {
         FleetState::Ended => "🗑️ Released: the fleet's servers were given back.".into(),
-        FleetState::Ending => format!(
-            "🗑️ Released: giving back its servers ({} still running).",
-            fleet.running
-        ),
+        FleetState::Ending => format!("🗑️ Released: giving back its servers ({} still running).", fleet.live),
         FleetState::Running => match &f.waiting {
             Some(reason) => format!(
                 "⏸️ Keeping {}: {} running, {} waiting. Refills wait: {reason}",
@@ -175,12 +172,20 @@ fn fleet_fields(view: &RequestView, fleet_spec: &crate::domain::FleetSpec, style
     let mut fields = vec![
         Field {
             name: "Budget".into(),
-            value: format!(
-                "{} × max {} /h each · {}",
-                view.fleet.as_ref().map_or(fleet_spec.count, |f| f.record.approved),
-                fleet_spec.max_price(),
-                price_text(&view.record.quote, fleet_spec.template.billing(), fleet_spec.count)
-            ),
+            value: match &view.fleet {
+                Some(fleet) => format!(
+                    "{} × max {} /h each: {} per month-equivalent",
+                    fleet.record.approved,
+                    fleet_spec.max_price(),
+                    fleet.budget_per_month
+                ),
+                None => format!(
+                    "{} × max {} /h each · {}",
+                    fleet_spec.count,
+                    fleet_spec.max_price(),
+                    price_text(&view.record.quote, fleet_spec.template.billing(), fleet_spec.count)
+                ),
+            },
             inline: false,
         },
         Field {

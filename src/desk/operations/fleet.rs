@@ -11,10 +11,10 @@ use crate::desk::keys::AuditAction;
 use crate::desk::{Desk, DeskError, Event, Origin, RequestView};
 use crate::domain::{
     BillingKind, FieldError, FleetChangeSpec, FleetName, FleetSpec, Operation, OperationKind, Person, PurchaseForm,
-    Quote, Refusal, ReleaseRule, RequestId, RequestState, SpecErrors,
+    Quote, Refusal, ReleaseRule, RequestState, SpecErrors,
 };
 use crate::money::Yuan;
-use crate::store::{FleetRecord, FleetState, RequestRecord, Session, SlotState};
+use crate::store::{FleetRecord, FleetState, RequestRecord, Session, SlotRecord, SlotState};
 use crate::tencent::{ApiError, ErrorKind};
 use time::OffsetDateTime;
 
@@ -65,8 +65,11 @@ impl Desk {
         let policy = &self.settings().policy;
         policy.check_requester(requester)?;
         let fleet = FleetSpec::parse(form, &self.settings().parse, policy.fleet.max_count, policy.fleet.ttl)?;
-        for index in 0..fleet.placements().len() {
-            policy.check_spec(&fleet.server_at(index))?;
+        policy.check_spec(&fleet.template)?;
+        for (index, placement) in fleet.placements().iter().enumerate().skip(1) {
+            if let Err(refusal) = policy.check_spec(&fleet.server_at(index)) {
+                return Err(invalid("fallbacks", format!("{placement}: {refusal}")));
+            }
         }
         Ok(fleet)
     }
@@ -76,7 +79,10 @@ impl Desk {
         policy.check_requester(requester)?;
         for index in 0..fleet.placements().len() {
             let server = fleet.server_at(index);
-            policy.check_spec(&server)?;
+            policy.check_spec(&server).map_err(|refusal| match index {
+                0 => DeskError::Refused(refusal),
+                _ => invalid("fallbacks", format!("{}: {refusal}", fleet.placements()[index])),
+            })?;
             self.inner.sold.check(&server).await.map_err(|SpecErrors(errors)| {
                 // A fallback's zone or type is the `fallbacks` option's.
                 let field = |e: FieldError| match (index, e.field.as_str()) {
@@ -269,6 +275,12 @@ impl Desk {
     /// given back); a rise is a request, so the requester list applies too.
     pub(super) async fn check_fleet_change(&self, person: &Person, change: &FleetChangeSpec) -> Result<(), DeskError> {
         let policy = &self.settings().policy;
+        if person.id != change.owner && !policy.admins.includes(person) {
+            return Err(DeskError::refused(format!(
+                "Only the person who asked for fleet `{}`, or an admin, may change it.",
+                change.name
+            )));
+        }
         policy.release_rule(person, change.owner, BillingKind::Spot, change.releases() as usize)?;
         if change.to > change.from {
             policy.check_requester(person)?;
@@ -317,8 +329,11 @@ impl Desk {
             }
         }
         for open in tx.open_requests(OperationKind::FleetChange).await? {
+            // A release may be asked for while a scale waits (which it then makes moot); two
+            // releases may not.
             if let Operation::FleetChange(other) = &open.operation
                 && other.fleet == change.fleet
+                && (!change.end || other.end)
             {
                 return Err(DeskError::refused(format!(
                     "Fleet `{}` has a change waiting already: request #{}, which is {}.",
@@ -389,6 +404,14 @@ impl Desk {
         let Some(mut fleet) = tx.fleet(change.fleet).await? else {
             return Err(DeskError::NotFound(change.fleet));
         };
+        // Under the fleet's lock: a time to live may have ended it since the change was checked.
+        // Nothing is stored; the change is looked at again, and refused, on its next attempt.
+        if fleet.state != FleetState::Running || fleet.desired != change.from {
+            return Err(DeskError::refused(format!(
+                "Fleet `{}` changed while this change was being carried out.",
+                change.name
+            )));
+        }
         let mut slots = tx.fleet_slots(change.fleet).await?;
         let keeping = slots.iter().filter(|s| s.state != SlotState::Retiring).count() as u32;
         let to = change.to;
@@ -468,20 +491,33 @@ pub(super) fn finish_change(record: &RequestRecord, change: &FleetChangeSpec) ->
     }
 }
 
-/// RunInstances for one of fleet `fleet_id`'s servers at `placement`, with `token`, tagged with
-/// the fleet's request and name.
+/// The tag that names the launch a fleet's server came from.
+pub(in crate::desk) const SLOT_TAG: &str = "cvmbot-slot";
+
+/// The `cvmbot-slot` value of a slot's current launch: `fleet/slot/generation`.
+pub(in crate::desk) fn slot_tag(slot: &SlotRecord) -> String {
+    format!("{}/{}/{}", slot.fleet_id, slot.slot, slot.generation)
+}
+
+/// RunInstances for one of a fleet's servers: `slot`'s launch at its placement, with `token`,
+/// tagged with the fleet's request, its name and the launch.
 pub(in crate::desk) fn fleet_run_request(
     fleet: &FleetSpec,
-    fleet_id: RequestId,
-    placement: usize,
+    slot: &SlotRecord,
     token: String,
 ) -> crate::tencent::cvm::RunInstancesRequest {
-    let mut request = run_request(&fleet.server_at(placement), Some(fleet_id), Some(token));
+    let mut request = run_request(
+        &fleet.server_at(slot.placement as usize),
+        Some(slot.fleet_id),
+        Some(token),
+    );
+    let tags = [("cvmbot-fleet", fleet.name.to_string()), (SLOT_TAG, slot_tag(slot))];
     request.tag_specification.iter_mut().flatten().for_each(|spec| {
-        spec.tags.push(crate::tencent::cvm::Tag {
-            key: "cvmbot-fleet".into(),
-            value: fleet.name.to_string(),
-        })
+        spec.tags
+            .extend(tags.iter().map(|(key, value)| crate::tencent::cvm::Tag {
+                key: (*key).into(),
+                value: value.clone(),
+            }))
     });
     request
 }

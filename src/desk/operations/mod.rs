@@ -22,7 +22,7 @@ mod fleet;
 mod release;
 mod renew;
 
-pub(super) use fleet::fleet_run_request;
+pub(super) use fleet::{SLOT_TAG, fleet_run_request, slot_tag};
 
 use super::keys::AuditAction;
 use super::{Desk, DeskError, Event};

@@ -5,6 +5,7 @@
 
 mod observe;
 
+pub(super) use observe::NEW_INSTANCE_GRACE;
 pub use observe::{Observation, TrackerSettings, observe, postpone, settled_state};
 
 use super::keys::AuditAction;

@@ -13,7 +13,12 @@ use time::OffsetDateTime;
 
 /// How long a fresh instance may be missing from DescribeInstances before it counts as gone
 /// (Tencent's listing lags RunInstances by a moment).
-const NEW_INSTANCE_GRACE: Duration = Duration::from_secs(120);
+pub(in crate::desk) const NEW_INSTANCE_GRACE: Duration = Duration::from_secs(120);
+
+/// The state a fleet's server is given when one listing missed it.
+fn absent() -> InstanceState {
+    InstanceState::Unknown("ABSENT".into())
+}
 
 /// The tracker's cadence.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +103,19 @@ pub fn observe(
     let mut update = InstanceUpdate::unchanged(record, now);
     match seen {
         None if now - record.created_at < NEW_INSTANCE_GRACE => {}
+        // A fleet refills a slot whose server is gone: a server missing from one listing is
+        // looked at once more before it counts as gone, so a blip never runs one too many.
+        None if record.fleet_slot.is_some() && record.state != absent() => {
+            update.state = absent();
+            update.poll_interval = settings.initial;
+            update.next_poll_at = now + settings.initial;
+            return Observation {
+                request_id,
+                update,
+                notices,
+                fleet_news: false,
+            };
+        }
         None => notices.push(gone(record, &mut update, now, None)),
         Some(instance) => {
             let state = instance
@@ -405,5 +423,38 @@ mod tests {
         let observation = observe(&record(), None, START + Duration::from_secs(180), &settings());
         assert_eq!(keys(&observation), ["instance:ins-1:gone"]);
         assert!(!observation.update.watching);
+    }
+
+    #[test]
+    fn a_fleets_server_missing_from_one_listing_is_looked_at_again_before_it_counts_as_gone() {
+        let mut record = record();
+        record.fleet_slot = Some(4);
+        record.running_at = Some(START);
+        record.state = InstanceState::Running;
+        let later = START + Duration::from_secs(600);
+        let first = observe(&record, None, later, &settings());
+        assert!(
+            first.update.gone_at.is_none() && first.update.watching,
+            "one miss is not gone"
+        );
+        assert!(!first.fleet_news, "nothing for the fleet to do yet");
+        apply(&mut record, &first.update);
+        let second = observe(&record, None, later + Duration::from_secs(3), &settings());
+        assert!(
+            second.update.gone_at.is_some() && !second.update.watching,
+            "two misses are"
+        );
+        assert!(
+            second.fleet_news && second.notices.is_empty(),
+            "the fleet's news, no message of its own"
+        );
+        // Seen again after one miss, it was never gone.
+        let back = observe(
+            &record,
+            Some(&seen("RUNNING", None)),
+            later + Duration::from_secs(3),
+            &settings(),
+        );
+        assert!(back.update.gone_at.is_none() && back.update.state == InstanceState::Running);
     }
 }

@@ -159,7 +159,7 @@ async fn a_fleet_is_approved_on_its_card_and_the_card_follows_reclamation_and_re
     );
     let told = app.private_answer(&refused).await;
     assert!(
-        told.contains("Only the person who bought these servers, or an admin"),
+        told.contains("Only the person who asked for fleet `ci`, or an admin"),
         "{told}"
     );
 

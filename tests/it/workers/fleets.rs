@@ -354,3 +354,25 @@ on_both_backends! {
         );
     }
 }
+
+on_both_backends! {
+    async fn a_carried_out_rise_keeps_counting_against_the_monthly_cap(backend) {
+        // Each server's budget is 0.2 × 730 = 146 CNY per month-equivalent; the cap is 700.
+        let extra = format!("{FLEETS}\n[policy]\nrequester_monthly_cap = \"700\"\n");
+        let Some(rig) = Rig::start(backend, &extra).await else { return };
+        rig.t.sim.set_spot_price(ZONE, TYPE, price("0.1")).expect("a spot market");
+        let id = start_fleet(&rig, &fleet_form(2)).await;
+        let rise = scale(&rig, &alice(), Some(4)).await.expect("filed");
+        rig.desk().vote(rise.record.id, &bob(), &approve()).await.expect("approved");
+        rig.desk().submit_due().await.expect("carried out");
+        assert_eq!(rig.state(rise.record.id).await, RequestState::Done);
+        assert_eq!(fleet(&rig, id).await.record.approved, 4);
+
+        // 4 × 146 = 584 committed: one more server's 146 would pass the cap.
+        let refused = rig.desk().create_fleet(&alice(), &fleet_form(1).with("name", "more"), origin()).await;
+        assert!(
+            matches!(&refused, Err(DeskError::Refused(r)) if r.0.contains("cap")),
+            "{refused:?}"
+        );
+    }
+}
