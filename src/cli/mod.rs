@@ -93,6 +93,15 @@ pub enum Command {
         #[arg(long, env = "CVMBOT_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Copy the SQLite database to FILE while cvmbot runs (a consistent copy, checked, readable
+    /// by its owner only). PostgreSQL: use pg_dump (see the README).
+    Backup {
+        /// The new file to write (it must not exist).
+        file: PathBuf,
+        /// Configuration file.
+        #[arg(long, env = "CVMBOT_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// The audit log.
     Audit {
         /// What to do with it.
@@ -175,6 +184,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::Doctor { config } => return doctor::run(config.as_deref(), cli.log_format).await,
         Command::Migrate { config } => migrate(config, cli.log_format).await,
+        Command::Backup { file, config } => backup(&file, config, cli.log_format).await,
         Command::Audit {
             action: AuditAction::Export { format, since, config },
         } => audit::export(config.as_deref(), format, since.as_deref()).await,
@@ -276,6 +286,31 @@ fn read_stdin() -> anyhow::Result<String> {
         .read_to_string(&mut text)
         .context("reading the script from stdin")?;
     Ok(text)
+}
+
+async fn backup(file: &std::path::Path, config: Option<PathBuf>, log_format: Option<LogFormat>) -> anyhow::Result<()> {
+    let config = load(config.as_deref(), log_format)?;
+    let database = crate::store::DatabaseSettings {
+        max_connections: 1,
+        ..config.database.clone()
+    };
+    let store = crate::store::Store::connect(&database).await?;
+    let backup = store.backup_sqlite(file).await?;
+    store.close().await;
+    anyhow::ensure!(
+        backup.integrity == "ok",
+        "the copy at {} does not pass SQLite's integrity check: {}",
+        file.display(),
+        backup.integrity
+    );
+    println!(
+        "backed up {} to {} ({} bytes; integrity check: ok). To restore: stop cvmbot, copy the backup over the \
+         database file, delete the database's -wal and -shm files, start cvmbot.",
+        config.database.target.redacted(),
+        file.display(),
+        backup.bytes
+    );
+    Ok(())
 }
 
 async fn migrate(config: Option<PathBuf>, log_format: Option<LogFormat>) -> anyhow::Result<()> {

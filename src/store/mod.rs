@@ -7,6 +7,7 @@
 //! after another, and every transition is guarded by the state it expects.
 
 mod audit;
+mod backup;
 mod balance;
 mod fleets;
 mod instances;
@@ -18,6 +19,7 @@ mod requests;
 mod session;
 
 pub use audit::AuditEntry;
+pub use backup::Backup;
 pub use balance::BalanceWatch;
 pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};
@@ -223,6 +225,14 @@ impl Store {
     /// be opened fails at once with an error naming it (the file, or PostgreSQL's host and
     /// database) and the cause.
     pub async fn open(settings: &DatabaseSettings) -> StoreResult<Store> {
+        let store = Store::connect(settings).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database as it is, migrations left as they are (a backup taken before an
+    /// upgrade must not upgrade it first).
+    pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Store> {
         let max_connections = settings.max_connections;
         let store = match &settings.target {
             DatabaseTarget::Sqlite(url) => {
@@ -251,7 +261,6 @@ impl Store {
                 .await?
             }
         };
-        store.migrate().await?;
         Ok(store)
     }
 
@@ -262,6 +271,9 @@ impl Store {
         max_connections: u32,
     ) -> StoreResult<Store> {
         let file = options.get_filename().display().to_string();
+        for tightened in backup::keep_private(options.get_filename())? {
+            tracing::warn!(file = %tightened, "the database file was readable by others; it is now its owner's only");
+        }
         let pool = pool
             .max_connections(max_connections)
             // A connection still in a transaction when it comes back (its COMMIT or ROLLBACK

@@ -263,3 +263,91 @@ fn a_database_that_cannot_be_opened_fails_at_once_naming_it() {
     assert!(said.contains("/nonexistent/cvmbot/x.db"), "names the file: {said}");
     assert_eq!(said.matches("unable to open").count(), 1, "says it once: {said}");
 }
+
+/// `cvmbot backup FILE` with the test's database and credentials.
+fn backup(db_url: &str, file: &std::path::Path) -> Output {
+    cvmbot(
+        &["backup", &file.display().to_string()],
+        &[
+            ("CVMBOT_DATABASE__URL", db_url),
+            ("CVMBOT_POLICY__APPROVERS", "{ roles = [\"900\"] }"),
+            ("TENCENTCLOUD_SECRET_ID", cvmbot::sim::DEFAULT_SECRET_ID),
+            ("TENCENTCLOUD_SECRET_KEY", cvmbot::sim::DEFAULT_SECRET_KEY),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_a_checked_copy_only_its_owner_can_read_and_it_restores_every_request() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app(Backend::Sqlite, "").await.expect("SQLite");
+    let id = file_as_alice(app.desk(), &spot_form()).await;
+    let dir = tempfile::tempdir().expect("a directory");
+    let file = dir.path().join("cvmbot-backup.db");
+
+    let out = backup(&app.db.url, &file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("integrity check: ok"), "{stdout}");
+    let mode = std::fs::metadata(&file).expect("the backup").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "readable by its owner only");
+
+    // Restored (opened as the database), it has the request.
+    let settings = cvmbot::store::DatabaseSettings {
+        target: cvmbot::store::DatabaseTarget::Sqlite(format!("sqlite://{}", file.display())),
+        max_connections: 1,
+    };
+    let restored = cvmbot::store::Store::open(&settings).await.expect("the backup opens");
+    let record = restored
+        .session()
+        .await
+        .expect("a session")
+        .request(id)
+        .await
+        .expect("a read");
+    assert_eq!(record.map(|r| r.id), Some(id));
+    let integrity: String = restored.integrity_check().await.expect("checked");
+    assert_eq!(integrity, "ok");
+    restored.close().await;
+
+    // A backup never overwrites a file.
+    let again = backup(&app.db.url, &file);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cannot create the backup"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_file_is_created_readable_by_its_owner_only_and_a_readable_one_is_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a directory");
+    let open = |name: &str| cvmbot::store::DatabaseSettings {
+        target: cvmbot::store::DatabaseTarget::Sqlite(format!("sqlite://{}", dir.path().join(name).display())),
+        max_connections: 1,
+    };
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .expect("the file")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    cvmbot::store::Store::open(&open("new.db"))
+        .await
+        .expect("opens")
+        .close()
+        .await;
+    assert_eq!(mode("new.db"), 0o600);
+    std::fs::write(dir.path().join("old.db"), b"").expect("a file");
+    std::fs::set_permissions(dir.path().join("old.db"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    cvmbot::store::Store::open(&open("old.db"))
+        .await
+        .expect("opens")
+        .close()
+        .await;
+    assert_eq!(mode("old.db"), 0o600);
+    for companion in ["old.db-wal", "old.db-shm"] {
+        if dir.path().join(companion).exists() {
+            assert_eq!(mode(companion), 0o600, "{companion}");
+        }
+    }
+}
