@@ -526,15 +526,30 @@ impl Desk {
         if retiring.is_empty() {
             return Ok(0);
         }
-        // A launch whose answer was lost is asked again (same token) to learn its server.
-        let unresolved: Vec<&SlotRecord> = retiring.iter().filter(|s| s.instance_id.is_none()).collect();
+        // A launch whose answer was lost is not sent again (that could buy a server only to give
+        // it back): its server is looked for by its tag, and once the listing has had time to
+        // show one, none means nothing was launched.
+        let unresolved: Vec<SlotRecord> = retiring.iter().filter(|s| s.instance_id.is_none()).cloned().collect();
         if !unresolved.is_empty() {
-            let answers =
-                futures_util::future::join_all(unresolved.iter().map(|slot| self.launch(spec, slot, true))).await;
-            let slots: Vec<SlotRecord> = unresolved.into_iter().cloned().collect();
+            let now = self.clock().now();
+            let found =
+                futures_util::future::join_all(unresolved.iter().map(|slot| self.find_slot_server(spec, slot))).await;
+            let answers: Vec<Launched> = unresolved
+                .iter()
+                .zip(found)
+                .map(|(slot, found)| match found {
+                    Ok(Some(instance_id)) => Launched::Filled(vec![instance_id]),
+                    Ok(None) if now - slot.updated_at >= NEW_INSTANCE_GRACE => Launched::Refused(ApiError::transport(
+                        ErrorKind::NotFound,
+                        "NothingLaunched",
+                        "no server carries the launch's tag",
+                    )),
+                    Ok(None) | Err(_) => Launched::Unknown,
+                })
+                .collect();
             let mut blocked = vec![false; spec.placements().len()];
-            // A refusal proves nothing was launched: the slot is retired with nothing to give back.
-            self.record_launches(fleet, spec, &slots, answers, &mut blocked, false)
+            // Nothing launched: the slot is retired with nothing to give back.
+            self.record_launches(fleet, spec, &unresolved, answers, &mut blocked, false)
                 .await?;
         }
         let ids: Vec<String> = retiring.iter().filter_map(|s| s.instance_id.clone()).collect();

@@ -376,3 +376,25 @@ on_both_backends! {
         );
     }
 }
+
+on_both_backends! {
+    async fn a_slot_given_back_while_its_launch_is_unknown_finds_its_server_by_tag_and_buys_nothing_more(backend) {
+        let Some(rig) = rig(backend).await else { return };
+        let id = start_fleet(&rig, &fleet_form(3)).await;
+        // The first launch happens at Tencent, but its answer is lost: that slot stays `launching`.
+        rig.t.sim.fail_next("RunInstances", Failure::DropAfterProcessing, 1);
+        rig.desk().fleets_due().await.expect("a pass");
+        let launched_before = launches(&rig).len();
+        // Down to two before anything is resent: the unknown launch's slot is the one given back.
+        let down = scale(&rig, &alice(), Some(2)).await.expect("filed");
+        rig.desk().submit_due().await.expect("carried out");
+        assert_eq!(rig.state(down.record.id).await, RequestState::Done);
+        tend_until(&rig, 3, STEP, LIMIT, "two running and the third given back", async |rig| {
+            running(rig, id, 2).await && alive(rig) == 2
+        })
+        .await;
+        assert_eq!(rig.t.sim.instances().len(), 3, "the lost launch's server was found, not bought again");
+        let resent = launches(&rig).len() - launched_before;
+        assert_eq!(resent, 0, "nothing was launched after the scale-down");
+    }
+}
