@@ -2,7 +2,8 @@
 -- most servers the budget was approved for; refills wait until `next_try_at` after a refusal that
 -- may pass (no stock, a market above the bid), with the reason in `waiting`. Reclamations and
 -- refills not yet told are counted in `untold_*` in the transaction that made them, and turned
--- into one summary in the fleet's thread (numbered by `news`, the last told at `told_at`).
+-- into one summary in the fleet's thread (numbered by `news`, the last told at `told_at`; the oldest news not told since
+-- `news_since`).
 CREATE TABLE fleets (
     request_id BIGINT PRIMARY KEY REFERENCES requests (id),
     name TEXT NOT NULL,
@@ -26,6 +27,7 @@ CREATE TABLE fleets (
     untold_failed BIGINT NOT NULL DEFAULT 0,
     news BIGINT NOT NULL DEFAULT 0,
     told_at BIGINT,
+    news_since BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     ended_at BIGINT

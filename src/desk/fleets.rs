@@ -192,6 +192,7 @@ impl Desk {
             changed = true;
         }
         if changed {
+            fleet.news_since = fleet.news_since.or(Some(now));
             tx.save_fleet(&fleet, now).await?;
             tx.bump_card(id).await?;
         }
@@ -410,6 +411,7 @@ impl Desk {
                         }
                         tx.save_slot(&slot, now).await?;
                         stored.untold_refilled += 1;
+                        stored.news_since = stored.news_since.or(Some(now));
                         stored.waiting = None;
                         stored.waiting_since = None;
                         stored.backoff = Duration::ZERO;
@@ -644,7 +646,9 @@ impl Desk {
         let instances = tx.fleet_instances(id).await?;
         let running = running_servers(&slots, &instances);
         let whole = running == fleet.desired;
-        let due = now - fleet.told_at.unwrap_or(fleet.created_at) >= SUMMARY_EVERY;
+        // Counted from the oldest news not told: after a quiet spell, the first loss waits for
+        // the rest of its wave and the refills.
+        let due = now - fleet.news_since.unwrap_or(now) >= SUMMARY_EVERY;
         if !whole && !due {
             return Ok(());
         }
@@ -668,6 +672,7 @@ impl Desk {
         fleet.untold_refilled = 0;
         fleet.untold_failed = 0;
         fleet.told_at = Some(now);
+        fleet.news_since = None;
         tx.save_fleet(&fleet, now).await?;
         tx.bump_card(id).await?;
         tx.commit().await?;

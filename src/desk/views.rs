@@ -98,7 +98,11 @@ impl Desk {
     pub(super) async fn view_in(&self, session: &mut Session, id: RequestId) -> Result<RequestView, DeskError> {
         let record = session.request(id).await?.ok_or(DeskError::NotFound(id))?;
         let votes = session.votes(id).await?;
-        let instances = session.instances_of(id).await?;
+        // A fleet's card shows the servers it has now, not every one it ever had.
+        let instances = match &record.operation {
+            Operation::Fleet(_) => session.fleet_instances(id).await?,
+            _ => session.instances_of(id).await?,
+        };
         let lifetime = session.lifetime(id).await?;
         let mut releases: Vec<ReleaseNote> = Vec::new();
         for release in instances.iter().filter_map(|i| i.release_request) {
@@ -115,9 +119,7 @@ impl Desk {
         }
         let fleet = match &record.operation {
             Operation::Fleet(spec) => match session.fleet(id).await? {
-                Some(fleet) => {
-                    Some(fleet_view(session, spec, fleet, &record.quote, &instances, self.clock().now()).await?)
-                }
+                Some(fleet) => Some(fleet_view(session, spec, fleet, &record.quote, self.clock().now()).await?),
                 None => None,
             },
             _ => None,
@@ -182,7 +184,6 @@ async fn fleet_view(
     spec: &crate::domain::FleetSpec,
     fleet: FleetRecord,
     quote: &crate::domain::Quote,
-    instances: &[InstanceRecord],
     now: OffsetDateTime,
 ) -> Result<FleetView, DeskError> {
     let slots = session.fleet_slots(fleet.request_id).await?;
@@ -208,7 +209,8 @@ async fn fleet_view(
         .replace_day(1)
         .map(|d| d.replace_time(time::Time::MIDNIGHT))
         .unwrap_or(now);
-    let spent: Decimal = instances
+    let ran = session.fleet_runs_since(fleet.request_id, month_start).await?;
+    let spent: Decimal = ran
         .iter()
         .filter_map(|i| {
             let from = i.running_at?.max(month_start);

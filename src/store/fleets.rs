@@ -84,6 +84,8 @@ pub struct FleetRecord {
     pub news: u32,
     /// When the last summary was told.
     pub told_at: Option<OffsetDateTime>,
+    /// Since when there is news not told yet.
+    pub news_since: Option<OffsetDateTime>,
     /// When it was created.
     pub created_at: OffsetDateTime,
     /// When it ended.
@@ -151,7 +153,7 @@ pub struct SlotRecord {
 
 const FLEET_COLUMNS: &str = "request_id, name, region, owner_id, desired, approved, state, next_slot, waiting, \
      waiting_since, next_try_at, backoff_ms, ends_at, last_reclaim_at, last_refill_at, reclaimed_total, \
-     refilled_total, untold_reclaimed, untold_refilled, untold_failed, news, told_at, created_at, ended_at";
+     refilled_total, untold_reclaimed, untold_refilled, untold_failed, news, told_at, news_since, created_at, ended_at";
 
 const SLOT_COLUMNS: &str = "fleet_id, slot, generation, placement, state, instance_id, filled_at, updated_at";
 
@@ -183,6 +185,7 @@ fn decode_fleet(row: &impl RowExt) -> StoreResult<FleetRecord> {
         untold_failed: count(row, "untold_failed")?,
         news: count(row, "news")?,
         told_at: row.opt_int("told_at")?.map(from_ms),
+        news_since: row.opt_int("news_since")?.map(from_ms),
         created_at: from_ms(row.int("created_at")?),
         ended_at: row.opt_int("ended_at")?.map(from_ms),
     })
@@ -304,7 +307,7 @@ impl Session {
         const SQL: &str = "UPDATE fleets SET desired = $2, approved = $3, state = $4, waiting = $5, waiting_since = $6, \
              next_try_at = $7, backoff_ms = $8, ends_at = $9, last_reclaim_at = $10, last_refill_at = $11, \
              reclaimed_total = $12, refilled_total = $13, untold_reclaimed = $14, untold_refilled = $15, \
-             untold_failed = $16, news = $17, ended_at = $18, updated_at = $19, told_at = $20 WHERE request_id = $1";
+             untold_failed = $16, news = $17, ended_at = $18, updated_at = $19, told_at = $20, news_since = $21 WHERE request_id = $1";
         on_backend!(self, |conn| {
             sqlx::query(SQL)
                 .bind(fleet.request_id.get())
@@ -327,6 +330,7 @@ impl Session {
                 .bind(fleet.ended_at.map(to_ms))
                 .bind(to_ms(now))
                 .bind(fleet.told_at.map(to_ms))
+                .bind(fleet.news_since.map(to_ms))
                 .execute(&mut *conn)
                 .await?;
             Ok(())
@@ -347,6 +351,28 @@ impl Session {
         ));
         on_backend!(self, |conn| sqlx::query(sql)
             .bind(fleet.get())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(super::instances::decode)
+            .collect())
+    }
+
+    /// A fleet's servers that ran at some time since `since` (what its spend this month adds up).
+    #[tracing::instrument(level = "debug", skip_all, fields(fleet = %fleet))]
+    pub async fn fleet_runs_since(
+        &mut self,
+        fleet: RequestId,
+        since: OffsetDateTime,
+    ) -> StoreResult<Vec<super::InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM instances WHERE request_id = $1 AND running_at IS NOT NULL \
+             AND (gone_at IS NULL OR gone_at >= $2) AND (released_at IS NULL OR released_at >= $2)",
+            super::instances::COLUMNS
+        ));
+        on_backend!(self, |conn| sqlx::query(sql)
+            .bind(fleet.get())
+            .bind(to_ms(since))
             .fetch_all(&mut *conn)
             .await?
             .iter()

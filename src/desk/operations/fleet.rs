@@ -200,6 +200,7 @@ impl Desk {
             untold_failed: 0,
             news: 0,
             told_at: None,
+            news_since: None,
             created_at: now,
             ended_at: None,
         })
