@@ -202,6 +202,56 @@ fn logs_can_be_json_lines() {
 }
 
 #[test]
+fn text_logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let output = cvmbot(
+        &["--log-format", "text", "migrate"],
+        &[
+            ("CVMBOT_DATABASE__URL", &db),
+            ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(" INFO "), "a log line was written: {stderr:?}");
+    assert!(!stderr.contains("\x1b["), "no ANSI escape in a piped log: {stderr:?}");
+}
+
+/// `cvmbot migrate` run on a pseudo-terminal (util-linux `script`), with `env` set; what the
+/// terminal showed, or `None` when `script` is not installed.
+fn migrate_on_a_terminal(env: &[(&str, &str)]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let line = format!("'{}' migrate", env!("CARGO_BIN_EXE_cvmbot"));
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env_remove("CVMBOT_CONFIG")
+        .env("CVMBOT_DATABASE__URL", &db)
+        .env("CVMBOT_POLICY__APPROVERS", "{ anyone = true }")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let output = command.output().ok()?;
+    assert!(output.status.success(), "{}", text(&output));
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn on_a_terminal_logs_are_coloured_unless_no_color_is_set() {
+    let Some(coloured) = migrate_on_a_terminal(&[]) else {
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return;
+    };
+    assert!(coloured.contains("INFO") && coloured.contains("\x1b["), "{coloured:?}");
+    let plain = migrate_on_a_terminal(&[("NO_COLOR", "1")]).expect("script ran before");
+    assert!(plain.contains("INFO") && !plain.contains("\x1b["), "{plain:?}");
+}
+
+#[test]
 fn the_readme_cam_policy_grants_exactly_the_actions_cvmbot_calls_under_their_cam_names() {
     let readme = include_str!("../../README.md");
     assert!(
