@@ -15,6 +15,7 @@ fn cvmbot(args: &[&str], env: &[(&str, &str)]) -> Output {
         "DISCORD_TOKEN",
         "TENCENTCLOUD_SECRET_ID",
         "TENCENTCLOUD_SECRET_KEY",
+        "TENCENTCLOUD_REGION",
         "CVMBOT_CONFIG",
     ] {
         command.env_remove(name);
