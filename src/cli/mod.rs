@@ -47,6 +47,10 @@ pub enum Command {
         /// With --simulate: simulated seconds per real second (instances start after 30 simulated seconds).
         #[arg(long, default_value_t = 1.0)]
         sim_speed: f64,
+        /// With --simulate: keep the simulated world (balance, servers, time) in this file across
+        /// restarts, as `cvmbot sim --state` does: read at start if it exists, written when cvmbot stops.
+        #[arg(long, requires = "simulate")]
+        state: Option<PathBuf>,
     },
     /// Try cvmbot on your machine: a terminal chat on the simulator and SQLite, playing a short story.
     Demo {
@@ -146,7 +150,14 @@ async fn run(cli: Cli) -> ExitCode {
             config,
             simulate,
             sim_speed,
-        } => run_bot(config, simulate, sim_speed, cli.log_format).await,
+            state,
+        } => {
+            let simulate = simulate.then_some(Sandbox {
+                speed: sim_speed,
+                state,
+            });
+            run_bot(config, simulate, cli.log_format).await
+        }
         Command::Demo {
             script,
             speed,
@@ -203,40 +214,65 @@ fn log_name(format: Option<LogFormat>) -> Option<&'static str> {
     })
 }
 
+/// `run --simulate`: the in-process simulator's speed and state file.
+struct Sandbox {
+    speed: f64,
+    state: Option<PathBuf>,
+}
+
 async fn run_bot(
     config: Option<PathBuf>,
-    simulate: bool,
-    sim_speed: f64,
+    sandbox: Option<Sandbox>,
     log_format: Option<LogFormat>,
 ) -> anyhow::Result<()> {
     let mut config = load(config.as_deref(), log_format)?;
     let token = config.secrets.discord_token.clone().context(
         "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal and export its token (see README)",
     )?;
-    let simulator = if simulate {
-        let sim_config = crate::sim::SimConfig {
-            speed: sim_speed,
-            ..crate::sim::SimConfig::default()
-        };
-        let sim = crate::sim::Simulator::start(sim_config, "127.0.0.1:0".parse().expect("a loopback address")).await?;
-        tracing::info!(
-            url = sim.url(),
-            "running against the in-process simulator: nothing is bought"
-        );
-        crate::app::simulated(&mut config, sim.url())?;
-        Some(sim)
-    } else {
-        None
+    let Some(sandbox) = sandbox else {
+        return serve(config, &token).await;
     };
+    let sim_config = crate::sim::SimConfig {
+        speed: sandbox.speed,
+        ..crate::sim::SimConfig::default()
+    };
+    let loopback = "127.0.0.1:0".parse().expect("a loopback address");
+    let sim = crate::sim::Simulator::start_from(sim_config, loopback, sandbox.state.as_deref()).await?;
+    tracing::info!(
+        url = sim.url(),
+        state = sandbox
+            .state
+            .as_ref()
+            .map(|path| tracing::field::display(path.display())),
+        "running against the in-process simulator: nothing is bought"
+    );
+    crate::app::simulated(&mut config, sim.url())?;
+    let result = serve(config, &token).await;
+    // The bot and its workers have stopped, so the world is written as they left it.
+    let saved = match &sandbox.state {
+        Some(path) => sim
+            .save_state(path)
+            .map(|()| tracing::info!(path = %path.display(), "simulator state saved")),
+        None => Ok(()),
+    };
+    sim.shutdown().await;
+    match (result, saved) {
+        (Err(error), Err(unsaved)) => {
+            tracing::error!(error = %format!("{unsaved:#}"), "the simulator state was not saved");
+            Err(error)
+        }
+        (result, saved) => result.and(saved),
+    }
+}
+
+/// Runs the bot and its workers on `config` until stopped.
+async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<()> {
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
-    let result = match app.discord(&token).await {
+    let result = match app.discord(token).await {
         Ok(service) => service.run_until(crate::signal::stop_requested()).await,
         Err(error) => Err(error),
     };
     app.store().close().await;
-    if let Some(sim) = simulator {
-        sim.shutdown().await;
-    }
     result
 }
 
