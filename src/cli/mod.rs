@@ -108,14 +108,24 @@ pub enum Command {
 /// `cvmbot audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Print every audit event (who did what, when, from which state to which, Tencent's RequestId).
+    /// Print the audit events (who did what, when, from which state to which, Tencent's RequestId).
+    /// JSON writes Discord ids as strings: as numbers, jq and JavaScript would round them.
     Export {
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
         /// Only events on or after this UTC date (YYYY-MM-DD).
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only events on or before this UTC date (YYYY-MM-DD), the whole day included.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Only what this person did: their Discord user id.
+        #[arg(long, value_name = "USER_ID")]
+        user: Option<crate::domain::UserId>,
+        /// Only the events of this request: its number.
+        #[arg(long, value_name = "NUMBER")]
+        request: Option<crate::domain::RequestId>,
         /// Configuration file.
         #[arg(long, env = "CVMBOT_CONFIG")]
         config: Option<PathBuf>,
@@ -187,8 +197,24 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Doctor { config } => return doctor::run(config.as_deref(), cli.log_format).await,
         Command::Migrate { config } => migrate(config, cli.log_format).await,
         Command::Audit {
-            action: AuditAction::Export { format, since, config },
-        } => audit::export(config.as_deref(), format, since.as_deref()).await,
+            action:
+                AuditAction::Export {
+                    format,
+                    since,
+                    until,
+                    user,
+                    request,
+                    config,
+                },
+        } => {
+            let selection = audit::Selection {
+                since,
+                until,
+                user,
+                request,
+            };
+            audit::export(config.as_deref(), format, &selection).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

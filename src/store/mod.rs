@@ -17,7 +17,7 @@ mod records;
 mod requests;
 mod session;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditFilter};
 pub use balance::BalanceWatch;
 pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};
