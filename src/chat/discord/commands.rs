@@ -70,12 +70,20 @@ fn common_buy_options() -> Vec<CreateCommandOption> {
 }
 
 /// The options every buy takes; a fleet's server takes them without `count` and `name` (the
-/// fleet's own).
+/// fleet's own). Zone, type and image are required: Discord then asks for them before anything
+/// else and never sends a purchase without them. Discord wants a subcommand's required options
+/// before its optional ones, so they come first here, after the caller's own required ones.
 fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
     let mut options = vec![
-        text("zone", "Availability zone, e.g. ap-guangzhou-3").set_autocomplete(true),
-        text("type", "Instance type, e.g. S5.MEDIUM4 (suggestions filtered by zone)").set_autocomplete(true),
-        text("image", "Image id, e.g. img-l8og963d").set_autocomplete(true),
+        text("zone", "Availability zone, e.g. ap-guangzhou-3")
+            .set_autocomplete(true)
+            .required(true),
+        text("type", "Instance type, e.g. S5.MEDIUM4 (suggestions filtered by zone)")
+            .set_autocomplete(true)
+            .required(true),
+        text("image", "Image id, e.g. img-l8og963d")
+            .set_autocomplete(true)
+            .required(true),
     ];
     if with_count_and_name {
         options.push(integer("count", "How many instances (default 1)", 1, 100));
