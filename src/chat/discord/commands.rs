@@ -3,7 +3,10 @@
 
 use crate::domain::spec::{BANDWIDTH_CHARGES, DISK_TYPES, PREPAID_MONTHS};
 use crate::domain::{BillingKind, PurchaseForm};
-use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand, CreateCommandOption};
+use serenity::all::{
+    CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand, CreateCommandOption,
+    InstallationContext, InteractionContext,
+};
 use std::collections::BTreeMap;
 
 /// `/cvm`: the purchasing desk.
@@ -202,9 +205,12 @@ pub fn definition() -> CreateCommand {
         text("filter", "Which requests (default pending)"),
         &["pending", "mine", "all"],
     );
+    // In servers only, and only where the bot itself is installed: not in direct messages, and
+    // not as a user-installed app in servers the bot is not in.
     CreateCommand::new("cvm")
         .description(CVM)
-        .dm_permission(false)
+        .contexts(vec![InteractionContext::Guild])
+        .integration_types(vec![InstallationContext::Guild])
         .add_option(buy)
         .add_option(subcommand("status", STATUS, vec![id()]))
         .add_option(subcommand("list", LIST, vec![list_filter]))

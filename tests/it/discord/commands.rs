@@ -117,7 +117,22 @@ async fn cvm_is_registered_in_the_guild_with_every_subcommand_and_short_descript
         (json!(1), json!(100))
     );
     assert_eq!(option("history user")["type"], 6, "a user picker");
-    assert_eq!(cvm["dm_permission"], false);
+    let sent = app
+        .fake
+        .requests_to("PUT /applications/{application}/guilds/{guild}/commands")
+        .pop()
+        .and_then(|put| put.body)
+        .expect("the registration the bot sent");
+    assert_eq!(sent[0]["contexts"], json!([0]), "servers only, no direct messages");
+    assert_eq!(
+        sent[0]["integration_types"],
+        json!([0]),
+        "installed in a server, not by a user"
+    );
+    assert!(
+        sent[0].get("dm_permission").is_none(),
+        "not the deprecated dm_permission: {sent}"
+    );
     app.finish().await;
 }
 
