@@ -1,4 +1,5 @@
-//! Tracing set-up: `RUST_LOG` wins over the configured level; text or JSON lines on stderr.
+//! Tracing set-up: `RUST_LOG` wins over the configured level; text or JSON lines on stderr, the
+//! text coloured only when stderr is a terminal and `NO_COLOR` is not set.
 //!
 //! Whatever either says, the libraries that log raw network traffic are held at `warn`: at trace
 //! level the websocket library prints every gateway frame (the IDENTIFY frame carries the Discord
@@ -30,7 +31,8 @@ pub fn init(format: &str, level: &str) {
         .with_default(LevelFilter::TRACE)
         .with_targets(CAPPED.iter().map(|target| (*target, LevelFilter::WARN)));
     let registry = tracing_subscriber::registry().with(filter).with(caps);
-    let ansi = std::io::stderr().is_terminal();
+    // Colour only for a person at a terminal: a journal, a file or a pipe gets plain text.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = if format == "json" {
         registry
             .with(fmt::layer().json().flatten_event(true).with_writer(std::io::stderr))

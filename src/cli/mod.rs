@@ -47,6 +47,10 @@ pub enum Command {
         /// With --simulate: simulated seconds per real second (instances start after 30 simulated seconds).
         #[arg(long, default_value_t = 1.0)]
         sim_speed: f64,
+        /// With --simulate: keep the simulated world (balance, servers, time) in this file across
+        /// restarts, as `cvmbot sim --state` does: read at start if it exists, written when cvmbot stops.
+        #[arg(long, requires = "simulate")]
+        state: Option<PathBuf>,
     },
     /// Try cvmbot on your machine: a terminal chat on the simulator and SQLite, playing a short story.
     Demo {
@@ -113,14 +117,24 @@ pub enum Command {
 /// `cvmbot audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Print every audit event (who did what, when, from which state to which, Tencent's RequestId).
+    /// Print the audit events (who did what, when, from which state to which, Tencent's RequestId).
+    /// JSON writes Discord ids as strings: as numbers, jq and JavaScript would round them.
     Export {
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
         /// Only events on or after this UTC date (YYYY-MM-DD).
-        #[arg(long)]
+        #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only events on or before this UTC date (YYYY-MM-DD), the whole day included.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Only what this person did: their Discord user id.
+        #[arg(long, value_name = "USER_ID")]
+        user: Option<crate::domain::UserId>,
+        /// Only the events of this request: its number.
+        #[arg(long, value_name = "NUMBER")]
+        request: Option<crate::domain::RequestId>,
         /// Configuration file.
         #[arg(long, env = "CVMBOT_CONFIG")]
         config: Option<PathBuf>,
@@ -155,7 +169,14 @@ async fn run(cli: Cli) -> ExitCode {
             config,
             simulate,
             sim_speed,
-        } => run_bot(config, simulate, sim_speed, cli.log_format).await,
+            state,
+        } => {
+            let simulate = simulate.then_some(Sandbox {
+                speed: sim_speed,
+                state,
+            });
+            run_bot(config, simulate, cli.log_format).await
+        }
         Command::Demo {
             script,
             speed,
@@ -186,8 +207,24 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Migrate { config } => migrate(config, cli.log_format).await,
         Command::Backup { file, config } => backup(&file, config, cli.log_format).await,
         Command::Audit {
-            action: AuditAction::Export { format, since, config },
-        } => audit::export(config.as_deref(), format, since.as_deref()).await,
+            action:
+                AuditAction::Export {
+                    format,
+                    since,
+                    until,
+                    user,
+                    request,
+                    config,
+                },
+        } => {
+            let selection = audit::Selection {
+                since,
+                until,
+                user,
+                request,
+            };
+            audit::export(config.as_deref(), format, &selection).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -213,40 +250,65 @@ fn log_name(format: Option<LogFormat>) -> Option<&'static str> {
     })
 }
 
+/// `run --simulate`: the in-process simulator's speed and state file.
+struct Sandbox {
+    speed: f64,
+    state: Option<PathBuf>,
+}
+
 async fn run_bot(
     config: Option<PathBuf>,
-    simulate: bool,
-    sim_speed: f64,
+    sandbox: Option<Sandbox>,
     log_format: Option<LogFormat>,
 ) -> anyhow::Result<()> {
     let mut config = load(config.as_deref(), log_format)?;
     let token = config.secrets.discord_token.clone().context(
         "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal and export its token (see README)",
     )?;
-    let simulator = if simulate {
-        let sim_config = crate::sim::SimConfig {
-            speed: sim_speed,
-            ..crate::sim::SimConfig::default()
-        };
-        let sim = crate::sim::Simulator::start(sim_config, "127.0.0.1:0".parse().expect("a loopback address")).await?;
-        tracing::info!(
-            url = sim.url(),
-            "running against the in-process simulator: nothing is bought"
-        );
-        crate::app::simulated(&mut config, sim.url())?;
-        Some(sim)
-    } else {
-        None
+    let Some(sandbox) = sandbox else {
+        return serve(config, &token).await;
     };
+    let sim_config = crate::sim::SimConfig {
+        speed: sandbox.speed,
+        ..crate::sim::SimConfig::default()
+    };
+    let loopback = "127.0.0.1:0".parse().expect("a loopback address");
+    let sim = crate::sim::Simulator::start_from(sim_config, loopback, sandbox.state.as_deref()).await?;
+    tracing::info!(
+        url = sim.url(),
+        state = sandbox
+            .state
+            .as_ref()
+            .map(|path| tracing::field::display(path.display())),
+        "running against the in-process simulator: nothing is bought"
+    );
+    crate::app::simulated(&mut config, sim.url())?;
+    let result = serve(config, &token).await;
+    // The bot and its workers have stopped, so the world is written as they left it.
+    let saved = match &sandbox.state {
+        Some(path) => sim
+            .save_state(path)
+            .map(|()| tracing::info!(path = %path.display(), "simulator state saved")),
+        None => Ok(()),
+    };
+    sim.shutdown().await;
+    match (result, saved) {
+        (Err(error), Err(unsaved)) => {
+            tracing::error!(error = %format!("{unsaved:#}"), "the simulator state was not saved");
+            Err(error)
+        }
+        (result, saved) => result.and(saved),
+    }
+}
+
+/// Runs the bot and its workers on `config` until stopped.
+async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<()> {
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
-    let result = match app.discord(&token).await {
+    let result = match app.discord(token).await {
         Ok(service) => service.run_until(crate::signal::stop_requested()).await,
         Err(error) => Err(error),
     };
     app.store().close().await;
-    if let Some(sim) = simulator {
-        sim.shutdown().await;
-    }
     result
 }
 

@@ -1,5 +1,6 @@
-//! Building the merged settings tree: built-in defaults < `--config` file < `CVMBOT_…` variables,
-//! remembering where each value came from so an error can say where to fix it.
+//! Building the merged settings tree: built-in defaults < Tencent Cloud's own variables
+//! (`TENCENTCLOUD_REGION`) < `--config` file < `CVMBOT_…` variables, remembering where each value
+//! came from so an error can say where to fix it.
 //!
 //! Layers merge key by key, except the tables in [`WHOLE_TABLES`]: a layer that writes any part of
 //! one of those replaces it whole. A policy table means exactly what the layer that wrote it says
@@ -18,6 +19,11 @@ pub const ENV_PREFIX: &str = "CVMBOT_";
 /// Variables with the prefix that are not settings: the configuration file, and the fault
 /// injection the crash tests use (see `crate::crashpoint`).
 pub const NOT_SETTINGS: &[&str] = &["CVMBOT_CONFIG", crate::crashpoint::VARIABLE];
+
+/// Variables Tencent Cloud's SDKs and tccli read, and the setting each gives its default: an
+/// operator who already exports them for those tools gets the same region from cvmbot, while a
+/// file or a `CVMBOT_…` variable still says what cvmbot itself uses.
+pub const TENCENT_VARIABLES: &[(&str, &str)] = &[("TENCENTCLOUD_REGION", "tencent.region")];
 
 /// Tables a layer replaces whole rather than merging into (`*` stands for any one key). Arrays
 /// (`policy.tiers`, `balance.warn_below`, …) are always replaced whole. `tencent.rate_limits` is
@@ -48,6 +54,12 @@ impl Layers {
             origins: BTreeMap::new(),
         };
         layers.apply(&defaults, DEFAULTS_ORIGIN);
+        for (name, key) in TENCENT_VARIABLES {
+            if let Some(value) = env.get(*name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                let table = table_at(key, Value::String(value.to_owned()));
+                layers.apply(&table, &format!("environment variable {name}"));
+            }
+        }
         for (name, text) in files {
             let table: Table = text
                 .parse()
@@ -181,6 +193,17 @@ fn merge(base: &mut Table, overlay: &Table, path: &str, written: &mut Vec<String
             }
         }
     }
+}
+
+/// A table holding only `value` at dotted `key`.
+fn table_at(key: &str, value: Value) -> Table {
+    let mut parts = key.rsplit('.');
+    let last = parts.next().unwrap_or(key);
+    let mut table = Table::from_iter([(last.to_owned(), value)]);
+    for part in parts {
+        table = Table::from_iter([(part.to_owned(), Value::Table(table))]);
+    }
+    table
 }
 
 /// Same key ignoring case and `-`/`_` (variable names can't hold dashes or lowercase reliably).

@@ -1,8 +1,8 @@
 //! Configuration: typed settings from layered sources, validated at start-up, and secrets from the
 //! environment only.
 //!
-//! Layers, later winning: the built-in `config/default.toml` < the file given with `--config` <
-//! `CVMBOT_SECTION__KEY` variables. Every error names the key, the bad value, where it came from
+//! Layers, later winning: the built-in `config/default.toml` < Tencent Cloud's own variables
+//! (`TENCENTCLOUD_REGION`) < the file given with `--config` < `CVMBOT_SECTION__KEY` variables. Every error names the key, the bad value, where it came from
 //! and what is allowed.
 
 mod layers;

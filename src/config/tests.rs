@@ -54,6 +54,25 @@ fn the_environment_overrides_the_file_which_overrides_the_defaults() {
 }
 
 #[test]
+fn tencentcloud_region_sets_the_default_region_and_a_file_or_cvmbot_variable_still_wins() {
+    let shanghai = ("TENCENTCLOUD_REGION", "ap-shanghai");
+    let from_tencent = Config::load_from(None, &env(&[shanghai])).expect("valid");
+    assert_eq!(from_tencent.tencent.region, "ap-shanghai");
+    assert_eq!(from_tencent.desk.catalogue_regions, vec!["ap-shanghai".to_owned()]);
+    let config_file = file("[tencent]\nregion = \"ap-beijing\"\n");
+    let file_wins = Config::load_from(Some(config_file.path()), &env(&[shanghai])).expect("valid");
+    assert_eq!(file_wins.tencent.region, "ap-beijing");
+    let variable_wins =
+        Config::load_from(None, &env(&[shanghai, ("CVMBOT_TENCENT__REGION", "ap-singapore")])).expect("valid");
+    assert_eq!(variable_wins.tencent.region, "ap-singapore");
+    let unset = Config::load_from(None, &env(&[("TENCENTCLOUD_REGION", " ")])).expect("valid");
+    assert_eq!(unset.tencent.region, "ap-guangzhou", "empty is unset");
+    let error = Config::load_from(None, &env(&[("TENCENTCLOUD_REGION", "Shanghai")])).expect_err("not a region");
+    assert_eq!(error.key, "tencent.region");
+    assert_eq!(error.origin, "environment variable TENCENTCLOUD_REGION");
+}
+
+#[test]
 fn an_unknown_key_is_refused_with_its_name_and_file() {
     let config_file = file("[policy]\naprovers = { anyone = true }\n");
     let error = Config::load_from(Some(config_file.path()), &env(&[])).expect_err("typo");

@@ -3,16 +3,14 @@
 use super::session::{RowExt, on_backend};
 use super::{Session, StoreResult, from_ms, to_ms};
 use crate::domain::{RequestId, StoredId, UserId};
-use serde::Serialize;
 use time::OffsetDateTime;
 
 /// One audit event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     /// The request concerned, if any.
     pub request_id: Option<RequestId>,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Who (chat user id); `None` for cvmbot itself.
     pub actor_id: Option<UserId>,
@@ -28,6 +26,31 @@ pub struct AuditEntry {
     pub detail: Option<String>,
     /// Tencent's RequestId of the call behind the event.
     pub tencent_request_id: Option<String>,
+}
+
+/// Which audit events to read: those in a time window, and of one actor or one request if given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// On or after this instant.
+    pub since: OffsetDateTime,
+    /// Before this instant; `None`: up to now.
+    pub until: Option<OffsetDateTime>,
+    /// Only what this person did.
+    pub actor: Option<UserId>,
+    /// Only what concerns this request.
+    pub request: Option<RequestId>,
+}
+
+impl AuditFilter {
+    /// Every event on or after `since`.
+    pub fn since(since: OffsetDateTime) -> AuditFilter {
+        AuditFilter {
+            since,
+            until: None,
+            actor: None,
+            request: None,
+        }
+    }
 }
 
 fn decode(row: &impl RowExt) -> StoreResult<AuditEntry> {
@@ -68,12 +91,21 @@ impl Session {
     }
 
     /// Events since `since`, oldest first.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_since(&mut self, since: OffsetDateTime) -> StoreResult<Vec<AuditEntry>> {
+        self.audit_matching(&AuditFilter::since(since)).await
+    }
+
+    /// The events `filter` selects, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn audit_matching(&mut self, filter: &AuditFilter) -> StoreResult<Vec<AuditEntry>> {
         const SQL: &str = "SELECT request_id, at, actor_id, actor_name, action, from_state, to_state, detail, tencent_request_id \
-             FROM audit WHERE at >= $1 ORDER BY at, id";
+             FROM audit WHERE at >= $1 AND at < $2 AND ($3 IS NULL OR actor_id = $3) AND ($4 IS NULL OR request_id = $4) \
+             ORDER BY at, id";
         on_backend!(self, |conn| sqlx::query(SQL)
-            .bind(to_ms(since))
+            .bind(to_ms(filter.since))
+            .bind(filter.until.map_or(i64::MAX, to_ms))
+            .bind(filter.actor.map(StoredId::to_stored))
+            .bind(filter.request.map(StoredId::to_stored))
             .fetch_all(&mut *conn)
             .await?
             .iter()

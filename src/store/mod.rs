@@ -18,7 +18,7 @@ mod records;
 mod requests;
 mod session;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditFilter};
 pub use backup::Backup;
 pub use balance::BalanceWatch;
 pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};

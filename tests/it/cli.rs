@@ -2,6 +2,7 @@
 //! start-up failing fast on a bad setting. The binary runs as a child process; Tencent Cloud is
 //! the simulator on 127.0.0.1.
 
+use crate::on_both_backends;
 use crate::support::app::{Backend, bob, file_as_alice, spawn_app, spot_form};
 use crate::support::sim::{start, test_config};
 use cvmbot::desk::Ballot;
@@ -15,6 +16,7 @@ fn cvmbot(args: &[&str], env: &[(&str, &str)]) -> Output {
         "DISCORD_TOKEN",
         "TENCENTCLOUD_SECRET_ID",
         "TENCENTCLOUD_SECRET_KEY",
+        "TENCENTCLOUD_REGION",
         "CVMBOT_CONFIG",
     ] {
         command.env_remove(name);
@@ -182,6 +184,96 @@ async fn audit_export_prints_every_transition_as_csv_or_json() {
     assert!(text(&bad).contains("not a date like 2026-11-01"), "{}", text(&bad));
 }
 
+on_both_backends! {
+async fn audit_export_picks_events_by_day_person_and_request_and_keeps_every_digit_of_discord_ids(backend) {
+    let Some(app) = spawn_app(backend, "").await else { return };
+    let first = file_as_alice(app.desk(), &spot_form()).await;
+    let ballot = Ballot {
+        approve: true,
+        reason: None,
+        seen_hash: None,
+        via: cvmbot::domain::VoteVia::Button,
+    };
+    app.desk().vote(first, &bob(), &ballot).await.expect("approved");
+    let second = file_as_alice(app.desk(), &spot_form()).await;
+    // An event from 2020 by someone whose id, like every Discord id today, is above 2^53.
+    let carol = 1_300_000_000_000_000_123_u64;
+    let old = cvmbot::store::AuditEntry {
+        request_id: Some(second),
+        at: time::macros::datetime!(2020-06-15 12:00 UTC),
+        actor_id: Some(cvmbot::domain::UserId::new(carol)),
+        actor_name: "carol".into(),
+        action: "vote:approve:reaction".into(),
+        from_state: Some("pending".into()),
+        to_state: Some("pending".into()),
+        detail: None,
+        tencent_request_id: None,
+    };
+    let mut session = app.app.store().session().await.expect("session");
+    session.insert_audit(&old).await.expect("stored");
+    drop(session);
+    let env = [
+        ("CVMBOT_DATABASE__URL", app.db.url.as_str()),
+        ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+    ];
+    let export = |selection: &[&str]| -> Vec<(String, String)> {
+        let args = [&["audit", "export", "--format", "json"], selection].concat();
+        let output = cvmbot(&args, &env);
+        assert!(output.status.success(), "{}", text(&output));
+        let events: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        let events = events.as_array().expect("an array").iter();
+        let actor = |e: &serde_json::Value| e["actor_id"].as_str().expect("the actor id as a string").to_owned();
+        events
+            .map(|e| (actor(e), e["action"].as_str().expect("action").to_owned()))
+            .collect()
+    };
+    let pair = |actor: &str, action: &str| (actor.to_owned(), action.to_owned());
+    let carol_voted = pair(&carol.to_string(), "vote:approve:reaction");
+    assert_eq!(
+        export(&["--until", "2020-06-15"]),
+        vec![carol_voted.clone()],
+        "the whole last day"
+    );
+    assert_eq!(
+        export(&["--since", "2020-06-16"]),
+        vec![
+            pair("101", "created"),
+            pair("102", "vote:approve:button"),
+            pair("101", "created"),
+        ]
+    );
+    assert_eq!(export(&["--user", "102"]), vec![pair("102", "vote:approve:button")]);
+    assert_eq!(
+        export(&["--request", &second.to_string()]),
+        vec![carol_voted.clone(), pair("101", "created")]
+    );
+    assert_eq!(
+        export(&["--request", &second.to_string(), "--user", "101"]),
+        vec![pair("101", "created")]
+    );
+    assert_eq!(export(&["--user", &carol.to_string()]), vec![carol_voted]);
+
+    let csv = cvmbot(&["audit", "export", "--user", &carol.to_string()], &env);
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert!(
+        csv.contains(&format!(
+            ",{second},{carol},carol,vote:approve:reaction,pending,pending,"
+        )),
+        "the id is written out in full: {csv}"
+    );
+    let backwards = cvmbot(
+        &["audit", "export", "--since", "2026-02-01", "--until", "2026-01-31"],
+        &env,
+    );
+    assert!(!backwards.status.success());
+    assert!(
+        text(&backwards).contains("--until 2026-01-31 is before --since 2026-02-01"),
+        "{}",
+        text(&backwards)
+    );
+}
+}
+
 #[test]
 fn logs_can_be_json_lines() {
     let dir = tempfile::tempdir().expect("dir");
@@ -199,6 +291,56 @@ fn logs_can_be_json_lines() {
     let first = stderr.lines().find(|l| !l.trim().is_empty()).expect("some log line");
     let parsed: serde_json::Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {first}"));
     assert!(parsed.get("level").is_some(), "{parsed}");
+}
+
+#[test]
+fn text_logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let output = cvmbot(
+        &["--log-format", "text", "migrate"],
+        &[
+            ("CVMBOT_DATABASE__URL", &db),
+            ("CVMBOT_POLICY__APPROVERS", "{ anyone = true }"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(" INFO "), "a log line was written: {stderr:?}");
+    assert!(!stderr.contains("\x1b["), "no ANSI escape in a piped log: {stderr:?}");
+}
+
+/// `cvmbot migrate` run on a pseudo-terminal (util-linux `script`), with `env` set; what the
+/// terminal showed, or `None` when `script` is not installed.
+fn migrate_on_a_terminal(env: &[(&str, &str)]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let line = format!("'{}' migrate", env!("CARGO_BIN_EXE_cvmbot"));
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env_remove("CVMBOT_CONFIG")
+        .env("CVMBOT_DATABASE__URL", &db)
+        .env("CVMBOT_POLICY__APPROVERS", "{ anyone = true }")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let output = command.output().ok()?;
+    assert!(output.status.success(), "{}", text(&output));
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn on_a_terminal_logs_are_coloured_unless_no_color_is_set() {
+    let Some(coloured) = migrate_on_a_terminal(&[]) else {
+        eprintln!("SKIPPED: util-linux `script` is not installed");
+        return;
+    };
+    assert!(coloured.contains("INFO") && coloured.contains("\x1b["), "{coloured:?}");
+    let plain = migrate_on_a_terminal(&[("NO_COLOR", "1")]).expect("script ran before");
+    assert!(plain.contains("INFO") && !plain.contains("\x1b["), "{plain:?}");
 }
 
 #[test]

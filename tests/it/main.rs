@@ -7,6 +7,7 @@
 //! - `cli`: the binary as an operator runs it (doctor, sim, migrate, audit export, bad settings).
 //! - `client`: the Tencent client against the simulator (retries, rate limits, signatures).
 //! - `demo`: `cvmbot demo`, the README's first command.
+//! - `deploy`: what `deploy/` ships: the environment file as systemd and a shell read it.
 //! - `discord`: the real bot against the fake Discord, and the binary itself under signals and crashes.
 //! - `engine`: the purchasing engine: filing, the approval rules, exactly-once submission, trust at the edges.
 //! - `layers`: the import rule of ARCHITECTURE.md, read from the source.
@@ -18,6 +19,7 @@ mod support;
 mod cli;
 mod client;
 mod demo;
+mod deploy;
 mod discord;
 mod engine;
 mod layers;

@@ -231,8 +231,13 @@ fn identify(st: &mut State, d: &Value) -> Result<String, (u16, &'static str)> {
     let shard = d.get("shard").cloned().unwrap_or(json!([0, 1]));
     let ready = payloads::ready(st, &id, &shard);
     st.dispatch("READY", ready).map_err(|_| (4000, "fake READY invalid"))?;
-    let guild = payloads::guild_create(st);
-    let _ = st.dispatch("GUILD_CREATE", guild);
+    let guilds: Vec<u64> = std::iter::once(st.guild_id)
+        .chain(st.other_guilds.keys().copied())
+        .collect();
+    for guild in guilds {
+        let created = payloads::guild_create(st, guild);
+        let _ = st.dispatch("GUILD_CREATE", created);
+    }
     Ok(id)
 }
 

@@ -84,14 +84,15 @@ fn option_value(st: &State, def: &Value, raw: &Value, resolved: &mut Map<String,
     Ok(value)
 }
 
-/// Builds the `data` of a type 2 (or type 4 autocomplete when `focused` is set) interaction.
-fn command_data(st: &State, path: &str, opts: &[(&str, Value)], focused: Option<&str>) -> R<Value> {
+/// Builds the `data` of a type 2 (or type 4 autocomplete when `focused` is set) interaction in
+/// `guild`, where the guild's own commands and the global ones can be run.
+fn command_data(st: &State, guild: u64, path: &str, opts: &[(&str, Value)], focused: Option<&str>) -> R<Value> {
     let mut segs = path.split_whitespace();
     let root = segs.next().ok_or("empty command path")?;
     let (guild, cmd) = st
         .commands
         .iter()
-        .filter(|(_, c)| c["name"] == root && c["type"] == 1)
+        .filter(|(g, c)| g.is_none_or(|g| g == guild) && c["name"] == root && c["type"] == 1)
         .max_by_key(|(g, _)| g.is_some())
         .ok_or_else(|| format!("/{root} is not registered; registered: {:?}", registered_names(st)))?;
     let mut defs = cmd["options"].as_array().cloned().unwrap_or_default();
@@ -163,7 +164,7 @@ pub fn command(
     focused: Option<&str>,
 ) -> R<InteractionHandle> {
     check_actor(st, user, channel)?;
-    let data = command_data(st, path, opts, focused)?;
+    let data = command_data(st, st.guild_of(channel), path, opts, focused)?;
     let kind = if focused.is_some() { 4 } else { 2 };
     let new = NewInteraction {
         kind,

@@ -148,7 +148,8 @@ impl FakeDiscord {
         self.shared.read(|st| st.bot_user_id)
     }
 
-    /// The one guild the bot is in (its @everyone role has this id too).
+    /// The guild the bot is in and the tests' people and roles are in (its @everyone role has
+    /// this id too); see [`Self::add_other_guild`] for another.
     pub fn guild_id(&self) -> u64 {
         self.shared.read(|st| st.guild_id)
     }
@@ -268,6 +269,29 @@ impl FakeDiscord {
             let _ = st.dispatch("CHANNEL_CREATE", payloads::channel(st, &c));
             st.channels.insert(id, c);
             id
+        })
+    }
+
+    /// Another server the bot is in, with one text channel (`#general`); returns the guild's id
+    /// and the channel's. Everyone added with [`Self::add_member`] is a member there too, holding
+    /// none of this guild's roles (roles belong to one server; that one has only @everyone). The
+    /// bot joins it now, as when invited: GUILD_CREATE is dispatched, and so at every READY.
+    pub fn add_other_guild(&self, name: &str) -> (u64, u64) {
+        self.shared.with(|st| {
+            let (guild, channel) = (st.snowflake(), st.snowflake());
+            st.other_guilds.insert(guild, name.into());
+            st.channel_guilds.insert(channel, guild);
+            let c = state::ChannelRec {
+                id: channel,
+                name: "general".into(),
+                kind: 0,
+                parent_id: None,
+                owner_id: None,
+                position: 0,
+            };
+            st.channels.insert(channel, c);
+            let _ = st.dispatch("GUILD_CREATE", payloads::guild_create(st, guild));
+            (guild, channel)
         })
     }
 

@@ -60,24 +60,34 @@ pub fn role(st: &State, r: &RoleRec) -> Value {
 
 /// A guild member object with its `user`; `permissions` only in interaction payloads.
 pub fn member(st: &State, user_id: u64, with_permissions: bool) -> Value {
+    member_in(st, st.guild_id, user_id, with_permissions)
+}
+
+/// [`member`] in `guild`: in another guild than the main one a member holds none of the main
+/// guild's roles (roles belong to one guild).
+pub fn member_in(st: &State, guild: u64, user_id: u64, with_permissions: bool) -> Value {
     let m = st.members.get(&user_id);
+    let roles: Vec<Value> = match m {
+        Some(m) if guild == st.guild_id => m.roles.iter().map(|r| id(*r)).collect(),
+        _ => vec![],
+    };
     let mut v = json!({
         "user": user(st, user_id),
         "nick": null, "avatar": null, "banner": null,
-        "roles": m.map_or(vec![], |m| m.roles.iter().map(|r| id(*r)).collect()),
+        "roles": roles,
         "joined_at": m.map_or_else(super::state::now_timestamp, |m| m.joined_at.clone()),
         "premium_since": null, "deaf": false, "mute": false, "flags": 0, "pending": false,
         "communication_disabled_until": null,
     });
     if with_permissions {
-        v["permissions"] = json!(st.member_permissions(user_id).to_string());
+        v["permissions"] = json!(st.member_permissions_in(guild, user_id).to_string());
     }
     v
 }
 
 pub fn channel(st: &State, c: &ChannelRec) -> Value {
     let mut v = json!({
-        "id": id(c.id), "type": c.kind, "guild_id": id(st.guild_id), "name": c.name,
+        "id": id(c.id), "type": c.kind, "guild_id": id(st.guild_of(c.id)), "name": c.name,
         "position": c.position, "permission_overwrites": [], "nsfw": false, "topic": null,
         "last_message_id": null, "parent_id": c.parent_id.map(id), "rate_limit_per_user": 0,
         "flags": 0,
@@ -99,11 +109,12 @@ pub fn channel(st: &State, c: &ChannelRec) -> Value {
 /// The `channel` field of an interaction (a partial channel with the bot's permissions).
 pub fn partial_channel(st: &State, channel_id: u64) -> Value {
     let c = st.channels.get(&channel_id);
+    let guild = st.guild_of(channel_id);
     json!({
         "id": id(channel_id), "type": c.map_or(0, |c| c.kind),
-        "name": c.map(|c| c.name.clone()), "guild_id": id(st.guild_id),
+        "name": c.map(|c| c.name.clone()), "guild_id": id(guild),
         "parent_id": c.and_then(|c| c.parent_id).map(id), "nsfw": false, "flags": 0,
-        "permissions": st.member_permissions(st.bot_user_id).to_string(),
+        "permissions": st.member_permissions_in(guild, st.bot_user_id).to_string(),
     })
 }
 
@@ -114,7 +125,10 @@ pub fn ready(st: &State, session_id: &str, shard: &Value) -> Value {
             "discriminator": "0", "avatar": null, "bot": true, "verified": true,
             "mfa_enabled": false, "email": null, "flags": 0,
         },
-        "guilds": [{"id": id(st.guild_id), "unavailable": true}],
+        "guilds": std::iter::once(&st.guild_id)
+            .chain(st.other_guilds.keys())
+            .map(|g| json!({"id": id(*g), "unavailable": true}))
+            .collect::<Vec<_>>(),
         "session_id": session_id, "session_type": "normal",
         "resume_gateway_url": st.gateway_url, "shard": shard,
         "application": {"id": id(st.application_id), "flags": 1 << 23},
@@ -124,28 +138,57 @@ pub fn ready(st: &State, session_id: &str, shard: &Value) -> Value {
     })
 }
 
-pub fn guild_create(st: &State) -> Value {
+/// The roles of `guild`: the main guild's, or only @everyone in another.
+pub fn guild_roles(st: &State, guild: u64) -> Vec<Value> {
+    if guild == st.guild_id {
+        return st.roles.values().map(|r| role(st, r)).collect();
+    }
+    let everyone = RoleRec {
+        id: guild,
+        name: "@everyone".into(),
+        permissions: DEFAULT_EVERYONE_PERMISSIONS,
+        position: 0,
+    };
+    vec![role(st, &everyone)]
+}
+
+/// GUILD_CREATE of `guild`: the main guild with its roles, or another with only @everyone.
+pub fn guild_create(st: &State, guild: u64) -> Value {
+    let here = |c: &&ChannelRec| c.kind != super::rest_dms::DM && st.guild_of(c.id) == guild;
     let channels: Vec<Value> = st
         .channels
         .values()
-        .filter(|c| c.kind != 11 && c.kind != super::rest_dms::DM)
+        .filter(here)
+        .filter(|c| c.kind != 11)
         .map(|c| channel(st, c))
         .collect();
     let threads: Vec<Value> = st
         .channels
         .values()
+        .filter(here)
         .filter(|c| c.kind == 11)
         .map(|c| channel(st, c))
         .collect();
+    let (name, system_channel) = if guild == st.guild_id {
+        ("CVM Team".to_owned(), st.default_channel_id)
+    } else {
+        let first = st
+            .channel_guilds
+            .iter()
+            .find(|(_, g)| **g == guild)
+            .map_or(0, |(c, _)| *c);
+        (st.other_guilds[&guild].clone(), first)
+    };
+    let roles = guild_roles(st, guild);
     let mut g = json!({
-        "id": id(st.guild_id), "name": "CVM Team", "icon": null, "icon_hash": null,
+        "id": id(guild), "name": name, "icon": null, "icon_hash": null,
         "splash": null, "discovery_splash": null, "owner_id": id(owner_id(st)),
         "afk_channel_id": null, "afk_timeout": 300, "widget_enabled": false,
         "widget_channel_id": null, "verification_level": 1,
         "default_message_notifications": 1, "explicit_content_filter": 2,
-        "roles": st.roles.values().map(|r| role(st, r)).collect::<Vec<_>>(),
+        "roles": roles,
         "emojis": [], "stickers": [], "features": [], "mfa_level": 0, "application_id": null,
-        "system_channel_id": id(st.default_channel_id), "system_channel_flags": 0,
+        "system_channel_id": id(system_channel), "system_channel_flags": 0,
         "rules_channel_id": null, "max_presences": null, "max_members": 500_000,
         "vanity_url_code": null, "description": null, "banner": null, "premium_tier": 0,
         "premium_subscription_count": 0, "preferred_locale": "en-US",
@@ -158,7 +201,7 @@ pub fn guild_create(st: &State) -> Value {
         "joined_at": st.members.get(&st.bot_user_id).map(|m| m.joined_at.clone()),
         "large": false, "unavailable": false, "member_count": st.members.len(),
         "voice_states": [],
-        "members": st.members.keys().map(|u| member(st, *u, false)).collect::<Vec<_>>(),
+        "members": st.members.keys().map(|u| member_in(st, guild, *u, false)).collect::<Vec<_>>(),
         "channels": channels, "threads": threads, "presences": [], "stage_instances": [],
         "guild_scheduled_events": [], "soundboard_sounds": [],
     });
@@ -232,8 +275,9 @@ pub fn message_event(st: &State, m: &StoredMessage) -> Value {
     if st.dms.recipients.contains_key(&m.channel_id) {
         return v;
     }
-    v["guild_id"] = id(st.guild_id);
-    let mut member = member(st, m.author_id, false);
+    let guild = st.guild_of(m.channel_id);
+    v["guild_id"] = id(guild);
+    let mut member = member_in(st, guild, m.author_id, false);
     if let Some(o) = member.as_object_mut() {
         o.remove("user");
     }
@@ -243,25 +287,27 @@ pub fn message_event(st: &State, m: &StoredMessage) -> Value {
 
 /// Fields shared by every INTERACTION_CREATE in the guild.
 pub fn interaction_base(st: &State, kind: u8, iid: u64, token: &str, user_id: u64, ch: u64) -> Value {
+    let guild = st.guild_of(ch);
     json!({
         "id": id(iid), "application_id": id(st.application_id), "type": kind, "token": token,
-        "version": 1, "guild_id": id(st.guild_id), "channel_id": id(ch),
-        "channel": partial_channel(st, ch), "member": member(st, user_id, true),
-        "app_permissions": st.member_permissions(st.bot_user_id).to_string(),
+        "version": 1, "guild_id": id(guild), "channel_id": id(ch),
+        "channel": partial_channel(st, ch), "member": member_in(st, guild, user_id, true),
+        "app_permissions": st.member_permissions_in(guild, st.bot_user_id).to_string(),
         "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
-        "authorizing_integration_owners": {"0": id(st.guild_id)}, "context": 0,
+        "authorizing_integration_owners": {"0": id(guild)}, "context": 0,
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
     })
 }
 
 /// MESSAGE_REACTION_ADD (with `member`) or MESSAGE_REACTION_REMOVE (without).
 pub fn reaction_event(st: &State, add: bool, user_id: u64, m: &StoredMessage, key: &str) -> Value {
+    let guild = st.guild_of(m.channel_id);
     let mut v = json!({
         "user_id": id(user_id), "channel_id": id(m.channel_id), "message_id": id(m.id),
-        "guild_id": id(st.guild_id), "emoji": emoji(key), "burst": false, "type": 0,
+        "guild_id": id(guild), "emoji": emoji(key), "burst": false, "type": 0,
     });
     if add {
-        v["member"] = member(st, user_id, false);
+        v["member"] = member_in(st, guild, user_id, false);
         v["message_author_id"] = id(m.author_id);
         v["burst_colors"] = json!([]);
     }

@@ -17,7 +17,7 @@ fn scope(st: &State, ctx: &Ctx, guild_route: bool) -> Result<Option<u64>, Reply>
     }
     match guild_route {
         false => Ok(None),
-        true if ctx.id(1) == st.guild_id => Ok(Some(st.guild_id)),
+        true if st.is_guild(ctx.id(1)) => Ok(Some(ctx.id(1))),
         true => Err(Reply::error(403, 50001, "Missing Access")),
     }
 }

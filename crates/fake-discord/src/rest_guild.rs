@@ -50,24 +50,22 @@ pub fn current_application(st: &mut State, _: &Ctx) -> Reply {
 }
 
 pub fn get_member(st: &mut State, ctx: &Ctx) -> Reply {
-    if ctx.id(0) != st.guild_id {
+    if !st.is_guild(ctx.id(0)) {
         return Reply::error(404, 10004, "Unknown Guild");
     }
     if !st.members.contains_key(&ctx.id(1)) {
         return Reply::error(404, 10007, "Unknown Member");
     }
-    let v = payloads::member(st, ctx.id(1), false);
+    let v = payloads::member_in(st, ctx.id(0), ctx.id(1), false);
     checked::<Member>(st, "member", v)
 }
 
 pub fn get_roles(st: &mut State, ctx: &Ctx) -> Reply {
-    if ctx.id(0) != st.guild_id {
+    let guild = ctx.id(0);
+    if !st.is_guild(guild) {
         return Reply::error(404, 10004, "Unknown Guild");
     }
-    Reply::json(
-        200,
-        json!(st.roles.values().map(|r| payloads::role(st, r)).collect::<Vec<_>>()),
-    )
+    Reply::json(200, json!(payloads::guild_roles(st, guild)))
 }
 
 pub fn get_channel(st: &mut State, ctx: &Ctx) -> Reply {

@@ -13,7 +13,7 @@ use super::validate;
 fn metadata(st: &State, it: &InteractionRec, original: Option<u64>) -> Value {
     let mut v = json!({
         "id": id(it.id), "type": it.kind, "user": payloads::user(st, it.user_id),
-        "authorizing_integration_owners": {"0": id(st.guild_id)},
+        "authorizing_integration_owners": {"0": id(st.guild_of(it.channel_id))},
     });
     if let Some(o) = original {
         v["original_response_message_id"] = id(o);

@@ -288,7 +288,7 @@ pub fn delete_stored(st: &mut State, msg_id: u64) {
     m.deleted = true;
     let (ch, eph) = (m.channel_id, m.ephemeral_to);
     if eph.is_none() {
-        let d = json!({"id": id(msg_id), "channel_id": id(ch), "guild_id": id(st.guild_id)});
+        let d = json!({"id": id(msg_id), "channel_id": id(ch), "guild_id": id(st.guild_of(ch))});
         let _ = st.dispatch("MESSAGE_DELETE", d);
     }
 }

@@ -191,6 +191,10 @@ pub struct State {
     pub bot_user_id: u64,
     pub guild_id: u64,
     pub default_channel_id: u64,
+    /// Other servers the bot is in: id → name (see `FakeDiscord::add_other_guild`).
+    pub other_guilds: BTreeMap<u64, String>,
+    /// The channels of those servers → their server; every other channel is in `guild_id`.
+    pub channel_guilds: BTreeMap<u64, u64>,
     /// The bot's managed role, carrying `FakeConfig::bot_permissions`.
     pub bot_role_id: u64,
     pub users: BTreeMap<u64, UserRec>,
@@ -222,6 +226,8 @@ impl State {
             bot_user_id: 1_300_000_000_000_000_001,
             guild_id: 1_300_000_000_000_000_100,
             default_channel_id: 1_300_000_000_000_000_200,
+            other_guilds: BTreeMap::new(),
+            channel_guilds: BTreeMap::new(),
             bot_role_id: 1_300_000_000_000_000_101,
             users: BTreeMap::new(),
             roles: BTreeMap::new(),
@@ -356,6 +362,27 @@ impl State {
 
     pub fn user(&self, id: u64) -> Option<&UserRec> {
         self.users.get(&id)
+    }
+
+    /// The guild `channel` is in (a thread is in its parent's).
+    pub fn guild_of(&self, channel: u64) -> u64 {
+        let parent = self.channels.get(&channel).and_then(|c| c.parent_id).unwrap_or(channel);
+        self.channel_guilds.get(&parent).copied().unwrap_or(self.guild_id)
+    }
+
+    /// Whether the bot is in `guild`.
+    pub fn is_guild(&self, guild: u64) -> bool {
+        guild == self.guild_id || self.other_guilds.contains_key(&guild)
+    }
+
+    /// Permission bits of a member in `guild`. In another guild people hold only its @everyone
+    /// role, and the bot the permissions it was invited with, as in this one.
+    pub fn member_permissions_in(&self, guild: u64, user_id: u64) -> u64 {
+        if guild == self.guild_id || user_id == self.bot_user_id {
+            self.member_permissions(user_id)
+        } else {
+            payloads::DEFAULT_EVERYONE_PERMISSIONS
+        }
     }
 
     /// Permission bits of a member: @everyone plus each role (ADMINISTRATOR grants all).

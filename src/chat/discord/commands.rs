@@ -3,7 +3,10 @@
 
 use crate::domain::spec::{BANDWIDTH_CHARGES, DISK_TYPES, PREPAID_MONTHS};
 use crate::domain::{BillingKind, PurchaseForm};
-use serenity::all::{CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand, CreateCommandOption};
+use serenity::all::{
+    CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand, CreateCommandOption,
+    InstallationContext, InteractionContext,
+};
 use std::collections::BTreeMap;
 
 /// `/cvm`: the purchasing desk.
@@ -70,12 +73,20 @@ fn common_buy_options() -> Vec<CreateCommandOption> {
 }
 
 /// The options every buy takes; a fleet's server takes them without `count` and `name` (the
-/// fleet's own).
+/// fleet's own). Zone, type and image are required: Discord then asks for them before anything
+/// else and never sends a purchase without them. Discord wants a subcommand's required options
+/// before its optional ones, so they come first here, after the caller's own required ones.
 fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
     let mut options = vec![
-        text("zone", "Availability zone, e.g. ap-guangzhou-3").set_autocomplete(true),
-        text("type", "Instance type, e.g. S5.MEDIUM4 (suggestions filtered by zone)").set_autocomplete(true),
-        text("image", "Image id, e.g. img-l8og963d").set_autocomplete(true),
+        text("zone", "Availability zone, e.g. ap-guangzhou-3")
+            .set_autocomplete(true)
+            .required(true),
+        text("type", "Instance type, e.g. S5.MEDIUM4 (suggestions filtered by zone)")
+            .set_autocomplete(true)
+            .required(true),
+        text("image", "Image id, e.g. img-l8og963d")
+            .set_autocomplete(true)
+            .required(true),
     ];
     if with_count_and_name {
         options.push(integer("count", "How many instances (default 1)", 1, 100));
@@ -194,9 +205,12 @@ pub fn definition() -> CreateCommand {
         text("filter", "Which requests (default pending)"),
         &["pending", "mine", "all"],
     );
+    // In servers only, and only where the bot itself is installed: not in direct messages, and
+    // not as a user-installed app in servers the bot is not in.
     CreateCommand::new("cvm")
         .description(CVM)
-        .dm_permission(false)
+        .contexts(vec![InteractionContext::Guild])
+        .integration_types(vec![InstallationContext::Guild])
         .add_option(buy)
         .add_option(subcommand("status", STATUS, vec![id()]))
         .add_option(subcommand("list", LIST, vec![list_filter]))

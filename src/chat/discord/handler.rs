@@ -1,14 +1,15 @@
 //! The gateway event handler: ready (register commands, load the catalogue, reconcile),
 //! interactions (`slash`: commands and autocomplete; `buttons`: votes and the reject modal),
-//! reactions (`reactions`).
+//! reactions (`reactions`). Only in the servers cvmbot is set up for: anything from another
+//! server (where a command registered before, or globally, can linger) is refused privately.
 
 use super::commands;
 use super::convert::fit;
 use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
 use crate::desk::{Chain, Desk, DeskError};
 use serenity::all::{
-    Command, Context, CreateInteractionResponse, CreateInteractionResponseMessage, EventHandler, GuildId, Interaction,
-    Reaction, ReactionType, Ready,
+    Command, Context, CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EventHandler, GuildId, Interaction, Reaction, ReactionType, Ready,
 };
 use std::sync::OnceLock;
 use tokio::sync::watch;
@@ -17,9 +18,15 @@ use tracing::{error, info, warn};
 /// What the handler needs besides the desk.
 #[derive(Clone, Debug)]
 pub struct HandlerSettings {
-    /// Guilds to register commands in (empty: global).
+    /// Guilds to register commands in and answer in (empty: global, and every guild).
     pub guild_ids: Vec<u64>,
 }
+
+/// The private answer in a server cvmbot is not set up for.
+pub const NOT_SET_UP: &str = "cvmbot is not set up for this server.";
+
+/// The private answer outside any server (a direct message).
+pub const SERVERS_ONLY: &str = "cvmbot works only in a server it is set up for.";
 
 /// The event handler.
 pub struct Handler {
@@ -37,6 +44,35 @@ impl Handler {
             settings,
             bot_id: OnceLock::new(),
             ready: watch::channel(false).0,
+        }
+    }
+
+    /// Why cvmbot does not answer in `guild`, if it does not: outside any server, or in one that
+    /// is not among `discord.guild_ids` (when some are configured; otherwise every server is).
+    pub(super) fn refusal(&self, guild: Option<u64>) -> Option<&'static str> {
+        let ids = &self.settings.guild_ids;
+        match guild {
+            None => Some(SERVERS_ONLY),
+            Some(guild) if ids.is_empty() || ids.contains(&guild) => None,
+            Some(_) => Some(NOT_SET_UP),
+        }
+    }
+
+    /// Answers an interaction from where cvmbot does not work with `text`, privately (an
+    /// autocomplete with no suggestions); nothing else is done.
+    async fn refuse(&self, ctx: &Context, interaction: &Interaction, text: &str) {
+        let answered = match interaction {
+            Interaction::Command(command) => command.create_response(&ctx.http, private(text)).await,
+            Interaction::Autocomplete(command) => {
+                let none = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new());
+                command.create_response(&ctx.http, none).await
+            }
+            Interaction::Component(component) => component.create_response(&ctx.http, private(text)).await,
+            Interaction::Modal(modal) => modal.create_response(&ctx.http, private(text)).await,
+            _ => return,
+        };
+        if let Err(e) = answered {
+            warn!(error = %e, "could not refuse an interaction");
         }
     }
 
@@ -88,6 +124,16 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let guild = match &interaction {
+            Interaction::Command(command) | Interaction::Autocomplete(command) => command.guild_id,
+            Interaction::Component(component) => component.guild_id,
+            Interaction::Modal(modal) => modal.guild_id,
+            _ => return,
+        };
+        if let Some(refusal) = self.refusal(guild.map(GuildId::get)) {
+            info!(guild = ?guild.map(GuildId::get), "refused an interaction from where cvmbot is not set up");
+            return self.refuse(&ctx, &interaction, refusal).await;
+        }
         match interaction {
             Interaction::Command(command) => self.command(&ctx, &command).await,
             Interaction::Autocomplete(command) => self.autocomplete(&ctx, &command).await,

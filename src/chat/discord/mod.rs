@@ -39,7 +39,7 @@ pub fn intents() -> GatewayIntents {
 pub struct DiscordSettings {
     /// Discord's API base (another one is a proxy or a test double).
     pub api_base: String,
-    /// Guilds to register the commands in (empty: globally).
+    /// Guilds to register the commands in and answer in (empty: globally, and in every guild).
     pub guild_ids: Vec<u64>,
 }
 

@@ -29,6 +29,10 @@ pub async fn on_reaction(handler: &Handler, ctx: &Context, added: &Reaction) {
     {
         return;
     }
+    if let Some(refusal) = handler.refusal(added.guild_id.map(|g| g.get())) {
+        info!(guild = ?added.guild_id.map(|g| g.get()), "refused a reaction from where cvmbot is not set up");
+        return refuse_elsewhere(ctx, added, user_id.into(), approve, refusal).await;
+    }
     let Some(record) = request_of(handler, added.message_id.into()).await else {
         return;
     };
@@ -111,6 +115,28 @@ async fn refuse(ctx: &Context, record: &RequestRecord, voter: &Person, approve: 
     }
 }
 
+/// Removes a vote cast where cvmbot is not set up and tells its author why, by direct message
+/// only: cvmbot does not post in a server it is not set up for.
+async fn refuse_elsewhere(ctx: &Context, added: &Reaction, voter: UserId, approve: bool, refusal: &str) {
+    let emoji = reaction(if approve { APPROVE_EMOJI } else { REJECT_EMOJI });
+    let user = serenity::all::UserId::from(voter);
+    if let Err(e) = ctx
+        .http
+        .delete_reaction(added.channel_id, added.message_id, user, &emoji)
+        .await
+    {
+        warn!(error = %e, "could not remove a reaction from where cvmbot is not set up");
+    }
+    let text = format!("Your {emoji} was not counted: {refusal}");
+    let dm = async {
+        let dm = user.create_dm_channel(&ctx.http).await?;
+        dm.id.send_message(&ctx.http, CreateMessage::new().content(&text)).await
+    };
+    if let Err(e) = dm.await {
+        warn!(error = %e, "could not tell a voter that cvmbot is not set up for their server");
+    }
+}
+
 /// Counts ✅/❌ reactions on pending requests' cards that were made while the bot was away, then
 /// has every pending card re-rendered.
 pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError> {
@@ -121,6 +147,13 @@ pub async fn reconcile(handler: &Handler, ctx: &Context) -> Result<(), DeskError
         let (Some(channel), Some(message)) = (record.channel_id, record.message_id) else {
             continue;
         };
+        if record
+            .guild_id
+            .is_some_and(|guild| handler.refusal(Some(guild.get())).is_some())
+        {
+            // Filed in a server cvmbot is no longer set up for: its reactions are not votes.
+            continue;
+        }
         let voted: Vec<UserId> = handler
             .desk
             .view(record.id)

@@ -2,7 +2,7 @@
 //! each answers privately with real content.
 
 use crate::support::app::Backend;
-use crate::support::discord_app::{ALICE, BOB, DAVE, DiscordApp, ERIN};
+use crate::support::discord_app::{ALICE, BOB, DAVE, DiscordApp, ERIN, spot_options};
 use crate::support::fake_discord::{WAIT, intents};
 use cvmbot::domain::RequestState;
 use serde_json::{Value, json};
@@ -83,6 +83,28 @@ async fn cvm_is_registered_in_the_guild_with_every_subcommand_and_short_descript
             .expect(name)
     };
     assert_eq!(option("buy spot max-price")["required"], true, "the bid is required");
+    for subcommand in ["buy payg", "buy spot", "buy prepaid", "fleet create"] {
+        for what in ["zone", "type", "image"] {
+            let name = format!("{subcommand} {what}");
+            assert_eq!(option(&name)["required"], true, "/cvm {name} is required");
+        }
+    }
+    let first_options = |subcommand: &str, n: usize| -> Vec<String> {
+        let prefix = format!("{subcommand} ");
+        options
+            .iter()
+            .filter_map(|(name, _)| name.strip_prefix(&prefix))
+            .filter(|name| !name.contains(' '))
+            .take(n)
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        first_options("fleet create", 6),
+        ["name", "count", "max-price", "zone", "type", "image"],
+        "the fleet's own required options stay first"
+    );
+    assert_eq!(first_options("buy prepaid", 4), ["months", "zone", "type", "image"]);
     for autocompleted in ["buy spot zone", "buy spot type", "buy spot image", "buy payg preset"] {
         assert_eq!(option(autocompleted)["autocomplete"], true, "{autocompleted}");
     }
@@ -95,7 +117,40 @@ async fn cvm_is_registered_in_the_guild_with_every_subcommand_and_short_descript
         (json!(1), json!(100))
     );
     assert_eq!(option("history user")["type"], 6, "a user picker");
-    assert_eq!(cvm["dm_permission"], false);
+    let sent = app
+        .fake
+        .requests_to("PUT /applications/{application}/guilds/{guild}/commands")
+        .pop()
+        .and_then(|put| put.body)
+        .expect("the registration the bot sent");
+    assert_eq!(sent[0]["contexts"], json!([0]), "servers only, no direct messages");
+    assert_eq!(
+        sent[0]["integration_types"],
+        json!([0]),
+        "installed in a server, not by a user"
+    );
+    assert!(
+        sent[0].get("dm_permission").is_none(),
+        "not the deprecated dm_permission: {sent}"
+    );
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn discord_does_not_send_a_buy_without_its_zone_type_or_image() {
+    let app = DiscordApp::start(Backend::Sqlite).await.expect("SQLite");
+    for missing in ["zone", "type", "image"] {
+        let mut options = spot_options();
+        options.retain(|(name, _)| *name != missing);
+        let refused = app
+            .fake
+            .try_slash_command(ALICE, app.channel, "cvm buy spot", &options)
+            .expect_err("Discord keeps the command until every required option is given");
+        assert!(
+            refused.contains(&format!("required option \"{missing}\" missing")),
+            "{refused}"
+        );
+    }
     app.finish().await;
 }
 

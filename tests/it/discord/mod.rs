@@ -12,5 +12,6 @@ mod lifecycle;
 mod permissions;
 mod processes;
 mod restart;
+mod servers;
 mod story;
 mod votes;

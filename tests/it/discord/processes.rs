@@ -483,3 +483,64 @@ async fn a_bot_killed_in_the_middle_of_a_fleets_refill_never_runs_more_servers_t
         "four launches and two refills: the crashed refill was not bought twice"
     );
 }
+
+/// The in-process simulator's URL, from the log of a bot run with `--simulate`.
+fn sandbox_url(bot: &BotProcess) -> String {
+    let log = bot.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("running against the in-process simulator"))
+        .unwrap_or_else(|| panic!("no simulator in the log:\n{log}"));
+    let start = line.find("http://127.0.0.1:").expect("the simulator's URL");
+    let url: String = line[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.'))
+        .collect();
+    url
+}
+
+/// The instance ids the simulator at `url` knows.
+async fn sandbox_instances(url: &str) -> Vec<String> {
+    let listed: serde_json::Value = reqwest::get(format!("{url}/_sim/instances"))
+        .await
+        .expect("the simulator answers")
+        .json()
+        .await
+        .expect("JSON");
+    listed
+        .as_array()
+        .expect("a list of instances")
+        .iter()
+        .map(|i| i["instance_id"].as_str().expect("an instance id").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_simulate_with_a_state_file_keeps_the_sandbox_servers_across_a_restart() {
+    let d = Deployment::start().await;
+    let state = d.file("sandbox.json");
+    let state = state.to_str().expect("a UTF-8 path");
+    let sandbox = ["--simulate", "--state", state];
+    let mut first = d.spawn_with_args(&sandbox, &[]).await;
+    buy_request_one(&d).await;
+    d.fake
+        .wait_for_message(
+            d.channel,
+            |m| m.text().contains("was submitted to Tencent Cloud"),
+            PROCESS_WAIT,
+        )
+        .await;
+    let bought = sandbox_instances(&sandbox_url(&first)).await;
+    assert_eq!(bought.len(), 1, "the sandbox bought one server: {bought:?}");
+    first.signal("TERM");
+    let status = first.wait_exit(PROCESS_WAIT).await.expect("stopped");
+    assert!(status.success(), "{status:?}\n{}", first.log());
+    assert!(first.log().contains("simulator state saved"), "{}", first.log());
+
+    let second = d.spawn_with_args(&sandbox, &[]).await;
+    assert_eq!(
+        sandbox_instances(&sandbox_url(&second)).await,
+        bought,
+        "the restarted sandbox still has the server"
+    );
+}

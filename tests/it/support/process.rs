@@ -62,6 +62,11 @@ impl Deployment {
         }
     }
 
+    /// A file in the deployment's directory (which outlives its processes).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// The database URL every process uses.
     pub fn database_url(&self) -> String {
         format!("sqlite://{}", self.dir.path().join("cvmbot.db").display())
@@ -70,8 +75,13 @@ impl Deployment {
     /// Starts `cvmbot run` with the deployment's settings and `env` on top, and waits until it
     /// is connected and READY.
     pub async fn spawn(&self, env: &[(&str, &str)]) -> BotProcess {
+        self.spawn_with_args(&[], env).await
+    }
+
+    /// Like [`Self::spawn`] with more arguments after `run --config FILE`.
+    pub async fn spawn_with_args(&self, args: &[&str], env: &[(&str, &str)]) -> BotProcess {
         let mark = self.fake.connection_mark();
-        let bot = self.spawn_unready(env);
+        let bot = self.spawn_unready_with_args(args, env);
         self.fake.wait_until_reconnected(mark, PROCESS_WAIT).await;
         self.fake
             .wait_for_commands(Some(self.fake.guild_id()), PROCESS_WAIT)
@@ -81,6 +91,10 @@ impl Deployment {
 
     /// Starts `cvmbot run` without waiting for it.
     pub fn spawn_unready(&self, env: &[(&str, &str)]) -> BotProcess {
+        self.spawn_unready_with_args(&[], env)
+    }
+
+    fn spawn_unready_with_args(&self, args: &[&str], env: &[(&str, &str)]) -> BotProcess {
         let runs = std::fs::read_dir(self.dir.path()).map_or(0, Iterator::count);
         let log = self.dir.path().join(format!("bot-{runs}.log"));
         let config = self.dir.path().join("cvmbot.toml");
@@ -89,6 +103,7 @@ impl Deployment {
         command
             .args(["run", "--config"])
             .arg(&config)
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "cvmbot=info,warn")
