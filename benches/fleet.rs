@@ -220,7 +220,9 @@ async fn day(driver: &mut Driver, args: &Args, notifier: &RecordingNotifier) -> 
     let view = driver.app.desk.view(driver.fleet).await?;
     let view_wall = viewing.elapsed();
     let after = view.fleet.clone().context("the fleet's view")?;
-    let refills = figures::refills(&view.instances, &driver.seen.reclaimed_at, from);
+    // Every server the fleet ever had (its card shows only the ones it has now).
+    let history = driver.app.store().session().await?.instances_of(driver.fleet).await?;
+    let refills = figures::refills(&history, &driver.seen.reclaimed_at, from);
     Ok(Day {
         refills,
         calls,

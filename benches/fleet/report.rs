@@ -55,7 +55,8 @@ pub struct Day {
     pub running_at_end: u32,
     /// Wall time of the fleet's view (what its card shows) at the end.
     pub view_wall: Duration,
-    /// The instance rows that view read.
+    /// The servers the fleet has now, as that view shows them (it also reads this month's runs
+    /// for the spend).
     pub rows: usize,
 }
 
@@ -347,7 +348,7 @@ impl Report {
         );
         println!("    that delivered nothing: {}", wall_spread(&walls(&quiet)));
         println!(
-            "  the fleet's view (its card) at the end read {} instance rows in {:.1} ms",
+            "  the fleet's view (its card) at the end: {} current servers and this month's runs read in {:.1} ms",
             day.rows,
             day.view_wall.as_secs_f64() * 1000.0
         );
