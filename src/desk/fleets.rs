@@ -50,6 +50,14 @@ pub struct FleetPass {
     pub failed: usize,
 }
 
+/// A fleet being tended: as stored, what it keeps, and what one server burns per hour as quoted
+/// at approval (read once per pass).
+struct Tending {
+    fleet: FleetRecord,
+    spec: FleetSpec,
+    per_server: Yuan,
+}
+
 /// What storing a chunk of launches found.
 #[derive(Default)]
 struct LaunchReport {
@@ -90,24 +98,26 @@ impl Desk {
 
     #[instrument(skip_all, fields(fleet = %id))]
     async fn tend_fleet(&self, id: RequestId, pass: &mut FleetPass) -> Result<(), DeskError> {
-        let Some((fleet, spec)) = self.settle_fleet(id).await? else {
+        let Some(tending) = self.settle_fleet(id).await? else {
             return Ok(());
         };
         let now = self.clock().now();
+        let fleet = &tending.fleet;
         if fleet.state == FleetState::Running && fleet.next_try_at.is_none_or(|at| at <= now) {
-            pass.launches += self.launch_slots(&fleet, &spec).await?;
+            pass.launches += self.launch_slots(&tending).await?;
         }
-        pass.retired += self.retire_slots(&fleet, &spec).await?;
+        pass.retired += self.retire_slots(&tending).await?;
         self.tell_fleet(id).await
     }
 
     /// Step 1: what the tracker found, and the end of a time to live.
-    async fn settle_fleet(&self, id: RequestId) -> Result<Option<(FleetRecord, FleetSpec)>, DeskError> {
+    async fn settle_fleet(&self, id: RequestId) -> Result<Option<Tending>, DeskError> {
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
         let Some(record) = tx.lock_request(id).await? else {
             return Ok(None);
         };
+        let per_server = price_per_server(&record);
         let Operation::Fleet(spec) = record.operation else {
             return Ok(None);
         };
@@ -200,15 +210,19 @@ impl Desk {
         if changed {
             self.wake_dispatcher();
         }
-        Ok(Some((fleet, spec)))
+        Ok(Some(Tending {
+            fleet,
+            spec,
+            per_server,
+        }))
     }
 
     /// Step 2: launches for the empty slots and resends for the ones whose answer was lost.
     /// A placement not yet proven this pass is tried with one launch first, so a placement with
     /// no stock costs one refused call, not one per slot; a placement the policy no longer allows
     /// is never tried. Returns how many calls were sent.
-    async fn launch_slots(&self, fleet: &FleetRecord, spec: &FleetSpec) -> Result<usize, DeskError> {
-        let id = fleet.request_id;
+    async fn launch_slots(&self, tending: &Tending) -> Result<usize, DeskError> {
+        let (id, spec) = (tending.fleet.request_id, &tending.spec);
         let policy = &self.settings().policy;
         let mut blocked: Vec<bool> = (0..spec.placements().len())
             .map(|p| policy.check_spec(&spec.server_at(p)).is_err())
@@ -277,7 +291,7 @@ impl Desk {
             crate::crashpoint::here("fleet:sent");
             let slots: Vec<SlotRecord> = launching.into_iter().map(|(slot, _)| slot).collect();
             let report = self
-                .record_launches(fleet, spec, &slots, answers, &mut blocked, true)
+                .record_launches(tending, &slots, answers, &mut blocked, true)
                 .await?;
             for placement in report.filled_at {
                 proven[placement] = true;
@@ -355,16 +369,14 @@ impl Desk {
     /// moved on since (or a second one an answer named) gets a slot of its own, to be given back.
     async fn record_launches(
         &self,
-        fleet: &FleetRecord,
-        spec: &FleetSpec,
+        tending: &Tending,
         launching: &[SlotRecord],
         answers: Vec<Launched>,
         blocked: &mut [bool],
         may_wait: bool,
     ) -> Result<LaunchReport, DeskError> {
-        let id = fleet.request_id;
+        let (id, spec, per_server) = (tending.fleet.request_id, &tending.spec, tending.per_server);
         let now = self.clock().now();
-        let per_server = spot_price_per_server(self, id).await?;
         let mut tx = self.store().begin().await?;
         tx.lock_request(id).await?;
         let mut report = LaunchReport::default();
@@ -514,7 +526,8 @@ impl Desk {
     }
 
     /// Step 3: servers given back. Returns how many were.
-    async fn retire_slots(&self, fleet: &FleetRecord, spec: &FleetSpec) -> Result<usize, DeskError> {
+    async fn retire_slots(&self, tending: &Tending) -> Result<usize, DeskError> {
+        let (fleet, spec) = (&tending.fleet, &tending.spec);
         let id = fleet.request_id;
         let retiring: Vec<SlotRecord> = self
             .store()
@@ -551,7 +564,7 @@ impl Desk {
                 .collect();
             let mut blocked = vec![false; spec.placements().len()];
             // Nothing launched: the slot is retired with nothing to give back.
-            self.record_launches(fleet, spec, &unresolved, answers, &mut blocked, false)
+            self.record_launches(tending, &unresolved, answers, &mut blocked, false)
                 .await?;
         }
         let ids: Vec<String> = retiring.iter().filter_map(|s| s.instance_id.clone()).collect();
@@ -718,18 +731,11 @@ pub(super) fn running_servers(slots: &[SlotRecord], instances: &[InstanceRecord]
 
 /// What one of the fleet's servers burns per hour, as quoted when the fleet was approved (the
 /// market price then; the bid is the most it can be).
-async fn spot_price_per_server(desk: &Desk, id: RequestId) -> Result<Yuan, DeskError> {
-    let record = desk
-        .store()
-        .session()
-        .await?
-        .request(id)
-        .await?
-        .ok_or(DeskError::NotFound(id))?;
+fn price_per_server(record: &crate::store::RequestRecord) -> Yuan {
     let count = match &record.operation {
         Operation::Fleet(fleet) => fleet.count.max(1),
         _ => 1,
     };
     let burn = record.quote.hourly_burn().amount() / rust_decimal::Decimal::from(count);
-    Ok(Yuan::new(burn.round_dp(6)))
+    Yuan::new(burn.round_dp(6))
 }
