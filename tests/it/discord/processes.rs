@@ -115,9 +115,14 @@ async fn the_discord_token_never_reaches_the_log_even_at_trace_level() {
     }
 }
 
-/// Files request #1 as alice, has bob approve it, and waits for Tencent's answer to be posted.
+/// Files request #1 (a spot purchase) as alice and has bob approve it.
 async fn buy_request_one(d: &Deployment) {
     d.fake.slash_command(ALICE, d.channel, "cvm buy spot", &spot_options());
+    approve_request_one(d).await;
+}
+
+/// Waits for request #1's card to offer Approve, and has bob click it.
+async fn approve_request_one(d: &Deployment) {
     let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
     let card = loop {
         let bot = d.fake.bot_user_id();
@@ -328,23 +333,7 @@ crash_tests! {
 async fn a_bot_killed_right_after_sending_a_release_finishes_it_on_restart_without_a_second_terminate() {
     let d = Deployment::start().await;
     let mut bot = d.spawn(&[]).await;
-    d.fake.slash_command(ALICE, d.channel, "cvm buy spot", &spot_options());
-    let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
-    let card = loop {
-        if let Some(card) = cards(&d, RequestId::new(1))
-            .into_iter()
-            .find(|c| button_ids(c).iter().any(|b| b.starts_with("cvm:approve:1:")))
-        {
-            break card;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no card");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let approve = button_ids(&card)
-        .into_iter()
-        .find(|b| b.starts_with("cvm:approve:1:"))
-        .expect("approve");
-    d.fake.click_button(BOB, card.id, &approve);
+    buy_request_one(&d).await;
     let deadline = tokio::time::Instant::now() + PROCESS_WAIT;
     while posts_with(&d, d.channel, "was submitted to Tencent Cloud").is_empty() {
         assert!(tokio::time::Instant::now() < deadline, "not bought");
@@ -440,18 +429,7 @@ async fn a_bot_killed_in_the_middle_of_a_fleets_refill_never_runs_more_servers_t
         ("image", serde_json::json!(IMAGE)),
     ];
     d.fake.slash_command(ALICE, d.channel, "cvm fleet create", &options);
-    until("the fleet's card", &|| {
-        cards(&d, RequestId::new(1))
-            .iter()
-            .any(|c| button_ids(c).iter().any(|b| b.starts_with("cvm:approve:1:")))
-    })
-    .await;
-    let card = cards(&d, RequestId::new(1)).remove(0);
-    let approve = button_ids(&card)
-        .into_iter()
-        .find(|b| b.starts_with("cvm:approve:1:"))
-        .expect("approve");
-    d.fake.click_button(BOB, card.id, &approve);
+    approve_request_one(&d).await;
     until("four servers", &|| alive() == 4).await;
     bot.signal("TERM");
     bot.wait_exit(PROCESS_WAIT).await.expect("a clean stop");
