@@ -388,12 +388,29 @@ async fn a_bot_killed_right_after_sending_a_release_finishes_it_on_restart_witho
     assert_eq!(notices(), 1, "told once");
 }
 
-/// A fleet's launch is where a crash could buy a slot twice: a bot killed the moment a refill's
-/// RunInstances was answered, before it stored the answer, leaves after a restart the fleet at its
-/// count, with nothing bought twice (the restarted bot sends the slot's launch again with the
-/// same ClientToken, and Tencent answers with the same server).
+/// A fleet's launch is where a crash could buy a slot twice. A bot killed the moment a refill's
+/// slot is marked `launching` (nothing sent yet), or the moment its RunInstances was answered
+/// (before it stored the answer), leaves after a restart the fleet at its count with nothing
+/// bought twice: the restarted bot sends the slot's launch with the same ClientToken, and Tencent
+/// answers a repeat with the same server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_killed_in_the_middle_of_a_fleets_refill_never_runs_more_servers_than_the_fleet_keeps() {
+    a_fleet_survives_a_crash_at("fleet:sent", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_before_a_fleets_refill_is_sent_sends_it_once_after_a_restart() {
+    a_fleet_survives_a_crash_at("fleet:launching", 0).await;
+}
+
+#[test]
+fn every_fleet_crash_point_has_a_test() {
+    assert_eq!(cvmbot::crashpoint::FLEET_POINTS, ["fleet:launching", "fleet:sent"]);
+}
+
+/// A fleet of four, two reclaimed, and a bot that dies at `point` while refilling them, having
+/// bought `bought_before` of the refills; then a bot that finishes the refill.
+async fn a_fleet_survives_a_crash_at(point: &str, bought_before: usize) {
     use crate::support::sim::{IMAGE, TYPE, ZONE};
     let d = Deployment::start().await;
     d.sim
@@ -438,14 +455,15 @@ async fn a_bot_killed_in_the_middle_of_a_fleets_refill_never_runs_more_servers_t
     d.sim
         .reclaim_spot(Some(ZONE), Some(TYPE), cvmbot::sim::Reclaim::Count(2))
         .expect("reclaimed");
-    let mut doomed = d.spawn(&[quick, ("CVMBOT_CRASH_AT", "fleet:sent")]).await;
-    until("the crash", &|| doomed.log().contains("crash point fleet:sent reached")).await;
+    let mut doomed = d.spawn(&[quick, ("CVMBOT_CRASH_AT", point)]).await;
+    let reached = format!("crash point {point} reached");
+    until("the crash", &|| doomed.log().contains(&reached)).await;
     let exit = doomed.wait_exit(PROCESS_WAIT).await.expect("it crashed");
     assert!(!exit.success());
     assert_eq!(
         d.sim.instances().len(),
-        5,
-        "four launches and the refill answered before the crash"
+        4 + bought_before,
+        "four launches and what the refill bought before the crash"
     );
 
     let _bot = d.spawn(&[quick]).await;
