@@ -12,12 +12,13 @@ use crate::desk::Desk;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::tencent::{Credentials, Endpoint, TencentClient};
-use crate::workers::Workers;
+use crate::workers::{Leadership, Workers};
 use anyhow::Context;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
+use tracing::info;
 
 /// The assembled engine.
 #[derive(Clone)]
@@ -67,7 +68,18 @@ impl App {
     /// Starts the workers, and the delivery of the outbox through `notifier` with times written
     /// in `style` (it runs on the lease holder like the workers), and the database health alert.
     pub async fn start(&self, notifier: Arc<dyn Notifier>, style: TimeStyle) -> Workers {
-        let mut workers = Workers::spawn(self.desk.clone(), &self.config.workers).await;
+        let workers = Workers::spawn(self.desk.clone(), &self.config.workers).await;
+        self.deliver(workers, notifier, style)
+    }
+
+    /// Like [`App::start`], under a leadership the caller renews (the Discord service's).
+    fn start_led(&self, notifier: Arc<dyn Notifier>, style: TimeStyle, leadership: Leadership) -> Workers {
+        let workers = Workers::spawn_led(self.desk.clone(), &self.config.workers, leadership);
+        self.deliver(workers, notifier, style)
+    }
+
+    /// Adds the outbox's delivery and the database health alert to `workers`.
+    fn deliver(&self, mut workers: Workers, notifier: Arc<dyn Notifier>, style: TimeStyle) -> Workers {
         let chat = &self.config.chat;
         let dispatcher = Dispatcher::new(self.desk.clone(), notifier.clone(), chat.alert_channel, style)
             .with_threads(chat.thread_per_request);
@@ -97,38 +109,122 @@ impl App {
         workers
     }
 
-    /// The Discord bot answering for this app with `token`, and the workers posting through it.
+    /// The Discord bot answering for this app with `token` and the workers posting through it,
+    /// both only while this process holds the workers lease; it connects when run.
     pub async fn discord(&self, token: &Secret) -> anyhow::Result<DiscordService> {
-        let bot = Bot::connect(self.desk.clone(), token, &self.config.discord).await?;
-        let workers = self.start(bot.notifier(), TimeStyle::Discord).await;
-        Ok(DiscordService { bot, workers })
+        Ok(DiscordService {
+            app: self.clone(),
+            token: token.clone(),
+            leadership: Leadership::new(self.desk.clone(), self.config.workers.lease),
+            ready: Arc::new(watch::channel(false).0),
+        })
     }
 }
 
-/// The bot and the workers behind it.
+/// The bot and the workers behind it, on the holder of the workers lease. A replica that does not
+/// hold the lease stands by: no gateway connection, no workers, no writes (the store's fence is
+/// closed). When the lease comes to it (the leader stopped, or died and its lease ran out) it
+/// connects, and on READY it catches up with what happened while nobody was connected: votes
+/// cast by reaction, cards, notices. A leader that loses the lease (paused past its end, or cut
+/// off from the database) closes its gateway and stands by again.
 pub struct DiscordService {
-    bot: Bot,
-    workers: Workers,
+    app: App,
+    token: Secret,
+    leadership: Leadership,
+    ready: Arc<watch::Sender<bool>>,
 }
 
 impl DiscordService {
-    /// True once the bot has handled READY; for health checks and tests.
+    /// True while this process's bot has handled READY (false while it stands by); for health
+    /// checks and tests.
     pub fn readiness(&self) -> watch::Receiver<bool> {
-        self.bot.readiness()
+        self.ready.subscribe()
     }
 
     /// Whether this process holds the workers lease.
     pub fn is_leader(&self) -> bool {
-        self.workers.is_leader()
+        self.leadership.is_leader()
     }
 
-    /// Runs until the gateway connection ends or `stop` resolves; then the gateway is closed, the
-    /// workers finish the pass they are in and the lease is handed over.
+    /// This process's claim on the workers lease.
+    pub fn leadership(&self) -> &Leadership {
+        &self.leadership
+    }
+
+    /// Runs until `stop` resolves or the gateway connection fails: standing by while another
+    /// process holds the lease, leading while this one does. When stopped, the gateway is closed,
+    /// the workers finish the pass they are in and the lease is handed over at once.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
-        let result = self.bot.run_until(stop).await;
-        self.workers.shutdown().await;
+        let mut stop = std::pin::pin!(stop);
+        let (end_renewals, renewals_ended) = watch::channel(false);
+        let renewals = self.leadership.spawn(renewals_ended);
+        let mut role = self.leadership.role();
+        let result = loop {
+            if role.borrow().is_none() {
+                info!(
+                    holder = self.leadership.holder(),
+                    "standing by: another process runs the bot and the workers"
+                );
+            }
+            tokio::select! {
+                _ = &mut stop => break Ok(()),
+                leading = role.wait_for(Option::is_some) => if leading.is_err() { break Ok(()) },
+            }
+            match self.lead(&mut stop, &mut role).await {
+                Ok(Led::Stopped) => break Ok(()),
+                Ok(Led::LostTheLease) => continue,
+                Err(error) => break Err(error),
+            }
+        };
+        let _ = end_renewals.send(true);
+        let _ = renewals.await;
+        self.leadership.release().await;
         result
     }
+
+    /// Connects the bot and runs the workers until stopped or the lease is lost.
+    async fn lead(
+        &self,
+        stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+        role: &mut watch::Receiver<Option<i64>>,
+    ) -> anyhow::Result<Led> {
+        let bot = Bot::connect(self.app.desk.clone(), &self.token, &self.app.config.discord).await?;
+        let mut ready = bot.readiness();
+        let told = self.ready.clone();
+        let forwarding = tokio::spawn(async move {
+            while ready.changed().await.is_ok() {
+                let now = *ready.borrow();
+                told.send_replace(now);
+            }
+        });
+        let workers = self
+            .app
+            .start_led(bot.notifier(), TimeStyle::Discord, self.leadership.clone());
+        let lost = AtomicBool::new(false);
+        let ended = bot
+            .run_until(async {
+                tokio::select! {
+                    _ = stop.as_mut() => {}
+                    _ = role.wait_for(Option::is_none) => lost.store(true, Ordering::SeqCst),
+                }
+            })
+            .await;
+        forwarding.abort();
+        self.ready.send_replace(false);
+        workers.shutdown().await;
+        ended?;
+        Ok(if lost.load(Ordering::SeqCst) {
+            Led::LostTheLease
+        } else {
+            Led::Stopped
+        })
+    }
+}
+
+/// How a spell of leading ended.
+enum Led {
+    Stopped,
+    LostTheLease,
 }
 
 /// Points `config` at a simulator at `url`, with its default account: `run --simulate` and the

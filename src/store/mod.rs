@@ -12,6 +12,7 @@ mod balance;
 mod fleets;
 mod instances;
 mod lease;
+pub use lease::{FenceState, LeaseRow, WORKERS_LEASE};
 mod lifetimes;
 mod notifications;
 mod records;
@@ -53,6 +54,10 @@ pub enum StoreError {
     /// The database could not be opened: where, and why in plain words.
     #[error("{0}")]
     Open(String),
+    /// This process does not hold the workers lease (it stands by, lost it, or was paused past
+    /// its end), so it may not write.
+    #[error("this process does not hold the workers lease, so it writes nothing")]
+    Fenced,
 }
 
 impl StoreError {
@@ -135,6 +140,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pub(crate) pool: Pool,
     health: Arc<WriteHealth>,
+    fence: Arc<lease::Fence>,
 }
 
 /// A pool of one backend.
@@ -213,6 +219,7 @@ impl Store {
         Store {
             pool,
             health: Arc::default(),
+            fence: Arc::default(),
         }
     }
 
@@ -361,9 +368,34 @@ impl Store {
     }
 
     /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two
-    /// transactions never both read and then fail to upgrade.
+    /// transactions never both read and then fail to upgrade. Behind a held fence it first checks
+    /// that this process still holds the workers lease; behind a closed one it is refused
+    /// ([`StoreError::Fenced`]).
     pub async fn begin(&self) -> StoreResult<Session> {
+        let fence = self.fence.get();
+        if fence == FenceState::Closed {
+            return Err(StoreError::Fenced);
+        }
+        let mut tx = Session::begin(self).await?;
+        if let FenceState::Held { holder, epoch } = &fence {
+            tx.check_fence(holder, *epoch).await?;
+        }
+        Ok(tx)
+    }
+
+    /// A write transaction that no fence stops: for the lease itself.
+    pub async fn begin_unfenced(&self) -> StoreResult<Session> {
         Session::begin(self).await
+    }
+
+    /// Which writes this store lets through (see [`FenceState`]).
+    pub fn set_fence(&self, state: FenceState) {
+        self.fence.set(state);
+    }
+
+    /// The fence as it stands.
+    pub fn fence(&self) -> FenceState {
+        self.fence.get()
     }
 
     /// Closes the pool.

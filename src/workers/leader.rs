@@ -2,102 +2,154 @@
 //! runs out (it died) or is released (it stopped).
 //!
 //! A process that was killed cannot release its lease, so a standby waits for it to expire (the
-//! lease lasts `ttl`, renewed every third of it, and a standby asks every second). A process
+//! lease lasts `ttl`, renewed every third of it, and a standby asks twice a second). A process
 //! restarted on the same machine need not wait: the holder names its machine and process, and a
 //! holder whose process no longer exists on this machine is taken over at once.
 
 use crate::desk::{Chain, Desk};
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::store::{FenceState, WORKERS_LEASE};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use time::OffsetDateTime;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-const LEASE: &str = "workers";
-
-/// How often a standby asks for the lease.
-const STANDBY_POLL: Duration = Duration::from_secs(1);
+/// How often a standby asks for the lease (a lease given up is taken within this long).
+const STANDBY_POLL: Duration = Duration::from_millis(500);
 
 /// This process's claim on the workers lease.
+///
+/// Once it has taken the lease, the store's fence lets this process's writes through only while
+/// the lease row still names it with the epoch it took (each write asks the database); before
+/// that, and once another process holds the lease, the fence is closed and nothing is written.
+/// Whether it leads (runs the workers, talks to Discord) is told by [`Leadership::is_leader`],
+/// which also steps down at once when the lease's time ran out without a renewal (a process
+/// paused past its lease wakes up a standby), and watched through [`Leadership::role`].
 #[derive(Clone)]
 pub struct Leadership {
     desk: Desk,
     holder: Arc<String>,
     ttl: Duration,
-    leader: Arc<AtomicBool>,
-    /// Until when the lease is ours by the last successful renewal.
-    held_until: Arc<Mutex<Option<OffsetDateTime>>>,
+    /// The epoch of the lease this process holds, or `None` while it stands by.
+    role: Arc<watch::Sender<Option<i64>>>,
+    /// Until when (by this machine's monotonic clock, which a test's manual clock does not move)
+    /// the lease is surely ours by the last successful renewal: its end less a third of it, since
+    /// another replica's clock may run ahead.
+    sure_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Leadership {
-    /// A claimant with a fresh holder id, for a lease of `ttl`.
+    /// A claimant with a fresh holder id, for a lease of `ttl`. Until it takes the lease, the
+    /// store's fence is closed.
     pub fn new(desk: Desk, ttl: Duration) -> Leadership {
+        desk.fence_writes(FenceState::Closed);
         Leadership {
             desk,
             holder: Arc::new(Holder::this_process().to_string()),
             ttl,
-            leader: Arc::new(AtomicBool::new(false)),
-            held_until: Arc::default(),
+            role: Arc::new(watch::channel(None).0),
+            sure_until: Arc::default(),
         }
     }
 
-    /// Whether this process holds the lease now.
+    /// This process's holder id, as the lease row names it.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The lease's epoch while this process leads.
+    pub fn epoch(&self) -> Option<i64> {
+        if self.is_leader() { *self.role.borrow() } else { None }
+    }
+
+    /// Whether this process holds the lease now. A lease whose time ran out without a renewal
+    /// (the process was paused, or the database did not answer) is given up here and now.
     pub fn is_leader(&self) -> bool {
-        self.leader.load(Ordering::SeqCst)
+        if self.role.borrow().is_none() {
+            return false;
+        }
+        let sure = self
+            .sure_until
+            .lock()
+            .expect("lease lock")
+            .is_some_and(|at| Instant::now() < at);
+        if !sure {
+            // The fence stays as it is: the database still names this process unless another
+            // took the lease, and each write asks it.
+            self.step_down("the lease ran out before it was renewed", false);
+        }
+        sure
+    }
+
+    /// The lease's epoch while this process leads, `None` while it stands by; changes as it
+    /// gains and loses the lease.
+    pub fn role(&self) -> watch::Receiver<Option<i64>> {
+        self.role.subscribe()
     }
 
     /// Takes or renews the lease once. When the database cannot be reached, a leader stays one
-    /// until its lease would expire (nobody else can take it before then), so a short outage does
-    /// not stop the workers.
+    /// while its lease is surely still its own (nobody else can take it before then), so a short
+    /// outage does not stop the workers.
     pub async fn try_acquire(&self) -> bool {
+        let started = Instant::now();
         let now = self.desk.clock().now();
         let until = now + self.ttl;
         let attempt = async {
-            let mut held = self.desk.acquire_lease(LEASE, &self.holder, now, until).await?;
-            if !held
-                && let Some(current) = self.desk.lease_holder(LEASE).await?
-                && Holder::parse(&current).is_some_and(|h| h.is_dead_here())
+            let mut epoch = self.desk.acquire_lease(WORKERS_LEASE, &self.holder, now, until).await?;
+            if epoch.is_none()
+                && let Some(current) = self.desk.lease(WORKERS_LEASE).await?
+                && Holder::parse(&current.holder).is_some_and(|h| h.is_dead_here())
             {
-                held = self.desk.take_over_lease(LEASE, &current, &self.holder, until).await?;
-                if held {
-                    info!(previous = %current, "the lease's holder no longer runs on this machine; taking over at once");
+                epoch = self
+                    .desk
+                    .take_over_lease(WORKERS_LEASE, &current.holder, &self.holder, until)
+                    .await?;
+                if epoch.is_some() {
+                    info!(previous = %current.holder, "the lease's holder no longer runs on this machine; taking over at once");
                 }
             }
-            Ok::<bool, crate::desk::DeskError>(held)
+            Ok::<Option<i64>, crate::desk::DeskError>(epoch)
         };
         // A renewal that hangs must not keep this process leading past its lease.
         let result = match tokio::time::timeout(self.ttl / 3, attempt).await {
             Ok(result) => result.map_err(|e| Chain(&e).to_string()),
             Err(_) => Err(format!("no answer within {:?}", self.ttl / 3)),
         };
-        let held = match result {
-            Ok(held) => {
-                *self.held_until.lock().expect("lease lock") = held.then_some(until);
-                held
+        match result {
+            Ok(Some(epoch)) => {
+                *self.sure_until.lock().expect("lease lock") = Some(started + self.ttl * 2 / 3);
+                self.desk.fence_writes(FenceState::Held {
+                    holder: self.holder.to_string(),
+                    epoch,
+                });
+                let was = self.role.send_replace(Some(epoch));
+                if was != Some(epoch) {
+                    info!(holder = %self.holder, epoch, "this process now runs the workers");
+                }
+                true
+            }
+            Ok(None) => {
+                self.step_down("another process holds the lease", true);
+                false
             }
             Err(error) => {
-                // Lead on only while the lease is surely still ours: a third of it before it ends,
-                // by the clock now (the renewal may have taken a while).
-                let now = self.desk.clock().now();
-                let margin = self.ttl / 3;
-                let still = self
-                    .held_until
-                    .lock()
-                    .expect("lease lock")
-                    .is_some_and(|at| now + margin < at);
+                let still = self.is_leader();
                 warn!(%error, still_leading = still, "could not renew the workers lease");
                 still
             }
-        };
-        let was = self.leader.swap(held, Ordering::SeqCst);
-        if held && !was {
-            info!(holder = %self.holder, "this process now runs the workers");
-        } else if !held && was {
-            warn!(holder = %self.holder, "lost the workers lease; standing by");
         }
-        held
+    }
+
+    /// Stops leading, as told by `why`; with `close_fence` (another process holds the lease) the
+    /// fence closes first, so nothing more is written.
+    fn step_down(&self, why: &str, close_fence: bool) {
+        if close_fence {
+            self.desk.fence_writes(FenceState::Closed);
+        }
+        *self.sure_until.lock().expect("lease lock") = None;
+        if self.role.send_replace(None).is_some() {
+            warn!(holder = %self.holder, why, "lost the workers lease; standing by");
+        }
     }
 
     /// Renews the lease (or asks for it) until stopped.
@@ -118,12 +170,14 @@ impl Leadership {
         })
     }
 
-    /// Gives the lease up.
+    /// Gives the lease up, so a standby takes over at once.
     pub async fn release(&self) {
-        self.leader.store(false, Ordering::SeqCst);
-        *self.held_until.lock().expect("lease lock") = None;
-        if let Err(error) = self.desk.release_lease(LEASE, &self.holder).await {
-            warn!(error = %Chain(&error), "could not hand the workers lease over; it expires by itself");
+        self.desk.fence_writes(FenceState::Closed);
+        *self.sure_until.lock().expect("lease lock") = None;
+        self.role.send_replace(None);
+        match self.desk.release_lease(WORKERS_LEASE, &self.holder).await {
+            Ok(()) => info!(holder = %self.holder, "handed the workers lease over"),
+            Err(error) => warn!(error = %Chain(&error), "could not hand the workers lease over; it expires by itself"),
         }
     }
 }

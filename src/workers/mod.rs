@@ -53,20 +53,37 @@ pub struct Workers {
     stopped: watch::Receiver<bool>,
     handles: Vec<JoinHandle<()>>,
     leadership: Leadership,
+    /// Whether these workers renew the lease themselves (and give it up when they stop), or a
+    /// service around them does.
+    own_lease: bool,
 }
 
 impl Workers {
     /// Takes the workers lease if it is free and starts every worker (each acts only while this
     /// process holds the lease).
     pub async fn spawn(desk: Desk, settings: &WorkerSettings) -> Workers {
-        let (stop, stopped) = watch::channel(false);
         let leadership = Leadership::new(desk.clone(), settings.lease);
         leadership.try_acquire().await;
+        let mut workers = Workers::under(desk, settings, leadership.clone(), true);
+        let renewals = leadership.spawn(workers.stopped.clone());
+        workers.handles.push(renewals);
+        workers
+    }
+
+    /// Starts every worker under `leadership`, which the caller keeps renewing (each worker acts
+    /// only while it leads); stopping the workers leaves the lease to the caller.
+    pub fn spawn_led(desk: Desk, settings: &WorkerSettings, leadership: Leadership) -> Workers {
+        Workers::under(desk, settings, leadership, false)
+    }
+
+    fn under(desk: Desk, settings: &WorkerSettings, leadership: Leadership, own_lease: bool) -> Workers {
+        let (stop, stopped) = watch::channel(false);
         let mut workers = Workers {
-            handles: vec![leadership.spawn(stopped.clone())],
+            handles: Vec::new(),
             stop,
             stopped,
             leadership,
+            own_lease,
         };
         let submitter = desk.clone();
         let recovered = Arc::new(AtomicBool::new(false));
@@ -180,13 +197,21 @@ impl Workers {
         self.leadership.is_leader()
     }
 
-    /// Stops every worker (each finishes the pass it is in) and gives up the lease.
+    /// Stops every worker (each finishes the pass it is in) and gives up the lease if these
+    /// workers renewed it themselves.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for handle in self.handles {
             let _ = handle.await;
         }
-        self.leadership.release().await;
+        if self.own_lease {
+            self.leadership.release().await;
+        }
+    }
+
+    /// The leadership the workers run under.
+    pub fn leadership(&self) -> &Leadership {
+        &self.leadership
     }
 }
 

@@ -11,11 +11,12 @@ use cvmbot::domain::RequestId;
 use sqlx::Row;
 use std::time::Duration;
 
+/// Who holds the workers lease now (a lease given up names nobody).
 async fn lease_holder(deployment: &Deployment) -> Option<String> {
     let pool = sqlx::SqlitePool::connect(&deployment.database_url())
         .await
         .expect("the database");
-    let row = sqlx::query("SELECT holder FROM leases WHERE name = 'workers'")
+    let row = sqlx::query("SELECT holder FROM leases WHERE name = 'workers' AND expires_at > 0")
         .fetch_optional(&pool)
         .await
         .expect("the lease");
