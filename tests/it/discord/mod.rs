@@ -11,6 +11,7 @@ mod input;
 mod lifecycle;
 mod permissions;
 mod processes;
+mod replicas;
 mod restart;
 mod servers;
 mod story;

@@ -24,12 +24,17 @@ pub struct Deployment {
     pub alerts: u64,
     approver_role: u64,
     dir: tempfile::TempDir,
+    /// A PostgreSQL schema instead of the SQLite file, for replicas.
+    postgres: Option<super::app::TestDb>,
 }
 
 /// One `cvmbot run` process; killed when dropped.
 pub struct BotProcess {
     child: Child,
     log: PathBuf,
+    /// Started in a PID namespace of its own (as on another machine): `child` is `unshare`, and
+    /// cvmbot is its only child.
+    namespaced: bool,
 }
 
 impl Deployment {
@@ -52,7 +57,18 @@ impl Deployment {
             alerts,
             approver_role,
             dir: tempfile::tempdir().expect("a directory"),
+            postgres: None,
         }
+    }
+
+    /// Like [`Self::start`] with a fresh PostgreSQL schema as the database, which replicas
+    /// share; `None` when PostgreSQL is not configured here (never under CI).
+    pub async fn start_on_postgres() -> Option<Deployment> {
+        let postgres = super::app::test_db(super::app::Backend::Postgres).await?;
+        Some(Deployment {
+            postgres: Some(postgres),
+            ..Deployment::start().await
+        })
     }
 
     /// Deletes the database, as a rebuilt installation would start (no bot may be running).
@@ -69,7 +85,18 @@ impl Deployment {
 
     /// The database URL every process uses.
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("cvmbot.db").display())
+        match &self.postgres {
+            Some(postgres) => postgres.url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("cvmbot.db").display()),
+        }
+    }
+
+    /// Starts `cvmbot run` as a replica on another machine would run, in a PID namespace of
+    /// its own (so no replica can tell whether another's process is alive, and a killed leader's
+    /// lease must run out), without waiting for it. Where namespaces cannot be made, it runs as
+    /// a plain process.
+    pub fn spawn_replica(&self, env: &[(&str, &str)]) -> BotProcess {
+        self.spawn_process(&[], env, namespaces_work())
     }
 
     /// Starts `cvmbot run` with the deployment's settings and `env` on top, and waits until it
@@ -95,11 +122,23 @@ impl Deployment {
     }
 
     fn spawn_unready_with_args(&self, args: &[&str], env: &[(&str, &str)]) -> BotProcess {
+        self.spawn_process(args, env, false)
+    }
+
+    fn spawn_process(&self, args: &[&str], env: &[(&str, &str)], namespaced: bool) -> BotProcess {
         let runs = std::fs::read_dir(self.dir.path()).map_or(0, Iterator::count);
         let log = self.dir.path().join(format!("bot-{runs}.log"));
         let config = self.dir.path().join("cvmbot.toml");
         std::fs::write(&config, format!("{FAST}{}", super::discord_app::FAST_WORKERS)).expect("the configuration file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cvmbot"));
+        let mut command = if namespaced {
+            let mut unshare = Command::new("unshare");
+            unshare
+                .args(["--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL"])
+                .arg(env!("CARGO_BIN_EXE_cvmbot"));
+            unshare
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_cvmbot"))
+        };
         command
             .args(["run", "--config"])
             .arg(&config)
@@ -126,6 +165,7 @@ impl Deployment {
         BotProcess {
             child: command.spawn().expect("cvmbot runs"),
             log,
+            namespaced,
         }
     }
 }
@@ -140,9 +180,21 @@ rate_limits = { RunInstances = 0, InquiryPriceRunInstances = 0, DescribeInstance
 "#;
 
 impl BotProcess {
-    /// The process id.
+    /// The process id (of cvmbot itself, also when it runs in a namespace of its own).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        if !self.namespaced {
+            return self.child.id();
+        }
+        let deadline = std::time::Instant::now() + PROCESS_WAIT;
+        loop {
+            let children =
+                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.child.id())).unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next().and_then(|p| p.parse().ok()) {
+                return pid;
+            }
+            assert!(std::time::Instant::now() < deadline, "unshare started no cvmbot");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Its log (stderr) so far.
@@ -171,6 +223,9 @@ impl BotProcess {
 
     /// `kill -9`.
     pub async fn kill9(&mut self) {
+        if self.namespaced {
+            self.signal("KILL");
+        }
         let _ = self.child.kill();
         let _ = self.wait_exit(PROCESS_WAIT).await;
     }
@@ -191,4 +246,21 @@ impl Drop for BotProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether this machine lets a test start a process in a PID namespace of its own.
+fn namespaces_work() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        let works = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !works {
+            eprintln!("NOTE: no PID namespaces here: replicas run as plain processes on one machine");
+        }
+        works
+    })
 }
