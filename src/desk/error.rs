@@ -90,6 +90,12 @@ impl fmt::Display for Chain<'_> {
 
 impl From<StoreError> for DeskError {
     fn from(error: StoreError) -> Self {
+        if matches!(error, StoreError::Fenced) {
+            return DeskError::Unavailable {
+                explanation: "Another cvmbot process has taken over from this one, so nothing was changed here.".into(),
+                cause: Box::new(error),
+            };
+        }
         if error.is_storage_failure() {
             // The store logs the cause once, when writes start failing.
             return DeskError::Unavailable {

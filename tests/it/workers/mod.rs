@@ -9,6 +9,7 @@ mod balance;
 mod batching;
 mod delivery;
 mod expiry;
+mod fence;
 mod fleets;
 mod lifetime;
 mod restart;
