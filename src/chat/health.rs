@@ -17,8 +17,8 @@ const HEALTH_EVERY: Duration = Duration::from_secs(1);
 const RECOVERED_AFTER: Duration = Duration::from_secs(10);
 
 /// Tells the alert channel when the database stops taking writes, and when it takes them again.
-/// Not a leader's job, and not through the outbox (which is in that database): every process
-/// posts what it sees itself, once per outage.
+/// Not through the outbox (which is in that database): the process posts what it sees itself,
+/// once per outage. It runs beside the workers, so on the replica that is connected to Discord.
 pub async fn watch_database(
     desk: Desk,
     notifier: Arc<dyn Notifier>,
