@@ -16,6 +16,7 @@ mod lifetimes;
 mod notifications;
 mod records;
 mod requests;
+mod schema;
 mod session;
 
 pub use audit::{AuditEntry, AuditFilter};
@@ -27,6 +28,7 @@ pub use lifetimes::LifetimeRecord;
 pub use notifications::{NewNotification, NotificationRecord};
 pub use records::{Failure, NewRequest, RequestRecord, VoteRecord};
 pub use requests::{ListFilter, Requote, Transition};
+pub use schema::{MigrationName, MigrationStatus};
 pub use session::Session;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
