@@ -312,13 +312,23 @@ async fn run_bot(
     }
 }
 
-/// Runs the bot and its workers on `config` until stopped.
+/// Runs the bot and its workers on `config` until stopped. Under systemd it says READY=1 once
+/// the gateway is READY, STOPPING=1 when told to stop, and pings the watchdog meanwhile.
 async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<()> {
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
+    let watchdog = crate::systemd::spawn_watchdog();
+    let stop = async {
+        crate::signal::stop_requested().await;
+        crate::systemd::stopping();
+    };
     let result = match app.discord(token).await {
-        Ok(service) => service.run_until(crate::signal::stop_requested()).await,
+        Ok(service) => {
+            crate::systemd::ready_when(service.readiness(), "answering on Discord");
+            service.run_until(stop).await
+        }
         Err(error) => Err(error),
     };
+    watchdog.inspect(tokio::task::JoinHandle::abort);
     app.store().close().await;
     result
 }
