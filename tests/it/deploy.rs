@@ -1,7 +1,8 @@
 //! What `deploy/` ships, checked as an operator would use it: the environment file and the
 //! credentials read by hand as the systemd unit says, and read alike by systemd; the unit's
 //! credentials, notifications and hardening (`systemd-analyze security`), and the real binary
-//! telling a notify socket it is ready, alive and stopping.
+//! telling a notify socket it is ready, alive and stopping; the container image and the compose
+//! file agreeing with the configuration (variables, port, volume, user, secrets).
 
 use crate::support::process::{Deployment, PROCESS_WAIT};
 use std::collections::BTreeMap;
@@ -281,4 +282,215 @@ async fn under_systemd_the_bot_is_ready_once_discord_is_pings_the_watchdog_and_s
     assert!(stopping.contains("STATUS=stopping"), "{stopping}");
     let status = bot.wait_exit(PROCESS_WAIT).await.expect("it stops");
     assert!(status.success(), "{status:?}\n{}", bot.log());
+}
+
+const DOCKERFILE: &str = include_str!("../../Dockerfile");
+const COMPOSE: &str = include_str!("../../compose.yaml");
+
+/// The Dockerfile's instruction `name` with its continuation lines joined, for each use.
+fn instructions(name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut lines = DOCKERFILE.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix(&format!("{name} ")) else {
+            continue;
+        };
+        let mut text = rest.trim_end_matches('\\').trim().to_owned();
+        let mut continued = line.ends_with('\\');
+        while continued {
+            let next = lines.next().unwrap_or_default();
+            text = format!("{text} {}", next.trim().trim_end_matches('\\').trim());
+            continued = next.ends_with('\\');
+        }
+        found.push(text);
+    }
+    found
+}
+
+/// The runtime image's `ENV` settings.
+fn image_env() -> BTreeMap<String, String> {
+    let last_stage = DOCKERFILE.rfind("\nFROM ").expect("a runtime stage");
+    assert!(instructions("ENV").len() == 1 && DOCKERFILE.rfind("\nENV ").expect("ENV") > last_stage);
+    instructions("ENV")[0]
+        .split_whitespace()
+        .map(|pair| pair.split_once('=').expect("NAME=value"))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// The port of a `host:port` listen address.
+fn port(address: &str) -> &str {
+    address.rsplit(':').next().expect("a port")
+}
+
+/// Loads the configuration from `env`; the metrics listener's variable is checked only once this
+/// build has the setting (it comes with the metrics): until then it must be refused as exactly
+/// that unknown setting, and every other variable must be accepted.
+fn accepted(mut env: BTreeMap<String, String>) -> cvmbot::config::Config {
+    env.insert("CVMBOT_POLICY__APPROVERS".into(), "{ anyone = true }".into());
+    match cvmbot::config::Config::load_from(None, &env) {
+        Ok(config) => config,
+        Err(error) => {
+            let said = error.to_string();
+            assert!(
+                said.contains("`service` (from environment variable CVMBOT_SERVICE__LISTEN): unknown field"),
+                "{said}"
+            );
+            env.remove("CVMBOT_SERVICE__LISTEN");
+            cvmbot::config::Config::load_from(None, &env).expect("the other settings are valid")
+        }
+    }
+}
+
+#[test]
+fn the_image_runs_as_a_non_root_user_on_its_volume_and_probes_the_port_cvmbot_listens_on() {
+    let rust = instructions("ARG")
+        .into_iter()
+        .find_map(|a| a.strip_prefix("RUST_VERSION=").map(str::to_owned));
+    assert_eq!(
+        rust.as_deref(),
+        Some(env!("CARGO_PKG_RUST_VERSION")),
+        "the toolchain Cargo.toml asks for"
+    );
+    let user = instructions("USER");
+    let uid: u32 = user[0]
+        .split(':')
+        .next()
+        .and_then(|u| u.parse().ok())
+        .expect("a numeric user");
+    assert!(uid != 0, "not root: {user:?}");
+
+    let env = image_env();
+    let config = accepted(env.clone());
+    let volume = instructions("VOLUME");
+    assert_eq!(volume, [r#"["/var/lib/cvmbot"]"#]);
+    assert_eq!(
+        instructions("WORKDIR").last().map(String::as_str),
+        Some("/var/lib/cvmbot")
+    );
+    assert_eq!(
+        config.database.target.redacted(),
+        "sqlite:///var/lib/cvmbot/cvmbot.db",
+        "on the volume"
+    );
+    assert!(
+        DOCKERFILE.contains("--chown=65532:65532 /out/var/lib/cvmbot /var/lib/cvmbot"),
+        "the volume is the user's"
+    );
+    assert!(config.log.json);
+
+    let listen = &env["CVMBOT_SERVICE__LISTEN"];
+    assert_eq!(instructions("EXPOSE"), [port(listen)]);
+    let healthcheck = &instructions("HEALTHCHECK")[0];
+    let probe = healthcheck.split("CMD ").nth(1).expect("CMD");
+    let probe: Vec<String> = serde_json::from_str(probe).expect("an exec-form command");
+    assert_eq!(probe[..2], ["/usr/local/bin/cvmbot", "healthcheck"]);
+    assert_eq!(probe[2], format!("http://127.0.0.1:{}/healthz", port(listen)));
+    // The probe the image runs is a command this binary has: here nothing listens, so it fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/healthz", closed.local_addr().expect("address"));
+    drop(closed);
+    let probed = Command::new(env!("CARGO_BIN_EXE_cvmbot"))
+        .args(["healthcheck", &url])
+        .output()
+        .expect("runs");
+    assert_eq!(probed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&probed.stderr).contains("did not answer"));
+    assert_eq!(instructions("ENTRYPOINT"), [r#"["/usr/local/bin/cvmbot"]"#]);
+    assert_eq!(instructions("CMD").last().map(String::as_str), Some(r#"["run"]"#));
+}
+
+/// A compose service's block: its lines up to the next service or top-level key.
+fn service(name: &str) -> Vec<&'static str> {
+    let start = COMPOSE
+        .lines()
+        .position(|l| l == format!("  {name}:"))
+        .unwrap_or_else(|| panic!("no service {name}"));
+    COMPOSE
+        .lines()
+        .skip(start + 1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .collect()
+}
+
+#[test]
+fn compose_runs_two_replicas_on_postgresql_with_every_secret_in_a_file_and_the_image_port() {
+    let shared: Vec<&str> = COMPOSE
+        .lines()
+        .skip_while(|l| *l != "x-cvmbot: &cvmbot")
+        .skip(1)
+        .take_while(|l| l.starts_with("  ") || l.is_empty())
+        .collect();
+    let env: BTreeMap<String, String> = shared
+        .iter()
+        .skip_while(|l| l.trim() != "environment:")
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.trim().split_once(": "))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let secrets: Vec<&str> = shared
+        .iter()
+        .skip_while(|l| l.trim() != "secrets:")
+        .skip(1)
+        .take_while(|l| l.starts_with("    - "))
+        .map(|l| l.trim().trim_start_matches("- "))
+        .collect();
+    for (name, credential, _) in CREDENTIALS {
+        assert!(!env.contains_key(*name), "{name} itself is not in the environment");
+        assert_eq!(env[&format!("{name}_FILE")], format!("/run/secrets/{credential}"));
+        assert!(
+            secrets.contains(credential),
+            "{credential} is handed to the replicas: {secrets:?}"
+        );
+        assert!(COMPOSE.contains(&format!("  {credential}:\n    file: ./secrets/{credential}")));
+    }
+    assert_eq!(env["PGPASSFILE"], "/run/secrets/pgpass");
+    assert!(secrets.contains(&"pgpass"));
+    // The secrets as the containers see them, here.
+    let dir = tempfile::tempdir().expect("dir");
+    let mut mounted = env.clone();
+    for (name, credential, value) in CREDENTIALS {
+        let file = dir.path().join(credential);
+        std::fs::write(&file, value).expect("a secret");
+        mounted.insert(format!("{name}_FILE"), file.display().to_string());
+    }
+    let config = accepted(mounted);
+    assert_eq!(
+        config.database.target.redacted(),
+        "postgres://cvmbot@postgres:5432/cvmbot",
+        "no password in it"
+    );
+    assert!(config.secrets.discord_token.is_some() && config.secrets.tencent.is_some());
+
+    let listen = &env["CVMBOT_SERVICE__LISTEN"];
+    assert_eq!(
+        listen,
+        &image_env()["CVMBOT_SERVICE__LISTEN"],
+        "the port the image's healthcheck probes"
+    );
+    for replica in ["cvmbot-a", "cvmbot-b"] {
+        let lines = service(replica);
+        assert!(lines.contains(&"    <<: *cvmbot"), "{replica} is a cvmbot replica");
+        let published = lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("- \"127.0.0.1:"))
+            .expect("a port");
+        assert!(
+            published.ends_with(&format!(":{}\"", port(listen))),
+            "{replica}: {published}"
+        );
+    }
+    let postgres = service("postgres");
+    assert!(
+        postgres
+            .iter()
+            .any(|l| l.contains("POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password"))
+    );
+    assert!(postgres.iter().any(|l| l.contains("pg_isready")));
+    assert!(
+        shared.contains(&"      condition: service_healthy"),
+        "replicas wait for PostgreSQL"
+    );
 }
