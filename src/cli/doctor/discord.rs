@@ -162,7 +162,12 @@ pub(super) async fn check(config: &Config, request_channels: &[u64], report: &mu
             );
         }
     };
-    let mut guilds = BTreeMap::new();
+    let mut asking = Asking {
+        rest: &rest,
+        bot,
+        config,
+        guilds: BTreeMap::new(),
+    };
     if discord.guild_ids.is_empty() {
         report.warn(
             "discord.guild_ids",
@@ -172,13 +177,13 @@ pub(super) async fn check(config: &Config, request_channels: &[u64], report: &mu
     }
     for guild in &discord.guild_ids {
         let found = check_guild(&rest, *guild, bot, config.chat.thread_per_request, report).await;
-        guilds.insert(*guild, found);
+        asking.guilds.insert(*guild, found);
     }
     match config.chat.alert_channel {
         Some(channel) => {
             let needs = permissions::alert_channel();
             let what = format!("alert channel {}", channel.get());
-            check_channel(&rest, &what, channel.get(), bot, &needs, &mut guilds, config, report).await;
+            check_channel(&mut asking, &what, channel.get(), &needs, report).await;
         }
         None => report.warn(
             "discord.alert_channel_id",
@@ -189,7 +194,7 @@ pub(super) async fn check(config: &Config, request_channels: &[u64], report: &mu
     let needs = permissions::request_channel(config.chat.thread_per_request);
     for channel in request_channels {
         let what = format!("request channel {channel}");
-        check_channel(&rest, &what, *channel, bot, &needs, &mut guilds, config, report).await;
+        check_channel(&mut asking, &what, *channel, &needs, report).await;
     }
 }
 
@@ -248,18 +253,18 @@ async fn in_guild(rest: &Rest, guild: u64, bot: u64) -> Result<InGuild, Refused>
     })
 }
 
-/// The bot's permissions in `channel`, against what cvmbot `needs` there.
-#[allow(clippy::too_many_arguments)]
-async fn check_channel(
-    rest: &Rest,
-    what: &str,
-    channel: u64,
+/// Who asks, and what it learnt of each server so far.
+struct Asking<'a> {
+    rest: &'a Rest,
     bot: u64,
-    needs: &[Need],
-    guilds: &mut BTreeMap<u64, Option<InGuild>>,
-    config: &Config,
-    report: &mut Report,
-) {
+    config: &'a Config,
+    guilds: BTreeMap<u64, Option<InGuild>>,
+}
+
+/// The bot's permissions in `channel`, against what cvmbot `needs` there.
+async fn check_channel(asking: &mut Asking<'_>, what: &str, channel: u64, needs: &[Need], report: &mut Report) {
+    let (rest, bot, config) = (asking.rest, asking.bot, asking.config);
+    let guilds = &mut asking.guilds;
     let found: Channel = match rest.get(&format!("channels/{channel}")).await {
         Ok(found) => found,
         Err(Refused::Status(403, _)) => {
