@@ -15,6 +15,7 @@ pub mod desk;
 pub mod domain;
 pub mod signal;
 pub mod store;
+pub mod systemd;
 pub mod workers;
 
 /// The Tencent Cloud simulator (the `cvmbot-sim` crate), which `cvmbot sim`, `run --simulate`

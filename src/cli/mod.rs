@@ -1,8 +1,10 @@
-//! The command line: `cvmbot run | demo | sim | doctor | migrate | audit export`. Parsing lives
-//! here so `main.rs` stays a one-liner and tests can drive the same entry points.
+//! The command line: `cvmbot run | demo | sim | doctor | healthcheck | migrate | backup | audit
+//! export`. Parsing lives here so `main.rs` stays a one-liner and tests can drive the same entry
+//! points.
 
 mod audit;
 mod doctor;
+mod healthcheck;
 mod logging;
 
 use crate::config::Config;
@@ -85,11 +87,19 @@ pub enum Command {
         #[arg(long)]
         state: Option<PathBuf>,
     },
-    /// Check the configuration, the database, Tencent Cloud and the Discord token, and say how to fix what fails.
+    /// Check the configuration, the database's migrations, Tencent Cloud and each action's CAM
+    /// permission, the bot's servers and channel permissions, and say how to fix what fails.
     Doctor {
         /// Configuration file (layered over the built-in defaults; CVMBOT_… variables override it).
         #[arg(long, env = "CVMBOT_CONFIG")]
         config: Option<PathBuf>,
+    },
+    /// Ask a running cvmbot's health endpoint and exit 0 when it answers 2xx (for a container's
+    /// HEALTHCHECK: the image needs no curl).
+    Healthcheck {
+        /// The URL to ask.
+        #[arg(default_value = healthcheck::DEFAULT_URL)]
+        url: String,
     },
     /// Create the database if needed and apply migrations.
     Migrate {
@@ -204,6 +214,7 @@ async fn run(cli: Cli) -> ExitCode {
             .await
         }
         Command::Doctor { config } => return doctor::run(config.as_deref(), cli.log_format).await,
+        Command::Healthcheck { url } => return healthcheck::run(&url).await,
         Command::Migrate { config } => migrate(config, cli.log_format).await,
         Command::Backup { file, config } => backup(&file, config, cli.log_format).await,
         Command::Audit {
@@ -301,13 +312,23 @@ async fn run_bot(
     }
 }
 
-/// Runs the bot and its workers on `config` until stopped.
+/// Runs the bot and its workers on `config` until stopped. Under systemd it says READY=1 once
+/// the gateway is READY, STOPPING=1 when told to stop, and pings the watchdog meanwhile.
 async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<()> {
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
+    let watchdog = crate::systemd::spawn_watchdog();
+    let stop = async {
+        crate::signal::stop_requested().await;
+        crate::systemd::stopping();
+    };
     let result = match app.discord(token).await {
-        Ok(service) => service.run_until(crate::signal::stop_requested()).await,
+        Ok(service) => {
+            crate::systemd::ready_when(service.readiness(), "answering on Discord");
+            service.run_until(stop).await
+        }
         Err(error) => Err(error),
     };
+    watchdog.inspect(tokio::task::JoinHandle::abort);
     app.store().close().await;
     result
 }

@@ -17,6 +17,7 @@ mod lifetimes;
 mod notifications;
 mod records;
 mod requests;
+mod schema;
 mod session;
 
 pub use audit::{AuditEntry, AuditFilter};
@@ -28,6 +29,7 @@ pub use lifetimes::LifetimeRecord;
 pub use notifications::{NewNotification, NotificationRecord};
 pub use records::{Failure, NewRequest, RequestRecord, VoteRecord};
 pub use requests::{ListFilter, Requote, Transition};
+pub use schema::{MigrationName, MigrationStatus};
 pub use session::Session;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};

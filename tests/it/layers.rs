@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("money", 0),
     ("secret", 0),
     ("random", 0),
+    ("systemd", 0),
     ("domain", 1),
     ("tencent", 1),
     ("sim", 1),

@@ -9,6 +9,7 @@
 //! - `demo`: `cvmbot demo`, the README's first command.
 //! - `deploy`: what `deploy/` ships: the environment file as systemd and a shell read it.
 //! - `discord`: the real bot against the fake Discord, and the binary itself under signals and crashes.
+//! - `doctor`: `cvmbot doctor` against the simulator and the fake Discord: permissions, CAM, migrations.
 //! - `engine`: the purchasing engine: filing, the approval rules, exactly-once submission, trust at the edges.
 //! - `layers`: the import rule of ARCHITECTURE.md, read from the source.
 //! - `sim`: the simulator as the official SDKs see it.
@@ -21,6 +22,7 @@ mod client;
 mod demo;
 mod deploy;
 mod discord;
+mod doctor;
 mod engine;
 mod layers;
 mod sim;

@@ -42,6 +42,15 @@ pub mod permissions {
         | SEND_MESSAGES_IN_THREADS;
 }
 
+/// Whom a channel permission overwrite is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overwrite {
+    /// A role, by id; the guild's id is @everyone.
+    Role(u64),
+    /// One member, by user id.
+    Member(u64),
+}
+
 /// Settings fixed at start-up (some can be changed later through `FakeDiscord`).
 #[derive(Clone, Debug)]
 pub struct FakeConfig {

@@ -44,7 +44,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{FakeConfig, intents, permissions};
+pub use config::{FakeConfig, Overwrite, intents, permissions};
 pub use inject::{DispatchHandle, InteractionHandle};
 pub use state::{DispatchRecord, RecordedRequest};
 pub use views::{InteractionOutcome, MessageView};
@@ -265,11 +265,34 @@ impl FakeDiscord {
                 parent_id: None,
                 owner_id: None,
                 position,
+                overwrites: Vec::new(),
             };
             let _ = st.dispatch("CHANNEL_CREATE", payloads::channel(st, &c));
             st.channels.insert(id, c);
             id
         })
+    }
+
+    /// Sets `channel`'s permission overwrite for `target` (a role's id, the guild's id for
+    /// @everyone, or a member's id) and dispatches CHANNEL_UPDATE; `allow` and `deny` both 0
+    /// removes it. The bot's permissions there follow Discord's rules, on every route.
+    pub fn set_permission_overwrite(&self, channel: u64, target: Overwrite, allow: u64, deny: u64) {
+        self.shared.with(|st| {
+            let (id, kind) = match target {
+                Overwrite::Role(id) => (id, 0),
+                Overwrite::Member(id) => (id, 1),
+            };
+            let c = st
+                .channels
+                .get_mut(&channel)
+                .unwrap_or_else(|| panic!("no channel {channel}"));
+            c.overwrites.retain(|o| o.id != id);
+            if allow != 0 || deny != 0 {
+                c.overwrites.push(state::OverwriteRec { id, kind, allow, deny });
+            }
+            let v = payloads::channel(st, &st.channels[&channel]);
+            let _ = st.dispatch("CHANNEL_UPDATE", v);
+        });
     }
 
     /// Another server the bot is in, with one text channel (`#general`); returns the guild's id
@@ -288,6 +311,7 @@ impl FakeDiscord {
                 parent_id: None,
                 owner_id: None,
                 position: 0,
+                overwrites: Vec::new(),
             };
             st.channels.insert(channel, c);
             let _ = st.dispatch("GUILD_CREATE", payloads::guild_create(st, guild));

@@ -88,7 +88,7 @@ pub fn member_in(st: &State, guild: u64, user_id: u64, with_permissions: bool) -
 pub fn channel(st: &State, c: &ChannelRec) -> Value {
     let mut v = json!({
         "id": id(c.id), "type": c.kind, "guild_id": id(st.guild_of(c.id)), "name": c.name,
-        "position": c.position, "permission_overwrites": [], "nsfw": false, "topic": null,
+        "position": c.position, "permission_overwrites": overwrites(&c.overwrites), "nsfw": false, "topic": null,
         "last_message_id": null, "parent_id": c.parent_id.map(id), "rate_limit_per_user": 0,
         "flags": 0,
     });
@@ -106,6 +106,14 @@ pub fn channel(st: &State, c: &ChannelRec) -> Value {
     v
 }
 
+/// Permission overwrites as Discord writes them: bit sets as strings, `type` 0 role, 1 member.
+fn overwrites(overwrites: &[super::state::OverwriteRec]) -> Value {
+    overwrites
+        .iter()
+        .map(|o| json!({"id": id(o.id), "type": o.kind, "allow": o.allow.to_string(), "deny": o.deny.to_string()}))
+        .collect()
+}
+
 /// The `channel` field of an interaction (a partial channel with the bot's permissions).
 pub fn partial_channel(st: &State, channel_id: u64) -> Value {
     let c = st.channels.get(&channel_id);
@@ -114,7 +122,7 @@ pub fn partial_channel(st: &State, channel_id: u64) -> Value {
         "id": id(channel_id), "type": c.map_or(0, |c| c.kind),
         "name": c.map(|c| c.name.clone()), "guild_id": id(guild),
         "parent_id": c.and_then(|c| c.parent_id).map(id), "nsfw": false, "flags": 0,
-        "permissions": st.member_permissions_in(guild, st.bot_user_id).to_string(),
+        "permissions": st.permissions_in(channel_id, st.bot_user_id).to_string(),
     })
 }
 
@@ -285,14 +293,17 @@ pub fn message_event(st: &State, m: &StoredMessage) -> Value {
     v
 }
 
-/// Fields shared by every INTERACTION_CREATE in the guild.
+/// Fields shared by every INTERACTION_CREATE in the guild. The member's and the app's
+/// permissions are theirs in the channel, overwrites included, as Discord sends them.
 pub fn interaction_base(st: &State, kind: u8, iid: u64, token: &str, user_id: u64, ch: u64) -> Value {
     let guild = st.guild_of(ch);
+    let mut member = member_in(st, guild, user_id, false);
+    member["permissions"] = json!(st.permissions_in(ch, user_id).to_string());
     json!({
         "id": id(iid), "application_id": id(st.application_id), "type": kind, "token": token,
         "version": 1, "guild_id": id(guild), "channel_id": id(ch),
-        "channel": partial_channel(st, ch), "member": member_in(st, guild, user_id, true),
-        "app_permissions": st.member_permissions_in(guild, st.bot_user_id).to_string(),
+        "channel": partial_channel(st, ch), "member": member,
+        "app_permissions": st.permissions_in(ch, st.bot_user_id).to_string(),
         "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
         "authorizing_integration_owners": {"0": id(guild)}, "context": 0,
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,

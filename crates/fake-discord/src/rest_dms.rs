@@ -59,6 +59,7 @@ pub fn create_dm(st: &mut State, ctx: &Ctx) -> Reply {
             parent_id: None,
             owner_id: None,
             position: 0,
+            overwrites: Vec::new(),
         };
         st.channels.insert(channel, rec);
         st.dms.recipients.insert(channel, recipient);

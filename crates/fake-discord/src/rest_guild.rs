@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use serenity::model::prelude::*;
 
+use super::config::permissions::VIEW_CHANNEL;
 use super::payloads::{self, check_as, id};
 use super::rest::{Ctx, Reply};
 use super::state::State;
@@ -74,6 +75,9 @@ pub fn get_channel(st: &mut State, ctx: &Ctx) -> Reply {
         return checked::<PrivateChannel>(st, "DM channel", v);
     }
     match st.channels.get(&ctx.id(0)) {
+        Some(_) if st.permissions_in(ctx.id(0), st.bot_user_id) & VIEW_CHANNEL == 0 => {
+            Reply::error(403, 50001, "Missing Access")
+        }
         Some(c) => {
             let v = payloads::channel(st, c);
             checked::<GuildChannel>(st, "channel", v)

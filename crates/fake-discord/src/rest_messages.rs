@@ -160,7 +160,7 @@ pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
         _ => perm::SEND_MESSAGES,
     };
     if send != 0
-        && let Err(r) = st.require(send | perm::VIEW_CHANNEL)
+        && let Err(r) = st.require_in(channel_id, send | perm::VIEW_CHANNEL)
     {
         return r;
     }

@@ -82,7 +82,7 @@ pub fn add_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
         .iter()
         .any(|r| r.key == key && !r.users.is_empty());
     let needed = if exists { 0 } else { perm::ADD_REACTIONS };
-    if let Err(r) = st.require(needed | perm::READ_MESSAGE_HISTORY) {
+    if let Err(r) = st.require_in(ctx.id(0), needed | perm::READ_MESSAGE_HISTORY) {
         return r;
     }
     let bot = st.bot_user_id;
@@ -114,7 +114,7 @@ pub fn delete_own_reaction(st: &mut State, ctx: &Ctx) -> Reply {
 pub fn delete_user_reaction(st: &mut State, ctx: &Ctx) -> Reply {
     let user = ctx.id(3);
     if user != st.bot_user_id
-        && let Err(r) = st.require(perm::MANAGE_MESSAGES)
+        && let Err(r) = st.require_in(ctx.id(0), perm::MANAGE_MESSAGES)
     {
         return r;
     }
@@ -154,7 +154,7 @@ pub fn create_thread(st: &mut State, ctx: &Ctx) -> Reply {
         Ok(id) => id,
         Err(r) => return r,
     };
-    if let Err(r) = st.require(perm::CREATE_PUBLIC_THREADS) {
+    if let Err(r) = st.require_in(ctx.id(0), perm::CREATE_PUBLIC_THREADS) {
         return r;
     }
     if st.channels.contains_key(&msg_id) {
@@ -180,6 +180,7 @@ pub fn create_thread(st: &mut State, ctx: &Ctx) -> Reply {
         parent_id: Some(ctx.id(0)),
         owner_id: Some(st.bot_user_id),
         position: 0,
+        overwrites: Vec::new(),
     };
     let mut v = payloads::channel(st, &c);
     st.channels.insert(msg_id, c);

@@ -43,6 +43,19 @@ pub struct ChannelRec {
     pub parent_id: Option<u64>,
     pub owner_id: Option<u64>,
     pub position: u16,
+    /// The channel's permission overwrites (a thread has none: it follows its parent's).
+    pub overwrites: Vec<OverwriteRec>,
+}
+
+/// A channel permission overwrite, as Discord stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverwriteRec {
+    /// A role's id (the guild's id for @everyone) or a member's.
+    pub id: u64,
+    /// 0 for a role, 1 for a member.
+    pub kind: u8,
+    pub allow: u64,
+    pub deny: u64,
 }
 
 /// One emoji's reactions on a message. `key` is `name` for unicode or `name:id` for custom.
@@ -294,6 +307,7 @@ impl State {
                 parent_id: None,
                 owner_id: None,
                 position: 0,
+                overwrites: Vec::new(),
             },
         );
         st
@@ -400,14 +414,53 @@ impl State {
         }
     }
 
+    /// Permission bits of a member in a channel, computed as Discord documents it: the base
+    /// permissions (@everyone and the member's roles; ADMINISTRATOR grants all), then the
+    /// channel's overwrites in order: @everyone's, the member's roles' together, the member's
+    /// own. A thread follows its parent's overwrites.
+    pub fn permissions_in(&self, channel: u64, user_id: u64) -> u64 {
+        let guild = self.guild_of(channel);
+        let base = self.member_permissions_in(guild, user_id);
+        if base & payloads::ADMINISTRATOR != 0 {
+            return payloads::ALL_PERMISSIONS;
+        }
+        let holder = self.channels.get(&channel).and_then(|c| c.parent_id).unwrap_or(channel);
+        let Some(overwrites) = self.channels.get(&holder).map(|c| &c.overwrites) else {
+            return base;
+        };
+        let roles: &[u64] = match self.members.get(&user_id) {
+            Some(m) if guild == self.guild_id => &m.roles,
+            _ => &[],
+        };
+        let mut perms = base;
+        if let Some(o) = overwrites.iter().find(|o| o.kind == 0 && o.id == guild) {
+            perms = (perms & !o.deny) | o.allow;
+        }
+        let (allow, deny) = overwrites
+            .iter()
+            .filter(|o| o.kind == 0 && roles.contains(&o.id))
+            .fold((0, 0), |(a, d), o| (a | o.allow, d | o.deny));
+        perms = (perms & !deny) | allow;
+        if let Some(o) = overwrites.iter().find(|o| o.kind == 1 && o.id == user_id) {
+            perms = (perms & !o.deny) | o.allow;
+        }
+        perms
+    }
+
     /// The message JSON Discord would return to the bot (reactions' `me` = bot reacted).
     pub fn message_json(&self, m: &StoredMessage) -> Value {
         payloads::message(self, m)
     }
 
-    /// `Err(403 Missing Permissions)` unless the bot has `perm`, as Discord answers.
-    pub fn require(&self, perm: u64) -> Result<(), super::rest::Reply> {
-        if self.member_permissions(self.bot_user_id) & perm == perm {
+    /// `Err(403)` unless the bot has `perm` in `channel`, as Discord answers: Missing Access
+    /// when it cannot even see the channel (without View Channel nothing else there counts),
+    /// Missing Permissions when it sees it but lacks `perm`.
+    pub fn require_in(&self, channel: u64, perm: u64) -> Result<(), super::rest::Reply> {
+        let has = self.permissions_in(channel, self.bot_user_id);
+        if has & super::config::permissions::VIEW_CHANNEL == 0 {
+            return Err(super::rest::Reply::error(403, 50001, "Missing Access"));
+        }
+        if has & perm == perm {
             return Ok(());
         }
         Err(super::rest::Reply::error(403, 50013, "Missing Permissions"))

@@ -21,6 +21,7 @@
 //! | `POST /_sim/faults` | `{"all": {rates}, "actions": {"RunInstances": {rates}}}` | replaces fault rates |
 //! | `POST /_sim/rate-limits` | `{"enabled", "default", "actions": {"RunInstances": 10}}` | replaces rate limits |
 //! | `POST /_sim/fail-next` | `{"action", "failure": {"code": "InternalError"} \| "drop_before_processing" \| "drop_after_processing" \| {"garble_after_processing": "html" \| {"status": 408} \| {"without": "InstanceIdSet"}}, "times"?: 1}` | fails the next calls |
+//! | `POST /_sim/cam/{secret_id}` | `{"deny": ["RunInstances"], "code"?: "AuthFailure.UnauthorizedOperation"}` | refuses those actions to that key from now on, as a CAM policy that does not grant them (`[]` grants everything again) |
 //! | `POST /_sim/advance` | `{"seconds": 300}` | moves simulated time |
 //! | `GET /_sim/requests`, `DELETE /_sim/requests` | | the request log, or clears it |
 //! | `GET /_sim/instances` | | instances with the times RUNNING and the public IP became visible |
@@ -44,6 +45,7 @@
 pub(crate) mod actions;
 pub(crate) mod auth;
 pub(crate) mod billing_engine;
+pub mod cam;
 pub(crate) mod catalogue;
 pub mod catalogue_config;
 pub mod clock;
@@ -134,6 +136,7 @@ pub(crate) struct Shared {
     world: Mutex<World>,
     pub(crate) log: RequestLog,
     faults: Mutex<Faults>,
+    cam: Mutex<cam::Cam>,
     ids: Mutex<SplitMix64>,
 }
 
@@ -149,6 +152,10 @@ impl Shared {
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn cam(&self) -> MutexGuard<'_, cam::Cam> {
+        self.cam.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn next_request_id(&self) -> String {
@@ -220,6 +227,7 @@ impl Simulator {
             world: Mutex::new(world),
             log: RequestLog::default(),
             faults: Mutex::new(faults),
+            cam: Mutex::default(),
             ids: Mutex::new(SplitMix64::seeded(seed ^ 0x1D5_1D5_1D5)),
         });
         let listener = tokio::net::TcpListener::bind(listen)

@@ -251,6 +251,10 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
         let secret_id = verdict.inspect_err(|e| entry.signature = e.code.clone())?;
         entry.signature = "ok".into();
         let region = check_region(shared, api, entry.region.as_deref())?;
+        let uin = shared.cat.account(&secret_id).map_or(0, |a| a.uin);
+        shared
+            .cam()
+            .check(&secret_id, &action, api, uin, &region, &request_id)?;
         if !shared.faults().admit(&secret_id, &action, wall_unix_ms() / 1000) {
             return Err(fail(
                 "RequestLimitExceeded",
@@ -277,7 +281,6 @@ fn handle(shared: &Shared, incoming: &Incoming<'_>) -> Outcome {
         if !params.is_object() {
             return Err(fail("InvalidParameter", "The body is not a JSON object."));
         }
-        let uin = shared.cat.account(&secret_id).map_or(0, |a| a.uin);
         let ctx = Ctx {
             secret_id,
             uin,

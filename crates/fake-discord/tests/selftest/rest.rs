@@ -6,7 +6,7 @@ use serenity::all::{
 };
 
 use super::bot::{ALICE, BOB, discord_code, fake_with_members};
-use fake_discord::{FakeConfig, FakeDiscord, permissions};
+use fake_discord::{FakeConfig, FakeDiscord, Overwrite, permissions};
 
 fn error_paths(e: &serenity::Error) -> Vec<String> {
     match e {
@@ -269,4 +269,51 @@ async fn what_the_bots_invite_permissions_do_not_cover_is_refused() {
     assert_eq!((discord_code(&new_emoji), discord_code(&removal)), (50013, 50013));
     let users = fake.message(msg.id.get()).expect("message").reaction_users("✅");
     assert_eq!(users, [ALICE, fake.bot_user_id()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_overwrites_decide_what_the_bot_may_do_there_in_discords_order() {
+    let fake = fake_with_members().await;
+    let http = fake.serenity_http();
+    let (guild, bot_role) = (fake.guild_id(), fake.role_id("cvmbot").expect("the bot's role"));
+    let quiet = fake.add_channel("quiet");
+    // @everyone may not post in #quiet, the bot's role may again, the bot itself may not react.
+    fake.set_permission_overwrite(quiet, Overwrite::Role(guild), 0, permissions::SEND_MESSAGES);
+    fake.set_permission_overwrite(quiet, Overwrite::Role(bot_role), permissions::SEND_MESSAGES, 0);
+    fake.set_permission_overwrite(
+        quiet,
+        Overwrite::Member(fake.bot_user_id()),
+        0,
+        permissions::ADD_REACTIONS,
+    );
+    let channel = ChannelId::new(quiet);
+    let shown = channel
+        .to_channel(&http)
+        .await
+        .expect("the channel")
+        .guild()
+        .expect("a guild channel");
+    assert_eq!(
+        shown.permission_overwrites.len(),
+        3,
+        "{:?}",
+        shown.permission_overwrites
+    );
+    let msg = channel
+        .say(&http, "the role's allow wins over @everyone's deny")
+        .await
+        .expect("post");
+    let refused = msg
+        .react(&http, ReactionType::Unicode("✅".into()))
+        .await
+        .expect_err("denied to the bot");
+    assert_eq!(discord_code(&refused), 50013);
+
+    fake.set_permission_overwrite(quiet, Overwrite::Role(bot_role), 0, permissions::VIEW_CHANNEL);
+    let hidden = channel.to_channel(&http).await.expect_err("the bot cannot see it");
+    let posting = channel.say(&http, "hello").await.expect_err("nor post there");
+    assert_eq!((discord_code(&hidden), discord_code(&posting)), (50001, 50001));
+    let general = ChannelId::new(fake.default_channel_id());
+    general.say(&http, "other channels are untouched").await.expect("post");
+    fake.assert_no_problems();
 }

@@ -4,6 +4,7 @@
 mod market;
 
 use super::Shared;
+use super::cam::Denial;
 use super::clock::iso;
 use super::config::{FaultConfig, RateLimitConfig};
 use super::faults::Failure;
@@ -152,6 +153,12 @@ impl Control {
         self.0.faults().fail_next(action, failure, times);
     }
 
+    /// Replaces the actions `secret_id`'s CAM policy does not grant: each is refused from now on
+    /// with `denial.code`, after the signature is checked (an empty `deny` grants everything).
+    pub fn set_cam(&self, secret_id: &str, denial: Denial) {
+        self.0.cam().set(secret_id, denial);
+    }
+
     /// The requests received so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.0.log.all()
@@ -203,6 +210,7 @@ impl Control {
             let faults = self.0.faults();
             (faults.config().clone(), faults.limits().clone())
         };
+        let cam = json!(self.0.cam().all());
         self.0.with_world(|w| {
             let accounts: Vec<Value> = w
                 .accounts
@@ -224,6 +232,7 @@ impl Control {
                 "spot_prices": w.spot_prices,
                 "faults": faults,
                 "rate_limits": limits,
+                "cam": cam,
             })
         })
     }
@@ -242,6 +251,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/faults", post(post_faults))
         .route("/_sim/rate-limits", post(post_rate_limits))
         .route("/_sim/fail-next", post(post_fail_next))
+        .route("/_sim/cam/{secret_id}", post(post_cam))
         .route("/_sim/advance", post(post_advance))
         .route("/_sim/requests", get(get_requests).delete(delete_requests))
         .route(
@@ -303,6 +313,11 @@ fn one() -> u32 {
 async fn post_fail_next(State(s): Shared_, bytes: Bytes) -> Result<Response, ControlError> {
     let request: FailNextBody = body(&bytes)?;
     Control(s).fail_next(&request.action, request.failure, request.times);
+    Ok(done())
+}
+
+async fn post_cam(State(s): Shared_, Path(id): Path<String>, bytes: Bytes) -> Result<Response, ControlError> {
+    Control(s).set_cam(&id, body(&bytes)?);
     Ok(done())
 }
 
