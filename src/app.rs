@@ -117,6 +117,7 @@ impl App {
             token: token.clone(),
             leadership: Leadership::new(self.desk.clone(), self.config.workers.lease),
             ready: Arc::new(watch::channel(false).0),
+            duty: Arc::new(watch::channel(Duty::Starting).0),
         })
     }
 }
@@ -132,6 +133,37 @@ pub struct DiscordService {
     token: Secret,
     leadership: Leadership,
     ready: Arc<watch::Sender<bool>>,
+    duty: Arc<watch::Sender<Duty>>,
+}
+
+/// What a replica is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duty {
+    /// Starting up: it has not yet asked for the lease.
+    Starting,
+    /// Another replica holds the lease; this one waits to take over.
+    StandingBy,
+    /// It holds the lease and is connecting to the gateway (or reconnecting).
+    Connecting,
+    /// It holds the lease, and its bot has handled READY.
+    Answering,
+}
+
+impl Duty {
+    /// True when the replica does what it should: answering, or standing by for another.
+    pub fn is_doing_its_job(self) -> bool {
+        matches!(self, Duty::StandingBy | Duty::Answering)
+    }
+
+    /// In words, for a service manager's status line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Duty::Starting => "starting",
+            Duty::StandingBy => "standing by: another replica answers on Discord and runs the workers",
+            Duty::Connecting => "connecting to Discord",
+            Duty::Answering => "answering on Discord",
+        }
+    }
 }
 
 impl DiscordService {
@@ -146,6 +178,11 @@ impl DiscordService {
         self.leadership.is_leader()
     }
 
+    /// What this replica is doing, as it changes.
+    pub fn duty(&self) -> watch::Receiver<Duty> {
+        self.duty.subscribe()
+    }
+
     /// This process's claim on the workers lease.
     pub fn leadership(&self) -> &Leadership {
         &self.leadership
@@ -156,11 +193,14 @@ impl DiscordService {
     /// the workers finish the pass they are in and the lease is handed over at once.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
         let mut stop = std::pin::pin!(stop);
+        // Asked once before anything else, so a replica that will lead never says it stands by.
+        self.leadership.try_acquire().await;
         let (end_renewals, renewals_ended) = watch::channel(false);
         let renewals = self.leadership.spawn(renewals_ended);
         let mut role = self.leadership.role();
         let result = loop {
             if role.borrow().is_none() {
+                self.duty.send_replace(Duty::StandingBy);
                 info!(
                     holder = self.leadership.holder(),
                     "standing by: another process runs the bot and the workers"
@@ -188,13 +228,15 @@ impl DiscordService {
         stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
         role: &mut watch::Receiver<Option<i64>>,
     ) -> anyhow::Result<Led> {
+        self.duty.send_replace(Duty::Connecting);
         let bot = Bot::connect(self.app.desk.clone(), &self.token, &self.app.config.discord).await?;
         let mut ready = bot.readiness();
-        let told = self.ready.clone();
+        let (told, duty) = (self.ready.clone(), self.duty.clone());
         let forwarding = tokio::spawn(async move {
             while ready.changed().await.is_ok() {
                 let now = *ready.borrow();
                 told.send_replace(now);
+                duty.send_replace(if now { Duty::Answering } else { Duty::Connecting });
             }
         });
         let workers = self

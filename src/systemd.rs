@@ -4,6 +4,7 @@
 //! restarted when the `WATCHDOG=1` pings stop. Outside systemd (no `$NOTIFY_SOCKET`) every call
 //! does nothing.
 
+use crate::app::Duty;
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
@@ -73,23 +74,22 @@ impl Notify {
         }
     }
 
-    /// Tells systemd `READY=1` with `status` the first time `readiness` turns true, and its
-    /// status line whenever readiness changes afterwards (a gateway reconnecting).
-    pub fn follow_readiness(self, mut readiness: watch::Receiver<bool>, status: &'static str) -> JoinHandle<()> {
+    /// Tells systemd `READY=1` the first time the service is doing its job (answering on
+    /// Discord, or standing by for another replica), and its status line on every change of
+    /// duty (a gateway reconnecting, a standby taking over).
+    pub fn follow_duty(self, mut duty: watch::Receiver<Duty>) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut told_ready = false;
             loop {
-                let now = *readiness.borrow_and_update();
-                match (now, told_ready) {
-                    (true, false) => {
-                        self.tell(&format!("READY=1\nSTATUS={status}"));
-                        told_ready = true;
-                    }
-                    (true, true) => self.tell(&format!("STATUS={status}")),
-                    (false, true) => self.tell("STATUS=reconnecting to Discord"),
-                    (false, false) => {}
+                let now = *duty.borrow_and_update();
+                let status = now.describe();
+                if now.is_doing_its_job() && !told_ready {
+                    self.tell(&format!("READY=1\nSTATUS={status}"));
+                    told_ready = true;
+                } else {
+                    self.tell(&format!("STATUS={status}"));
                 }
-                if readiness.changed().await.is_err() {
+                if duty.changed().await.is_err() {
                     return;
                 }
             }
@@ -128,10 +128,10 @@ pub fn stopping() {
     Notify::from_env().tell("STOPPING=1\nSTATUS=stopping: finishing the work in hand, handing over the lease");
 }
 
-/// Sends `READY=1` with `status` once `readiness` (the gateway's READY) turns true; see
-/// [`Notify::follow_readiness`].
-pub fn ready_when(readiness: watch::Receiver<bool>, status: &'static str) -> JoinHandle<()> {
-    Notify::from_env().follow_readiness(readiness, status)
+/// Sends `READY=1` once the service does its job, and its duty as the status line; see
+/// [`Notify::follow_duty`].
+pub fn follow(duty: watch::Receiver<Duty>) -> JoinHandle<()> {
+    Notify::from_env().follow_duty(duty)
 }
 
 /// Pings systemd's watchdog at half its timeout while the runtime runs, when systemd watches this
@@ -202,7 +202,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn ready_is_told_once_when_the_gateway_first_is_ready_and_reconnects_only_change_the_status() {
+    async fn ready_is_told_once_when_the_service_first_does_its_job_and_later_changes_only_change_the_status() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("notify");
         let listening = UnixDatagram::bind(&path).expect("bind");
@@ -210,21 +210,23 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("a timeout");
         let notify = from(&[("NOTIFY_SOCKET", path.to_str().expect("UTF-8"))], 1);
-        let (tell, readiness) = watch::channel(false);
-        let task = notify.follow_readiness(readiness, "answering on Discord");
-        let mut told = Vec::new();
-        for ready in [true, false, true] {
-            tell.send(ready).expect("told");
+        let (tell, duty) = watch::channel(Duty::Starting);
+        let task = notify.follow_duty(duty);
+        let mut told = vec![tokio::task::block_in_place(|| received(&listening))];
+        for now in [Duty::StandingBy, Duty::Connecting, Duty::Answering, Duty::Connecting] {
+            tell.send(now).expect("told");
             told.push(tokio::task::block_in_place(|| received(&listening)));
         }
         drop(tell);
-        task.await.expect("the task ends with the gateway");
+        task.await.expect("the task ends with the service");
         assert_eq!(
             told,
             [
-                "READY=1\nSTATUS=answering on Discord",
-                "STATUS=reconnecting to Discord",
-                "STATUS=answering on Discord"
+                "STATUS=starting",
+                "READY=1\nSTATUS=standing by: another replica answers on Discord and runs the workers",
+                "STATUS=connecting to Discord",
+                "STATUS=answering on Discord",
+                "STATUS=connecting to Discord",
             ]
         );
     }

@@ -323,7 +323,7 @@ async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<
     };
     let result = match app.discord(token).await {
         Ok(service) => {
-            crate::systemd::ready_when(service.readiness(), "answering on Discord");
+            crate::systemd::follow(service.duty());
             service.run_until(stop).await
         }
         Err(error) => Err(error),

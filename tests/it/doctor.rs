@@ -110,7 +110,7 @@ async fn doctor_finds_everything_good_and_asks_every_action_it_can_without_buyin
         !report.contains('✗') && !report.contains("! "),
         "no failure and no warning:\n{report}"
     );
-    line(&report, "✓", "migrations: all 6 applied");
+    line(&report, "✓", &format!("migrations: all {} applied", migrations().len()));
     line(
         &report,
         "✓",
@@ -288,25 +288,38 @@ async fn doctor_reports_pending_and_newer_migrations_and_never_applies_them() {
     let (output, report) = world.doctor(&[]);
     assert!(output.status.success(), "pending migrations only warn:\n{report}");
     let fresh = line(&report, "!", "migrations");
-    assert!(fresh.contains("a new database: 6 migrations to apply"), "{fresh}");
+    let known = migrations();
+    let latest = known.len() as i64;
+    assert!(
+        fresh.contains(&format!("a new database: {latest} migrations to apply")),
+        "{fresh}"
+    );
     assert!(fresh.contains("fix: `cvmbot migrate` applies them"), "{fresh}");
     assert!(applied(&world.db_url).await.is_empty(), "the doctor applied nothing");
 
     let world = world.with_a_request_filed().await;
     let pool = sqlx::SqlitePool::connect(&world.db_url).await.expect("the file opens");
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 6")
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+        .bind(latest)
         .execute(&pool)
         .await
         .expect("one migration forgotten");
     let (_, report) = world.doctor(&[]);
     let behind = line(&report, "!", "migrations");
-    assert!(behind.contains("1 pending: 0006 fleets"), "{behind}");
-    assert_eq!(applied(&world.db_url).await, [1, 2, 3, 4, 5], "still not applied");
+    let pending = format!("1 pending: {}", known.last().expect("a migration"));
+    assert!(behind.contains(&pending), "{behind}");
+    assert_eq!(
+        applied(&world.db_url).await,
+        (1..latest).collect::<Vec<_>>(),
+        "still not applied"
+    );
 
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-         SELECT 6, description, installed_on, success, checksum, execution_time FROM _sqlx_migrations WHERE version = 5",
+         SELECT $1, description, installed_on, success, checksum, execution_time FROM _sqlx_migrations WHERE version = $2",
     )
+    .bind(latest)
+    .bind(latest - 1)
     .execute(&pool)
     .await
     .expect("a row with the wrong text");
@@ -329,7 +342,26 @@ async fn doctor_reports_pending_and_newer_migrations_and_never_applies_them() {
         "{report}"
     );
     assert!(
-        report.contains("✗ migrations: applied with another text than this cvmbot's: 0006 fleets"),
+        report.contains(&format!(
+            "✗ migrations: applied with another text than this cvmbot's: {}",
+            known.last().expect("a migration")
+        )),
         "{report}"
     );
+}
+
+/// This binary's migrations as doctor names them (`0006 fleets`), in order, from the files.
+fn migrations() -> Vec<String> {
+    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .expect("the migrations")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".sql")?;
+            let (version, description) = stem.split_once('_')?;
+            Some(format!("{version} {}", description.replace('_', " ")))
+        })
+        .collect();
+    names.sort();
+    names
 }
