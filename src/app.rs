@@ -50,8 +50,8 @@ impl App {
             .tencent
             .clone()
             .context("Tencent Cloud credentials are not set")?;
-        let tencent =
-            TencentClient::new(config.tencent.clone(), credentials).context("building the Tencent Cloud client")?;
+        let tencent = TencentClient::observed(config.tencent.clone(), credentials, crate::ops::tencent_observer())
+            .context("building the Tencent Cloud client")?;
         let desk = Desk::new(store.clone(), tencent, config.desk.clone(), clock)
             .await
             .context("starting the desk")?;
@@ -62,6 +62,13 @@ impl App {
     /// it only through the desk.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What the health and metrics listener reports on: the database through the desk, until the
+    /// bot and the workers add theirs ([`DiscordService::report_to`]).
+    pub fn service_state(&self) -> crate::ops::ServiceState {
+        let tencent_within = self.config.service.tencent_within;
+        crate::ops::ServiceState::new(Arc::new(self.desk.clone()), crate::ops::metrics(), tencent_within)
     }
 
     /// Starts the workers, and the delivery of the outbox through `notifier` with times written
@@ -120,6 +127,13 @@ impl DiscordService {
     /// Whether this process holds the workers lease.
     pub fn is_leader(&self) -> bool {
         self.workers.is_leader()
+    }
+
+    /// Hands the gateway and the workers lease to what the health and metrics listener reports.
+    pub fn report_to(&self, state: &crate::ops::ServiceState) {
+        state.set_gateway(Some(crate::ops::Gateway::new(self.bot.readiness(), self.bot.shards())));
+        let leadership = self.workers.leadership();
+        state.set_leadership(move || leadership.is_leader());
     }
 
     /// Runs until the gateway connection ends or `stop` resolves; then the gateway is closed, the

@@ -304,10 +304,24 @@ async fn run_bot(
 /// Runs the bot and its workers on `config` until stopped.
 async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<()> {
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
+    let health = app.service_state();
+    let listener = match crate::ops::listen(&app.config.service, health.clone()).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            app.store().close().await;
+            return Err(error);
+        }
+    };
     let result = match app.discord(token).await {
-        Ok(service) => service.run_until(crate::signal::stop_requested()).await,
+        Ok(service) => {
+            service.report_to(&health);
+            service.run_until(crate::signal::stop_requested()).await
+        }
         Err(error) => Err(error),
     };
+    if let Some(listener) = listener {
+        listener.stop().await;
+    }
     app.store().close().await;
     result
 }

@@ -180,6 +180,11 @@ impl Workers {
         self.leadership.is_leader()
     }
 
+    /// This process's claim on the workers lease (for health checks and metrics).
+    pub fn leadership(&self) -> Leadership {
+        self.leadership.clone()
+    }
+
     /// Stops every worker (each finishes the pass it is in) and gives up the lease.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
