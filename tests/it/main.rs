@@ -11,6 +11,7 @@
 //! - `discord`: the real bot against the fake Discord, and the binary itself under signals and crashes.
 //! - `engine`: the purchasing engine: filing, the approval rules, exactly-once submission, trust at the edges.
 //! - `layers`: the import rule of ARCHITECTURE.md, read from the source.
+//! - `metrics`: `/healthz`, `/readyz` and `/metrics`, in process and from the real binary.
 //! - `sim`: the simulator as the official SDKs see it.
 //! - `workers`: the tracker, balance monitor, dispatcher and expiry, and restarts.
 
@@ -23,5 +24,6 @@ mod deploy;
 mod discord;
 mod engine;
 mod layers;
+mod metrics;
 mod sim;
 mod workers;
