@@ -4,7 +4,7 @@
 //! (counts that belong to that process alone).
 
 use crate::on_both_backends;
-use crate::support::app::{TestApp, alice, bought_by_alice, payg_form, spawn_app, test_db};
+use crate::support::app::{TestApp, alice, bought_by_alice, file_as_alice, payg_form, spawn_app, test_db};
 use crate::support::discord_app::{ALICE, BOB, FAST_WORKERS, button_ids, spot_options};
 use crate::support::fake_discord::{FakeConfig, FakeDiscord, WAIT};
 use crate::support::process::{Deployment, PROCESS_WAIT};
@@ -144,8 +144,13 @@ on_both_backends! {
 
 on_both_backends! {
     async fn the_metrics_read_requests_the_audit_log_the_outbox_and_the_balance_from_the_database(backend) {
-        let Some(app) = spawn_app(backend, "").await else { return };
+        let limited = "[tencent]\nrate_limits = { InquiryPriceRunInstances = 1 }";
+        let Some(app) = spawn_app(backend, limited).await else { return };
         let (listener, base) = listen(app.app.service_state()).await;
+        // Two quotes within a second: the second waits for the rate limit.
+        for _ in 0..2 {
+            file_as_alice(app.desk(), &payg_form()).await;
+        }
         let (purchase, _) = bought_by_alice(&app, &payg_form()).await;
         let release = app
             .desk()
@@ -162,7 +167,8 @@ on_both_backends! {
         assert_eq!(status, 200);
         assert_eq!(sample(&scrape, "cvmbot_requests{kind=\"buy\",state=\"submitted\"}"), Some(1.0), "{scrape}");
         assert_eq!(sample(&scrape, "cvmbot_requests{kind=\"release\",state=\"done\"}"), Some(1.0));
-        assert_eq!(sample(&scrape, "cvmbot_requests{kind=\"buy\",state=\"pending\"}"), Some(0.0));
+        assert_eq!(sample(&scrape, "cvmbot_requests{kind=\"buy\",state=\"pending\"}"), Some(2.0));
+        assert_eq!(sample(&scrape, "cvmbot_requests{kind=\"renew\",state=\"done\"}"), Some(0.0));
         assert_eq!(sample(&scrape, "cvmbot_purchases_total"), Some(1.0));
         assert_eq!(sample(&scrape, "cvmbot_releases_total"), Some(1.0));
         assert_eq!(sample(&scrape, "cvmbot_renewals_total"), Some(0.0));
@@ -200,6 +206,12 @@ on_both_backends! {
         );
         assert!(scrape.contains("cvmbot_tencent_call_duration_seconds_bucket{action=\"TerminateInstances\",le=\"+Inf\"}"));
         assert!(scrape.contains("# TYPE cvmbot_tencent_call_duration_seconds histogram"));
+        // Only this test limits quotes, so every wait counted comes from it (from both backends'
+        // halves when they run at once).
+        let waits = "cvmbot_tencent_rate_limit_waits_total{action=\"InquiryPriceRunInstances\"}";
+        assert!(sample(&scrape, waits).is_some_and(|n| n >= 1.0), "{scrape}");
+        let waited = "cvmbot_tencent_rate_limit_wait_seconds_total{action=\"InquiryPriceRunInstances\"}";
+        assert!(sample(&scrape, waited).is_some_and(|s| s >= 1.0), "the window is 1.1 s: {scrape}");
         listener.stop().await;
     }
 }
