@@ -51,8 +51,8 @@ impl App {
             .tencent
             .clone()
             .context("Tencent Cloud credentials are not set")?;
-        let tencent =
-            TencentClient::new(config.tencent.clone(), credentials).context("building the Tencent Cloud client")?;
+        let tencent = TencentClient::observed(config.tencent.clone(), credentials, crate::ops::tencent_observer())
+            .context("building the Tencent Cloud client")?;
         let desk = Desk::new(store.clone(), tencent, config.desk.clone(), clock)
             .await
             .context("starting the desk")?;
@@ -63,6 +63,13 @@ impl App {
     /// it only through the desk.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// What the health and metrics listener reports on: the database through the desk, until the
+    /// bot and the workers add theirs ([`DiscordService::report_to`]).
+    pub fn service_state(&self) -> crate::ops::ServiceState {
+        let tencent_within = self.config.service.tencent_within;
+        crate::ops::ServiceState::new(Arc::new(self.desk.clone()), crate::ops::metrics(), tencent_within)
     }
 
     /// Starts the workers, and the delivery of the outbox through `notifier` with times written
@@ -118,6 +125,7 @@ impl App {
             leadership: Leadership::new(self.desk.clone(), self.config.workers.lease),
             ready: Arc::new(watch::channel(false).0),
             duty: Arc::new(watch::channel(Duty::Starting).0),
+            health: std::sync::Mutex::default(),
         })
     }
 }
@@ -134,6 +142,8 @@ pub struct DiscordService {
     leadership: Leadership,
     ready: Arc<watch::Sender<bool>>,
     duty: Arc<watch::Sender<Duty>>,
+    /// The health and metrics listener's state, told of the gateway while it is connected.
+    health: std::sync::Mutex<Option<crate::ops::ServiceState>>,
 }
 
 /// What a replica is doing.
@@ -188,6 +198,14 @@ impl DiscordService {
         &self.leadership
     }
 
+    /// Reports to the health and metrics listener's `state`: whether this process leads, and
+    /// the gateway while it is connected.
+    pub fn report_to(&self, state: &crate::ops::ServiceState) {
+        let leadership = self.leadership.clone();
+        state.set_leadership(move || leadership.is_leader());
+        *self.health.lock().expect("health state") = Some(state.clone());
+    }
+
     /// Runs until `stop` resolves or the gateway connection fails: standing by while another
     /// process holds the lease, leading while this one does. When stopped, the gateway is closed,
     /// the workers finish the pass they are in and the lease is handed over at once.
@@ -230,6 +248,7 @@ impl DiscordService {
     ) -> anyhow::Result<Led> {
         self.duty.send_replace(Duty::Connecting);
         let bot = Bot::connect(self.app.desk.clone(), &self.token, &self.app.config.discord).await?;
+        self.tell_health(Some(crate::ops::Gateway::new(bot.readiness(), bot.shards())));
         let mut ready = bot.readiness();
         let (told, duty) = (self.ready.clone(), self.duty.clone());
         let forwarding = tokio::spawn(async move {
@@ -253,6 +272,7 @@ impl DiscordService {
             .await;
         forwarding.abort();
         self.ready.send_replace(false);
+        self.tell_health(None);
         workers.shutdown().await;
         ended?;
         Ok(if lost.load(Ordering::SeqCst) {
@@ -260,6 +280,14 @@ impl DiscordService {
         } else {
             Led::Stopped
         })
+    }
+}
+
+impl DiscordService {
+    fn tell_health(&self, gateway: Option<crate::ops::Gateway>) {
+        if let Some(state) = self.health.lock().expect("health state").as_ref() {
+            state.set_gateway(gateway);
+        }
     }
 }
 

@@ -316,6 +316,14 @@ async fn run_bot(
 /// the gateway is READY, STOPPING=1 when told to stop, and pings the watchdog meanwhile.
 async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<()> {
     let app = crate::app::App::build(config, crate::clock::Clock::System).await?;
+    let health = app.service_state();
+    let listener = match crate::ops::listen(&app.config.service, health.clone()).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            app.store().close().await;
+            return Err(error);
+        }
+    };
     let watchdog = crate::systemd::spawn_watchdog();
     let stop = async {
         crate::signal::stop_requested().await;
@@ -323,12 +331,16 @@ async fn serve(config: Config, token: &crate::secret::Secret) -> anyhow::Result<
     };
     let result = match app.discord(token).await {
         Ok(service) => {
+            service.report_to(&health);
             crate::systemd::follow(service.duty());
             service.run_until(stop).await
         }
         Err(error) => Err(error),
     };
     watchdog.inspect(tokio::task::JoinHandle::abort);
+    if let Some(listener) = listener {
+        listener.stop().await;
+    }
     app.store().close().await;
     result
 }

@@ -44,6 +44,8 @@ pub struct Config {
     pub discord: DiscordSettings,
     /// Logging.
     pub log: LogConfig,
+    /// The health and metrics listener.
+    pub service: crate::ops::ServiceSettings,
     /// Secrets from the environment.
     pub secrets: Secrets,
     /// The `--config` file, if one was read.

@@ -5,7 +5,7 @@
     reason = "the TOML keys as written, each documented in config/default.toml"
 )]
 
-use super::values::{Amount, OptionalYuan, Snowflake, Span};
+use super::values::{Amount, OptionalYuan, Snowflake, Span, Text};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,6 +25,7 @@ pub struct FileSettings {
     pub balance: BalanceSettings,
     pub digest: DigestSettings,
     pub log: LogSettings,
+    pub service: ServiceSettings,
 }
 
 /// `[database]`.
@@ -214,4 +215,12 @@ pub struct DigestSettings {
 pub struct LogSettings {
     pub format: String,
     pub level: String,
+}
+
+/// `[service]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    pub listen: Text,
+    pub tencent_within: Span,
 }

@@ -266,3 +266,29 @@ fn settings_that_would_be_accepted_but_wrong_fail_at_start_up() {
     assert_eq!(error.key, "DISCORD_TOKEN");
     assert!(!error.to_string().contains("abc"), "the value is never shown: {error}");
 }
+
+#[test]
+fn health_and_metrics_are_off_by_default_and_cvmbot_service_listen_turns_them_on() {
+    let defaults = Config::load_from(None, &env(&[])).expect("valid");
+    assert_eq!(defaults.service.listen, None, "no port is opened unless asked for");
+    assert_eq!(defaults.service.tencent_within, std::time::Duration::from_secs(900));
+
+    let on = Config::load_from(None, &env(&[("CVMBOT_SERVICE__LISTEN", "127.0.0.1:9464")])).expect("valid");
+    assert_eq!(on.service.listen, Some("127.0.0.1:9464".parse().expect("an address")));
+    let v6 = Config::load_from(None, &env(&[("CVMBOT_SERVICE__LISTEN", "[::1]:9464")])).expect("valid");
+    assert_eq!(v6.service.listen, Some("[::1]:9464".parse().expect("an address")));
+
+    for bad in ["9464", "localhost:9464", "127.0.0.1"] {
+        let error = Config::load_from(None, &env(&[("CVMBOT_SERVICE__LISTEN", bad)])).expect_err(bad);
+        assert_eq!(error.key, "service.listen", "{bad}");
+        assert_eq!(error.origin, "environment variable CVMBOT_SERVICE__LISTEN");
+        assert!(
+            error.problem.contains("127.0.0.1:9464"),
+            "says what an address looks like: {error}"
+        );
+    }
+
+    let error = Config::load_from(None, &env(&[("CVMBOT_SERVICE__TENCENT_WITHIN", "5m")])).expect_err("too short");
+    assert_eq!(error.key, "service.tencent_within");
+    assert!(error.problem.contains("balance.check_interval (10m)"), "{error}");
+}

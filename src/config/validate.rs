@@ -42,6 +42,7 @@ pub(super) fn validate(
     let policy = policy(&check, settings)?;
     let parse = presets(&check, settings)?;
     let digest_at = others(&check, settings)?;
+    let service = service(&check, settings)?;
     let desk = desk_settings(settings, &tencent, policy, parse);
     let workers = worker_settings(settings, digest_at);
     Ok(Config {
@@ -59,8 +60,38 @@ pub(super) fn validate(
             json: settings.log.format == "json",
             level: settings.log.level.clone(),
         },
+        service,
         secrets,
         file,
+    })
+}
+
+/// `[service]`: where health and metrics are served (nowhere unless set) and how recently Tencent
+/// must have answered a leader.
+fn service(check: &Checker<'_>, settings: &FileSettings) -> Result<crate::ops::ServiceSettings, ConfigError> {
+    let s = &settings.service;
+    let listen = match s.listen.0.trim() {
+        "" => None,
+        text => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+            check.error(
+                "service.listen",
+                "must be an IP address and port such as 127.0.0.1:9464 or [::1]:9464, or \"\" for no listener",
+            )
+        })?),
+    };
+    let balance = settings.balance.check_interval.0;
+    check.ensure(
+        s.tencent_within.0 > balance,
+        "service.tencent_within",
+        &format!(
+            "must be longer than balance.check_interval ({}): an idle leader asks Tencent only that often, \
+             and would otherwise be reported not ready between two readings",
+            crate::domain::duration::format_duration(balance)
+        ),
+    )?;
+    Ok(crate::ops::ServiceSettings {
+        listen,
+        tencent_within: s.tencent_within.0,
     })
 }
 

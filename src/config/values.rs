@@ -101,3 +101,33 @@ impl<'de> Deserialize<'de> for Amount {
         deserializer.deserialize_any(AmountVisitor)
     }
 }
+
+/// Text, also when written as a bare number: an environment variable's `9464` reads as TOML's
+/// integer, and the setting's own check then says what it wants instead of "expected a string".
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl Visitor<'_> for TextVisitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+                Ok(Text(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
+    }
+}

@@ -19,6 +19,7 @@ mod lease;
 mod lifetime;
 mod operations;
 mod outbox;
+mod probe;
 mod sold;
 mod steps;
 mod submit;

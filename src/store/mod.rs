@@ -9,6 +9,7 @@
 mod audit;
 mod backup;
 mod balance;
+mod figures;
 mod fleets;
 mod instances;
 mod lease;
@@ -23,6 +24,7 @@ mod session;
 pub use audit::{AuditEntry, AuditFilter};
 pub use backup::Backup;
 pub use balance::BalanceWatch;
+pub use figures::{Backlog, StateCount};
 pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};
 pub use lifetimes::LifetimeRecord;

@@ -63,11 +63,19 @@ impl Tracker {
     /// own time) share calls again instead of costing one call per small group.
     #[instrument(name = "tracker round", skip_all)]
     pub async fn round(&self) -> Result<usize, DeskError> {
+        let started = std::time::Instant::now();
         let now = self.desk.clock().now();
         let due = self.desk.due_instances(now, ROUND_LIMIT).await?;
         if due.is_empty() {
             return Ok(0);
         }
+        let calls = self.poll(now, due).await?;
+        crate::ops::metrics().tracker_round(started.elapsed());
+        Ok(calls)
+    }
+
+    /// Polls `due` (and fills each call's room with the instances due soonest after them).
+    async fn poll(&self, now: time::OffsetDateTime, due: Vec<InstanceRecord>) -> Result<usize, DeskError> {
         let complete = (due.len() as i64) < ROUND_LIMIT;
         let mut by_region: BTreeMap<String, Vec<InstanceRecord>> = BTreeMap::new();
         for record in due {

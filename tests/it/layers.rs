@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("tencent", 1),
     ("sim", 1),
     ("store", 2),
+    ("ops", 2),
     ("desk", 3),
     ("chat", 4),
     ("workers", 4),

@@ -12,6 +12,7 @@
 //! - `doctor`: `cvmbot doctor` against the simulator and the fake Discord: permissions, CAM, migrations.
 //! - `engine`: the purchasing engine: filing, the approval rules, exactly-once submission, trust at the edges.
 //! - `layers`: the import rule of ARCHITECTURE.md, read from the source.
+//! - `metrics`: `/healthz`, `/readyz` and `/metrics`, in process and from the real binary.
 //! - `sim`: the simulator as the official SDKs see it.
 //! - `workers`: the tracker, balance monitor, dispatcher and expiry, and restarts.
 
@@ -25,5 +26,6 @@ mod discord;
 mod doctor;
 mod engine;
 mod layers;
+mod metrics;
 mod sim;
 mod workers;

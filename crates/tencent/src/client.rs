@@ -91,6 +91,40 @@ pub struct ClientSettings {
     pub rate_limits: HashMap<String, u32>,
 }
 
+/// How one attempt at a call ended, as told to a [`CallObserver`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt<'a> {
+    /// The action (`RunInstances`).
+    pub action: &'a str,
+    /// `ok` on success, else the error code: Tencent's (`InvalidParameterValue`, and
+    /// `DryRunOperation` for a dry run that passed) or one of the client's own for a failure below
+    /// the API (`ClientNetworkError`, `ClientTimeout`, `ServerNetworkError`, `ClientParseError`).
+    pub code: &'a str,
+    /// True when Tencent answered, with data or with an error of its own; false when the call
+    /// failed below the API (no connection, no answer in time, an answer that was not Tencent's).
+    pub answered: bool,
+    /// From sending the request to its answer or failure (the rate limit's wait not included).
+    pub took: Duration,
+}
+
+/// Told about every attempt the client makes and every wait for the rate limit, so that the
+/// application can count and time them (its metrics) without this crate knowing how.
+pub trait CallObserver: Send + Sync {
+    /// One attempt (a retry is an attempt of its own) ended.
+    fn attempted(&self, attempt: &Attempt<'_>);
+    /// A call of `action` waited `waited` for its rate limit before it was sent.
+    fn rate_limited(&self, action: &str, waited: Duration);
+}
+
+/// The codes of failures below the API, made by this client rather than received from Tencent.
+const BELOW_THE_API: &[&str] = &[
+    "ClientSetupError",
+    "ClientParseError",
+    "ClientNetworkError",
+    "ClientTimeout",
+    "ServerNetworkError",
+];
+
 /// A successful answer and the RequestId Tencent gave it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer<T> {
@@ -123,6 +157,7 @@ struct Inner {
     settings: ClientSettings,
     limiter: RateLimiter,
     random: Mutex<SplitMix64>,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl fmt::Debug for TencentClient {
@@ -138,6 +173,23 @@ impl fmt::Debug for TencentClient {
 impl TencentClient {
     /// A client for `settings` signing with `credentials`.
     pub fn new(settings: ClientSettings, credentials: Credentials) -> Result<TencentClient, ApiError> {
+        TencentClient::build(settings, credentials, None)
+    }
+
+    /// Like [`TencentClient::new`], telling `observer` about every attempt and rate-limit wait.
+    pub fn observed(
+        settings: ClientSettings,
+        credentials: Credentials,
+        observer: Arc<dyn CallObserver>,
+    ) -> Result<TencentClient, ApiError> {
+        TencentClient::build(settings, credentials, Some(observer))
+    }
+
+    fn build(
+        settings: ClientSettings,
+        credentials: Credentials,
+        observer: Option<Arc<dyn CallObserver>>,
+    ) -> Result<TencentClient, ApiError> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.connect_timeout)
@@ -152,6 +204,7 @@ impl TencentClient {
             settings,
             limiter,
             random: Mutex::new(SplitMix64::from_entropy()),
+            observer,
         };
         Ok(TencentClient { inner: Arc::new(inner) })
     }
@@ -187,8 +240,11 @@ impl TencentClient {
         let policy = self.inner.settings.retry;
         let mut attempt = 1;
         loop {
-            self.inner.limiter.acquire(action).await;
-            match self.send_once(service, action, region, &body).await {
+            let waited = self.inner.limiter.acquire(action).await;
+            let sent = std::time::Instant::now();
+            let result = self.send_once(service, action, region, &body).await;
+            self.tell(action, waited, sent.elapsed(), result.as_ref().err());
+            match result {
                 Ok(answer) => return Ok(answer),
                 Err(error) if may_repeat(action, &error) && attempt < policy.max_attempts => {
                     let delay = policy.delay(attempt, &mut self.inner.random.lock().expect("rng lock"));
@@ -199,6 +255,23 @@ impl TencentClient {
                 Err(error) => return Err(error),
             }
         }
+    }
+
+    /// Tells the observer, if there is one, how an attempt went and how long it waited first.
+    fn tell(&self, action: &str, waited: Duration, took: Duration, error: Option<&ApiError>) {
+        let Some(observer) = &self.inner.observer else {
+            return;
+        };
+        if !waited.is_zero() {
+            observer.rate_limited(action, waited);
+        }
+        let code = error.map_or("ok", |e| e.code.as_str());
+        observer.attempted(&Attempt {
+            action,
+            code,
+            answered: !BELOW_THE_API.contains(&code),
+            took,
+        });
     }
 
     async fn send_once<Resp: DeserializeOwned>(
@@ -335,6 +408,69 @@ mod tests {
             "RunInstances repeats with its ClientToken"
         );
         assert!(may_repeat("DescribeInstances", &lost));
+    }
+
+    #[derive(Default)]
+    struct Recorder {
+        attempts: Mutex<Vec<(String, String, bool)>>,
+        waits: Mutex<Vec<(String, Duration)>>,
+    }
+
+    impl CallObserver for Recorder {
+        fn attempted(&self, attempt: &Attempt<'_>) {
+            let seen = (attempt.action.to_owned(), attempt.code.to_owned(), attempt.answered);
+            self.attempts.lock().expect("lock").push(seen);
+        }
+
+        fn rate_limited(&self, action: &str, waited: Duration) {
+            self.waits.lock().expect("lock").push((action.to_owned(), waited));
+        }
+    }
+
+    #[test]
+    fn the_observer_hears_each_attempts_code_whether_tencent_answered_and_real_waits_only() {
+        let recorder = Arc::new(Recorder::default());
+        let settings = ClientSettings {
+            endpoint: Endpoint::parse("http://127.0.0.1:9").expect("endpoint"),
+            region: "ap-guangzhou".into(),
+            language: "en-US".into(),
+            timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+            rate_limits: HashMap::new(),
+        };
+        let credentials = Credentials {
+            secret_id: "AKID".into(),
+            secret_key: Secret::new("key"),
+            token: None,
+        };
+        let client = TencentClient::observed(settings, credentials, recorder.clone()).expect("client");
+        let refused = ApiError::from_api("InvalidParameterValue", "no", Some("r-1".into()));
+        let timeout = ApiError::transport(ErrorKind::Timeout, "ClientTimeout", "no answer");
+        client.tell("RunInstances", Duration::ZERO, Duration::from_millis(5), None);
+        client.tell(
+            "RunInstances",
+            Duration::from_millis(300),
+            Duration::from_millis(5),
+            Some(&refused),
+        );
+        client.tell(
+            "DescribeInstances",
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Some(&timeout),
+        );
+        let attempts = recorder.attempts.lock().expect("lock").clone();
+        assert_eq!(
+            attempts,
+            [
+                ("RunInstances".to_owned(), "ok".to_owned(), true),
+                ("RunInstances".to_owned(), "InvalidParameterValue".to_owned(), true),
+                ("DescribeInstances".to_owned(), "ClientTimeout".to_owned(), false),
+            ]
+        );
+        let waits = recorder.waits.lock().expect("lock").clone();
+        assert_eq!(waits, [("RunInstances".to_owned(), Duration::from_millis(300))]);
     }
 
     #[test]

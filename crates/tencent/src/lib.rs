@@ -15,7 +15,7 @@ pub mod random;
 pub mod secret;
 pub mod sign;
 
-pub use client::{Answer, ClientSettings, Credentials, RetryPolicy, TencentClient};
+pub use client::{Answer, Attempt, CallObserver, ClientSettings, Credentials, RetryPolicy, TencentClient};
 pub use endpoint::{Endpoint, Service};
 pub use error::{ApiError, ErrorKind};
 

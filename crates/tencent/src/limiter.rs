@@ -66,10 +66,15 @@ impl RateLimiter {
         self.rates.get(action).copied().unwrap_or(self.default_rate)
     }
 
-    /// Waits until one more `action` call fits in the limit, and books it.
-    pub async fn acquire(&self, action: &str) {
-        if let Some(wait) = self.reserve(action, Instant::now()) {
-            tokio::time::sleep(wait).await;
+    /// Waits until one more `action` call fits in the limit, and books it; returns how long it
+    /// waited (zero when the call fit at once).
+    pub async fn acquire(&self, action: &str) -> Duration {
+        match self.reserve(action, Instant::now()) {
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                wait
+            }
+            None => Duration::ZERO,
         }
     }
 

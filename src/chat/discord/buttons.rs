@@ -4,7 +4,7 @@
 //! state) could otherwise reach Discord out of order and leave an old state on the card.
 
 use super::convert::person;
-use super::handler::{Handler, log_if_internal, private};
+use super::handler::{Handler, acknowledge, log_if_internal, private};
 use crate::chat::render::{parse_lifetime_button_id, parse_vote_button_id};
 use crate::desk::Ballot;
 use crate::domain::VoteVia;
@@ -26,9 +26,8 @@ impl Handler {
         }
         let Some((approve, id, hash)) = parse_vote_button_id(&component.data.custom_id) else {
             warn!(custom_id = %component.data.custom_id, "a button cvmbot does not know");
-            if let Err(e) = component
-                .create_response(&ctx.http, private("That button is no longer in use."))
-                .await
+            if let Err(e) =
+                acknowledge(component.create_response(&ctx.http, private("That button is no longer in use."))).await
             {
                 warn!(error = %e, "could not answer a button");
             }
@@ -67,7 +66,7 @@ impl Handler {
                 }
             }
         };
-        if let Err(e) = component.create_response(&ctx.http, response).await {
+        if let Err(e) = acknowledge(component.create_response(&ctx.http, response)).await {
             warn!(error = %e, "could not answer a button");
         }
     }
@@ -87,9 +86,8 @@ impl Handler {
         });
         let Some((id, hash)) = parsed else {
             warn!(custom_id = %modal.data.custom_id, "a modal cvmbot does not know");
-            if let Err(e) = modal
-                .create_response(&ctx.http, private("That form is no longer in use."))
-                .await
+            if let Err(e) =
+                acknowledge(modal.create_response(&ctx.http, private("That form is no longer in use."))).await
             {
                 warn!(error = %e, "could not answer a modal");
             }
@@ -119,7 +117,7 @@ impl Handler {
                 private(&e.user_message())
             }
         };
-        if let Err(e) = modal.create_response(&ctx.http, response).await {
+        if let Err(e) = acknowledge(modal.create_response(&ctx.http, response)).await {
             warn!(error = %e, "could not answer a modal");
         }
     }

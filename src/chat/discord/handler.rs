@@ -9,9 +9,11 @@ use crate::chat::model::{APPROVE_EMOJI, REJECT_EMOJI};
 use crate::desk::{Chain, Desk, DeskError};
 use serenity::all::{
     Command, Context, CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EventHandler, GuildId, Interaction, Reaction, ReactionType, Ready,
+    EventHandler, GuildId, Interaction, Reaction, ReactionType, Ready, ResumedEvent,
 };
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -62,13 +64,13 @@ impl Handler {
     /// autocomplete with no suggestions); nothing else is done.
     async fn refuse(&self, ctx: &Context, interaction: &Interaction, text: &str) {
         let answered = match interaction {
-            Interaction::Command(command) => command.create_response(&ctx.http, private(text)).await,
+            Interaction::Command(command) => acknowledge(command.create_response(&ctx.http, private(text))).await,
             Interaction::Autocomplete(command) => {
                 let none = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new());
-                command.create_response(&ctx.http, none).await
+                acknowledge(command.create_response(&ctx.http, none)).await
             }
-            Interaction::Component(component) => component.create_response(&ctx.http, private(text)).await,
-            Interaction::Modal(modal) => modal.create_response(&ctx.http, private(text)).await,
+            Interaction::Component(component) => acknowledge(component.create_response(&ctx.http, private(text))).await,
+            Interaction::Modal(modal) => acknowledge(modal.create_response(&ctx.http, private(text))).await,
             _ => return,
         };
         if let Err(e) = answered {
@@ -81,6 +83,35 @@ impl Handler {
     pub fn readiness(&self) -> watch::Receiver<bool> {
         self.ready.subscribe()
     }
+}
+
+/// The interaction being handled on this task: when it reached the handler, its kind, and
+/// whether its acknowledgement was counted yet.
+struct Received {
+    at: Instant,
+    kind: &'static str,
+    acknowledged: AtomicBool,
+}
+
+tokio::task_local! {
+    static RECEIVED: Received;
+}
+
+/// Sends an interaction's acknowledgement (its answer, deferral, form or autocomplete choices)
+/// and counts how long after the interaction reached the handler it went out: the first one sent
+/// for each interaction, when Discord took it.
+pub(super) async fn acknowledge<T>(
+    sending: impl std::future::Future<Output = serenity::Result<T>>,
+) -> serenity::Result<T> {
+    let sent = sending.await;
+    if sent.is_ok() {
+        let _ = RECEIVED.try_with(|received| {
+            if !received.acknowledged.swap(true, Ordering::SeqCst) {
+                crate::ops::metrics().interaction_acknowledged(received.kind, received.at.elapsed());
+            }
+        });
+    }
+    sent
 }
 
 /// Replies privately with `text` (cut to Discord's 2,000 characters).
@@ -101,7 +132,10 @@ pub(super) fn log_if_internal(error: &DeskError) {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
-        let _ = self.bot_id.set(ready.user.id.into());
+        // The first READY starts the bot's session; any later one begins a session again.
+        if self.bot_id.set(ready.user.id.into()).is_err() {
+            crate::ops::metrics().gateway_reconnected("identify");
+        }
         self.ready.send_replace(false);
         info!(bot = %ready.user.name, "connected to Discord");
         let definition = vec![commands::definition()];
@@ -123,7 +157,33 @@ impl EventHandler for Handler {
         self.ready.send_replace(true);
     }
 
+    async fn resume(&self, _ctx: Context, _resumed: ResumedEvent) {
+        crate::ops::metrics().gateway_reconnected("resume");
+    }
+
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let kind = match &interaction {
+            Interaction::Command(_) => "command",
+            Interaction::Autocomplete(_) => "autocomplete",
+            Interaction::Component(_) => "button",
+            Interaction::Modal(_) => "modal",
+            _ => return,
+        };
+        let received = Received {
+            at: Instant::now(),
+            kind,
+            acknowledged: AtomicBool::new(false),
+        };
+        RECEIVED.scope(received, self.interaction(ctx, interaction)).await;
+    }
+
+    async fn reaction_add(&self, ctx: Context, added: Reaction) {
+        super::reactions::on_reaction(self, &ctx, &added).await;
+    }
+}
+
+impl Handler {
+    async fn interaction(&self, ctx: Context, interaction: Interaction) {
         let guild = match &interaction {
             Interaction::Command(command) | Interaction::Autocomplete(command) => command.guild_id,
             Interaction::Component(component) => component.guild_id,
@@ -141,10 +201,6 @@ impl EventHandler for Handler {
             Interaction::Modal(modal) => self.modal(&ctx, &modal).await,
             _ => {}
         }
-    }
-
-    async fn reaction_add(&self, ctx: Context, added: Reaction) {
-        super::reactions::on_reaction(self, &ctx, &added).await;
     }
 }
 

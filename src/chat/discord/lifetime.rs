@@ -4,7 +4,7 @@
 //! outcome from the engine's notices and cards.
 
 use super::convert::person;
-use super::handler::{Handler, log_if_internal};
+use super::handler::{Handler, acknowledge, log_if_internal};
 use crate::chat::render::{LifetimeAction, TimeStyle};
 use crate::desk::{DeskError, Extension, Origin};
 use crate::domain::RequestId;
@@ -34,16 +34,15 @@ impl Handler {
                         .max_length(2)
                         .value("1"),
                 )]);
-            if let Err(e) = component
-                .create_response(&ctx.http, CreateInteractionResponse::Modal(form))
-                .await
+            if let Err(e) =
+                acknowledge(component.create_response(&ctx.http, CreateInteractionResponse::Modal(form))).await
             {
                 warn!(error = %e, "could not answer a button");
             }
             return;
         }
         let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        if let Err(e) = component.create_response(&ctx.http, defer).await {
+        if let Err(e) = acknowledge(component.create_response(&ctx.http, defer)).await {
             warn!(error = %e, "could not answer a button");
             return;
         }
@@ -89,7 +88,7 @@ impl Handler {
     /// The months form of a Renew… button: files the renewal.
     pub(super) async fn renew_form(&self, ctx: &Context, modal: &ModalInteraction, purchase: RequestId) {
         let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
-        if let Err(e) = modal.create_response(&ctx.http, defer).await {
+        if let Err(e) = acknowledge(modal.create_response(&ctx.http, defer)).await {
             warn!(error = %e, "could not answer a form");
             return;
         }

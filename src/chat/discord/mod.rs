@@ -98,6 +98,11 @@ impl Bot {
         self.ready.clone()
     }
 
+    /// The gateway's shards, with each one's connection stage and heartbeat latency (for metrics).
+    pub fn shards(&self) -> Arc<ShardManager> {
+        self.client.shard_manager.clone()
+    }
+
     /// Runs until the gateway connection ends or `stop` resolves, then closes the gateway.
     pub async fn run_until(mut self, stop: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
         let shards = self.client.shard_manager.clone();

@@ -3,7 +3,7 @@
 
 use super::commands::Invocation;
 use super::convert::{fit, fit_lines, person, response_message};
-use super::handler::{Handler, log_if_internal, private};
+use super::handler::{Handler, acknowledge, log_if_internal, private};
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{DeskError, Origin};
 use crate::domain::{BillingKind, Operation, Person};
@@ -27,7 +27,7 @@ impl Handler {
         command: &CommandInteraction,
         response: CreateInteractionResponse,
     ) {
-        if let Err(e) = command.create_response(&ctx.http, response).await {
+        if let Err(e) = acknowledge(command.create_response(&ctx.http, response)).await {
             warn!(error = %e, "could not answer an interaction");
         }
     }
@@ -316,7 +316,7 @@ impl Handler {
             .map(|c| AutocompleteChoice::new(c.label, c.value))
             .collect();
         let response = CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices));
-        if let Err(e) = command.create_response(&ctx.http, response).await {
+        if let Err(e) = acknowledge(command.create_response(&ctx.http, response)).await {
             warn!(error = %e, "could not answer autocomplete");
         }
     }

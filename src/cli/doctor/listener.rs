@@ -6,11 +6,10 @@ use crate::config::Config;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// The address the metrics and health endpoints are configured to listen on, if any. This build
-/// of cvmbot has no such listener (the `[service] listen` setting, off by default, comes with
-/// the metrics), so there is none to check; when the setting exists this reads it.
-pub(super) fn metrics_listen_address(_config: &Config) -> Option<SocketAddr> {
-    None
+/// The address the metrics and health endpoints are configured to listen on (`[service] listen`,
+/// off by default), if any.
+pub(super) fn metrics_listen_address(config: &Config) -> Option<SocketAddr> {
+    config.service.listen
 }
 
 /// What is at the listener's address.
