@@ -159,14 +159,14 @@ pub enum Duty {
     Answering,
 }
 
-impl Duty {
+impl crate::systemd::Duty for Duty {
     /// True when the replica does what it should: answering, or standing by for another.
-    pub fn is_doing_its_job(self) -> bool {
+    fn is_doing_its_job(&self) -> bool {
         matches!(self, Duty::StandingBy | Duty::Answering)
     }
 
     /// In words, for a service manager's status line.
-    pub fn describe(self) -> &'static str {
+    fn describe(&self) -> &'static str {
         match self {
             Duty::Starting => "starting",
             Duty::StandingBy => "standing by: another replica answers on Discord and runs the workers",

@@ -4,7 +4,6 @@
 //! restarted when the `WATCHDOG=1` pings stop. Outside systemd (no `$NOTIFY_SOCKET`) every call
 //! does nothing.
 
-use crate::app::Duty;
 use std::io;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
@@ -77,11 +76,11 @@ impl Notify {
     /// Tells systemd `READY=1` the first time the service is doing its job (answering on
     /// Discord, or standing by for another replica), and its status line on every change of
     /// duty (a gateway reconnecting, a standby taking over).
-    pub fn follow_duty(self, mut duty: watch::Receiver<Duty>) -> JoinHandle<()> {
+    pub fn follow_duty<D: Duty>(self, mut duty: watch::Receiver<D>) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut told_ready = false;
             loop {
-                let now = *duty.borrow_and_update();
+                let now = duty.borrow_and_update().clone();
                 let status = now.describe();
                 if now.is_doing_its_job() && !told_ready {
                     self.tell(&format!("READY=1\nSTATUS={status}"));
@@ -112,6 +111,14 @@ impl Notify {
     }
 }
 
+/// What the service is doing, as systemd hears it.
+pub trait Duty: Clone + Send + Sync + 'static {
+    /// True when the service does what it should (systemd may finish starting it).
+    fn is_doing_its_job(&self) -> bool;
+    /// In words, for `systemctl status`.
+    fn describe(&self) -> &'static str;
+}
+
 /// `READY=1`: cvmbot is doing its job (systemd finishes starting the unit). For a replica that
 /// stands by, say so with [`status`] too.
 pub fn ready() {
@@ -130,7 +137,7 @@ pub fn stopping() {
 
 /// Sends `READY=1` once the service does its job, and its duty as the status line; see
 /// [`Notify::follow_duty`].
-pub fn follow(duty: watch::Receiver<Duty>) -> JoinHandle<()> {
+pub fn follow<D: Duty>(duty: watch::Receiver<D>) -> JoinHandle<()> {
     Notify::from_env().follow_duty(duty)
 }
 
@@ -210,10 +217,36 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("a timeout");
         let notify = from(&[("NOTIFY_SOCKET", path.to_str().expect("UTF-8"))], 1);
-        let (tell, duty) = watch::channel(Duty::Starting);
+        /// A service's duties as cvmbot's replicas have them.
+        #[derive(Clone, Copy)]
+        enum Replica {
+            Starting,
+            StandingBy,
+            Connecting,
+            Answering,
+        }
+        impl Duty for Replica {
+            fn is_doing_its_job(&self) -> bool {
+                matches!(self, Replica::StandingBy | Replica::Answering)
+            }
+            fn describe(&self) -> &'static str {
+                match self {
+                    Replica::Starting => "starting",
+                    Replica::StandingBy => "standing by: another replica answers on Discord and runs the workers",
+                    Replica::Connecting => "connecting to Discord",
+                    Replica::Answering => "answering on Discord",
+                }
+            }
+        }
+        let (tell, duty) = watch::channel(Replica::Starting);
         let task = notify.follow_duty(duty);
         let mut told = vec![tokio::task::block_in_place(|| received(&listening))];
-        for now in [Duty::StandingBy, Duty::Connecting, Duty::Answering, Duty::Connecting] {
+        for now in [
+            Replica::StandingBy,
+            Replica::Connecting,
+            Replica::Answering,
+            Replica::Connecting,
+        ] {
             tell.send(now).expect("told");
             told.push(tokio::task::block_in_place(|| received(&listening)));
         }
