@@ -12,6 +12,7 @@ pub mod policy;
 pub mod quote;
 pub mod request;
 pub mod spec;
+pub mod spend;
 
 pub use fleet::{FleetChangeSpec, FleetName, FleetSpec, Placement};
 pub use form::{FieldError, PurchaseForm, SpecErrors};
@@ -25,3 +26,4 @@ pub use policy::{
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};
 pub use spec::{BillingKind, BillingMode, ParseContext, PurchaseSpec};
+pub use spend::{BalanceHistory, DaySpend, Payment, Source, SpendGroup, SpendSeries};
