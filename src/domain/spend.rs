@@ -105,6 +105,307 @@ pub struct BalanceHistory {
     pub runs_out_at: Option<OffsetDateTime>,
 }
 
+/// Tencent bills by the day in China Standard Time, so the charts' days are those days too.
+pub const BILLING_OFFSET: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => panic!("UTC+8 is an offset"),
+};
+
+/// How `/cvm spend` groups the spend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SpendBy {
+    /// Who asked for the servers.
+    Requester,
+    /// The servers' tags (all of a server's tags together, so nothing counts twice).
+    Tag,
+    /// The instance type.
+    Type,
+    /// The availability zone.
+    Zone,
+    /// The fleet the servers keep up (or none).
+    Fleet,
+}
+
+impl SpendBy {
+    /// The names `by:` takes.
+    pub const NAMES: &[&str] = &["requester", "tag", "type", "zone", "fleet"];
+
+    /// Reads `by:`; the error names the option and its allowed values.
+    pub fn parse(text: &str) -> Result<SpendBy, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "requester" => Ok(SpendBy::Requester),
+            "tag" => Ok(SpendBy::Tag),
+            "type" => Ok(SpendBy::Type),
+            "zone" => Ok(SpendBy::Zone),
+            "fleet" => Ok(SpendBy::Fleet),
+            other => Err(format!("by: `{other}` is not one of {}", SpendBy::NAMES.join(", "))),
+        }
+    }
+
+    /// As `by:` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SpendBy::Requester => "requester",
+            SpendBy::Tag => "tag",
+            SpendBy::Type => "type",
+            SpendBy::Zone => "zone",
+            SpendBy::Fleet => "fleet",
+        }
+    }
+}
+
+/// The days a spend chart covers, first to last (inclusive), in Tencent's billing days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpendPeriod {
+    /// The first day.
+    pub first: Date,
+    /// The last day.
+    pub last: Date,
+}
+
+impl SpendPeriod {
+    /// Reads `period:` as of `today`: `7d` and `30d` (the last so many days, today included),
+    /// `month` (this month so far) or `YYYY-MM` (that month, up to today if it is this one). The
+    /// error names the option and the allowed forms.
+    pub fn parse(text: &str, today: Date) -> Result<SpendPeriod, String> {
+        let text = text.trim().to_ascii_lowercase();
+        let allowed = "7d, 30d, month or a month as YYYY-MM";
+        let last_days = |n: i64| SpendPeriod {
+            first: today - time::Duration::days(n - 1),
+            last: today,
+        };
+        match text.as_str() {
+            "" | "30d" => return Ok(last_days(30)),
+            "7d" => return Ok(last_days(7)),
+            "month" => {
+                return Ok(SpendPeriod {
+                    first: today.replace_day(1).expect("the first of a month"),
+                    last: today,
+                });
+            }
+            _ => {}
+        }
+        let month = text
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u8>().ok()?)))
+            .filter(|(y, m)| (2000..=9999).contains(y) && text.len() == 7 && (1..=12).contains(m));
+        let Some((year, month)) = month else {
+            return Err(format!("period: `{text}` is not one of {allowed}"));
+        };
+        let month = time::Month::try_from(month).expect("1 to 12");
+        let first = Date::from_calendar_date(year, month, 1).expect("a month's first day");
+        if first > today {
+            return Err(format!("period: {text} has not begun yet"));
+        }
+        let end = Date::from_calendar_date(year, month, month.length(year)).expect("a month's last day");
+        Ok(SpendPeriod {
+            first,
+            last: end.min(today),
+        })
+    }
+
+    /// Its days, oldest first.
+    pub fn days(&self) -> Vec<Date> {
+        let mut days = Vec::new();
+        let mut day = self.first;
+        while day <= self.last {
+            days.push(day);
+            day = day.next_day().expect("a next day");
+        }
+        days
+    }
+
+    /// `2026-11-01 – 2026-11-30`.
+    pub fn label(&self) -> String {
+        format!("{} – {}", self.first, self.last)
+    }
+
+    /// When its first day begins and its last ends.
+    pub fn bounds(&self) -> (OffsetDateTime, OffsetDateTime) {
+        let start = self.first.midnight().assume_offset(BILLING_OFFSET);
+        let end = self
+            .last
+            .next_day()
+            .expect("a next day")
+            .midnight()
+            .assume_offset(BILLING_OFFSET);
+        (start, end)
+    }
+}
+
+/// What cvmbot knows one server cost: when, in which group, at what rate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spending {
+    /// Tencent's resource id (`ins-…`), as its bill lines name it.
+    pub resource: String,
+    /// Its group's name.
+    pub group: String,
+    /// From when it cost money (its purchase).
+    pub from: OffsetDateTime,
+    /// Until when (it was released or gone, or now).
+    pub until: OffsetDateTime,
+    /// At what rate.
+    pub rate: Rate,
+}
+
+/// How a server's cost accrues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rate {
+    /// Pay-as-you-go and spot: so much per hour it runs, by the second.
+    PerHour(Yuan),
+    /// Prepaid: `total` spread evenly over its period.
+    Spread {
+        /// What the period cost.
+        total: Yuan,
+        /// When the period began.
+        from: OffsetDateTime,
+        /// When it ends.
+        until: OffsetDateTime,
+    },
+}
+
+/// One line of Tencent's bill for a resource: what its fee period cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillLine {
+    /// The resource (`ins-…`).
+    pub resource: String,
+    /// The fee period's start.
+    pub from: OffsetDateTime,
+    /// Its end.
+    pub until: OffsetDateTime,
+    /// What Tencent charged for it (negative for a refund).
+    pub cost: Yuan,
+}
+
+/// Decimal places the spend keeps (bills carry 8).
+const PLACES: u32 = 8;
+
+/// Spreads `amount` over `[from, until)` by the second, as shares per billing day that add up to
+/// `amount` exactly (the rounding is left on the last day).
+fn spread(amount: Decimal, from: OffsetDateTime, until: OffsetDateTime) -> Vec<(Date, Decimal)> {
+    let seconds = (until - from).whole_seconds();
+    if seconds <= 0 {
+        return vec![(from.to_offset(BILLING_OFFSET).date(), amount)];
+    }
+    let mut shares = Vec::new();
+    let mut given = Decimal::ZERO;
+    let mut at = from;
+    while at < until {
+        let day = at.to_offset(BILLING_OFFSET).date();
+        let next = day
+            .next_day()
+            .expect("a next day")
+            .midnight()
+            .assume_offset(BILLING_OFFSET);
+        let end = next.min(until);
+        let share = if end == until {
+            amount - given
+        } else {
+            (amount * Decimal::from((end - at).whole_seconds()) / Decimal::from(seconds)).round_dp(PLACES)
+        };
+        given += share;
+        shares.push((day, share));
+        at = end;
+    }
+    shares
+}
+
+/// The cost of `spending` over `[from, until)` by cvmbot's own record, per billing day.
+fn estimate(spending: &Spending, from: OffsetDateTime, until: OffsetDateTime) -> Vec<(Date, Decimal)> {
+    let (from, until) = (from.max(spending.from), until.min(spending.until));
+    if from >= until {
+        return Vec::new();
+    }
+    match &spending.rate {
+        Rate::PerHour(per_hour) => {
+            let hours = Decimal::from((until - from).whole_seconds()) / Decimal::from(3600);
+            spread((per_hour.amount() * hours).round_dp(PLACES), from, until)
+        }
+        Rate::Spread {
+            total,
+            from: start,
+            until: end,
+        } => {
+            let (from, until) = (from.max(*start), until.min(*end));
+            let period = (*end - *start).whole_seconds();
+            if from >= until || period <= 0 {
+                return Vec::new();
+            }
+            let share = total.amount() * Decimal::from((until - from).whole_seconds()) / Decimal::from(period);
+            spread(share.round_dp(PLACES), from, until)
+        }
+    }
+}
+
+/// Spend per day of `period` by group: each resource's billed lines where Tencent's bills cover
+/// its time, cvmbot's estimate for the time they do not (yet); biggest groups first. A prepaid
+/// line is spread over its fee period like the estimate of it.
+pub fn series(title: String, period: &SpendPeriod, spendings: &[Spending], bills: &[BillLine]) -> SpendSeries {
+    use std::collections::BTreeMap;
+    let days = period.days();
+    let index: BTreeMap<Date, usize> = days.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let (start, end) = period.bounds();
+    let mut lines: BTreeMap<&str, Vec<&BillLine>> = BTreeMap::new();
+    for line in bills {
+        lines.entry(line.resource.as_str()).or_default().push(line);
+    }
+    let mut groups: BTreeMap<String, Vec<DaySpend>> = BTreeMap::new();
+    let blank = || {
+        vec![
+            DaySpend {
+                amount: Yuan::new(Decimal::ZERO),
+                source: Source::Billed,
+            };
+            days.len()
+        ]
+    };
+    let mut add = |group: &str, day: Date, amount: Decimal, source: Source| {
+        if let Some(i) = index.get(&day) {
+            let cells = groups.entry(group.to_owned()).or_insert_with(blank);
+            let cell = &mut cells[*i];
+            cell.amount = Yuan::new(cell.amount.amount() + amount);
+            if source == Source::Estimated && !amount.is_zero() {
+                cell.source = Source::Estimated;
+            }
+        }
+    };
+    for spending in spendings {
+        let billed = lines.remove(spending.resource.as_str()).unwrap_or_default();
+        // The time the bills cover, merged.
+        let mut covered: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
+        for line in &billed {
+            for (day, share) in spread(line.cost.amount(), line.from, line.until) {
+                add(&spending.group, day, share, Source::Billed);
+            }
+            covered.push((line.from, line.until));
+        }
+        covered.sort();
+        let mut gaps = Vec::new();
+        let mut at = start.max(spending.from);
+        for (from, until) in covered {
+            if from > at {
+                gaps.push((at, from.min(end)));
+            }
+            at = at.max(until);
+        }
+        if at < end {
+            gaps.push((at, end));
+        }
+        for (from, until) in gaps {
+            for (day, amount) in estimate(spending, from, until) {
+                add(&spending.group, day, amount, Source::Estimated);
+            }
+        }
+    }
+    // Bill lines of resources cvmbot did not buy are not its spend; they are left out.
+    let mut groups: Vec<SpendGroup> = groups
+        .into_iter()
+        .map(|(name, per_day)| SpendGroup { name, per_day })
+        .collect();
+    groups.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.name.cmp(&b.name)));
+    SpendSeries { title, days, groups }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +439,129 @@ mod tests {
         assert_eq!(series.day_total(1), "2.5".parse().expect("yuan"));
         assert_eq!(series.total(), "3.60000001".parse().expect("yuan"));
         assert!(!series.has_estimates(), "an estimate of nothing is no estimate");
+    }
+
+    fn yuan(text: &str) -> Yuan {
+        text.parse().expect("yuan")
+    }
+
+    /// Midnight of `day` in Tencent's billing time, plus `hours`.
+    fn at(day: Date, hours: i64) -> OffsetDateTime {
+        day.midnight().assume_offset(BILLING_OFFSET) + time::Duration::hours(hours)
+    }
+
+    fn november() -> SpendPeriod {
+        SpendPeriod::parse("2026-11", date!(2026 - 12 - 01)).expect("a month")
+    }
+
+    #[test]
+    fn an_hourly_server_is_estimated_by_the_second_per_billing_day() {
+        let first = date!(2026 - 11 - 01);
+        let server = Spending {
+            resource: "ins-1".into(),
+            group: "alice".into(),
+            from: at(first, 0),
+            until: at(first, 36) + time::Duration::seconds(1),
+            rate: Rate::PerHour(yuan("1.20")),
+        };
+        let series = series("t".into(), &november(), &[server], &[]);
+        assert_eq!(series.days.len(), 30);
+        let alice = &series.groups[0];
+        assert_eq!(alice.per_day[0].amount, yuan("28.80"));
+        assert_eq!(alice.per_day[1].amount, yuan("14.40033333"), "12 h and a second");
+        assert_eq!(alice.per_day[0].source, Source::Estimated);
+        assert_eq!(series.total(), yuan("43.20033333"));
+    }
+
+    #[test]
+    fn billed_lines_replace_the_estimate_where_they_cover_the_servers_time() {
+        let first = date!(2026 - 11 - 01);
+        let server = Spending {
+            resource: "ins-1".into(),
+            group: "alice".into(),
+            from: at(first, 0),
+            until: at(first, 36),
+            rate: Rate::PerHour(yuan("1.20")),
+        };
+        let bills: Vec<BillLine> = (0..24)
+            .map(|h| BillLine {
+                resource: "ins-1".into(),
+                from: at(first, h),
+                until: at(first, h + 1),
+                cost: yuan("1.25000001"),
+            })
+            .chain(std::iter::once(BillLine {
+                resource: "ins-someone-else".into(),
+                from: at(first, 0),
+                until: at(first, 1),
+                cost: yuan("99"),
+            }))
+            .collect();
+        let series = series("t".into(), &november(), &[server], &bills);
+        let alice = &series.groups[0];
+        assert_eq!(
+            alice.per_day[0].amount,
+            yuan("30.00000024"),
+            "the sum of the bill lines"
+        );
+        assert_eq!(alice.per_day[0].source, Source::Billed);
+        assert_eq!(alice.per_day[1].amount, yuan("14.40"), "the unbilled hours estimated");
+        assert_eq!(alice.per_day[1].source, Source::Estimated);
+        assert_eq!(series.groups.len(), 1, "a resource cvmbot did not buy is not its spend");
+    }
+
+    #[test]
+    fn a_prepaid_server_is_spread_over_its_period_and_its_bill_line_too() {
+        let first = date!(2026 - 11 - 01);
+        let server = |resource: &str| Spending {
+            resource: resource.into(),
+            group: "web".into(),
+            from: at(first, 0),
+            until: at(first, 24 * 45),
+            rate: Rate::Spread {
+                total: yuan("300"),
+                from: at(first, 0),
+                until: at(first, 24 * 30),
+            },
+        };
+        let estimated = series("t".into(), &november(), &[server("ins-1")], &[]);
+        assert!(estimated.groups[0].per_day.iter().all(|d| d.amount == yuan("10")));
+        let line = BillLine {
+            resource: "ins-1".into(),
+            from: at(first, 0),
+            until: at(first, 24 * 30),
+            cost: yuan("299.99"),
+        };
+        let billed = series("t".into(), &november(), &[server("ins-1")], &[line]);
+        assert_eq!(
+            billed.total(),
+            yuan("299.99"),
+            "the bill line, spread over its days exactly"
+        );
+        assert!(!billed.has_estimates());
+    }
+
+    #[test]
+    fn periods_read_as_the_last_days_this_month_or_a_given_month_and_refuse_anything_else() {
+        let today = date!(2026 - 12 - 15);
+        let week = SpendPeriod::parse("7d", today).expect("7d");
+        assert_eq!((week.first, week.last), (date!(2026 - 12 - 09), today));
+        let month = SpendPeriod::parse("month", today).expect("month");
+        assert_eq!((month.first, month.days().len()), (date!(2026 - 12 - 01), 15));
+        let november = SpendPeriod::parse("2026-11", today).expect("a month");
+        assert_eq!(
+            (november.first, november.last),
+            (date!(2026 - 11 - 01), date!(2026 - 11 - 30))
+        );
+        for bad in ["2026-13", "yesterday", "2026-1", "2027-01"] {
+            let error = SpendPeriod::parse(bad, today).expect_err(bad);
+            assert!(error.starts_with("period:"), "{error}");
+        }
+        assert!(
+            SpendBy::parse("owner")
+                .expect_err("owner")
+                .contains("requester, tag, type, zone, fleet")
+        );
+        assert_eq!(SpendBy::parse("Zone"), Ok(SpendBy::Zone));
     }
 }
