@@ -26,4 +26,4 @@ pub use policy::{
 pub use quote::Quote;
 pub use request::{RequestState, approval_hash, client_token};
 pub use spec::{BillingKind, BillingMode, ParseContext, PurchaseSpec};
-pub use spend::{BalanceHistory, DaySpend, Payment, Source, SpendGroup, SpendSeries};
+pub use spend::{BalanceHistory, DaySpend, Payment, Source, SpendBy, SpendGroup, SpendPeriod, SpendSeries};

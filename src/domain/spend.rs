@@ -406,6 +406,47 @@ pub fn series(title: String, period: &SpendPeriod, spendings: &[Spending], bills
     SpendSeries { title, days, groups }
 }
 
+/// When a balance of `spendable` at `from` reaches zero, burning `burn_per_day` by the second
+/// and paying `payments` when they fall due; `None` if it lasts beyond `horizon` (or nothing
+/// burns and nothing is due).
+pub fn runs_out(
+    spendable: Fen,
+    from: OffsetDateTime,
+    burn_per_day: Yuan,
+    payments: &[Payment],
+    horizon: time::Duration,
+) -> Option<OffsetDateTime> {
+    let end = from + horizon;
+    let per_second = burn_per_day.amount() / Decimal::from(86_400);
+    let mut balance = spendable.to_yuan().amount();
+    if balance <= Decimal::ZERO {
+        return Some(from);
+    }
+    let mut due: Vec<&Payment> = payments.iter().filter(|p| p.at >= from && p.at <= end).collect();
+    due.sort_by_key(|p| p.at);
+    let mut at = from;
+    // The moment the burn alone empties `balance`, counting from `at`.
+    let empties = |balance: Decimal, at: OffsetDateTime| -> Option<OffsetDateTime> {
+        if per_second <= Decimal::ZERO {
+            return None;
+        }
+        let seconds = (balance / per_second).ceil();
+        let seconds = i64::try_from(seconds).ok()?;
+        Some(at + time::Duration::seconds(seconds))
+    };
+    for payment in due {
+        if let Some(zero) = empties(balance, at).filter(|zero| *zero <= payment.at) {
+            return Some(zero);
+        }
+        balance -= per_second * Decimal::from((payment.at - at).whole_seconds()) + payment.amount.to_yuan().amount();
+        at = payment.at;
+        if balance <= Decimal::ZERO {
+            return Some(at);
+        }
+    }
+    empties(balance, at).filter(|zero| *zero <= end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,6 +580,48 @@ mod tests {
             "the bill line, spread over its days exactly"
         );
         assert!(!billed.has_estimates());
+    }
+
+    #[test]
+    fn the_runway_ends_where_the_burn_and_the_renewals_due_take_the_balance_to_zero() {
+        let now = at(date!(2026 - 12 - 01), 0);
+        let horizon = time::Duration::days(90);
+        let burn = yuan("24");
+        let out = runs_out(Fen::new(10_000), now, burn, &[], horizon).expect("it runs out");
+        assert_eq!(
+            out,
+            now + time::Duration::days(4) + time::Duration::hours(4),
+            "100 CNY at 1 CNY/h"
+        );
+        let renewal = Payment {
+            at: now + time::Duration::days(1),
+            amount: Fen::new(5_000),
+            what: "renewal".into(),
+        };
+        let sooner = runs_out(Fen::new(10_000), now, burn, std::slice::from_ref(&renewal), horizon).expect("sooner");
+        assert_eq!(
+            sooner,
+            now + time::Duration::days(2) + time::Duration::hours(2),
+            "50 CNY less after a day"
+        );
+        let big = Payment {
+            amount: Fen::new(20_000),
+            ..renewal
+        };
+        assert_eq!(
+            runs_out(Fen::new(10_000), now, burn, &[big], horizon),
+            Some(now + time::Duration::days(1))
+        );
+        assert_eq!(
+            runs_out(Fen::new(10_000), now, yuan("0"), &[], horizon),
+            None,
+            "nothing burns"
+        );
+        assert_eq!(
+            runs_out(Fen::new(0), now, yuan("0"), &[], horizon),
+            Some(now),
+            "nothing left"
+        );
     }
 
     #[test]

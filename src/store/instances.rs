@@ -385,6 +385,31 @@ impl Session {
         })
     }
 
+    /// Instances that cost money at some time in `[from, until)`: bought before its end, not
+    /// gone or released before its start, and not failed at launch; by request.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn instances_costing_between(
+        &mut self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM instances WHERE created_at < $2 AND state <> 'LAUNCH_FAILED' \
+             AND (gone_at IS NULL OR gone_at >= $1) AND (released_at IS NULL OR released_at >= $1) \
+             ORDER BY request_id, instance_id"
+        ));
+        on_backend!(self, |conn| {
+            sqlx::query(sql)
+                .bind(to_ms(from))
+                .bind(to_ms(until))
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
     /// Instances bought since `since` (for the digest).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn instances_created_since(&mut self, since: OffsetDateTime) -> StoreResult<i64> {

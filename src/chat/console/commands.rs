@@ -60,6 +60,13 @@ pub enum Command {
     Press(LifetimeAction, RequestId),
     /// `/cvm balance`
     Balance,
+    /// `/cvm spend [period:7d|30d|month|YYYY-MM] [by:requester|tag|type|zone|fleet]`
+    Spend {
+        /// `period:` as typed (empty: the default).
+        period: String,
+        /// `by:` as typed (empty: the default).
+        by: String,
+    },
     /// `/cvm history [name]`
     History(Option<String>),
     /// `/approve N`, `+✅ N`
@@ -375,8 +382,22 @@ fn parse_cvm(args: &[String]) -> Result<Command, String> {
             Ok(Command::AutoRenew(purchase, on))
         }
         Some("balance") => Ok(Command::Balance),
+        Some("spend") => {
+            let usage = "/cvm spend [period:7d|30d|month|YYYY-MM] [by:requester|tag|type|zone|fleet]";
+            let (mut period, mut by) = (String::new(), String::new());
+            for option in &args[1..] {
+                match option.split_once(':') {
+                    Some(("period", text)) => period = text.to_owned(),
+                    Some(("by", text)) => by = text.to_owned(),
+                    _ => return Err(format!("`{option}` is not period:… or by:…; usage: {usage}")),
+                }
+            }
+            Ok(Command::Spend { period, by })
+        }
         Some("history") => Ok(Command::History(args.get(1).map(|n| n.to_ascii_lowercase()))),
-        _ => Err("usage: /cvm buy|status|list|cancel|release|extend|renew|autorenew|fleet|balance|history".into()),
+        _ => {
+            Err("usage: /cvm buy|status|list|cancel|release|extend|renew|autorenew|fleet|balance|spend|history".into())
+        }
     }
 }
 

@@ -309,6 +309,10 @@ impl Console {
                 let report = self.desk.balance_report().await?;
                 self.private(&balance_text(&report));
             }
+            Command::Spend { period, by } => {
+                let spend = self.desk.spend_as_asked(&period, &by).await?;
+                self.private(&render::spend_summary(&spend));
+            }
             Command::Wait(duration) => tokio::time::sleep(duration).await,
             Command::Await(milestone, id, timeout) => self.await_milestone(milestone, id, timeout).await?,
             Command::AwaitAlert(timeout) => self.await_alert(timeout).await?,

@@ -33,6 +33,17 @@ pub const EXTEND: &str = "Let a purchase's servers live longer before cvmbot rel
 pub const RENEW: &str = "Pay for more months of prepaid servers cvmbot bought (approved by cost)";
 /// `/cvm autorenew`.
 pub const AUTORENEW: &str = "Turn automatic renewal of a purchase's prepaid servers on or off";
+/// `/cvm spend`.
+pub const SPEND: &str = "Chart what cvmbot's servers cost per day, by requester, tag, type, zone or fleet";
+
+/// `/cvm spend by:`, its choices as [`crate::domain::SpendBy`] names them.
+fn by_option() -> CreateCommandOption {
+    crate::domain::SpendBy::NAMES.iter().fold(
+        CreateCommandOption::new(CommandOptionType::String, "by", "How to group it (default requester)"),
+        |option, name| option.add_string_choice(*name, *name),
+    )
+}
+
 /// `/cvm balance`.
 pub const BALANCE: &str = "Show the Tencent Cloud balance and the runway of what cvmbot bought";
 /// `/cvm fleet`.
@@ -81,7 +92,7 @@ fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
         text("zone", "Availability zone, e.g. ap-guangzhou-3")
             .set_autocomplete(true)
             .required(true),
-        text("type", "Instance type, e.g. S5.MEDIUM4 (suggestions filtered by zone)")
+        text("type", "Instance type, e.g. S5.MEDIUM4")
             .set_autocomplete(true)
             .required(true),
         text("image", "Image id, e.g. img-l8og963d")
@@ -92,7 +103,7 @@ fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
         options.push(integer("count", "How many instances (default 1)", 1, 100));
     }
     options.extend([
-        text("preset", "A configured preset that fills what you leave out").set_autocomplete(true),
+        text("preset", "A preset that fills what you leave out").set_autocomplete(true),
         text("reason", "Why these servers are needed (shown to approvers)").max_length(300),
     ]);
     if with_count_and_name {
@@ -125,7 +136,7 @@ fn buy_options(with_count_and_name: bool) -> Vec<CreateCommandOption> {
         text("tags", "Tags as key=value, comma separated"),
         text(
             "ttl",
-            "When cvmbot releases them: e.g. 3d, 12h or none (the policy sets default and max)",
+            "When cvmbot releases them: 3d, 12h or none (the policy sets default, max)",
         ),
     ]);
     options
@@ -289,6 +300,18 @@ pub fn definition() -> CreateCommand {
         ))
         .add_option(fleet_group())
         .add_option(subcommand("balance", BALANCE, vec![]))
+        .add_option(subcommand(
+            "spend",
+            SPEND,
+            vec![
+                CreateCommandOption::new(
+                    CommandOptionType::String,
+                    "period",
+                    "7d, 30d (default), month or YYYY-MM",
+                ),
+                by_option(),
+            ],
+        ))
         .add_option(subcommand(
             "history",
             HISTORY,

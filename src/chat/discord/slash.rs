@@ -6,6 +6,7 @@ use super::convert::{fit, fit_lines, person, response_message};
 use super::handler::{Handler, acknowledge, log_if_internal, private};
 use crate::chat::render::{self, TimeStyle};
 use crate::desk::{DeskError, Origin};
+use crate::domain::spend;
 use crate::domain::{BillingKind, Operation, Person};
 use crate::store::ListFilter;
 use serenity::all::{
@@ -83,6 +84,7 @@ impl Handler {
                 None => private("Give the request number: /cvm cancel id:12"),
             },
             ["balance"] => return self.balance(ctx, command).await,
+            ["spend"] => return self.spend(ctx, command, &invocation).await,
             ["release"] => return self.release(ctx, command, &me, &invocation).await,
             ["extend"] => return self.extend(ctx, command, &me, &invocation).await,
             ["renew"] => return self.renew(ctx, command, &me, &invocation).await,
@@ -124,6 +126,31 @@ impl Handler {
             }
         };
         self.finish_deferred(ctx, command, &text).await;
+    }
+
+    /// `/cvm spend [period] [by]`: bad options are answered at once, privately; the chart is
+    /// posted in the channel for everyone, its figures in the message text.
+    async fn spend(&self, ctx: &Context, command: &CommandInteraction, invocation: &Invocation) {
+        let option = |name: &str| invocation.options.get(name).cloned().unwrap_or_default();
+        let today = self.desk.clock().now().to_offset(spend::BILLING_OFFSET).date();
+        let asked = spend::SpendPeriod::parse(&option("period"), today)
+            .and_then(|period| Ok((period, spend::SpendBy::parse(&option("by"))?)));
+        let (period, by) = match asked {
+            Ok(asked) => asked,
+            Err(problem) => return self.respond(ctx, command, private(&format!("❗ {problem}"))).await,
+        };
+        let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new());
+        self.respond(ctx, command, defer).await;
+        let edit = match self.desk.spend(&period, by).await {
+            Ok(spend) => EditInteractionResponse::new().content(fit(&render::spend_summary(&spend))),
+            Err(e) => {
+                log_if_internal(&e);
+                EditInteractionResponse::new().content(e.user_message())
+            }
+        };
+        if let Err(e) = command.edit_response(&ctx.http, edit).await {
+            warn!(error = %e, "could not post the spend chart");
+        }
     }
 
     /// `/cvm buy`: bad input is answered at once, privately; a valid request is deferred (the

@@ -2,9 +2,11 @@
 
 mod card;
 mod notice;
+mod spend;
 
 pub use card::{price_text, request_card};
 pub use notice::{notice, notice_batch, runway_words};
+pub use spend::spend_summary;
 
 use crate::desk::RequestView;
 use crate::domain::{Operation, RequestId};

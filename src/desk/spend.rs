@@ -1,0 +1,166 @@
+//! What cvmbot's servers cost, for the spend charts: each server it bought in the period, grouped
+//! as asked, at the rate it was bought at, and Tencent's bill lines for them where the key may
+//! read the bills. Reads only.
+
+use super::{Desk, DeskError};
+use crate::domain::spend::{self, BillLine, Rate, SpendBy, SpendPeriod, Spending};
+use crate::domain::{BillingKind, Operation, Quote, SpendSeries};
+use crate::money::Yuan;
+use crate::store::{InstanceRecord, RequestRecord};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Whether Tencent's bills went into a spend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bills {
+    /// They were read: figures they cover are billed.
+    Read,
+    /// They could not be read (the key may not, or Tencent did not answer): every figure is
+    /// cvmbot's estimate, and this says why in plain words.
+    Unread(String),
+}
+
+/// A spend chart's figures and where they come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spend {
+    /// Spend per day by group.
+    pub series: SpendSeries,
+    /// Whether the bills went into it.
+    pub bills: Bills,
+    /// How it was grouped.
+    pub by: SpendBy,
+}
+
+impl Desk {
+    /// What cvmbot's servers cost per day of `period`, grouped `by`, from its own records and
+    /// Tencent's bills for them.
+    pub async fn spend(&self, period: &SpendPeriod, by: SpendBy) -> Result<Spend, DeskError> {
+        let now = self.clock().now();
+        let (start, end) = period.bounds();
+        let mut session = self.store().session().await?;
+        let instances = session.instances_costing_between(start, end.min(now)).await?;
+        let mut requests: BTreeMap<crate::domain::RequestId, RequestRecord> = BTreeMap::new();
+        for instance in &instances {
+            if !requests.contains_key(&instance.request_id)
+                && let Some(record) = session.request(instance.request_id).await?
+            {
+                requests.insert(instance.request_id, record);
+            }
+        }
+        drop(session);
+        let spendings: Vec<Spending> = instances
+            .iter()
+            .filter_map(|i| spending(i, requests.get(&i.request_id)?, by, now))
+            .collect();
+        let (lines, bills) = self.bill_lines(start, end.min(now)).await;
+        let title = format!("cvmbot spend {} by {}", period.label(), by.name());
+        Ok(Spend {
+            series: spend::series(title, period, &spendings, &lines),
+            bills,
+            by,
+        })
+    }
+
+    /// [`Desk::spend`] for `period:` and `by:` as typed (empty: 30 days by requester); bad ones
+    /// are refused naming the option and what it takes.
+    pub async fn spend_as_asked(&self, period: &str, by: &str) -> Result<Spend, DeskError> {
+        let today = self.clock().now().to_offset(spend::BILLING_OFFSET).date();
+        let period = SpendPeriod::parse(period, today).map_err(DeskError::refused)?;
+        let by = SpendBy::parse(by).map_err(DeskError::refused)?;
+        self.spend(&period, by).await
+    }
+
+    /// Tencent's bill lines for `[from, until)`, or why there are none.
+    async fn bill_lines(&self, _from: OffsetDateTime, _until: OffsetDateTime) -> (Vec<BillLine>, Bills) {
+        (
+            Vec::new(),
+            Bills::Unread("this cvmbot does not read Tencent's bills yet".into()),
+        )
+    }
+}
+
+/// What `instance` cost as cvmbot knows it, in its group; `None` for a server that never cost.
+fn spending(instance: &InstanceRecord, record: &RequestRecord, by: SpendBy, now: OffsetDateTime) -> Option<Spending> {
+    let until = [instance.gone_at, instance.released_at, Some(now)]
+        .into_iter()
+        .flatten()
+        .min()?;
+    let rate = match instance.billing {
+        BillingKind::PayAsYouGo | BillingKind::Spot => Rate::PerHour(instance.hourly_price),
+        BillingKind::Prepaid => {
+            let (total, months) = match &record.quote {
+                Quote::Prepaid { total, months, .. } => (*total, *months),
+                _ => return None,
+            };
+            let count = servers_of(&record.operation).max(1);
+            Rate::Spread {
+                total: Yuan::new(total.amount() / Decimal::from(count)),
+                from: instance.created_at,
+                until: add_months(instance.created_at, months),
+            }
+        }
+    };
+    Some(Spending {
+        resource: instance.instance_id.clone(),
+        group: group_of(instance, record, by),
+        from: instance.created_at,
+        until,
+        rate,
+    })
+}
+
+/// How many servers the request bought.
+fn servers_of(operation: &Operation) -> u32 {
+    match operation {
+        Operation::Buy(spec) => spec.count(),
+        Operation::Fleet(fleet) => fleet.count,
+        _ => 1,
+    }
+}
+
+/// The name of `instance`'s group.
+fn group_of(instance: &InstanceRecord, record: &RequestRecord, by: SpendBy) -> String {
+    let template = match &record.operation {
+        Operation::Buy(spec) => Some(spec),
+        Operation::Fleet(fleet) => Some(&fleet.template),
+        _ => None,
+    };
+    match by {
+        SpendBy::Requester => record.requester_name.clone(),
+        SpendBy::Zone => instance.zone.clone(),
+        SpendBy::Tag => match template.map(|spec| spec.tags()).filter(|tags| !tags.is_empty()) {
+            Some(tags) => tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => "untagged".into(),
+        },
+        SpendBy::Type => match &record.operation {
+            // A fleet's server is of the placement in its zone (the first such, when several share it).
+            Operation::Fleet(fleet) => {
+                std::iter::once((fleet.template.zone().to_string(), fleet.template.instance_type()))
+                    .chain(fleet.fallbacks.iter().map(|p| (p.zone.to_string(), &p.instance_type)))
+                    .find(|(zone, _)| *zone == instance.zone)
+                    .map_or_else(|| fleet.template.instance_type().to_string(), |(_, t)| t.to_string())
+            }
+            _ => template.map_or_else(|| "unknown".into(), |spec| spec.instance_type().to_string()),
+        },
+        SpendBy::Fleet => match &record.operation {
+            Operation::Fleet(fleet) => fleet.name.to_string(),
+            _ => "not in a fleet".into(),
+        },
+    }
+}
+
+/// `at` plus `months` calendar months (the day clamped to the month's length).
+fn add_months(at: OffsetDateTime, months: u32) -> OffsetDateTime {
+    let date = at.date();
+    let total = date.year() * 12 + i32::from(u8::from(date.month())) - 1 + months as i32;
+    let (year, month) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8);
+    let month = time::Month::try_from(month).expect("1 to 12");
+    let day = date.day().min(month.length(year));
+    let date = time::Date::from_calendar_date(year, month, day).expect("a day of the month");
+    at.replace_date(date)
+}
