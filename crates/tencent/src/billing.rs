@@ -147,9 +147,15 @@ impl TencentClient {
             need_record_num: Some(1),
             ..Default::default()
         };
-        let answer: Answer<DescribeBillDetailResponse> =
-            self.call(Service::Billing, "DescribeBillDetail", None, &request).await?;
-        let items = answer.data.detail_set.iter().map(BillLine::try_from).collect::<Result<_, _>>()?;
+        let answer: Answer<DescribeBillDetailResponse> = self
+            .call(Service::Billing, "DescribeBillDetail", None, &request)
+            .await?;
+        let items = answer
+            .data
+            .detail_set
+            .iter()
+            .map(BillLine::try_from)
+            .collect::<Result<_, _>>()?;
         Ok(Answer {
             data: Page {
                 items,
@@ -174,8 +180,9 @@ impl TencentClient {
             need_record_num: Some(1),
             ..Default::default()
         };
-        let answer: Answer<DescribeBillResourceSummaryResponse> =
-            self.call(Service::Billing, "DescribeBillResourceSummary", None, &request).await?;
+        let answer: Answer<DescribeBillResourceSummaryResponse> = self
+            .call(Service::Billing, "DescribeBillResourceSummary", None, &request)
+            .await?;
         let items = answer
             .data
             .resource_summary_set
@@ -207,9 +214,15 @@ impl TencentClient {
             need_record_num: Some(1),
             ..Default::default()
         };
-        let answer: Answer<DescribeCostSummaryByResourceResponse> =
-            self.call(Service::Billing, "DescribeCostSummaryByResource", None, &request).await?;
-        let items = answer.data.data.iter().map(ResourceCost::try_from).collect::<Result<_, _>>()?;
+        let answer: Answer<DescribeCostSummaryByResourceResponse> = self
+            .call(Service::Billing, "DescribeCostSummaryByResource", None, &request)
+            .await?;
+        let items = answer
+            .data
+            .data
+            .iter()
+            .map(ResourceCost::try_from)
+            .collect::<Result<_, _>>()?;
         Ok(Answer {
             data: Page {
                 items,

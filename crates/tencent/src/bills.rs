@@ -20,7 +20,10 @@ const BILL_TIME: &[FormatItem<'static>] = format_description!("[year]-[month]-[d
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeBillDetailRequest {
     pub offset: u64,
     pub limit: u64,
@@ -43,7 +46,10 @@ pub struct DescribeBillDetailRequest {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeBillDetailResponse {
     pub detail_set: Vec<BillDetail>,
     pub total: Option<u64>,
@@ -53,7 +59,10 @@ pub struct DescribeBillDetailResponse {
 /// A bill tag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct BillTagInfo {
     pub tag_key: String,
     #[serde(default)]
@@ -63,7 +72,10 @@ pub struct BillTagInfo {
 /// A name and value describing a component's configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct BillDetailComponentConfig {
     pub name: String,
     pub value: String,
@@ -77,7 +89,10 @@ pub const CONFIG_INSTANCE_TYPE: &str = "实例规格";
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct BillDetailComponent {
     pub component_code_name: Option<String>,
     pub item_code_name: Option<String>,
@@ -108,7 +123,10 @@ pub struct BillDetailComponent {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct BillDetail {
     pub business_code_name: Option<String>,
     pub product_code_name: Option<String>,
@@ -146,7 +164,10 @@ pub struct BillDetail {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeBillResourceSummaryRequest {
     pub offset: u64,
     pub limit: u64,
@@ -166,7 +187,10 @@ pub struct DescribeBillResourceSummaryRequest {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeBillResourceSummaryResponse {
     pub resource_summary_set: Vec<BillResourceSummary>,
     pub total: Option<i64>,
@@ -176,7 +200,10 @@ pub struct DescribeBillResourceSummaryResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct BillResourceSummary {
     pub business_code_name: Option<String>,
     pub product_code_name: Option<String>,
@@ -216,7 +243,10 @@ pub struct BillResourceSummary {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct Conditions {
     pub time_range: Option<u64>,
     pub business_code: Option<String>,
@@ -243,7 +273,10 @@ pub struct Conditions {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeCostSummaryByResourceRequest {
     pub begin_time: String,
     pub end_time: String,
@@ -260,7 +293,10 @@ pub struct DescribeCostSummaryByResourceRequest {
 /// The total of a cost summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct ConsumptionSummaryTotal {
     pub real_total_cost: String,
 }
@@ -269,7 +305,10 @@ pub struct ConsumptionSummaryTotal {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct ConditionValues {
     pub business: Vec<ConditionBusiness>,
     pub project: Vec<ConditionProject>,
@@ -279,7 +318,10 @@ pub struct ConditionValues {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 /// A product among the filter values.
 pub struct ConditionBusiness {
     pub business_code: String,
@@ -288,7 +330,10 @@ pub struct ConditionBusiness {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 /// A project among the filter values.
 pub struct ConditionProject {
     pub project_id: String,
@@ -297,7 +342,10 @@ pub struct ConditionProject {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 /// A region among the filter values.
 pub struct ConditionRegion {
     pub region_id: String,
@@ -306,7 +354,10 @@ pub struct ConditionRegion {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 /// A pay mode among the filter values.
 pub struct ConditionPayMode {
     pub pay_mode: String,
@@ -317,7 +368,10 @@ pub struct ConditionPayMode {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct DescribeCostSummaryByResourceResponse {
     pub ready: u64,
     pub total: Option<ConsumptionSummaryTotal>,
@@ -331,7 +385,10 @@ pub struct DescribeCostSummaryByResourceResponse {
 #[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-#[allow(missing_docs, reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)")]
+#[allow(
+    missing_docs,
+    reason = "Tencent's member names, documented in the API spec (reference/tccli-specs)"
+)]
 pub struct ConsumptionResourceSummaryDataItem {
     pub resource_id: String,
     pub resource_name: Option<String>,

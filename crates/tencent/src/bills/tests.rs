@@ -22,7 +22,11 @@ fn a_documented_bill_line_reads_as_exact_yuan_in_beijing_time() {
     assert_eq!(line.action, BillAction::Renewal);
     assert_eq!(line.instance_type.as_deref(), Some("S2.MEDIUM4"));
     assert_eq!(line.tags, vec![("team".to_owned(), "web".to_owned())]);
-    assert_eq!(line.fee_begin.unix_timestamp(), 1_688_713_719, "15:08:39 at UTC+8 is 07:08:39 UTC");
+    assert_eq!(
+        line.fee_begin.unix_timestamp(),
+        1_688_713_719,
+        "15:08:39 at UTC+8 is 07:08:39 UTC"
+    );
     assert_eq!(answer.data.total, Some(1));
 }
 
@@ -45,7 +49,10 @@ fn a_line_without_its_real_cost_or_resource_is_unreadable() {
 
 #[test]
 fn a_time_in_another_format_and_an_unknown_pay_mode_are_unreadable() {
-    for (from, to) in [("2023-07-07 15:08:39", "2023-07-07T15:08:39Z"), ("\"PayModeName\":\"包年包月\"", "\"PayModeName\":\"monthly\"")] {
+    for (from, to) in [
+        ("2023-07-07 15:08:39", "2023-07-07T15:08:39Z"),
+        ("\"PayModeName\":\"包年包月\"", "\"PayModeName\":\"monthly\""),
+    ] {
         let text = LINE.replacen(from, to, 1);
         let answer = parse_envelope::<DescribeBillDetailResponse>(text.as_bytes()).expect("reads");
         let error = BillLine::try_from(&answer.data.detail_set[0]).expect_err(to);
@@ -80,11 +87,17 @@ fn the_documented_cost_summary_reads() {
 
 #[test]
 fn months_read_only_as_yyyy_mm() {
-    assert_eq!(BillMonth::parse("2024-11").map(|m| m.to_string()).as_deref(), Some("2024-11"));
+    assert_eq!(
+        BillMonth::parse("2024-11").map(|m| m.to_string()).as_deref(),
+        Some("2024-11")
+    );
     for bad in ["2024-13", "2024-1", "24-11", "2024/11", "2024-11-01", ""] {
         assert_eq!(BillMonth::parse(bad), None, "{bad}");
     }
-    let (a, b) = (BillMonth::parse("2023-11").expect("m"), BillMonth::parse("2025-05").expect("m"));
+    let (a, b) = (
+        BillMonth::parse("2023-11").expect("m"),
+        BillMonth::parse("2025-05").expect("m"),
+    );
     assert_eq!(a.months_until(b), 18);
 }
 
