@@ -17,6 +17,7 @@ Prints ALL OK and exits 0 when every check passes.
 import hashlib
 import hmac
 import json
+from decimal import Decimal
 import sys
 import time
 import urllib.request
@@ -32,6 +33,10 @@ from tencentcloud.cvm.v20170312 import cvm_client, models
 
 REGION = "ap-guangzhou"
 ZONE = "ap-guangzhou-3"
+
+
+# The month the simulator's test clock starts in (2025-01-01T00:00:00Z), Beijing time.
+SIM_MONTH = "2025-01"
 
 
 def check(condition, what):
@@ -202,6 +207,7 @@ def main():
         check(cvm.TerminateInstances(terminate).RequestId, "TerminateInstances " + charge_type)
     prepaid_twice(cvm, ids["PREPAID"])
     unknown_parameter(cvm)
+    bills(billing, ids["PREPAID"])
 
     wrong = cvm_client.CvmClient(credential.Credential(secret_id, "wrong-key"), REGION, profile(endpoint))
     try:
@@ -279,6 +285,33 @@ def prepaid_twice(cvm, instance_id):
           "a prepaid instance goes to the recycle bin first")
     cvm.TerminateInstances(terminate)
     check(describe_one(cvm, instance_id).InstanceState == "TERMINATING", "the second TerminateInstances destroys it")
+
+
+def bills(billing, prepaid_id):
+    """The bill actions answer the SDK's models, and their amounts are decimal strings that agree."""
+    detail = billing_models.DescribeBillDetailRequest()
+    detail.from_json_string(json.dumps({"Offset": 0, "Limit": 300, "Month": SIM_MONTH, "NeedRecordNum": 1}))
+    lines = billing.DescribeBillDetail(detail)
+    check(lines.Total == len(lines.DetailSet) and lines.Total >= 1, "DescribeBillDetail lists the lines")
+    purchase = [line for line in lines.DetailSet
+                if line.ResourceId == prepaid_id and line.ActionTypeName == "包年包月新购"]
+    check(len(purchase) == 1 and purchase[0].PayModeName == "包年包月", "the prepaid purchase is a bill line")
+    check(float(purchase[0].ComponentSet[0].RealCost) > 0, "its RealCost is a decimal string")
+    line_total = sum(Decimal(c.RealCost) for line in lines.DetailSet for c in line.ComponentSet)
+
+    summary = billing_models.DescribeBillResourceSummaryRequest()
+    summary.from_json_string(json.dumps({"Offset": 0, "Limit": 1000, "Month": SIM_MONTH, "NeedRecordNum": 1}))
+    rows = billing.DescribeBillResourceSummary(summary)
+    check(sum(Decimal(r.RealTotalCost) for r in rows.ResourceSummarySet) == line_total,
+          "DescribeBillResourceSummary adds up to the lines")
+
+    costs = billing_models.DescribeCostSummaryByResourceRequest()
+    costs.from_json_string(json.dumps({"BeginTime": SIM_MONTH, "EndTime": SIM_MONTH, "Offset": 0, "Limit": 100,
+                                       "NeedRecordNum": 1, "NeedConditionValue": 1}))
+    answer = billing.DescribeCostSummaryByResource(costs)
+    check(answer.Ready == 1 and Decimal(answer.Total.RealTotalCost) == line_total,
+          "DescribeCostSummaryByResource totals the lines")
+    check(answer.ConditionValue.PayMode and answer.RecordNum == len(answer.Data), "its filters and count are read")
 
 
 def unknown_parameter(cvm):

@@ -9,6 +9,7 @@
 use super::clock::{SimClock, SimMs, add_months};
 use super::world::instance::{Phase, Visible};
 use super::world::{EventKind, KeptDisk, World};
+use cvmbot_tencent::bills::BillAction;
 use cvmbot_tencent::enums::{ChargeType, OperationState};
 use rust_decimal::Decimal;
 use tracing::info;
@@ -57,6 +58,7 @@ impl World {
 
     /// Accrues every account up to `to` at the prices in force.
     pub fn accrue_all(&mut self, to: SimMs) {
+        self.accrue_usage(to);
         let prices = self.spot_prices.clone();
         for account in &mut self.accounts {
             let rate = account.rate(|key| prices.get(key).copied().unwrap_or_default());
@@ -127,6 +129,7 @@ impl World {
                         instance.expired = Some(next);
                         instance.period_paid += price;
                     }
+                    self.record_prepaid(id, BillAction::Renewal, expired, next, price);
                     info!(instance = id, fen = price, "prepaid instance renewed for a month");
                     self.schedule(next, EventKind::Expire(id.to_owned()));
                 } else {
@@ -161,6 +164,7 @@ impl World {
             instance.latest_error = Some(message);
             instance.ended = Some((at, "launch failed".into()));
             let (uin, freeze, refund) = (instance.uin, instance.freeze, instance.paid_upfront);
+            let period_end = instance.expired.unwrap_or(at);
             instance.freeze = 0;
             instance.paid_upfront = 0;
             instance.period_paid = 0;
@@ -170,6 +174,7 @@ impl World {
                 account.refund(refund);
                 account.recheck_arrears(at);
             }
+            self.record_prepaid(id, BillAction::Refund, at, period_end, -refund);
             self.schedule(at + retention, EventKind::Vanish(id.to_owned()));
             return;
         }
@@ -195,6 +200,8 @@ impl World {
 
     /// Stops an instance's hourly billing and releases its freeze.
     pub fn stop_billing(&mut self, id: &str) {
+        let now = self.now;
+        self.close_usage(id, now);
         let Some(instance) = self.instances.get_mut(id) else {
             return;
         };

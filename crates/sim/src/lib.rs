@@ -54,6 +54,7 @@ pub mod control;
 pub mod defaults;
 pub mod faults;
 pub(crate) mod language;
+pub mod ledger;
 pub mod log;
 pub(crate) mod reclaim;
 pub(crate) mod server;

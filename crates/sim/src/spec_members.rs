@@ -5,6 +5,9 @@
 /// Each served action and its input object, sorted.
 pub const ACTIONS: &[(&str, &str)] = &[
     ("DescribeAccountBalance", "DescribeAccountBalanceRequest"),
+    ("DescribeBillDetail", "DescribeBillDetailRequest"),
+    ("DescribeBillResourceSummary", "DescribeBillResourceSummaryRequest"),
+    ("DescribeCostSummaryByResource", "DescribeCostSummaryByResourceRequest"),
     ("DescribeImages", "DescribeImagesRequest"),
     ("DescribeInstances", "DescribeInstancesRequest"),
     ("DescribeInstancesStatus", "DescribeInstancesStatusRequest"),
@@ -22,9 +25,13 @@ pub const ACTIONS: &[(&str, &str)] = &[
 /// Each request object, sorted, with its members and the object each holds ("" for a scalar).
 pub const OBJECTS: &[(&str, &[(&str, &str)])] = &[
     ("ActionTimer", &[("TimerAction", ""), ("ActionTime", ""), ("Externals", "Externals"), ("ActionTimerId", ""), ("Status", ""), ("InstanceId", "")]),
+    ("Conditions", &[("TimeRange", ""), ("BusinessCode", ""), ("ProjectId", ""), ("RegionId", ""), ("PayMode", ""), ("ResourceKeyword", ""), ("BusinessCodes", ""), ("ProductCodes", ""), ("RegionIds", ""), ("ProjectIds", ""), ("PayModes", ""), ("ActionTypes", ""), ("HideFreeCost", ""), ("OrderByCost", ""), ("BillIds", ""), ("ComponentCodes", ""), ("FileIds", ""), ("FileTypes", ""), ("Status", "")]),
     ("CpuTopology", &[("CoreCount", ""), ("ThreadPerCore", "")]),
     ("DataDisk", &[("DiskSize", ""), ("DiskType", ""), ("DiskId", ""), ("DeleteWithInstance", ""), ("SnapshotId", ""), ("Encrypt", ""), ("KmsKeyId", ""), ("ThroughputPerformance", ""), ("CdcId", ""), ("BurstPerformance", ""), ("DiskName", "")]),
     ("DescribeAccountBalanceRequest", &[("TempCredit", "")]),
+    ("DescribeBillDetailRequest", &[("Offset", ""), ("Limit", ""), ("PeriodType", ""), ("Month", ""), ("BeginTime", ""), ("EndTime", ""), ("NeedRecordNum", ""), ("ProductCode", ""), ("PayMode", ""), ("ResourceId", ""), ("ActionType", ""), ("ProjectId", ""), ("BusinessCode", ""), ("Context", ""), ("PayerUin", "")]),
+    ("DescribeBillResourceSummaryRequest", &[("Offset", ""), ("Limit", ""), ("Month", ""), ("PeriodType", ""), ("NeedRecordNum", ""), ("ActionType", ""), ("ResourceId", ""), ("PayMode", ""), ("BusinessCode", ""), ("PayerUin", ""), ("TagKey", ""), ("TagValue", "")]),
+    ("DescribeCostSummaryByResourceRequest", &[("BeginTime", ""), ("EndTime", ""), ("Limit", ""), ("Offset", ""), ("PayerUin", ""), ("NeedRecordNum", ""), ("NeedConditionValue", ""), ("Conditions", "Conditions"), ("TagKey", ""), ("TagValue", "")]),
     ("DescribeImagesRequest", &[("ImageIds", ""), ("Filters", "Filter"), ("Offset", ""), ("Limit", ""), ("InstanceType", "")]),
     ("DescribeInstancesRequest", &[("InstanceIds", ""), ("Filters", "Filter"), ("Offset", ""), ("Limit", "")]),
     ("DescribeInstancesStatusRequest", &[("InstanceIds", ""), ("Offset", ""), ("Limit", "")]),

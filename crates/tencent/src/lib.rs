@@ -4,6 +4,7 @@
 //! counts in (fen and yuan). Secrets are held in [`secret::Secret`].
 
 pub mod billing;
+pub mod bills;
 pub mod client;
 pub mod cvm;
 pub mod endpoint;

@@ -68,6 +68,9 @@ async fn the_official_python_sdk_drives_the_simulator() {
         "InquiryPriceRenewInstances",
         "RenewInstances",
         "ModifyInstancesRenewFlag",
+        "DescribeBillDetail",
+        "DescribeBillResourceSummary",
+        "DescribeCostSummaryByResource",
     ] {
         assert!(
             actions.iter().any(|a| a == action),

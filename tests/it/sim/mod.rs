@@ -2,6 +2,7 @@
 //! endpoint and the official Python SDK. One test binary; the cases live in `tests/sim/`.
 
 mod auth;
+mod bills;
 mod catalogue;
 mod control;
 mod faults;

@@ -3,6 +3,7 @@
 
 mod absent;
 mod balance;
+mod bills;
 mod catalogue;
 mod checks;
 mod describe;
@@ -76,7 +77,10 @@ impl Api {
             | "DescribeZones"
             | "DescribeZoneInstanceConfigInfos"
             | "DescribeImages" => Some(Api::Cvm),
-            "DescribeAccountBalance" => Some(Api::Billing),
+            "DescribeAccountBalance"
+            | "DescribeBillDetail"
+            | "DescribeBillResourceSummary"
+            | "DescribeCostSummaryByResource" => Some(Api::Billing),
             _ => None,
         }
     }
@@ -127,6 +131,9 @@ pub fn dispatch(world: &mut World, ctx: &Ctx, action: &str, body: &Value) -> Res
         }
         "DescribeImages" => catalogue::describe_images(world, parse(body, ctx.form)?),
         "DescribeAccountBalance" => balance::describe_account_balance(world, ctx),
+        "DescribeBillDetail" => bills::describe_bill_detail(world, ctx, parse(body, ctx.form)?),
+        "DescribeBillResourceSummary" => bills::describe_bill_resource_summary(world, ctx, parse(body, ctx.form)?),
+        "DescribeCostSummaryByResource" => bills::describe_cost_summary_by_resource(world, ctx, parse(body, ctx.form)?),
         other => Err(fail("InvalidAction", format!("The action `{other}` does not exist."))),
     }
 }

@@ -13,6 +13,7 @@ use crate::clock::add_months;
 use crate::config::DryRunAnswer;
 use crate::world::instance::{Phase, SimInstance};
 use crate::world::{EventKind, World};
+use cvmbot_tencent::bills::BillAction;
 use cvmbot_tencent::cvm::{
     InquiryPriceRenewInstancesRequest, InquiryPriceResponse, InstanceChargePrepaid, ItemPrice,
     ModifyInstancesRenewFlagRequest, Price, RenewInstancesRequest,
@@ -81,6 +82,11 @@ fn renew_one(world: &mut World, id: &str, months: i64, fen: i64, flag: Option<&R
         instance.renew_flag = Some(flag.to_string());
     }
     let recycled = instance.phase == Phase::Shutdown;
+    let begin = if recycled {
+        now
+    } else {
+        instance.expired.unwrap_or(now).max(now)
+    };
     let next = if recycled {
         instance.phase = Phase::Running;
         instance.restrict_state = "NORMAL".into();
@@ -95,6 +101,7 @@ fn renew_one(world: &mut World, id: &str, months: i64, fen: i64, flag: Option<&R
     if recycled {
         world.start_billing(id);
     }
+    world.record_prepaid(id, BillAction::Renewal, begin, next, fen);
     world.schedule(next, EventKind::Expire(id.to_owned()));
 }
 

@@ -8,6 +8,7 @@ use crate::clock::add_months;
 use crate::config::DryRunAnswer;
 use crate::world::instance::{Phase, SimInstance};
 use crate::world::{EventKind, World, quota_key};
+use cvmbot_tencent::bills::BillAction;
 use cvmbot_tencent::enums::{ChargeType, OperationState};
 use cvmbot_tencent::money::Yuan;
 use rust_decimal::Decimal;
@@ -272,6 +273,7 @@ fn create(world: &mut World, ctx: &Ctx, order: &Order, cost: &Cost, money: Money
     world.schedule(launch_at, EventKind::Launch(id.clone()));
     if let Some(at) = expires {
         world.schedule(at, EventKind::Expire(id.clone()));
+        world.record_prepaid(&id, BillAction::NewPurchase, now, at, money.upfront);
     }
     if let Some(at) = public_ip_at {
         world.schedule(at, EventKind::PublicIp(id.clone()));

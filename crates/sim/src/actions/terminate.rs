@@ -6,6 +6,7 @@ use super::targets::{check_ids, record};
 use super::{ApiFailure, Ctx, fail, output};
 use crate::world::World;
 use crate::world::instance::{Phase, SimInstance};
+use cvmbot_tencent::bills::BillAction;
 use cvmbot_tencent::cvm::{
     InquiryPriceTerminateInstancesRequest, InquiryPriceTerminateInstancesResponse, InstanceRefund,
     TerminateInstancesRequest,
@@ -45,6 +46,7 @@ pub fn terminate_instances(
         instance.release_prepaid_data_disks |= release_disks;
         if instance.charge_type == ChargeType::Prepaid && instance.phase == Phase::Running {
             let refund = instance.refund_fen(now);
+            let period_end = instance.expired.unwrap_or(now);
             instance.period_paid -= refund;
             instance.phase = Phase::Shutdown;
             let uin = instance.uin;
@@ -54,6 +56,7 @@ pub fn terminate_instances(
                 account.refund(refund);
                 account.recheck_arrears(now);
             }
+            world.record_prepaid(id, BillAction::Refund, now, period_end, -refund);
         } else {
             world.destroy(id, now, "terminated by TerminateInstances");
         }

@@ -90,7 +90,15 @@ mod tests {
                 "TerminateInstances",
             ],
         ),
-        ("billing/v20180709", &["DescribeAccountBalance"]),
+        (
+            "billing/v20180709",
+            &[
+                "DescribeAccountBalance",
+                "DescribeBillDetail",
+                "DescribeBillResourceSummary",
+                "DescribeCostSummaryByResource",
+            ],
+        ),
     ];
 
     /// The tccli specs: `TCCLI_SPECS`, else `shared/reference/tccli-specs` beside the workspace.

@@ -94,6 +94,9 @@ pub struct World {
     /// Data disks left behind by destroyed instances.
     #[serde(default)]
     pub kept_disks: Vec<KeptDisk>,
+    /// The bill lines written from what the engine charged.
+    #[serde(default)]
+    pub ledger: crate::ledger::Ledger,
     /// Seeds the generators again after a load, so a saved run continues reproducibly.
     pub reseed: u64,
     #[serde(skip, default = "unseeded")]
@@ -146,6 +149,7 @@ impl World {
             ip_counters: HashMap::new(),
             public_ips: HashSet::new(),
             kept_disks: Vec::new(),
+            ledger: crate::ledger::Ledger::default(),
             reseed: seed,
             rng: unseeded(),
             spot_rng: unseeded(),
