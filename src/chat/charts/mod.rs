@@ -36,3 +36,6 @@ pub const ALT_TEXT_LIMIT: usize = 1024;
 /// How many colours a stacked chart uses at most: the biggest groups get one each and the rest
 /// share the last as "other".
 pub const MAX_GROUPS: usize = 6;
+
+#[cfg(test)]
+mod tests;

@@ -2,8 +2,8 @@
 //! to zero, stepping down where prepaid renewals take money.
 
 use super::canvas::{
-    BALANCE, Canvas, DANGER, Drawn, GRID, MUTED, PAYMENT, TEXT, axis_top, axis_yuan, label_every, position, render,
-    short_date, style,
+    BACKGROUND, BALANCE, Canvas, DANGER, Drawn, GRID, MUTED, PAYMENT, TEXT, axis_top, axis_yuan, label_every, position,
+    render, short_date, style,
 };
 use super::{HEIGHT, WIDTH};
 use crate::domain::BalanceHistory;
@@ -94,7 +94,7 @@ fn key(canvas: &mut Canvas, history: &BalanceHistory) -> anyhow::Result<()> {
         .draw(&PathElement::new(vec![(x, y), (x + 36, y)], BALANCE.stroke_width(3)))?;
     canvas.text("balance", (x + 46, y), &text)?;
     x += 46 + canvas.width_of("balance", &text)? + 28;
-    let dashed = DashedPathElement::new(vec![(x, y), (x + 40, y)].into_iter(), 8, 6, BALANCE.stroke_width(3));
+    let dashed = DashedPathElement::new(vec![(x, y), (x + 40, y)], 8, 6, BALANCE.stroke_width(3));
     canvas.area.draw(&dashed)?;
     let burn = format!("at today's burn of {} a day", history.burn_per_day);
     canvas.text(&burn, (x + 50, y), &text)?;
@@ -118,13 +118,12 @@ fn days_since(origin: OffsetDateTime, at: OffsetDateTime) -> f64 {
     (at - origin).as_seconds_f64() / 86_400.0
 }
 
+/// A renewal on the chart: x, the balance just before it, and its amount as a label.
+type Marker = (f64, f64, String);
+
 /// The projection from the last reading: linear at the burn, a step down at each renewal, until
 /// zero or `end`. Points are (x, balance in yuan) and the renewal markers' (x, balance before).
-fn projection(
-    history: &BalanceHistory,
-    origin: OffsetDateTime,
-    end: OffsetDateTime,
-) -> (Vec<(f64, f64)>, Vec<(f64, f64, String)>) {
+fn projection(history: &BalanceHistory, origin: OffsetDateTime, end: OffsetDateTime) -> (Vec<(f64, f64)>, Vec<Marker>) {
     let (last_at, last) = history.readings[history.readings.len() - 1];
     let burn = position(history.burn_per_day.amount()).max(0.0);
     let (mut x, mut balance) = (days_since(origin, last_at), position(last.to_yuan().amount()));
@@ -198,7 +197,7 @@ fn plot(
         .y_desc("CNY")
         .label_style(style(22, TEXT, Pos::new(HPos::Right, VPos::Center)))
         .axis_desc_style(style(22, MUTED, Pos::new(HPos::Center, VPos::Center)))
-        .light_line_style(GRID)
+        .max_light_lines(0)
         .bold_line_style(GRID)
         .axis_style(MUTED)
         .draw()
@@ -215,7 +214,7 @@ fn plot(
         )?;
     }
     chart.draw_series(std::iter::once(PathElement::new(readings, BALANCE.stroke_width(3))))?;
-    let dashed = DashedPathElement::new(path.clone().into_iter(), 10, 7, BALANCE.stroke_width(3));
+    let dashed = DashedPathElement::new(path, 10, 7, BALANCE.stroke_width(3));
     chart.draw_series(std::iter::once(dashed))?;
     let amount_style = style(22, TEXT, Pos::new(HPos::Left, VPos::Bottom));
     let labelled = markers.len() <= 4;
@@ -230,11 +229,23 @@ fn plot(
         let (px, py) = chart.backend_coord(&(days_since(origin, at), 0.0));
         canvas.area.draw(&Circle::new((px, py), 7, DANGER.filled()))?;
         let words = format!("runs out {}", short_date(at.date()));
-        canvas.text(
-            &words,
-            (px, py - 16),
-            &style(22, TEXT, Pos::new(HPos::Center, VPos::Bottom)),
-        )?;
+        let label = style(22, TEXT, Pos::new(HPos::Left, VPos::Top));
+        let width = canvas.width_of(&words, &label)?;
+        // A stem up from the marker to the label, which sits on its own background above the
+        // projection and ends at the stem near the right edge.
+        let left = if px + width / 2 > WIDTH as i32 - 24 {
+            px + 8 - width
+        } else {
+            px - width / 2
+        };
+        let top = py - 62;
+        canvas.area.draw(&PathElement::new(
+            vec![(px, py), (px, top + 30)],
+            DANGER.stroke_width(2),
+        ))?;
+        let backdrop = Rectangle::new([(left - 6, top - 2), (left + width + 6, top + 28)], BACKGROUND.filled());
+        canvas.area.draw(&backdrop)?;
+        canvas.text(&words, (left, top), &label)?;
     }
     Ok(())
 }

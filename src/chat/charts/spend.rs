@@ -60,7 +60,7 @@ pub(super) fn draw(series: &SpendSeries) -> anyhow::Result<Drawn> {
 /// exact, so the shown groups add up to the series' total.
 pub(super) fn shown_groups(series: &SpendSeries) -> Vec<SpendGroup> {
     let mut groups = series.groups.clone();
-    groups.sort_by(|a, b| b.total().cmp(&a.total()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.total()));
     if groups.len() <= MAX_GROUPS {
         return groups;
     }
@@ -130,7 +130,7 @@ fn bars(canvas: &mut Canvas, series: &SpendSeries, groups: &[SpendGroup]) -> any
         .y_desc("CNY")
         .label_style(style(22, TEXT, Pos::new(HPos::Right, VPos::Center)))
         .axis_desc_style(style(22, MUTED, Pos::new(HPos::Center, VPos::Center)))
-        .light_line_style(GRID)
+        .max_light_lines(0)
         .bold_line_style(GRID)
         .axis_style(MUTED)
         .draw()
@@ -167,7 +167,7 @@ fn bars(canvas: &mut Canvas, series: &SpendSeries, groups: &[SpendGroup]) -> any
         .days
         .iter()
         .enumerate()
-        .filter(|(i, _)| (days - 1 - i) % every == 0)
+        .filter(|(i, _)| (days - 1 - i).is_multiple_of(every))
     {
         let (x, y) = chart.backend_coord(&(day as f64, 0.0));
         canvas.text(&short_date(*date), (x, y + 8), &label)?;
