@@ -2,6 +2,7 @@
 //! and request views are rendered, the dispatcher that delivers the engine's outbox, the database
 //! health alert, and the two chats: `console` (the demo) and `discord`.
 
+pub mod charts;
 pub mod console;
 pub mod discord;
 mod dispatcher;
