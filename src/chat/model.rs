@@ -86,6 +86,30 @@ pub struct Outgoing {
     pub mentions: Vec<UserId>,
     /// A key that makes a repeated post of the same notice a no-op where the chat supports it.
     pub dedupe_key: Option<String>,
+    /// Files posted with the message (a chart).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file posted with a message: a chart, with the same figures as text for screen readers.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its file name (`cvmbot-spend.png`).
+    pub filename: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// What it shows in words (Discord's alt text, at most 1,024 characters).
+    pub description: String,
+}
+
+impl std::fmt::Debug for Attachment {
+    /// The name, size and description; not the bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("bytes", &self.bytes.len())
+            .field("description", &self.description)
+            .finish()
+    }
 }
 
 impl Outgoing {

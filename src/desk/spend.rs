@@ -4,12 +4,21 @@
 
 use super::{Desk, DeskError};
 use crate::domain::spend::{self, BillLine, Rate, SpendBy, SpendPeriod, Spending};
-use crate::domain::{BillingKind, Operation, Quote, SpendSeries};
+use crate::domain::{BalanceHistory, BillingKind, Operation, Payment, Quote, SpendSeries};
 use crate::money::Yuan;
 use crate::store::{InstanceRecord, RequestRecord};
+use crate::tencent::ErrorKind;
+use crate::tencent::bills::BillMonth;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
+use tracing::warn;
+
+/// How far back the runway chart shows the balance.
+pub const HISTORY: time::Duration = time::Duration::days(28);
+
+/// How far ahead it looks for renewals and the balance's end.
+pub const AHEAD: time::Duration = time::Duration::days(60);
 
 /// Whether Tencent's bills went into a spend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +71,49 @@ impl Desk {
         })
     }
 
+    /// The balance over the last [`HISTORY`] (its readings, and `now` as the latest), today's
+    /// burn, the prepaid renewals due within [`AHEAD`] (servers that renew themselves), and when
+    /// that takes the balance to zero.
+    pub async fn balance_history(&self, now_spendable: Option<crate::money::Fen>) -> Result<BalanceHistory, DeskError> {
+        let now = self.clock().now();
+        let mut session = self.store().session().await?;
+        let mut readings = session.balance_readings(now - HISTORY).await?;
+        let renewing: Vec<InstanceRecord> = session
+            .prepaid_expiring(now, now + AHEAD)
+            .await?
+            .into_iter()
+            .filter(|i| i.auto_renew)
+            .collect();
+        let mut payments = Vec::new();
+        for instance in &renewing {
+            let Some(record) = session.request(instance.request_id).await? else {
+                continue;
+            };
+            if let (Quote::Prepaid { total, months, .. }, Some(at)) = (&record.quote, instance.expires_at) {
+                let per_month = total.amount() / Decimal::from((*months).max(1) * servers_of(&record.operation).max(1));
+                payments.push(Payment {
+                    at,
+                    amount: Yuan::new(per_month).to_fen_ceil(),
+                    what: format!("renewal of {} (request #{})", instance.instance_id, instance.request_id),
+                });
+            }
+        }
+        drop(session);
+        if let Some(spendable) = now_spendable {
+            readings.push((now, spendable));
+        }
+        let burn_per_day = Yuan::new(self.burn_per_hour().await?.amount() * Decimal::from(24));
+        let runs_out_at = readings
+            .last()
+            .and_then(|(at, spendable)| spend::runs_out(*spendable, *at, burn_per_day, &payments, AHEAD));
+        Ok(BalanceHistory {
+            readings,
+            burn_per_day,
+            payments,
+            runs_out_at,
+        })
+    }
+
     /// [`Desk::spend`] for `period:` and `by:` as typed (empty: 30 days by requester); bad ones
     /// are refused naming the option and what it takes.
     pub async fn spend_as_asked(&self, period: &str, by: &str) -> Result<Spend, DeskError> {
@@ -71,12 +123,39 @@ impl Desk {
         self.spend(&period, by).await
     }
 
-    /// Tencent's bill lines for `[from, until)`, or why there are none.
-    async fn bill_lines(&self, _from: OffsetDateTime, _until: OffsetDateTime) -> (Vec<BillLine>, Bills) {
-        (
-            Vec::new(),
-            Bills::Unread("this cvmbot does not read Tencent's bills yet".into()),
-        )
+    /// Tencent's bill lines of the months `[from, until)` touches, or why there are none.
+    async fn bill_lines(&self, from: OffsetDateTime, until: OffsetDateTime) -> (Vec<BillLine>, Bills) {
+        let mut lines = Vec::new();
+        let mut month = BillMonth::of(from);
+        let last = BillMonth::of(until - time::Duration::seconds(1));
+        loop {
+            match self.tencent().all_bill_lines(month).await {
+                Ok(found) => lines.extend(found.into_iter().map(|line| BillLine {
+                    resource: line.resource_id,
+                    from: line.fee_begin,
+                    // Tencent writes a fee period's end as its last second.
+                    until: line.fee_end + time::Duration::seconds(1),
+                    cost: line.cost,
+                })),
+                Err(error) => {
+                    warn!(error = %error, "could not read Tencent's bills; the spend is cvmbot's estimate");
+                    let why = if error.kind == ErrorKind::Auth {
+                        format!(
+                            "the API key may not read them: grant it finance:DescribeBillDetail ({})",
+                            error.code
+                        )
+                    } else {
+                        error.explain()
+                    };
+                    return (Vec::new(), Bills::Unread(why));
+                }
+            }
+            if month == last {
+                break;
+            }
+            month = month.next();
+        }
+        (lines, Bills::Read)
     }
 }
 

@@ -18,13 +18,32 @@ pub enum Source {
     Estimated,
 }
 
-/// One day's spend of one group.
+/// One day's spend of one group: what Tencent billed, and what cvmbot estimated for the time
+/// the bills do not cover (yet).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DaySpend {
-    /// What was spent.
-    pub amount: Yuan,
-    /// Where the figure comes from (`Estimated` if any part of it is).
-    pub source: Source,
+    /// From Tencent's bills.
+    pub billed: Yuan,
+    /// cvmbot's estimate.
+    pub estimated: Yuan,
+}
+
+impl DaySpend {
+    /// Nothing spent.
+    pub const NONE: DaySpend = DaySpend {
+        billed: Yuan::ZERO,
+        estimated: Yuan::ZERO,
+    };
+
+    /// Billed and estimated together.
+    pub fn amount(&self) -> Yuan {
+        Yuan::new(self.billed.amount() + self.estimated.amount())
+    }
+
+    /// True when part of it is an estimate (an estimate of nothing is none).
+    pub fn is_estimated(&self) -> bool {
+        !self.estimated.amount().is_zero()
+    }
 }
 
 /// One group's spend, a figure per day of the series.
@@ -39,7 +58,7 @@ pub struct SpendGroup {
 impl SpendGroup {
     /// The group's total over the series.
     pub fn total(&self) -> Yuan {
-        Yuan::new(self.per_day.iter().map(|d| d.amount.amount()).sum())
+        Yuan::new(self.per_day.iter().map(|d| d.amount().amount()).sum())
     }
 }
 
@@ -66,17 +85,14 @@ impl SpendSeries {
             self.groups
                 .iter()
                 .filter_map(|g| g.per_day.get(index))
-                .map(|d| d.amount.amount())
+                .map(|d| d.amount().amount())
                 .sum::<Decimal>(),
         )
     }
 
     /// True when any figure is an estimate.
     pub fn has_estimates(&self) -> bool {
-        self.groups
-            .iter()
-            .flat_map(|g| &g.per_day)
-            .any(|d| d.source == Source::Estimated && !d.amount.amount().is_zero())
+        self.groups.iter().flat_map(|g| &g.per_day).any(DaySpend::is_estimated)
     }
 }
 
@@ -350,23 +366,16 @@ pub fn series(title: String, period: &SpendPeriod, spendings: &[Spending], bills
         lines.entry(line.resource.as_str()).or_default().push(line);
     }
     let mut groups: BTreeMap<String, Vec<DaySpend>> = BTreeMap::new();
-    let blank = || {
-        vec![
-            DaySpend {
-                amount: Yuan::new(Decimal::ZERO),
-                source: Source::Billed,
-            };
-            days.len()
-        ]
-    };
+    let blank = || vec![DaySpend::NONE; days.len()];
     let mut add = |group: &str, day: Date, amount: Decimal, source: Source| {
         if let Some(i) = index.get(&day) {
             let cells = groups.entry(group.to_owned()).or_insert_with(blank);
             let cell = &mut cells[*i];
-            cell.amount = Yuan::new(cell.amount.amount() + amount);
-            if source == Source::Estimated && !amount.is_zero() {
-                cell.source = Source::Estimated;
-            }
+            let part = match source {
+                Source::Billed => &mut cell.billed,
+                Source::Estimated => &mut cell.estimated,
+            };
+            *part = Yuan::new(part.amount() + amount);
         }
     };
     for spending in spendings {
@@ -453,9 +462,16 @@ mod tests {
     use time::macros::date;
 
     fn day(amount: &str, source: Source) -> DaySpend {
-        DaySpend {
-            amount: amount.parse().expect("an amount"),
-            source,
+        let amount = amount.parse().expect("an amount");
+        match source {
+            Source::Billed => DaySpend {
+                billed: amount,
+                ..DaySpend::NONE
+            },
+            Source::Estimated => DaySpend {
+                estimated: amount,
+                ..DaySpend::NONE
+            },
         }
     }
 
@@ -508,9 +524,9 @@ mod tests {
         let series = series("t".into(), &november(), &[server], &[]);
         assert_eq!(series.days.len(), 30);
         let alice = &series.groups[0];
-        assert_eq!(alice.per_day[0].amount, yuan("28.80"));
-        assert_eq!(alice.per_day[1].amount, yuan("14.40033333"), "12 h and a second");
-        assert_eq!(alice.per_day[0].source, Source::Estimated);
+        assert_eq!(alice.per_day[0].estimated, yuan("28.80"));
+        assert_eq!(alice.per_day[1].estimated, yuan("14.40033333"), "12 h and a second");
+        assert_eq!(alice.per_day[0].billed, yuan("0"));
         assert_eq!(series.total(), yuan("43.20033333"));
     }
 
@@ -541,13 +557,17 @@ mod tests {
         let series = series("t".into(), &november(), &[server], &bills);
         let alice = &series.groups[0];
         assert_eq!(
-            alice.per_day[0].amount,
+            alice.per_day[0].billed,
             yuan("30.00000024"),
             "the sum of the bill lines"
         );
-        assert_eq!(alice.per_day[0].source, Source::Billed);
-        assert_eq!(alice.per_day[1].amount, yuan("14.40"), "the unbilled hours estimated");
-        assert_eq!(alice.per_day[1].source, Source::Estimated);
+        assert!(!alice.per_day[0].is_estimated());
+        assert_eq!(
+            alice.per_day[1].estimated,
+            yuan("14.40"),
+            "the unbilled hours estimated"
+        );
+        assert_eq!(alice.per_day[1].billed, yuan("0"));
         assert_eq!(series.groups.len(), 1, "a resource cvmbot did not buy is not its spend");
     }
 
@@ -566,7 +586,7 @@ mod tests {
             },
         };
         let estimated = series("t".into(), &november(), &[server("ins-1")], &[]);
-        assert!(estimated.groups[0].per_day.iter().all(|d| d.amount == yuan("10")));
+        assert!(estimated.groups[0].per_day.iter().all(|d| d.estimated == yuan("10")));
         let line = BillLine {
             resource: "ins-1".into(),
             from: at(first, 0),

@@ -361,7 +361,7 @@ fn the_readme_cam_policy_grants_exactly_the_actions_cvmbot_calls_under_their_cam
     let mut expected: Vec<String> = cvmbot::tencent::ACTIONS
         .iter()
         .map(|action| {
-            let service = if *action == "DescribeAccountBalance" {
+            let service = if matches!(*action, "DescribeAccountBalance" | "DescribeBillDetail") {
                 "finance"
             } else {
                 "cvm"

@@ -729,6 +729,20 @@ impl BillMonth {
         self.month
     }
 
+    /// The month after this one.
+    pub fn next(self) -> BillMonth {
+        match self.month {
+            12 => BillMonth {
+                year: self.year + 1,
+                month: 1,
+            },
+            month => BillMonth {
+                year: self.year,
+                month: month + 1,
+            },
+        }
+    }
+
     /// Months from `self` to `later` (negative when `later` is earlier).
     pub fn months_until(self, later: BillMonth) -> i64 {
         (i64::from(later.year) - i64::from(self.year)) * 12 + i64::from(later.month) - i64::from(self.month)

@@ -35,4 +35,5 @@ pub const ACTIONS: &[&str] = &[
     "RenewInstances",
     "ModifyInstancesRenewFlag",
     "DescribeAccountBalance",
+    "DescribeBillDetail",
 ];

@@ -26,6 +26,24 @@ pub use runway::runway_png;
 pub use spend::spend_png;
 pub use table::{runway_table, spend_table};
 
+/// The spend chart as a message attachment, its table as the alt text.
+pub fn spend_attachment(series: &crate::domain::SpendSeries) -> anyhow::Result<crate::chat::model::Attachment> {
+    Ok(crate::chat::model::Attachment {
+        filename: "cvmbot-spend.png".into(),
+        bytes: spend_png(series)?,
+        description: spend_table(series),
+    })
+}
+
+/// The runway chart as a message attachment, its table as the alt text.
+pub fn runway_attachment(history: &crate::domain::BalanceHistory) -> anyhow::Result<crate::chat::model::Attachment> {
+    Ok(crate::chat::model::Attachment {
+        filename: "cvmbot-runway.png".into(),
+        bytes: runway_png(history)?,
+        description: runway_table(history),
+    })
+}
+
 /// The width of every chart, in pixels.
 pub const WIDTH: u32 = 1100;
 /// The height of every chart, in pixels.

@@ -6,7 +6,7 @@ use super::canvas::{
     short_date, style,
 };
 use super::{HEIGHT, MAX_GROUPS, WIDTH};
-use crate::domain::{DaySpend, Source, SpendGroup, SpendSeries};
+use crate::domain::{DaySpend, SpendGroup, SpendSeries};
 use crate::money::Yuan;
 use anyhow::Context;
 use plotters::prelude::*;
@@ -69,12 +69,8 @@ pub(super) fn shown_groups(series: &SpendSeries) -> Vec<SpendGroup> {
         .map(|day| {
             let parts: Vec<DaySpend> = rest.iter().filter_map(|g| g.per_day.get(day).copied()).collect();
             DaySpend {
-                amount: Yuan::new(parts.iter().map(|d| d.amount.amount()).sum()),
-                source: if parts.iter().any(is_estimate) {
-                    Source::Estimated
-                } else {
-                    Source::Billed
-                },
+                billed: Yuan::new(parts.iter().map(|d| d.billed.amount()).sum()),
+                estimated: Yuan::new(parts.iter().map(|d| d.estimated.amount()).sum()),
             }
         })
         .collect();
@@ -85,9 +81,9 @@ pub(super) fn shown_groups(series: &SpendSeries) -> Vec<SpendGroup> {
     groups
 }
 
-/// True for an estimated figure that is not zero (an estimate of nothing draws nothing).
+/// True for a figure with an estimate in it (an estimate of nothing draws nothing).
 pub(super) fn is_estimate(day: &DaySpend) -> bool {
-    day.source == Source::Estimated && !day.amount.amount().is_zero()
+    day.is_estimated()
 }
 
 /// The part of the total that is estimated.
@@ -97,8 +93,7 @@ pub(super) fn estimated_total(series: &SpendSeries) -> Yuan {
             .groups
             .iter()
             .flat_map(|g| &g.per_day)
-            .filter(|d| is_estimate(d))
-            .map(|d| d.amount.amount())
+            .map(|d| d.estimated.amount())
             .sum(),
     )
 }
@@ -140,25 +135,28 @@ fn bars(canvas: &mut Canvas, series: &SpendSeries, groups: &[SpendGroup]) -> any
         let mut base = 0.0;
         for (group, colour) in groups.iter().zip(PALETTE) {
             let Some(figure) = group.per_day.get(day) else { continue };
-            let height = position(figure.amount.amount());
-            if height <= 0.0 {
-                continue;
+            // The billed part solid, the estimated part hatched above it.
+            for (part, estimated) in [(figure.billed, false), (figure.estimated, true)] {
+                let height = position(part.amount());
+                if height <= 0.0 {
+                    continue;
+                }
+                let (x0, x1) = (day as f64 - half, day as f64 + half);
+                let (low, high) = (
+                    chart.backend_coord(&(x0, base)),
+                    chart.backend_coord(&(x1, base + height)),
+                );
+                if estimated {
+                    canvas
+                        .area
+                        .draw(&Rectangle::new([low, high], lighten(colour, 0.62).filled()))?;
+                    hatch(&canvas.area, low, high, colour)?;
+                } else {
+                    canvas.area.draw(&Rectangle::new([low, high], colour.filled()))?;
+                }
+                canvas.area.draw(&Rectangle::new([low, high], colour.stroke_width(1)))?;
+                base += height;
             }
-            let (x0, x1) = (day as f64 - half, day as f64 + half);
-            let (low, high) = (
-                chart.backend_coord(&(x0, base)),
-                chart.backend_coord(&(x1, base + height)),
-            );
-            if is_estimate(figure) {
-                canvas
-                    .area
-                    .draw(&Rectangle::new([low, high], lighten(colour, 0.62).filled()))?;
-                hatch(&canvas.area, low, high, colour)?;
-            } else {
-                canvas.area.draw(&Rectangle::new([low, high], colour.filled()))?;
-            }
-            canvas.area.draw(&Rectangle::new([low, high], colour.stroke_width(1)))?;
-            base += height;
         }
     }
     let every = label_every(days, 8);

@@ -3,7 +3,7 @@
 
 use super::canvas::test_support::decode;
 use super::*;
-use crate::domain::{BalanceHistory, DaySpend, Payment, Source, SpendGroup, SpendSeries};
+use crate::domain::{BalanceHistory, DaySpend, Payment, SpendGroup, SpendSeries};
 use crate::money::{Fen, Yuan};
 use time::macros::{date, datetime};
 use time::{Date, Duration};
@@ -22,9 +22,19 @@ fn fortnight() -> SpendSeries {
         .map(|(g, name)| SpendGroup {
             name: (*name).into(),
             per_day: (0..days.len())
-                .map(|d| DaySpend {
-                    amount: yuan(&format!("{}.{:02}37", 40 / (g + 1) + d % 5, (g * 7 + d * 3) % 100)),
-                    source: if d >= 12 { Source::Estimated } else { Source::Billed },
+                .map(|d| {
+                    let amount = yuan(&format!("{}.{:02}37", 40 / (g + 1) + d % 5, (g * 7 + d * 3) % 100));
+                    if d >= 12 {
+                        DaySpend {
+                            estimated: amount,
+                            ..DaySpend::NONE
+                        }
+                    } else {
+                        DaySpend {
+                            billed: amount,
+                            ..DaySpend::NONE
+                        }
+                    }
                 })
                 .collect(),
         })
@@ -38,7 +48,10 @@ fn fortnight() -> SpendSeries {
 
 fn all_billed(mut series: SpendSeries) -> SpendSeries {
     for day in series.groups.iter_mut().flat_map(|g| &mut g.per_day) {
-        day.source = Source::Billed;
+        *day = DaySpend {
+            billed: day.amount(),
+            ..DaySpend::NONE
+        };
     }
     series
 }

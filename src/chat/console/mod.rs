@@ -307,11 +307,14 @@ impl Console {
             }
             Command::Balance => {
                 let report = self.desk.balance_report().await?;
-                self.private(&balance_text(&report));
+                let history = self.desk.balance_history(Some(report.spendable)).await?;
+                let chart = crate::chat::charts::runway_attachment(&history).map_err(DeskError::Internal);
+                self.private(&with_chart(balance_text(&report), chart));
             }
             Command::Spend { period, by } => {
                 let spend = self.desk.spend_as_asked(&period, &by).await?;
-                self.private(&render::spend_summary(&spend));
+                let chart = crate::chat::charts::spend_attachment(&spend.series).map_err(DeskError::Internal);
+                self.private(&with_chart(render::spend_summary(&spend), chart));
             }
             Command::Wait(duration) => tokio::time::sleep(duration).await,
             Command::Await(milestone, id, timeout) => self.await_milestone(milestone, id, timeout).await?,
@@ -439,6 +442,21 @@ fn listing(records: &[crate::store::RequestRecord]) -> String {
 }
 
 /// The balance report in words (shared with Discord's `/cvm balance`).
+/// `text` and where its chart was written (or why it was not).
+fn with_chart(text: String, chart: Result<crate::chat::model::Attachment, DeskError>) -> String {
+    let saved = chart
+        .map_err(|e| format!("{}", crate::desk::Chain(&e)))
+        .and_then(|file| {
+            text::save_attachment(&file)
+                .map(|path| (file, path))
+                .map_err(|e| format!("{e:#}"))
+        });
+    match saved {
+        Ok((file, path)) => format!("{text}\n📎 chart written to {}\n{}", path.display(), file.description),
+        Err(error) => format!("{text}\n(the chart could not be drawn or written: {error})"),
+    }
+}
+
 pub fn balance_text(report: &crate::desk::BalanceReport) -> String {
     let mut text = format!(
         "Tencent Cloud balance: {} spendable{}; frozen {}; owed {}.\nServers bought by cvmbot burn {}/h",

@@ -87,7 +87,32 @@ pub fn render(message: &Outgoing, paint: Paint) -> String {
         let footer = card.footer.as_deref().unwrap_or("");
         out.push_str(&format!("└ {}\n", paint.dim(footer)));
     }
+    for file in &message.attachments {
+        let line = match save_attachment(file) {
+            Ok(path) => format!("📎 {} written to {}", file.filename, path.display()),
+            Err(error) => format!("📎 {} could not be written: {error:#}", file.filename),
+        };
+        out.push_str(&paint.dim(&line));
+        out.push('\n');
+    }
     out
+}
+
+/// The variable naming the directory the console writes charts to (default: the system's
+/// temporary directory's `cvmbot-charts`).
+pub const CHART_DIR: &str = "CVMBOT_CHART_DIR";
+
+/// Writes an attachment (a chart) where [`CHART_DIR`] says, named by its file name and the
+/// time, and returns its path.
+pub fn save_attachment(file: &crate::chat::model::Attachment) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context as _;
+    let dir = std::env::var_os(CHART_DIR).map_or_else(|| std::env::temp_dir().join("cvmbot-charts"), Into::into);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let (stem, extension) = file.filename.rsplit_once('.').unwrap_or((&file.filename, "png"));
+    let path = dir.join(format!("{stem}-{stamp}.{extension}"));
+    std::fs::write(&path, &file.bytes).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 /// A card edit in one line: the title and its status line.

@@ -157,7 +157,13 @@ pub fn create_message(message: &Outgoing, installation: &str) -> CreateMessage {
             .nonce(Nonce::String(nonce(installation, key)))
             .enforce_nonce(true);
     }
-    create
+    create.add_files(message.attachments.iter().map(attachment))
+}
+
+/// A chart as a Discord attachment, with its figures as alt text.
+pub fn attachment(file: &crate::chat::model::Attachment) -> serenity::all::CreateAttachment {
+    serenity::all::CreateAttachment::bytes(file.bytes.clone(), file.filename.clone())
+        .description(file.description.clone())
 }
 
 /// An edit that replaces a message's content, embed and buttons (no buttons removes them).

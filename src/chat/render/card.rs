@@ -449,6 +449,7 @@ pub fn request_card(view: &RequestView, style: TimeStyle) -> Outgoing {
         reactions,
         mentions: Vec::new(),
         dedupe_key: None,
+        attachments: Vec::new(),
     }
 }
 

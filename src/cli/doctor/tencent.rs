@@ -17,7 +17,7 @@ const NO_SUCH_INSTANCE: &str = "ins-00000000";
 
 /// The action as a CAM policy names it: Billing's actions are `finance:`, CVM's `cvm:`.
 pub(super) fn cam_action(action: &str) -> String {
-    let service = if action == "DescribeAccountBalance" {
+    let service = if matches!(action, "DescribeAccountBalance" | "DescribeBillDetail") {
         "finance"
     } else {
         "cvm"
@@ -179,6 +179,7 @@ async fn check_actions(client: &TencentClient, allowed_zones: &[String], report:
     if !report_verdict(report, "DescribeAccountBalance", balance) {
         return false;
     }
+    check_bills(client, report).await;
     let region = client.region().to_owned();
     let mut sample = Sample::default();
     let zones = client.describe_zones(&region).await;
@@ -307,6 +308,31 @@ async fn check_instance_quotes(client: &TencentClient, region: &str, report: &mu
     report_verdict(report, "InquiryPriceRenewInstances", renew)
 }
 
+/// The bills the spend charts read: without them every figure is cvmbot's estimate, so a refusal
+/// is a warning.
+async fn check_bills(client: &TencentClient, report: &mut Report) {
+    let month = crate::tencent::bills::BillMonth::of(time::OffsetDateTime::now_utc());
+    let (begin, end) = crate::tencent::billing::month_bounds(month);
+    match client.describe_bill_detail(begin, end, 0, 1).await {
+        Ok(answer) => report.ok(
+            "DescribeBillDetail",
+            format!("this month's bills can be read; RequestId {}", answer.request_id),
+        ),
+        Err(error) => report.warn(
+            "DescribeBillDetail",
+            format!(
+                "the bills cannot be read ({}), so spend charts show cvmbot's estimates only",
+                one_line(&error)
+            ),
+            if cam_refused(&error) {
+                "add \"finance:DescribeBillDetail\" to the sub-user's CAM policy (README: \"Tencent Cloud permissions\")"
+            } else {
+                "see the error; `RUST_LOG=debug cvmbot doctor` shows the exchange"
+            },
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +341,7 @@ mod tests {
     fn every_action_cvmbot_calls_is_either_checked_or_named_as_not_checked() {
         let checked = [
             "DescribeAccountBalance",
+            "DescribeBillDetail",
             "DescribeZones",
             "DescribeZoneInstanceConfigInfos",
             "DescribeImages",
