@@ -297,6 +297,17 @@ impl Dispatcher {
             })
             .collect();
         let mut outgoing = render::notice_batch(&notices, headline.as_deref(), self.style);
+        if let Some(spendable) = notices.iter().find_map(balance_warning) {
+            // A warning about the balance shows where it is heading: the runway chart.
+            let chart = match self.desk.balance_history(Some(spendable)).await {
+                Ok(history) => crate::chat::charts::runway_attachment(&history),
+                Err(error) => Err(anyhow::Error::new(error)),
+            };
+            match chart {
+                Ok(file) => outgoing.attachments.push(file),
+                Err(error) => warn!(error = %format!("{error:#}"), "the balance warning goes without its chart"),
+            }
+        }
         // The nonce covers every key of the batch: a batch regrouped after a crash is a new post
         // (shown again) rather than one the chat would swallow as a repeat (and lose the rest).
         let keys: Vec<&str> = batch.iter().map(|(n, _)| n.dedupe_key.as_str()).collect();
@@ -309,6 +320,16 @@ impl Dispatcher {
             }
             Err(error) => self.failed(&rows, &error).await,
         }
+    }
+}
+
+/// The spendable balance a low-balance warning (or its reminder, or an owing account's alarm)
+/// is about.
+fn balance_warning(event: &Event) -> Option<crate::money::Fen> {
+    match event {
+        Event::LowBalance { spendable, .. } | Event::Owing { spendable, .. } => Some(*spendable),
+        Event::BalanceReminder { spendable, .. } => Some(*spendable),
+        _ => None,
     }
 }
 

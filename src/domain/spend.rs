@@ -353,9 +353,10 @@ fn estimate(spending: &Spending, from: OffsetDateTime, until: OffsetDateTime) ->
     }
 }
 
-/// Spend per day of `period` by group: each resource's billed lines where Tencent's bills cover
-/// its time, cvmbot's estimate for the time they do not (yet); biggest groups first. A prepaid
-/// line is spread over its fee period like the estimate of it.
+/// Spend per day of `period` by group: each resource's bill lines, and cvmbot's estimate for its
+/// time after the last of them (bills come in behind the time they bill); biggest groups first.
+/// A prepaid line is spread over its fee period like the estimate of it. Lines of resources
+/// cvmbot did not buy are not its spend.
 pub fn series(title: String, period: &SpendPeriod, spendings: &[Spending], bills: &[BillLine]) -> SpendSeries {
     use std::collections::BTreeMap;
     let days = period.days();
@@ -380,28 +381,19 @@ pub fn series(title: String, period: &SpendPeriod, spendings: &[Spending], bills
     };
     for spending in spendings {
         let billed = lines.remove(spending.resource.as_str()).unwrap_or_default();
-        // The time the bills cover, merged.
-        let mut covered: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
+        // Bills come in behind the time they bill: everything up to the end of a resource's
+        // last line is billed (an hour Tencent did not charge for cost nothing), and only the
+        // time after it is estimated.
+        let mut billed_until = None;
         for line in &billed {
             for (day, share) in spread(line.cost.amount(), line.from, line.until) {
                 add(&spending.group, day, share, Source::Billed);
             }
-            covered.push((line.from, line.until));
+            billed_until = billed_until.max(Some(line.until));
         }
-        covered.sort();
-        let mut gaps = Vec::new();
-        let mut at = start.max(spending.from);
-        for (from, until) in covered {
-            if from > at {
-                gaps.push((at, from.min(end)));
-            }
-            at = at.max(until);
-        }
-        if at < end {
-            gaps.push((at, end));
-        }
-        for (from, until) in gaps {
-            for (day, amount) in estimate(spending, from, until) {
+        let from = billed_until.map_or(start, |until| until.max(start));
+        if from < end {
+            for (day, amount) in estimate(spending, from, end) {
                 add(&spending.group, day, amount, Source::Estimated);
             }
         }

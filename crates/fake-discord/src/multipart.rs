@@ -8,6 +8,8 @@ pub struct FilePart {
     pub filename: String,
     pub size: usize,
     pub content_type: Option<String>,
+    /// The file's bytes.
+    pub data: Vec<u8>,
 }
 
 /// The parsed form: the JSON payload (if any) and the files.
@@ -62,6 +64,7 @@ pub fn parse(body: &[u8], boundary: &str) -> Result<Form, String> {
                 filename,
                 size: content.len(),
                 content_type: ctype,
+                data: content.to_vec(),
             }),
             None if name == "payload_json" => {
                 form.payload_json = Some(String::from_utf8_lossy(content).to_string());

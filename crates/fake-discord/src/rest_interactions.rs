@@ -276,7 +276,7 @@ pub fn edit_webhook_message(st: &mut State, ctx: &Ctx) -> Reply {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Err(r) = rm::edit_stored(st, msg, &ctx.body) {
+    if let Err(r) = rm::edit_stored_with(st, msg, &ctx.body, &ctx.files) {
         return r;
     }
     let it = st.interactions.get_mut(&iid).expect("interaction exists");

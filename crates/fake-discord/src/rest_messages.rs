@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use serenity::model::prelude::*;
 
 use super::config::permissions as perm;
+use super::multipart::FilePart;
 use super::payloads::{self, id};
 use super::rest::{Ctx, Reply};
 use super::rest_guild::checked;
@@ -93,6 +94,11 @@ pub fn store_message(
 /// Applies an edit (PATCH body or UPDATE_MESSAGE data), keeping the previous version in
 /// the history, and dispatches MESSAGE_UPDATE for visible messages.
 pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Reply> {
+    edit_stored_with(st, msg_id, body, &[])
+}
+
+/// [`edit_stored`] with the files uploaded with the edit, added to the kept attachments.
+pub fn edit_stored_with(st: &mut State, msg_id: u64, body: &Value, files: &[FilePart]) -> Result<(), Reply> {
     validate::message_body(body).map_err(Reply::form)?;
     let Some(m) = st.messages.get(&msg_id) else {
         return Err(Reply::error(404, 10008, "Unknown Message"));
@@ -101,6 +107,15 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
     let mut fields = m.fields.clone();
     apply_fields(&mut fields, body);
     keep_listed_attachments(&mut fields, body);
+    if !files.is_empty() {
+        let channel_id = m.channel_id;
+        let added = uploaded(st, channel_id, body, files);
+        if let Some(list) = fields.get_mut("attachments").and_then(Value::as_array_mut) {
+            list.extend(added);
+        } else {
+            fields.insert("attachments".into(), Value::Array(added));
+        }
+    }
     let flags = fields.get("flags").and_then(Value::as_u64).unwrap_or(0);
     fields.insert("flags".into(), json!(flags & !LOADING));
     let attachments = fields.get("attachments").and_then(Value::as_array).map_or(0, Vec::len);
@@ -116,6 +131,46 @@ pub fn edit_stored(st: &mut State, msg_id: u64, body: &Value) -> Result<(), Repl
         let _ = st.dispatch("MESSAGE_UPDATE", payloads::message_event(st, &m));
     }
     Ok(())
+}
+
+/// The attachment objects of uploaded `files`, as Discord makes them: each `files[n]` part is
+/// the payload's `attachments` entry with `id` n (its description, Discord's alt text, comes
+/// from there), given a new id; the bytes are kept for the tests.
+pub fn uploaded(st: &mut State, channel_id: u64, body: &Value, files: &[FilePart]) -> Vec<Value> {
+    let listed = body
+        .get("attachments")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let index = f
+                .field
+                .strip_prefix("files[")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(i as u64);
+            let entry = listed.iter().find(|a| match &a["id"] {
+                Value::Number(n) => n.as_u64() == Some(index),
+                Value::String(s) => s.parse::<u64>().ok() == Some(index),
+                _ => false,
+            });
+            let id = st.snowflake();
+            st.uploads.insert(id, (f.filename.clone(), f.data.clone()));
+            let mut attachment = json!({
+                "id": id.to_string(), "filename": f.filename, "size": f.size,
+                "url": format!("https://cdn.discordapp.com/attachments/{channel_id}/{id}/{}", f.filename),
+                "proxy_url": format!("https://media.discordapp.net/attachments/{channel_id}/{id}/{}", f.filename),
+                "content_type": f.content_type,
+            });
+            if let Some(description) = entry.and_then(|e| e.get("description")).filter(|d| d.is_string()) {
+                attachment["description"] = description.clone();
+            }
+            attachment
+        })
+        .collect()
 }
 
 /// Discord keeps attachments when an edit has no `attachments`; with one, only the
@@ -135,6 +190,7 @@ fn keep_listed_attachments(fields: &mut Map<String, Value>, body: &Value) {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // New uploads are listed by their part's index; they are added after the edit's fields.
     let kept: Vec<Value> = existing.into_iter().filter(|a| keep.contains(&id_of(a))).collect();
     fields.insert("attachments".into(), Value::Array(kept));
 }
@@ -190,19 +246,7 @@ pub fn create_message(st: &mut State, ctx: &Ctx) -> Reply {
         fields.insert("type".into(), json!(19));
         fields.insert("message_reference".into(), reference.clone());
     }
-    let attachments: Vec<Value> = ctx
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            json!({
-                "id": (i + 1).to_string(), "filename": f.filename, "size": f.size,
-                "url": format!("https://cdn.discordapp.com/attachments/{channel_id}/{}", f.filename),
-                "proxy_url": format!("https://media.discordapp.net/attachments/{channel_id}/{}", f.filename),
-                "content_type": f.content_type,
-            })
-        })
-        .collect();
+    let attachments = uploaded(st, channel_id, &ctx.body, &ctx.files);
     fields.insert("attachments".into(), json!(attachments));
     let msg_id = store_message(st, channel_id, fields, None, None);
     message_reply(st, msg_id, 200)

@@ -196,6 +196,8 @@ pub struct Fault {
 }
 
 pub struct State {
+    /// Uploaded files by attachment id: (file name, bytes).
+    pub uploads: std::collections::HashMap<u64, (String, Vec<u8>)>,
     pub cfg: FakeConfig,
     pub started: Instant,
     pub rest_url: String,
@@ -231,6 +233,7 @@ pub struct State {
 impl State {
     pub fn new(cfg: FakeConfig, rest_url: String, gateway_url: String) -> Self {
         let mut st = Self {
+            uploads: Default::default(),
             cfg,
             started: Instant::now(),
             rest_url,

@@ -155,6 +155,26 @@ impl FakeDiscord {
             .read(|st| st.messages.get(&id).map(|m| MessageView::new(st, m)))
     }
 
+    /// The files attached to message `id` as it stands: (file name, description, bytes).
+    pub fn attachments(&self, id: u64) -> Vec<(String, Option<String>, Vec<u8>)> {
+        self.shared().read(|st| {
+            let Some(m) = st.messages.get(&id) else {
+                return Vec::new();
+            };
+            m.fields
+                .get("attachments")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| {
+                    let id: u64 = a["id"].as_str()?.parse().ok()?;
+                    let (name, bytes) = st.uploads.get(&id)?.clone();
+                    Some((name, a["description"].as_str().map(str::to_owned), bytes))
+                })
+                .collect()
+        })
+    }
+
     /// Every REST request so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared().read(|st| st.requests.clone())

@@ -116,16 +116,28 @@ impl Handler {
         }
     }
 
+    /// `/cvm balance`: the balance and its runway in words, privately, with the runway chart.
     async fn balance(&self, ctx: &Context, command: &CommandInteraction) {
         self.defer_privately(ctx, command).await;
-        let text = match self.desk.balance_report().await {
-            Ok(report) => crate::chat::console::balance_text(&report),
+        let edit = match self.desk.balance_report().await {
+            Ok(report) => {
+                let text = EditInteractionResponse::new().content(fit(&crate::chat::console::balance_text(&report)));
+                match self.desk.balance_history(Some(report.spendable)).await {
+                    Ok(history) => with_chart(text, crate::chat::charts::runway_attachment(&history)),
+                    Err(e) => {
+                        log_if_internal(&e);
+                        text
+                    }
+                }
+            }
             Err(e) => {
                 log_if_internal(&e);
-                e.user_message()
+                EditInteractionResponse::new().content(e.user_message())
             }
         };
-        self.finish_deferred(ctx, command, &text).await;
+        if let Err(e) = command.edit_response(&ctx.http, edit).await {
+            warn!(error = %e, "could not answer /cvm balance");
+        }
     }
 
     /// `/cvm spend [period] [by]`: bad options are answered at once, privately; the chart is
@@ -142,7 +154,10 @@ impl Handler {
         let defer = CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new());
         self.respond(ctx, command, defer).await;
         let edit = match self.desk.spend(&period, by).await {
-            Ok(spend) => EditInteractionResponse::new().content(fit(&render::spend_summary(&spend))),
+            Ok(spend) => with_chart(
+                EditInteractionResponse::new().content(fit(&render::spend_summary(&spend))),
+                crate::chat::charts::spend_attachment(&spend.series),
+            ),
             Err(e) => {
                 log_if_internal(&e);
                 EditInteractionResponse::new().content(e.user_message())
@@ -392,4 +407,18 @@ fn missing_permissions(command: &CommandInteraction) -> Option<String> {
     let needed = Permissions::VIEW_CHANNEL | send | Permissions::EMBED_LINKS;
     let missing = needed - command.app_permissions?;
     (!missing.is_empty()).then(|| missing.get_permission_names().join(", "))
+}
+
+/// `edit` with `chart` attached; a chart that could not be drawn is logged and left out.
+fn with_chart(
+    edit: EditInteractionResponse,
+    chart: anyhow::Result<crate::chat::model::Attachment>,
+) -> EditInteractionResponse {
+    match chart {
+        Ok(file) => edit.new_attachment(super::convert::attachment(&file)),
+        Err(error) => {
+            warn!(error = %format!("{error:#}"), "could not draw a chart; the figures go as text only");
+            edit
+        }
+    }
 }

@@ -14,5 +14,6 @@ mod processes;
 mod replicas;
 mod restart;
 mod servers;
+mod spend;
 mod story;
 mod votes;

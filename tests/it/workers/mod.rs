@@ -14,3 +14,4 @@ mod fleets;
 mod lifetime;
 mod restart;
 mod running;
+mod spend;
