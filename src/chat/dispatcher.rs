@@ -308,6 +308,13 @@ impl Dispatcher {
                 Err(error) => warn!(error = %format!("{error:#}"), "the balance warning goes without its chart"),
             }
         }
+        if notices.iter().any(|n| matches!(n, Event::Digest { .. })) {
+            // The digest shows the last week's spend by requester.
+            match self.spend_chart("7d").await {
+                Ok(file) => outgoing.attachments.push(file),
+                Err(error) => warn!(error = %format!("{error:#}"), "the digest goes without its spend chart"),
+            }
+        }
         // The nonce covers every key of the batch: a batch regrouped after a crash is a new post
         // (shown again) rather than one the chat would swallow as a repeat (and lose the rest).
         let keys: Vec<&str> = batch.iter().map(|(n, _)| n.dedupe_key.as_str()).collect();
@@ -320,6 +327,14 @@ impl Dispatcher {
             }
             Err(error) => self.failed(&rows, &error).await,
         }
+    }
+}
+
+impl Dispatcher {
+    /// The spend chart of `period` by requester.
+    async fn spend_chart(&self, period: &str) -> anyhow::Result<crate::chat::model::Attachment> {
+        let spend = self.desk.spend_as_asked(period, "requester").await?;
+        crate::chat::charts::spend_attachment(&spend.series)
     }
 }
 

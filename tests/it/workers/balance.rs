@@ -93,6 +93,8 @@ on_both_backends! {
         rig.drive(Duration::from_secs(60), Duration::from_secs(1)).await;
         let warning = one(reading(&rig, 90_000).await, "below 1,000.00 CNY");
         assert!(warning.contains("a runway of about"), "{warning}");
+        let charts = charts_in(&rig, "below 1,000.00 CNY");
+        assert_eq!(charts, ["cvmbot-runway.png"], "the warning shows where the balance is heading");
     }
 }
 
@@ -111,6 +113,7 @@ on_both_backends! {
         let digests = pass().await;
         assert_eq!(digests.len(), 1, "{digests:?}");
         assert!(digests[0].contains("digest for 2025-01-01: 1 instance(s) bought"), "{}", digests[0]);
+        assert_eq!(charts_in(&rig, "digest for 2025-01-01"), ["cvmbot-spend.png"], "the week's spend");
         assert_eq!(pass().await.len(), 1, "once a day");
         rig.advance(Duration::from_secs(24 * 3600));
         let digests = pass().await;
@@ -135,4 +138,23 @@ on_both_backends! {
         one(reading(&rig, 150_000).await, "can read the Tencent Cloud balance again");
         assert!(reading(&rig, 150_000).await.is_empty(), "said once");
     }
+}
+
+/// The file names attached to the posts in the alert channel whose text contains `needle`; each
+/// is checked to be a PNG of the charts' size with its figures as alt text.
+fn charts_in(rig: &Rig, needle: &str) -> Vec<String> {
+    crate::workers::rig::posts(&rig.t.notifier)
+        .into_iter()
+        .filter(|(channel, m)| *channel == ALERT_CHANNEL && m.text.as_deref().is_some_and(|t| t.contains(needle)))
+        .flat_map(|(_, m)| m.attachments)
+        .map(|file| {
+            let reader = png::Decoder::new(std::io::Cursor::new(&file.bytes))
+                .read_info()
+                .expect("a PNG");
+            let size = (reader.info().width, reader.info().height);
+            assert_eq!(size, (cvmbot::chat::charts::WIDTH, cvmbot::chat::charts::HEIGHT));
+            assert!(!file.description.is_empty(), "alt text");
+            file.filename
+        })
+        .collect()
 }
