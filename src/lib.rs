@@ -13,6 +13,7 @@ pub mod crashpoint;
 pub mod demo;
 pub mod desk;
 pub mod domain;
+pub mod gallery;
 pub mod ops;
 pub mod signal;
 pub mod store;

@@ -69,6 +69,12 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Draw the README's spend and runway charts from a fortnight on the simulator (the same every time).
+    Gallery {
+        /// The directory to write spend.png and runway.png into.
+        #[arg(default_value = "docs/gallery")]
+        dir: PathBuf,
+    },
     /// Run the Tencent Cloud simulator (CVM 2017-03-12 and Billing 2018-07-09) on a local address.
     Sim {
         /// Address to listen on; port 0 picks a free port (printed at start).
@@ -193,6 +199,17 @@ async fn run(cli: Cli) -> ExitCode {
             no_color,
             config,
         } => demo(script, speed, no_color, config, cli.log_format).await,
+        Command::Gallery { dir } => {
+            logging::init(log_name(cli.log_format).unwrap_or("text"), "warn");
+            crate::gallery::draw(&dir).await.map(|drawn| {
+                println!(
+                    "{}\n\nwrote {} and {}",
+                    drawn.tables,
+                    drawn.spend.display(),
+                    drawn.runway.display()
+                );
+            })
+        }
         Command::Sim {
             listen,
             config,

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 5),
     ("app", 6),
     ("demo", 7),
+    ("gallery", 7),
     ("cli", 8),
 ];
 

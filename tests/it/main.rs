@@ -25,6 +25,7 @@ mod deploy;
 mod discord;
 mod doctor;
 mod engine;
+mod gallery;
 mod layers;
 mod metrics;
 mod sim;
