@@ -308,3 +308,17 @@ pub fn simulated(config: &mut Config, url: &str) -> anyhow::Result<()> {
     });
     Ok(())
 }
+
+/// The sandbox's settings (`cvmbot demo`, `cvmbot gallery`), layered over the defaults.
+pub const SANDBOX_CONFIG: &str = include_str!("../config/demo.toml");
+
+/// The sandbox's configuration: defaults < demo.toml < `file`, pointed at the simulator at
+/// `sim_url` with its account, on a SQLite file in `dir`.
+pub fn sandbox_config(sim_url: &str, dir: &std::path::Path, file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k == "RUST_LOG").collect();
+    let mut config = Config::load_layered(&[("the demo settings", SANDBOX_CONFIG)], file, &env)?;
+    let database = format!("sqlite://{}", dir.join("cvmbot-demo.db").display());
+    config.database.target = crate::store::DatabaseTarget::Sqlite(database);
+    simulated(&mut config, sim_url)?;
+    Ok(config)
+}

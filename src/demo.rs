@@ -6,18 +6,13 @@ use crate::app::App;
 use crate::chat::console::{Console, ConsoleNotifier, Paint, Screen, SimControls};
 use crate::chat::render::TimeStyle;
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::money::Fen;
 use crate::sim::{Control, DEFAULT_SECRET_ID, SimConfig, Simulator};
 use anyhow::Context;
 use futures_util::future::BoxFuture;
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The demo's settings, layered over the defaults.
-pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 /// The conversation `cvmbot demo` plays when given no script.
 pub const STORY: &str = include_str!("../config/demo-story.txt");
 
@@ -58,17 +53,6 @@ impl SimControls for Control {
     }
 }
 
-/// The demo's configuration: defaults < demo.toml < `file`, pointed at `sim` with its account, on
-/// a SQLite file in `dir`.
-pub fn demo_config(sim_url: &str, dir: &Path, file: Option<&Path>) -> anyhow::Result<Config> {
-    let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k == "RUST_LOG").collect();
-    let mut config = Config::load_layered(&[("the demo settings", DEMO_CONFIG)], file, &env)?;
-    let database = format!("sqlite://{}", dir.join("cvmbot-demo.db").display());
-    config.database.target = crate::store::DatabaseTarget::Sqlite(database);
-    crate::app::simulated(&mut config, sim_url)?;
-    Ok(config)
-}
-
 /// Runs the demo, writing the conversation to `screen`.
 pub async fn run(options: DemoOptions, screen: Screen) -> anyhow::Result<()> {
     let mut sim_config = SimConfig {
@@ -82,7 +66,7 @@ pub async fn run(options: DemoOptions, screen: Screen) -> anyhow::Result<()> {
     sim_config.lifecycle.terminating_secs = sim_config.lifecycle.terminating_secs.max((options.speed * 10.0) as u64);
     let sim = Simulator::start(sim_config, "127.0.0.1:0".parse().expect("a loopback address")).await?;
     let dir = tempfile::tempdir().context("creating a directory for the demo database")?;
-    let config = demo_config(sim.url(), dir.path(), options.config.as_deref())?;
+    let config = crate::app::sandbox_config(sim.url(), dir.path(), options.config.as_deref())?;
     let app = App::build(config, Clock::System).await?;
     let paint = Paint {
         enabled: options.colour,

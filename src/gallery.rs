@@ -43,7 +43,7 @@ pub async fn draw(dir: &Path) -> anyhow::Result<Gallery> {
     };
     let sim = Simulator::start(sim_config, "127.0.0.1:0".parse().expect("a loopback address")).await?;
     let work = tempfile::tempdir().context("creating a directory for the gallery's database")?;
-    let config = crate::demo::demo_config(sim.url(), work.path(), None)?;
+    let config = crate::app::sandbox_config(sim.url(), work.path(), None)?;
     let start = time::OffsetDateTime::parse(START, &time::format_description::well_known::Rfc3339)?;
     let clock = Clock::manual(start);
     let app = App::build(config, clock.clone()).await?;
