@@ -508,6 +508,33 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             "🛑 cvmbot cannot write to its database ({error}): nothing can be filed, approved or bought, and no notice can be queued, until it can. Free space on its disk; cvmbot carries on by itself once it can write again."
         ),
         Event::DatabaseWritable => "✅ cvmbot can write to its database again and carries on.".into(),
+        Event::BudgetCrossed {
+            budget,
+            scope,
+            month,
+            threshold,
+            figure,
+            spent,
+            forecast,
+            monthly,
+        } => {
+            let cents = |y: &crate::money::Yuan| crate::money::Yuan::new(y.amount().round_dp(2));
+            let (spent, forecast) = (cents(spent), cents(forecast));
+            let share = |y: crate::money::Yuan| crate::domain::budget::percent(y, *monthly);
+            match figure {
+                crate::domain::Figure::Forecast => format!(
+                    "📈 Budget \"{budget}\" ({scope}) is forecast to reach {threshold} % of its {monthly} for {month}: \
+                     {forecast} by the month's end at today's burn ({} %), {spent} spent so far ({} %).",
+                    share(forecast),
+                    share(spent)
+                ),
+                crate::domain::Figure::Actual => format!(
+                    "💸 Budget \"{budget}\" ({scope}) has reached {threshold} % of its {monthly} for {month}: \
+                     {spent} spent so far ({} %), forecast {forecast} by the month's end.",
+                    share(spent)
+                ),
+            }
+        }
         Event::Digest {
             date,
             instances_bought,

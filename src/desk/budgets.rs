@@ -1,0 +1,185 @@
+//! Budgets at work: a budget's spend this billing month (from [`Desk::spend`], its scope's
+//! groups) and its forecast; and the pass that tells the alert channel, once, of each threshold
+//! the spend or the forecast reaches.
+
+use super::{Desk, DeskError, Event, Spend};
+use crate::domain::budget::{self, Budget, BudgetScope};
+use crate::domain::spend::{BILLING_OFFSET, SpendBy, SpendPeriod};
+use crate::domain::{BillingKind, Operation};
+use crate::money::Yuan;
+use crate::store::{NewNotification, RequestRecord};
+use crate::tencent::enums::InstanceState;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use time::OffsetDateTime;
+use tracing::info;
+
+/// A budget's figures this billing month.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BudgetSpend {
+    /// The scope's spend per day this month (its groups only), for the chart.
+    pub spend: Spend,
+    /// Spent so far this month.
+    pub spent: Yuan,
+    /// What the scope's running hourly servers burn per hour.
+    pub burn_per_hour: Yuan,
+    /// Spent so far plus the burn for the hours left in the month.
+    pub forecast: Yuan,
+}
+
+/// The tags of the servers `operation` buys (none for what buys nothing).
+fn tags_of(operation: &Operation) -> BTreeMap<String, String> {
+    match operation {
+        Operation::Buy(spec) => spec.tags().clone(),
+        Operation::Fleet(fleet) => fleet.template.tags().clone(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Whether `record` falls in `scope`.
+fn covers(scope: &BudgetScope, record: &RequestRecord) -> bool {
+    scope.covers(record.requester_id, &tags_of(&record.operation))
+}
+
+/// The billing month of `now` so far.
+fn this_month(now: OffsetDateTime) -> SpendPeriod {
+    let today = now.to_offset(BILLING_OFFSET).date();
+    SpendPeriod::parse("month", today).expect("this month is a period")
+}
+
+impl Desk {
+    /// The budget named `name`, if the configuration has it.
+    pub fn budget(&self, name: &str) -> Option<&Budget> {
+        self.settings().budgets.iter().find(|b| b.name == name)
+    }
+
+    /// `budget`'s spend this billing month and its forecast. A requester's or a team's spend is
+    /// the groups of [`Desk::spend`] by requester of the people in the scope; a tag's is the
+    /// groups by tag that carry it.
+    pub async fn budget_spend(&self, budget: &Budget) -> Result<BudgetSpend, DeskError> {
+        let now = self.clock().now();
+        let period = this_month(now);
+        let by = match budget.scope {
+            BudgetScope::Tag(..) => SpendBy::Tag,
+            _ => SpendBy::Requester,
+        };
+        let mut spend = self.spend(&period, by).await?;
+        let (start, _) = period.bounds();
+        let mut session = self.store().session().await?;
+        let instances = session.instances_costing_between(start, now).await?;
+        let mut records: BTreeMap<crate::domain::RequestId, Option<RequestRecord>> = BTreeMap::new();
+        for instance in &instances {
+            if let std::collections::btree_map::Entry::Vacant(slot) = records.entry(instance.request_id) {
+                slot.insert(session.request(instance.request_id).await?);
+            }
+        }
+        drop(session);
+        let in_scope = |id| {
+            records
+                .get(&id)
+                .and_then(Option::as_ref)
+                .filter(|r| covers(&budget.scope, r))
+        };
+        let names: BTreeSet<&str> = records
+            .values()
+            .flatten()
+            .filter(|r| covers(&budget.scope, r))
+            .map(|r| r.requester_name.as_str())
+            .collect();
+        let burning = |i: &&crate::store::InstanceRecord| {
+            i.billing != BillingKind::Prepaid
+                && i.gone_at.is_none()
+                && i.released_at.is_none()
+                && !matches!(
+                    i.state,
+                    InstanceState::LaunchFailed | InstanceState::Terminating | InstanceState::Shutdown
+                )
+        };
+        let burn_per_hour = Yuan::new(
+            instances
+                .iter()
+                .filter(burning)
+                .filter(|i| in_scope(i.request_id).is_some())
+                .map(|i| i.hourly_price.amount())
+                .sum::<Decimal>(),
+        );
+        spend.series.groups.retain(|group| match &budget.scope {
+            BudgetScope::Tag(key, value) => group.name.split(", ").any(|tag| tag == format!("{key}={value}")),
+            _ => names.contains(group.name.as_str()),
+        });
+        spend.series.title = format!("Budget \"{}\" spend {}", budget.name, period.label());
+        let spent = spend.series.total();
+        let forecast = budget::forecast(spent, burn_per_hour, budget::hours_left_in_month(now));
+        Ok(BudgetSpend {
+            spend,
+            spent,
+            burn_per_hour,
+            forecast,
+        })
+    }
+
+    /// Tells the alert channel of each budget threshold the month's spend or forecast reached
+    /// that it was not told of yet: the highest newly reached per figure, the forecast first.
+    /// Every crossing reached is recorded with the notice in one transaction, so none is told
+    /// twice, across restarts and by a second replica.
+    pub async fn watch_budgets(&self) -> Result<(), DeskError> {
+        for budget in &self.settings().budgets {
+            let figures = self.budget_spend(budget).await?;
+            let crossings = budget.crossings(figures.spent, figures.forecast);
+            if crossings.is_empty() {
+                continue;
+            }
+            let now = self.clock().now();
+            let month = budget::month_of(now);
+            let mut tx = self.store().begin().await?;
+            let mut new = Vec::new();
+            for crossing in crossings {
+                let kind = crossing.figure.as_str();
+                if tx
+                    .record_budget_alert(&budget.name, &month, crossing.threshold, kind, now)
+                    .await?
+                {
+                    new.push(crossing);
+                }
+            }
+            // Several thresholds reached at once (a first pass mid-month) are one notice per
+            // figure, of the highest: the lower ones are recorded as told.
+            let mut told = 0;
+            for figure in [crate::domain::Figure::Forecast, crate::domain::Figure::Actual] {
+                let Some(crossing) = new.iter().filter(|c| c.figure == figure).max_by_key(|c| c.threshold) else {
+                    continue;
+                };
+                let event = Event::BudgetCrossed {
+                    budget: budget.name.clone(),
+                    scope: budget.scope.describe(),
+                    month: month.clone(),
+                    threshold: crossing.threshold,
+                    figure,
+                    spent: figures.spent,
+                    forecast: figures.forecast,
+                    monthly: budget.monthly,
+                };
+                let row = NewNotification {
+                    dedupe_key: format!(
+                        "budget:{}:{month}:{}:{}",
+                        budget.name,
+                        crossing.threshold,
+                        figure.as_str()
+                    ),
+                    request_id: None,
+                    target: "alert".into(),
+                    body: serde_json::to_string(&event).expect("events serialize"),
+                    at: now,
+                };
+                tx.enqueue_notification(&row).await?;
+                told += 1;
+                info!(budget = %budget.name, threshold = crossing.threshold, figure = figure.as_str(), "budget threshold reached");
+            }
+            tx.commit().await?;
+            if told > 0 {
+                self.wake_dispatcher();
+            }
+        }
+        Ok(())
+    }
+}
