@@ -1,13 +1,14 @@
 //! Budgets at work: a budget's spend this billing month (from [`Desk::spend`], its scope's
-//! groups) and its forecast; and the pass that tells the alert channel, once, of each threshold
-//! the spend or the forecast reaches.
+//! groups) and its forecast; the pass that tells the alert channel, once, of each threshold the
+//! spend or the forecast reaches; and the check at filing (inside the filing transaction, under
+//! the budget's lock, so two requests cannot both pass a budget only one fits under).
 
 use super::{Desk, DeskError, Event, Spend};
 use crate::domain::budget::{self, Budget, BudgetScope};
 use crate::domain::spend::{BILLING_OFFSET, SpendBy, SpendPeriod};
-use crate::domain::{BillingKind, Operation};
-use crate::money::Yuan;
-use crate::store::{NewNotification, RequestRecord};
+use crate::domain::{BillingKind, Operation, OverBudget};
+use crate::money::{Fen, Yuan};
+use crate::store::{NewNotification, RequestRecord, Session};
 use crate::tencent::enums::InstanceState;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,5 +182,85 @@ impl Desk {
             }
         }
         Ok(())
+    }
+
+    /// The budgets a request by `requester_id` for `operation` falls in, with each one's spend so
+    /// far this month. Read before the filing transaction (it asks Tencent for the bills).
+    pub(super) async fn budgets_touched(
+        &self,
+        requester_id: crate::domain::UserId,
+        operation: &Operation,
+    ) -> Result<Vec<(Budget, Yuan)>, DeskError> {
+        let tags = tags_of(operation);
+        let mut touched = Vec::new();
+        for budget in &self.settings().budgets {
+            if budget.scope.covers(requester_id, &tags) {
+                let spent = self.budget_spend(budget).await?.spent;
+                touched.push((budget.clone(), spent));
+            }
+        }
+        touched.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(touched)
+    }
+
+    /// Whether a further `monthly` fits under each of the `touched` budgets, given their spend and
+    /// what requests filed this month in their scope commit without spending yet. Takes each
+    /// budget's lock first (in name order), so the sum stays true until `tx` commits. A budget it
+    /// would go over refuses the request (`over = "refuse"`) or asks one more approval
+    /// (`over = "approval"`); returns the approvals to add.
+    pub(super) async fn check_budgets(
+        &self,
+        tx: &mut Session,
+        touched: &[(Budget, Yuan)],
+        monthly: Yuan,
+        now: OffsetDateTime,
+    ) -> Result<u32, DeskError> {
+        if touched.is_empty() || monthly <= Yuan::ZERO {
+            return Ok(0);
+        }
+        let (start, _) = this_month(now).bounds();
+        let mut extra = 0;
+        for (budget, spent) in touched {
+            tx.lock_budget(&budget.name).await?;
+            let mut committed = Fen::ZERO;
+            for commitment in tx.commitments_since(start).await? {
+                let covered = match &budget.scope {
+                    BudgetScope::Tag(..) => match tx.request(commitment.request_id).await? {
+                        Some(record) => covers(&budget.scope, &record),
+                        None => false,
+                    },
+                    scope => scope.covers(commitment.requester_id, &BTreeMap::new()),
+                };
+                if covered {
+                    committed = committed.saturating_add(Fen::new(commitment.monthly_fen));
+                }
+            }
+            let so_far = spent.plus(committed.to_yuan());
+            if !budget.exceeded_by(so_far, monthly) {
+                continue;
+            }
+            let cents = |y: Yuan| Yuan::new(y.amount().round_dp(2));
+            let words = format!(
+                "This would take budget \"{}\" ({}) to {} this month, over its {}: {} spent and {} requested but \
+                 not bought yet, and this request's {} per month-equivalent.",
+                budget.name,
+                budget.scope.describe(),
+                cents(so_far.plus(monthly)),
+                budget.monthly,
+                cents(*spent),
+                committed.to_yuan(),
+                monthly
+            );
+            match budget.over {
+                OverBudget::Refuse => {
+                    return Err(DeskError::refused(format!("{words} Nothing was filed.")));
+                }
+                OverBudget::Approval => {
+                    info!(budget = %budget.name, "over budget: one more approval needed");
+                    extra = 1;
+                }
+            }
+        }
+        Ok(extra)
     }
 }

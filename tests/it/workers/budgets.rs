@@ -1,9 +1,13 @@
 //! Budgets: a threshold reached by the forecast, then by the spend, is told once each in the
-//! alert channel with the scope's spend chart, across a restart.
+//! alert channel with the scope's spend chart, across a restart; a request over a budget is
+//! refused (nothing stored) or needs one more approval, as the budget says.
 
 use crate::on_both_backends;
-use crate::support::app::{alice, payg_form};
+use crate::support::app::{alice, bob, carol, payg_form};
 use crate::workers::rig::{ALERT_CHANNEL, Rig, count, posts};
+use cvmbot::desk::{Ballot, Origin};
+use cvmbot::domain::{ChannelId, GuildId, RequestState};
+use cvmbot::store::ListFilter;
 use std::time::Duration;
 
 /// alice's budget of `monthly` CNY with thresholds 50 and 100 %, `over` as given.
@@ -17,16 +21,41 @@ fn budget(monthly: &str, over: &str) -> String {
 const FORECAST_100: &str = "budget:alice:2025-01:100:forecast";
 const ACTUAL_50: &str = "budget:alice:2025-01:50:actual";
 
+/// Files a pay-as-you-go server as alice (over her budget, so it needs one more approval than
+/// its tier), has bob and carol approve it and submits it.
+async fn buy_over_budget(rig: &Rig) {
+    let id = rig.file(&payg_form()).await;
+    for approver in [bob(), carol()] {
+        let ballot = Ballot {
+            approve: true,
+            reason: None,
+            seen_hash: None,
+            via: cvmbot::domain::VoteVia::Console,
+        };
+        rig.desk().vote(id, &approver, &ballot).await.expect("a vote");
+    }
+    assert_eq!(rig.state(id).await, RequestState::Approved, "two approvals");
+    rig.desk().submit_due().await.expect("submitted");
+    assert_eq!(rig.state(id).await, RequestState::Submitted);
+}
+
 /// A monitor pass and a dispatcher pass.
 async fn watch(rig: &Rig) {
     rig.monitor().run_once().await.expect("a monitor pass");
     rig.dispatcher().run_once().await.expect("a dispatcher pass");
 }
 
+fn origin() -> Origin {
+    Origin {
+        guild_id: Some(GuildId::new(1)),
+        channel_id: Some(ChannelId::new(10)),
+    }
+}
+
 on_both_backends! {
     async fn the_forecast_then_the_spend_reaching_a_threshold_is_told_once_each_with_the_chart_across_a_restart(backend) {
         let Some(mut rig) = Rig::start(backend, &budget("2", "approval")).await else { return };
-        rig.buy(&payg_form()).await;
+        buy_over_budget(&rig).await;
         rig.drive(Duration::from_secs(600), Duration::from_secs(300)).await;
         watch(&rig).await;
         let keys = rig.posted_keys();
@@ -64,5 +93,51 @@ on_both_backends! {
         let [chart] = message.attachments.as_slice() else { panic!("the spend chart attached") };
         assert_eq!(chart.filename, "cvmbot-spend.png");
         assert!(chart.bytes.starts_with(b"\x89PNG"), "a PNG");
+    }
+}
+
+on_both_backends! {
+    async fn a_request_over_a_refusing_budget_is_refused_naming_it_and_nothing_is_stored(backend) {
+        let Some(rig) = Rig::start(backend, &budget("1", "refuse")).await else { return };
+        let error = rig.desk().create(&alice(), &payg_form(), origin()).await.expect_err("over budget");
+        let words = error.user_message();
+        assert!(words.contains("budget \"alice\"") && words.contains("over its 1.00 CNY"), "{words}");
+        assert!(words.contains("Nothing was filed"), "{words}");
+        assert!(rig.desk().list(ListFilter::All, 10).await.expect("the list").is_empty(), "nothing stored");
+        assert!(rig.outbox().await.is_empty(), "no card queued");
+    }
+}
+
+on_both_backends! {
+    async fn a_request_over_an_approval_budget_needs_one_more_approval_than_its_tier(backend) {
+        let Some(rig) = Rig::start(backend, &budget("1", "approval")).await else { return };
+        let view = rig.desk().create(&alice(), &payg_form(), origin()).await.expect("filed");
+        let tier = rig
+            .desk()
+            .settings()
+            .policy
+            .approvals_needed(view.record.quote.monthly_equivalent())
+            .expect("a tier");
+        assert_eq!(view.record.approvals_needed, tier + 1);
+
+        let Some(roomy) = Rig::start(backend, &budget("100000", "approval")).await else { return };
+        let view = roomy.desk().create(&alice(), &payg_form(), origin()).await.expect("filed");
+        assert_eq!(view.record.approvals_needed, tier, "within the budget, the tier alone");
+    }
+}
+
+on_both_backends! {
+    async fn a_second_request_counts_the_first_one_still_waiting_for_approval(backend) {
+        let Some(rig) = Rig::start(backend, "").await else { return };
+        let first = rig.desk().create(&alice(), &payg_form(), origin()).await.expect("filed");
+        let monthly = first.record.quote.monthly_equivalent();
+        drop(rig);
+        // Room for one request's month-equivalent and a little, not two.
+        let room = monthly.plus("0.01".parse().expect("yuan"));
+        let Some(rig) = Rig::start(backend, &budget(&room.plain(), "refuse")).await else { return };
+        rig.desk().create(&alice(), &payg_form(), origin()).await.expect("the first fits");
+        let error = rig.desk().create(&alice(), &payg_form(), origin()).await.expect_err("the second does not");
+        assert!(error.user_message().contains("requested but not bought yet"), "{}", error.user_message());
+        assert_eq!(rig.desk().list(ListFilter::All, 10).await.expect("the list").len(), 1);
     }
 }
