@@ -637,4 +637,35 @@ mod tests {
         assert_eq!(runway(0, burn).as_deref(), Some("none: the balance is used up"));
         assert_eq!(runway(100, Yuan::ZERO), None);
     }
+
+    #[test]
+    fn a_budget_alert_names_the_budget_its_scope_the_figures_and_which_figure_crossed() {
+        let yuan = |text: &str| text.parse::<Yuan>().expect("yuan");
+        let event = |figure| Event::BudgetCrossed {
+            budget: "web".into(),
+            scope: "tag project=web".into(),
+            month: "2025-01".into(),
+            threshold: 80,
+            figure,
+            spent: yuan("250.123456"),
+            forecast: yuan("420"),
+            monthly: yuan("500"),
+        };
+        let text = |figure| notice(&event(figure), None, TimeStyle::Utc).text.unwrap_or_default();
+        let forecast = text(crate::domain::Figure::Forecast);
+        assert!(
+            forecast.contains("Budget \"web\" (tag project=web) is forecast to reach 80 %"),
+            "{forecast}"
+        );
+        assert!(
+            forecast.contains("420.00 CNY by the month's end") && forecast.contains("(84 %)"),
+            "{forecast}"
+        );
+        assert!(forecast.contains("250.12 CNY spent so far (50 %)"), "{forecast}");
+        let actual = text(crate::domain::Figure::Actual);
+        assert!(
+            actual.contains("has reached 80 % of its 500.00 CNY for 2025-01"),
+            "{actual}"
+        );
+    }
 }

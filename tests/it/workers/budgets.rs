@@ -141,3 +141,27 @@ on_both_backends! {
         assert_eq!(rig.desk().list(ListFilter::All, 10).await.expect("the list").len(), 1);
     }
 }
+
+on_both_backends! {
+    async fn a_tag_budget_counts_only_the_servers_bought_with_its_tag(backend) {
+        let extra = "[[budgets]]\nname = \"web\"\ntag = \"project=web\"\nmonthly = \"100000\"\nthresholds = [1]\n";
+        let Some(rig) = Rig::start(backend, extra).await else { return };
+        rig.buy(&payg_form().with("tags", "project=web,owner=alice")).await;
+        rig.buy(&payg_form().with("tags", "project=api")).await;
+        rig.drive(Duration::from_secs(7200), Duration::from_secs(600)).await;
+        let budget = rig.desk().budget("web").expect("configured").clone();
+        let figures = rig.desk().budget_spend(&budget).await.expect("the budget's spend");
+        let all = rig
+            .desk()
+            .spend(&cvmbot::domain::SpendPeriod::parse("month", time::macros::date!(2025 - 01 - 01)).expect("a period"), cvmbot::domain::SpendBy::Tag)
+            .await
+            .expect("the spend");
+        let groups: Vec<&str> = figures.spend.series.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(groups, vec!["owner=alice, project=web"], "only the tagged server's group");
+        assert!(figures.spent > cvmbot::money::Yuan::ZERO);
+        assert!(figures.spent < all.series.total(), "the other server is not the budget's");
+        let per_hour = rig.instances(cvmbot::domain::RequestId::new(1)).await[0].hourly_price;
+        assert_eq!(figures.burn_per_hour, per_hour, "one running server's burn");
+        assert!(figures.forecast > figures.spent);
+    }
+}
