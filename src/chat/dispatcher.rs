@@ -315,6 +315,20 @@ impl Dispatcher {
                 Err(error) => warn!(error = %format!("{error:#}"), "the digest goes without its spend chart"),
             }
         }
+        if let Some(name) = notices.iter().find_map(budget_alert) {
+            // A budget's alert shows where its scope's money went this month: the spend chart.
+            let chart = match self.desk.budget(name) {
+                Some(budget) => match self.desk.budget_spend(budget).await {
+                    Ok(figures) => crate::chat::charts::spend_attachment(&figures.spend.series),
+                    Err(error) => Err(anyhow::Error::new(error)),
+                },
+                None => Err(anyhow::anyhow!("the budget `{name}` is no longer configured")),
+            };
+            match chart {
+                Ok(file) => outgoing.attachments.push(file),
+                Err(error) => warn!(error = %format!("{error:#}"), "the budget alert goes without its chart"),
+            }
+        }
         // The nonce covers every key of the batch: a batch regrouped after a crash is a new post
         // (shown again) rather than one the chat would swallow as a repeat (and lose the rest).
         let keys: Vec<&str> = batch.iter().map(|(n, _)| n.dedupe_key.as_str()).collect();
@@ -344,6 +358,14 @@ fn balance_warning(event: &Event) -> Option<crate::money::Fen> {
     match event {
         Event::LowBalance { spendable, .. } | Event::Owing { spendable, .. } => Some(*spendable),
         Event::BalanceReminder { spendable, .. } => Some(*spendable),
+        _ => None,
+    }
+}
+
+/// The budget a budget alert is about.
+fn budget_alert(event: &Event) -> Option<&str> {
+    match event {
+        Event::BudgetCrossed { budget, .. } => Some(budget),
         _ => None,
     }
 }

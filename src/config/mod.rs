@@ -5,6 +5,7 @@
 //! (`TENCENTCLOUD_REGION`) < the file given with `--config` < `CVMBOT_SECTION__KEY` variables. Every error names the key, the bad value, where it came from
 //! and what is allowed.
 
+mod budgets;
 mod layers;
 mod secrets;
 pub mod settings;

@@ -26,6 +26,8 @@ pub struct FileSettings {
     pub digest: DigestSettings,
     pub log: LogSettings,
     pub service: ServiceSettings,
+    #[serde(default)]
+    pub budgets: Vec<BudgetSettings>,
 }
 
 /// `[database]`.
@@ -223,4 +225,19 @@ pub struct LogSettings {
 pub struct ServiceSettings {
     pub listen: Text,
     pub tencent_within: Span,
+}
+
+/// One `[[budgets]]` entry, as written; `config/budgets.rs` checks it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSettings {
+    #[serde(default)]
+    pub name: String,
+    pub requester: Option<Snowflake>,
+    pub team: Option<Vec<Snowflake>>,
+    pub tag: Option<String>,
+    pub monthly: Option<Amount>,
+    pub thresholds: Option<Vec<i64>>,
+    pub forecast: Option<bool>,
+    pub over: Option<String>,
 }

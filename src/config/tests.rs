@@ -292,3 +292,99 @@ fn health_and_metrics_are_off_by_default_and_cvmbot_service_listen_turns_them_on
     assert_eq!(error.key, "service.tencent_within");
     assert!(error.problem.contains("balance.check_interval (10m)"), "{error}");
 }
+
+#[test]
+fn budgets_load_with_their_defaults_and_each_bad_setting_names_its_field() {
+    let good = file(
+        "[[budgets]]\nname = \"web\"\ntag = \"project=web\"\nmonthly = \"500\"\n\n\
+         [[budgets]]\nname = \"alice\"\nrequester = \"7\"\nmonthly = \"120.5\"\nthresholds = [100, 50]\n\
+         forecast = false\nover = \"approval\"\n",
+    );
+    let config = Config::load_from(Some(good.path()), &env(&[])).expect("valid budgets");
+    let [web, alice] = config.desk.budgets.as_slice() else {
+        panic!("two budgets: {:?}", config.desk.budgets);
+    };
+    assert_eq!(
+        web.scope,
+        crate::domain::BudgetScope::Tag("project".into(), "web".into())
+    );
+    assert_eq!(
+        (web.thresholds.as_slice(), web.forecast),
+        ([50, 80, 100].as_slice(), true)
+    );
+    assert_eq!(web.over, crate::domain::OverBudget::Refuse, "refusing is the default");
+    assert_eq!(
+        alice.scope,
+        crate::domain::BudgetScope::Requester(crate::domain::UserId::new(7))
+    );
+    assert_eq!(alice.thresholds, vec![50, 100]);
+    assert_eq!(alice.monthly, "120.5".parse().expect("yuan"));
+    assert_eq!(alice.over, crate::domain::OverBudget::Approval);
+    assert!(
+        Config::load_from(None, &env(&[]))
+            .expect("defaults")
+            .desk
+            .budgets
+            .is_empty(),
+        "none by default"
+    );
+
+    let cases = [
+        (
+            "tag = \"project=web\"\nmonthly = \"500\"",
+            "budgets.0.name",
+            "must name the budget",
+        ),
+        ("name = \"b\"\nmonthly = \"500\"", "budgets.0", "exactly one scope"),
+        (
+            "name = \"b\"\nrequester = \"1\"\ntag = \"a=b\"\nmonthly = \"500\"",
+            "budgets.0",
+            "exactly one scope",
+        ),
+        (
+            "name = \"b\"\nteam = []\nmonthly = \"500\"",
+            "budgets.0.team",
+            "at least one",
+        ),
+        (
+            "name = \"b\"\ntag = \"project\"\nmonthly = \"500\"",
+            "budgets.0.tag",
+            "key=value",
+        ),
+        ("name = \"b\"\ntag = \"a=b\"", "budgets.0.monthly", "more than 0"),
+        (
+            "name = \"b\"\ntag = \"a=b\"\nmonthly = \"0\"",
+            "budgets.0.monthly",
+            "more than 0",
+        ),
+        (
+            "name = \"b\"\ntag = \"a=b\"\nmonthly = \"5\"\nthresholds = [0]",
+            "budgets.0.thresholds",
+            "from 1 to 1000",
+        ),
+        (
+            "name = \"b\"\ntag = \"a=b\"\nmonthly = \"5\"\nthresholds = []",
+            "budgets.0.thresholds",
+            "at least one",
+        ),
+        (
+            "name = \"b\"\ntag = \"a=b\"\nmonthly = \"5\"\nover = \"warn\"",
+            "budgets.0.over",
+            "refuse, approval",
+        ),
+    ];
+    for (entry, key, problem) in cases {
+        let bad = file(&format!("[[budgets]]\n{entry}\n"));
+        let error = Config::load_from(Some(bad.path()), &env(&[])).expect_err(entry);
+        assert_eq!(error.key, key, "{entry}: {error}");
+        assert!(error.problem.contains(problem), "{entry}: {error}");
+    }
+    let twice = file(
+        "[[budgets]]\nname = \"b\"\ntag = \"a=b\"\nmonthly = \"5\"\n[[budgets]]\nname = \"b\"\ntag = \"c=d\"\nmonthly = \"5\"\n",
+    );
+    let error = Config::load_from(Some(twice.path()), &env(&[])).expect_err("two of a name");
+    assert_eq!(error.key, "budgets.1.name");
+    let typo = file("[[budgets]]\nname = \"b\"\ntag = \"a=b\"\nmontly = \"5\"\n");
+    let error = Config::load_from(Some(typo.path()), &env(&[])).expect_err("a typo");
+    assert!(error.problem.contains("unknown field `montly`"), "{error}");
+}

@@ -43,7 +43,9 @@ pub(super) fn validate(
     let parse = presets(&check, settings)?;
     let digest_at = others(&check, settings)?;
     let service = service(&check, settings)?;
-    let desk = desk_settings(settings, &tencent, policy, parse);
+    let budgets = super::budgets::budgets(&settings.budgets, |key, problem| check.error(key, problem))?;
+    let mut desk = desk_settings(settings, &tencent, policy, parse);
+    desk.budgets = budgets;
     let workers = worker_settings(settings, digest_at);
     Ok(Config {
         database,
@@ -120,6 +122,7 @@ fn desk_settings(
         resend_after: RESEND_AFTER,
         first_poll: settings.tracker.initial_interval.0,
         still_running_every: settings.workers.still_running_every.0,
+        budgets: Vec::new(),
         catalogue_regions: regions,
     }
 }

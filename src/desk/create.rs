@@ -1,5 +1,5 @@
 //! Filing a request: parse, check the policy, price and dry-run the operation, check the cost
-//! tier, the balance and the caps, store.
+//! tier, the balance, the caps and the budgets, store.
 
 use super::costs::{CapCheck, check_balance};
 use super::keys::AuditAction;
@@ -50,7 +50,8 @@ impl Desk {
             dry_run,
         } = assessment?;
         let monthly = quote.monthly_equivalent();
-        let approvals_needed = self.approvals_for(requester, &operation, monthly)?;
+        let mut approvals_needed = self.approvals_for(requester, &operation, monthly)?;
+        let budgets = self.budgets_touched(requester.id, &operation).await?;
         let mut warnings = Vec::new();
         check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)?;
         let dry_run_request_id = self.judge_dry_run(&operation, dry_run, &mut warnings).await?;
@@ -63,6 +64,8 @@ impl Desk {
             except: None,
         };
         self.check_caps(&mut tx, monthly, caps, now).await?;
+        // A budget it would go over refuses it, or asks one more approval than its tier.
+        approvals_needed += self.check_budgets(&mut tx, &budgets, monthly, None, now).await?;
         self.check_in_transaction(&mut tx, &operation).await?;
         let filing = Filing {
             requester,

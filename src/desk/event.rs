@@ -271,6 +271,25 @@ pub enum Event {
     DatabaseUnwritable { error: String },
     /// The database takes writes again.
     DatabaseWritable,
+    /// A budget's spend this billing month, or its forecast for the month, reached a threshold.
+    BudgetCrossed {
+        /// The budget's name.
+        budget: String,
+        /// Whose spending it counts, as people read it (`tag project=web`).
+        scope: String,
+        /// The billing month, `YYYY-MM`.
+        month: String,
+        /// The threshold reached, percent of `monthly`.
+        threshold: u32,
+        /// Which figure reached it.
+        figure: crate::domain::Figure,
+        /// Spent so far this month.
+        spent: Yuan,
+        /// Where the month is heading at the scope's hourly burn.
+        forecast: Yuan,
+        /// The budget per month.
+        monthly: Yuan,
+    },
     /// The daily summary.
     Digest {
         #[serde(with = "day")]

@@ -6,6 +6,7 @@
 //! store or the Tencent client.
 
 mod balance;
+mod budgets;
 mod cards;
 mod catalogue;
 mod cloud;
@@ -29,6 +30,7 @@ mod views;
 mod vote;
 
 pub use balance::BalanceRules;
+pub use budgets::BudgetSpend;
 pub use cards::PostedCard;
 pub use catalogue::{Catalogue, Choice, MAX_CHOICES};
 pub use cloud::{explain_failure, quote_from_price, run_request};
@@ -79,6 +81,8 @@ pub struct DeskSettings {
     pub catalogue_regions: Vec<String>,
     /// How often each owner hears what cvmbot bought for them that still runs (zero: never).
     pub still_running_every: Duration,
+    /// The `[[budgets]]`: per-scope money per month, with threshold alerts and a check at filing.
+    pub budgets: Vec<crate::domain::Budget>,
 }
 
 /// The engine. Cheap to clone; clones share everything.

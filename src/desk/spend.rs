@@ -45,6 +45,16 @@ impl Desk {
     /// What cvmbot's servers cost per day of `period`, grouped `by`, from its own records and
     /// Tencent's bills for them.
     pub async fn spend(&self, period: &SpendPeriod, by: SpendBy) -> Result<Spend, DeskError> {
+        self.spend_where(period, by, &|_| true).await
+    }
+
+    /// [`Desk::spend`] of the servers bought by the requests `keep` takes (a budget's scope).
+    pub async fn spend_where(
+        &self,
+        period: &SpendPeriod,
+        by: SpendBy,
+        keep: &(dyn Fn(&RequestRecord) -> bool + Send + Sync),
+    ) -> Result<Spend, DeskError> {
         let now = self.clock().now();
         let (start, end) = period.bounds();
         let mut session = self.store().session().await?;
@@ -60,7 +70,10 @@ impl Desk {
         drop(session);
         let spendings: Vec<Spending> = instances
             .iter()
-            .filter_map(|i| spending(i, requests.get(&i.request_id)?, by, now))
+            .filter_map(|i| {
+                let record = requests.get(&i.request_id).filter(|r| keep(r))?;
+                spending(i, record, by, now)
+            })
             .collect();
         let (lines, bills) = self.bill_lines(start, end.min(now)).await;
         let title = format!("cvmbot spend {} by {}", period.label(), by.name());

@@ -176,6 +176,7 @@ impl Desk {
         let policy = &self.settings().policy;
         let monthly = quote.monthly_equivalent();
         let hash = approval_hash(&record.operation, &quote);
+        let budgets = self.budgets_touched(record.requester_id, &record.operation).await?;
         let Some((mut tx, _)) = self
             .lock_in(id, RequestState::Approved, Some(&record.approval_hash))
             .await?
@@ -190,9 +191,11 @@ impl Desk {
         let mut warnings = Vec::new();
         let verdict = match policy.approvals_needed(monthly) {
             Ok(needed) => match self.check_caps(&mut tx, monthly, caps, now).await {
-                Ok(()) => {
-                    check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings).map(|()| needed)
-                }
+                Ok(()) => match self.check_budgets(&mut tx, &budgets, monthly, Some(id), now).await {
+                    Ok(extra) => check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)
+                        .map(|()| needed + extra),
+                    Err(refusal) => Err(refusal),
+                },
                 Err(refusal) => Err(refusal),
             },
             Err(refusal) => Err(refusal.into()),

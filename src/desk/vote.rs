@@ -52,6 +52,14 @@ impl Desk {
     #[instrument(skip_all, fields(request_id = %id, voter = %voter.id, approve = ballot.approve))]
     pub async fn vote(&self, id: RequestId, voter: &Person, ballot: &Ballot) -> Result<VoteOutcome, DeskError> {
         let now = self.clock().now();
+        // The budgets an approval may be judged against, read before the transaction (their
+        // spend asks Tencent for the bills).
+        let budgets = match self.store().session().await?.request(id).await? {
+            Some(record) if ballot.approve && !self.settings().budgets.is_empty() => {
+                self.budgets_touched(record.requester_id, &record.operation).await?
+            }
+            _ => Vec::new(),
+        };
         let mut tx = self.store().begin().await?;
         let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
         let votes = tx.votes(id).await?;
@@ -96,6 +104,10 @@ impl Desk {
                     except: Some(id),
                 };
                 self.check_caps(&mut tx, Fen::new(record.monthly_fen).to_yuan(), caps, now)
+                    .await?;
+                // Spend may have grown since filing: a budget that refuses still refuses. (One
+                // that asks for another approval was counted in `approvals_needed` at filing.)
+                self.check_budgets(&mut tx, &budgets, Fen::new(record.monthly_fen).to_yuan(), Some(id), now)
                     .await?;
                 let token = client_token(&self.inner.installation_id, id, 1);
                 let until = record.operation.keep_trying().map(|d| now + d);

@@ -1,5 +1,6 @@
 //! The purchasing domain: pure types and rules, no I/O. Nothing here knows Discord, HTTP or SQL.
 
+pub mod budget;
 pub mod duration;
 mod fields;
 pub mod fleet;
@@ -14,6 +15,7 @@ pub mod request;
 pub mod spec;
 pub mod spend;
 
+pub use budget::{Budget, BudgetScope, Figure, OverBudget};
 pub use fleet::{FleetChangeSpec, FleetName, FleetSpec, Placement};
 pub use form::{FieldError, PurchaseForm, SpecErrors};
 pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};

@@ -9,6 +9,7 @@
 mod audit;
 mod backup;
 mod balance;
+mod budgets;
 mod figures;
 mod fleets;
 mod instances;
@@ -24,6 +25,7 @@ mod session;
 pub use audit::{AuditEntry, AuditFilter};
 pub use backup::Backup;
 pub use balance::BalanceWatch;
+pub use budgets::Commitment;
 pub use figures::{Backlog, StateCount};
 pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};

@@ -1,5 +1,6 @@
 //! The balance monitor: reads the balance on a schedule (the desk judges it: warnings by tier with
-//! hysteresis, reminders, recovery, that it can't be read, the daily digest).
+//! hysteresis, reminders, recovery, that it can't be read, the daily digest), and on the same
+//! schedule tells the alert channel of budget thresholds reached.
 
 use crate::desk::{BalanceRules, Desk, DeskError};
 use crate::money::Yuan;
@@ -21,9 +22,12 @@ impl BalanceMonitor {
         }
     }
 
-    /// Reads the balance once and raises what it calls for.
+    /// Reads the balance once and raises what it calls for; then the budgets' pass (which runs
+    /// even when the balance could not be read: budgets are about spend, not the balance).
     #[tracing::instrument(name = "balance watch", skip_all)]
     pub async fn run_once(&self) -> Result<(), DeskError> {
-        self.desk.watch_balance(&self.rules).await
+        let balance = self.desk.watch_balance(&self.rules).await;
+        let budgets = self.desk.watch_budgets().await;
+        balance.and(budgets)
     }
 }

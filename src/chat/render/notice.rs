@@ -508,6 +508,33 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             "🛑 cvmbot cannot write to its database ({error}): nothing can be filed, approved or bought, and no notice can be queued, until it can. Free space on its disk; cvmbot carries on by itself once it can write again."
         ),
         Event::DatabaseWritable => "✅ cvmbot can write to its database again and carries on.".into(),
+        Event::BudgetCrossed {
+            budget,
+            scope,
+            month,
+            threshold,
+            figure,
+            spent,
+            forecast,
+            monthly,
+        } => {
+            let cents = |y: &crate::money::Yuan| crate::money::Yuan::new(y.amount().round_dp(2));
+            let (spent, forecast) = (cents(spent), cents(forecast));
+            let share = |y: crate::money::Yuan| crate::domain::budget::percent(y, *monthly);
+            match figure {
+                crate::domain::Figure::Forecast => format!(
+                    "📈 Budget \"{budget}\" ({scope}) is forecast to reach {threshold} % of its {monthly} for {month}: \
+                     {forecast} by the month's end at today's burn ({} %), {spent} spent so far ({} %).",
+                    share(forecast),
+                    share(spent)
+                ),
+                crate::domain::Figure::Actual => format!(
+                    "💸 Budget \"{budget}\" ({scope}) has reached {threshold} % of its {monthly} for {month}: \
+                     {spent} spent so far ({} %), forecast {forecast} by the month's end.",
+                    share(spent)
+                ),
+            }
+        }
         Event::Digest {
             date,
             instances_bought,
@@ -609,5 +636,36 @@ mod tests {
         assert_eq!(runway(10, burn).as_deref(), Some("less than an hour"));
         assert_eq!(runway(0, burn).as_deref(), Some("none: the balance is used up"));
         assert_eq!(runway(100, Yuan::ZERO), None);
+    }
+
+    #[test]
+    fn a_budget_alert_names_the_budget_its_scope_the_figures_and_which_figure_crossed() {
+        let yuan = |text: &str| text.parse::<Yuan>().expect("yuan");
+        let event = |figure| Event::BudgetCrossed {
+            budget: "web".into(),
+            scope: "tag project=web".into(),
+            month: "2025-01".into(),
+            threshold: 80,
+            figure,
+            spent: yuan("250.123456"),
+            forecast: yuan("420"),
+            monthly: yuan("500"),
+        };
+        let text = |figure| notice(&event(figure), None, TimeStyle::Utc).text.unwrap_or_default();
+        let forecast = text(crate::domain::Figure::Forecast);
+        assert!(
+            forecast.contains("Budget \"web\" (tag project=web) is forecast to reach 80 %"),
+            "{forecast}"
+        );
+        assert!(
+            forecast.contains("420.00 CNY by the month's end") && forecast.contains("(84 %)"),
+            "{forecast}"
+        );
+        assert!(forecast.contains("250.12 CNY spent so far (50 %)"), "{forecast}");
+        let actual = text(crate::domain::Figure::Actual);
+        assert!(
+            actual.contains("has reached 80 % of its 500.00 CNY for 2025-01"),
+            "{actual}"
+        );
     }
 }

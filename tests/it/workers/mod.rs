@@ -7,6 +7,7 @@ mod rig;
 mod activation;
 mod balance;
 mod batching;
+mod budgets;
 mod delivery;
 mod expiry;
 mod fence;

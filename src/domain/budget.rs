@@ -1,0 +1,259 @@
+//! Budgets: so much money per billing month for one scope (a requester, a team, or the servers
+//! bought with a tag), with the thresholds at which the alert channel hears of it, and what
+//! happens to a request that would take the scope over. Pure rules; the desk supplies the spend.
+
+use super::UserId;
+use crate::money::Yuan;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Whose spending a budget counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BudgetScope {
+    /// What one person asked for.
+    Requester(UserId),
+    /// What the team's members asked for, together.
+    Team(Vec<UserId>),
+    /// The servers bought with this tag (`key`, `value`).
+    Tag(String, String),
+}
+
+impl BudgetScope {
+    /// Whether a request by `requester` for servers tagged `tags` falls in the scope.
+    pub fn covers(&self, requester: UserId, tags: &BTreeMap<String, String>) -> bool {
+        match self {
+            BudgetScope::Requester(id) => *id == requester,
+            BudgetScope::Team(members) => members.contains(&requester),
+            BudgetScope::Tag(key, value) => tags.get(key) == Some(value),
+        }
+    }
+
+    /// As people read it: `requester <@1>`, `team of 3`, `tag project=web`.
+    pub fn describe(&self) -> String {
+        match self {
+            BudgetScope::Requester(id) => format!("requester <@{id}>"),
+            BudgetScope::Team(members) => {
+                let names: Vec<String> = members.iter().map(|m| format!("<@{m}>")).collect();
+                format!("team {}", names.join(", "))
+            }
+            BudgetScope::Tag(key, value) => format!("tag {key}={value}"),
+        }
+    }
+}
+
+/// What happens to a request that would take a budget over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverBudget {
+    /// It is refused.
+    Refuse,
+    /// It needs one more approval than its cost tier asks.
+    Approval,
+}
+
+impl OverBudget {
+    /// The values `over` takes.
+    pub const NAMES: &[&str] = &["refuse", "approval"];
+
+    /// Reads `over`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<OverBudget> {
+        match text {
+            "refuse" => Some(OverBudget::Refuse),
+            "approval" => Some(OverBudget::Approval),
+            _ => None,
+        }
+    }
+}
+
+/// One `[[budgets]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Its name, unique among budgets.
+    pub name: String,
+    /// Whose spending it counts.
+    pub scope: BudgetScope,
+    /// What the scope may spend per billing month.
+    pub monthly: Yuan,
+    /// Percentages of `monthly` at which the alert channel is told, ascending.
+    pub thresholds: Vec<u32>,
+    /// Whether the month's forecast crossing a threshold is told too.
+    pub forecast: bool,
+    /// What happens to a request that would take it over.
+    pub over: OverBudget,
+}
+
+/// Which figure crossed a threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// Where the month is heading at today's burn.
+    Forecast,
+    /// What was spent so far.
+    Actual,
+}
+
+impl Figure {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Figure::Forecast => "forecast",
+            Figure::Actual => "actual",
+        }
+    }
+}
+
+/// A threshold a figure has reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Crossing {
+    /// The threshold, percent.
+    pub threshold: u32,
+    /// Which figure reached it.
+    pub figure: Figure,
+}
+
+impl Budget {
+    /// The thresholds `spent` and `forecast` have reached, lowest first, a forecast crossing
+    /// before the actual one of the same threshold (a forecast reaches it first). Forecast
+    /// crossings only when the budget asks for them.
+    pub fn crossings(&self, spent: Yuan, forecast: Yuan) -> Vec<Crossing> {
+        let reached = |figure: Yuan, threshold: u32| {
+            figure.amount() * Decimal::from(100) >= self.monthly.amount() * Decimal::from(threshold)
+        };
+        let mut crossings = Vec::new();
+        for &threshold in &self.thresholds {
+            if self.forecast && reached(forecast.max(spent), threshold) {
+                crossings.push(Crossing {
+                    threshold,
+                    figure: Figure::Forecast,
+                });
+            }
+            if reached(spent, threshold) {
+                crossings.push(Crossing {
+                    threshold,
+                    figure: Figure::Actual,
+                });
+            }
+        }
+        crossings
+    }
+
+    /// Whether a further `monthly` on top of `committed` (spent this month, and committed but not
+    /// yet spending) takes the budget over.
+    pub fn exceeded_by(&self, committed: Yuan, monthly: Yuan) -> bool {
+        committed.plus(monthly) > self.monthly
+    }
+}
+
+/// `figure` as a whole percentage of `of` (rounded down; 0 for a budget of nothing).
+pub fn percent(figure: Yuan, of: Yuan) -> u32 {
+    if of.amount() <= Decimal::ZERO {
+        return 0;
+    }
+    let share = (figure.amount() * Decimal::from(100) / of.amount()).floor();
+    rust_decimal::prelude::ToPrimitive::to_u32(&share).unwrap_or(u32::MAX)
+}
+
+/// The month's forecast: `spent` so far plus `burn_per_hour` for the `hours_left`.
+pub fn forecast(spent: Yuan, burn_per_hour: Yuan, hours_left: Decimal) -> Yuan {
+    Yuan::new(spent.amount() + burn_per_hour.amount() * hours_left.max(Decimal::ZERO))
+}
+
+/// The hours from `now` to the end of its billing month (China Standard Time), by the second.
+pub fn hours_left_in_month(now: OffsetDateTime) -> Decimal {
+    let local = now.to_offset(super::spend::BILLING_OFFSET);
+    let (year, month) = (local.year(), local.month());
+    let (next_year, next_month) = match month {
+        time::Month::December => (year + 1, time::Month::January),
+        other => (year, other.next()),
+    };
+    let end = time::Date::from_calendar_date(next_year, next_month, 1)
+        .expect("the first of a month")
+        .midnight()
+        .assume_offset(super::spend::BILLING_OFFSET);
+    Decimal::from((end - now).whole_seconds()) / Decimal::from(3600)
+}
+
+/// The billing month of `now`, as `YYYY-MM`.
+pub fn month_of(now: OffsetDateTime) -> String {
+    let local = now.to_offset(super::spend::BILLING_OFFSET);
+    format!("{:04}-{:02}", local.year(), u8::from(local.month()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn yuan(text: &str) -> Yuan {
+        text.parse().expect("yuan")
+    }
+
+    fn budget(forecast: bool) -> Budget {
+        Budget {
+            name: "web".into(),
+            scope: BudgetScope::Tag("project".into(), "web".into()),
+            monthly: yuan("500"),
+            thresholds: vec![50, 80, 100],
+            forecast,
+            over: OverBudget::Refuse,
+        }
+    }
+
+    #[test]
+    fn a_forecast_reaches_a_threshold_before_the_spend_and_is_listed_first() {
+        let crossings = budget(true).crossings(yuan("250"), yuan("420"));
+        let listed: Vec<(u32, Figure)> = crossings.iter().map(|c| (c.threshold, c.figure)).collect();
+        assert_eq!(
+            listed,
+            vec![(50, Figure::Forecast), (50, Figure::Actual), (80, Figure::Forecast)],
+            "250 is 50 %, the forecast 420 is 84 %"
+        );
+        assert!(budget(true).crossings(yuan("249.99"), yuan("249.99")).is_empty());
+    }
+
+    #[test]
+    fn without_forecasts_only_the_spend_counts() {
+        let crossings = budget(false).crossings(yuan("500"), yuan("900"));
+        assert!(crossings.iter().all(|c| c.figure == Figure::Actual));
+        assert_eq!(crossings.len(), 3, "500 of 500 is every threshold");
+    }
+
+    #[test]
+    fn the_forecast_adds_the_hourly_burn_for_the_hours_left_in_the_billing_month() {
+        // 2025-01-31 12:00 UTC is 20:00 in China: four hours of January left.
+        let now = datetime!(2025-01-31 12:00:00 UTC);
+        assert_eq!(hours_left_in_month(now), Decimal::from(4));
+        assert_eq!(forecast(yuan("10"), yuan("1.5"), hours_left_in_month(now)), yuan("16"));
+        assert_eq!(month_of(now), "2025-01");
+        assert_eq!(
+            month_of(datetime!(2025-01-31 16:00:00 UTC)),
+            "2025-02",
+            "midnight in China"
+        );
+        assert_eq!(
+            hours_left_in_month(datetime!(2025-12-31 15:30:00 UTC)),
+            Decimal::new(5, 1)
+        );
+    }
+
+    #[test]
+    fn a_request_exceeds_a_budget_only_past_its_amount() {
+        let b = budget(true);
+        assert!(!b.exceeded_by(yuan("400"), yuan("100")), "exactly the budget fits");
+        assert!(b.exceeded_by(yuan("400"), yuan("100.01")));
+        assert_eq!(percent(yuan("420"), yuan("500")), 84);
+        assert_eq!(percent(yuan("1"), yuan("0")), 0);
+    }
+
+    #[test]
+    fn scopes_cover_their_requester_team_or_tag() {
+        let alice = UserId::new(1);
+        let tags: BTreeMap<String, String> = [("project".to_owned(), "web".to_owned())].into();
+        assert!(BudgetScope::Requester(alice).covers(alice, &BTreeMap::new()));
+        assert!(!BudgetScope::Requester(alice).covers(UserId::new(2), &tags));
+        assert!(BudgetScope::Team(vec![UserId::new(2), alice]).covers(alice, &BTreeMap::new()));
+        assert!(BudgetScope::Tag("project".into(), "web".into()).covers(UserId::new(9), &tags));
+        assert!(!BudgetScope::Tag("project".into(), "api".into()).covers(alice, &tags));
+    }
+}
