@@ -105,14 +105,27 @@ impl Desk {
                 };
                 self.check_caps(&mut tx, Fen::new(record.monthly_fen).to_yuan(), caps, now)
                     .await?;
-                // Spend may have grown since filing: a budget that refuses still refuses. (One
-                // that asks for another approval was counted in `approvals_needed` at filing.)
-                self.check_budgets(&mut tx, &budgets, Fen::new(record.monthly_fen).to_yuan(), Some(id), now)
-                    .await?;
-                let token = client_token(&self.inner.installation_id, id, 1);
-                let until = record.operation.keep_trying().map(|d| now + d);
-                tx.set_submission(id, 1, &token, now, until).await?;
-                Some(RequestState::Approved)
+                // Spend may have grown since filing: a budget that refuses still refuses, and one
+                // that asks for another approval asks it now if filing did not.
+                let monthly = Fen::new(record.monthly_fen).to_yuan();
+                let extra = self.check_budgets(&mut tx, &budgets, monthly, Some(id), now).await?;
+                let tier = self
+                    .settings()
+                    .policy
+                    .approvals_needed(monthly)
+                    .unwrap_or(record.approvals_needed);
+                let required = record.approvals_needed.max(tier + extra);
+                if (approvals as u32) < required {
+                    info!(required, "over a budget since filing: one more approval needed");
+                    tx.set_approvals_needed(id, required).await?;
+                    tx.bump_card(id).await?;
+                    None
+                } else {
+                    let token = client_token(&self.inner.installation_id, id, 1);
+                    let until = record.operation.keep_trying().map(|d| now + d);
+                    tx.set_submission(id, 1, &token, now, until).await?;
+                    Some(RequestState::Approved)
+                }
             } else {
                 tx.bump_card(id).await?;
                 None

@@ -302,6 +302,20 @@ impl Session {
         })
     }
 
+    /// Raises the approvals a pending request needs (a budget it now goes over asks one more).
+    #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]
+    pub async fn set_approvals_needed(&mut self, id: RequestId, needed: u32) -> StoreResult<()> {
+        const SQL: &str = "UPDATE requests SET approvals_needed = $2 WHERE id = $1";
+        on_backend!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id.get())
+                .bind(i64::from(needed))
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Replaces the quote after a re-quote: with it the approval hash (so only votes on the new
     /// price count), the monthly cost and the approvals that cost needs.
     #[tracing::instrument(level = "debug", skip_all, fields(request_id = %id))]

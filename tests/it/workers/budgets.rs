@@ -191,3 +191,21 @@ on_both_backends! {
         assert!(app.sim.instances().is_empty(), "nothing bought");
     }
 }
+
+on_both_backends! {
+    async fn a_budget_gone_over_since_filing_asks_one_more_approval_when_approved(backend) {
+        use crate::support::app::spawn_app;
+        let Some(app) = spawn_app(backend, "").await else { return };
+        let approve = Ballot { approve: true, reason: None, seen_hash: None, via: cvmbot::domain::VoteVia::Console };
+        // Filed before the budget existed, with the one approval its tier asks.
+        let record = app.desk().create(&alice(), &payg_form(), Origin::default()).await.expect("filed").record;
+        assert_eq!(record.approvals_needed, 1);
+        let room = cvmbot::money::Fen::new(record.monthly_fen - 100).to_yuan();
+        let budgeted = app.replica(&budget(&room.amount().to_string(), "approval")).await;
+        let first = budgeted.desk.vote(record.id, &bob(), &approve).await.expect("counted");
+        assert_eq!(first.decided, None, "over the budget now: one more approval");
+        assert_eq!(first.view.record.approvals_needed, 2);
+        let second = budgeted.desk.vote(record.id, &carol(), &approve).await.expect("counted");
+        assert_eq!(second.decided, Some(RequestState::Approved));
+    }
+}
