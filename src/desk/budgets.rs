@@ -58,13 +58,25 @@ impl Desk {
     /// the requests in its scope (by requester id, or carrying its tag), grouped by requester or
     /// by tag.
     pub async fn budget_spend(&self, budget: &Budget) -> Result<BudgetSpend, DeskError> {
+        let bills = self.period_bills(&this_month(self.clock().now())).await;
+        self.budget_spend_from(budget, &bills).await
+    }
+
+    /// [`Desk::budget_spend`] from this month's bills read once for every budget.
+    async fn budget_spend_from(
+        &self,
+        budget: &Budget,
+        bills: &(Vec<crate::domain::spend::BillLine>, crate::desk::Bills),
+    ) -> Result<BudgetSpend, DeskError> {
         let now = self.clock().now();
         let period = this_month(now);
         let by = match budget.scope {
             BudgetScope::Tag(..) => SpendBy::Tag,
             _ => SpendBy::Requester,
         };
-        let mut spend = self.spend_where(&period, by, &|r| covers(&budget.scope, r)).await?;
+        let mut spend = self
+            .spend_where(&period, by, &|r| covers(&budget.scope, r), bills)
+            .await?;
         let (start, _) = period.bounds();
         let mut session = self.store().session().await?;
         let instances = session.instances_costing_between(start, now).await?;
@@ -114,8 +126,12 @@ impl Desk {
     /// Every crossing reached is recorded with the notice in one transaction, so none is told
     /// twice, across restarts and by a second replica.
     pub async fn watch_budgets(&self) -> Result<(), DeskError> {
+        if self.settings().budgets.is_empty() {
+            return Ok(());
+        }
+        let bills = self.period_bills(&this_month(self.clock().now())).await;
         for budget in &self.settings().budgets {
-            let figures = self.budget_spend(budget).await?;
+            let figures = self.budget_spend_from(budget, &bills).await?;
             let crossings = budget.crossings(figures.spent, figures.forecast);
             if crossings.is_empty() {
                 continue;
@@ -182,12 +198,20 @@ impl Desk {
         operation: &Operation,
     ) -> Result<Vec<(Budget, Yuan)>, DeskError> {
         let tags = tags_of(operation);
+        let scopes: Vec<&Budget> = self
+            .settings()
+            .budgets
+            .iter()
+            .filter(|b| b.scope.covers(requester_id, &tags))
+            .collect();
         let mut touched = Vec::new();
-        for budget in &self.settings().budgets {
-            if budget.scope.covers(requester_id, &tags) {
-                let spent = self.budget_spend(budget).await?.spent;
-                touched.push((budget.clone(), spent));
-            }
+        if scopes.is_empty() {
+            return Ok(touched);
+        }
+        let bills = self.period_bills(&this_month(self.clock().now())).await;
+        for budget in scopes {
+            let spent = self.budget_spend_from(budget, &bills).await?.spent;
+            touched.push((budget.clone(), spent));
         }
         touched.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         Ok(touched)

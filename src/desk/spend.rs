@@ -45,15 +45,25 @@ impl Desk {
     /// What cvmbot's servers cost per day of `period`, grouped `by`, from its own records and
     /// Tencent's bills for them.
     pub async fn spend(&self, period: &SpendPeriod, by: SpendBy) -> Result<Spend, DeskError> {
-        self.spend_where(period, by, &|_| true).await
+        let bills = self.period_bills(period).await;
+        self.spend_where(period, by, &|_| true, &bills).await
     }
 
-    /// [`Desk::spend`] of the servers bought by the requests `keep` takes (a budget's scope).
-    pub async fn spend_where(
+    /// Tencent's bill lines for `period` (so far), or why there are none: read once for every
+    /// spend of the period that is figured from them.
+    pub(super) async fn period_bills(&self, period: &SpendPeriod) -> (Vec<BillLine>, Bills) {
+        let (start, end) = period.bounds();
+        self.bill_lines(start, end.min(self.clock().now())).await
+    }
+
+    /// [`Desk::spend`] of the servers bought by the requests `keep` takes (a budget's scope),
+    /// from `bills` read for the period.
+    pub(super) async fn spend_where(
         &self,
         period: &SpendPeriod,
         by: SpendBy,
         keep: &(dyn Fn(&RequestRecord) -> bool + Send + Sync),
+        (lines, bills): &(Vec<BillLine>, Bills),
     ) -> Result<Spend, DeskError> {
         let now = self.clock().now();
         let (start, end) = period.bounds();
@@ -75,11 +85,10 @@ impl Desk {
                 spending(i, record, by, now)
             })
             .collect();
-        let (lines, bills) = self.bill_lines(start, end.min(now)).await;
         let title = format!("cvmbot spend {} by {}", period.label(), by.name());
         Ok(Spend {
-            series: spend::series(title, period, &spendings, &lines),
-            bills,
+            series: spend::series(title, period, &spendings, lines),
+            bills: bills.clone(),
             by,
         })
     }

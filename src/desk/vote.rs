@@ -54,11 +54,13 @@ impl Desk {
         let now = self.clock().now();
         // The budgets an approval may be judged against, read before the transaction (their
         // spend asks Tencent for the bills).
-        let budgets = match self.store().session().await?.request(id).await? {
-            Some(record) if ballot.approve && !self.settings().budgets.is_empty() => {
-                self.budgets_touched(record.requester_id, &record.operation).await?
+        let budgets = if ballot.approve && !self.settings().budgets.is_empty() {
+            match self.store().session().await?.request(id).await? {
+                Some(record) => self.budgets_touched(record.requester_id, &record.operation).await?,
+                None => Vec::new(),
             }
-            _ => Vec::new(),
+        } else {
+            Vec::new()
         };
         let mut tx = self.store().begin().await?;
         let record = tx.lock_request(id).await?.ok_or(DeskError::NotFound(id))?;
