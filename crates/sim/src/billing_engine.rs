@@ -46,6 +46,8 @@ impl World {
                     self.apply(event.0.kind, next, clock);
                 }
             } else if self.next_spot_step == next {
+                // Spot usage so far at the old prices.
+                self.accrue_usage(next);
                 self.step_spot_market();
                 self.reclaim_outbid(next);
             } else {
@@ -56,9 +58,10 @@ impl World {
         self.now = self.now.max(to);
     }
 
-    /// Accrues every account up to `to` at the prices in force.
+    /// Accrues every account up to `to` at the prices in force, and cuts the usage of every hour
+    /// that ended into bill lines.
     pub fn accrue_all(&mut self, to: SimMs) {
-        self.accrue_usage(to);
+        self.cut_hours(to);
         let prices = self.spot_prices.clone();
         for account in &mut self.accounts {
             let rate = account.rate(|key| prices.get(key).copied().unwrap_or_default());
@@ -190,6 +193,7 @@ impl World {
             instance.is_spot().then(|| instance.market_key()),
         );
         instance.billing = true;
+        self.open_usage(id, at);
         if let Some(account) = self.account_of_uin(uin) {
             account.fixed_rate += hourly;
             if let Some(key) = spot_key {
@@ -201,6 +205,7 @@ impl World {
     /// Stops an instance's hourly billing and releases its freeze.
     pub fn stop_billing(&mut self, id: &str) {
         let now = self.now;
+        self.accrue_instance_usage(id, now);
         self.close_usage(id, now);
         let Some(instance) = self.instances.get_mut(id) else {
             return;
@@ -260,6 +265,8 @@ impl World {
         }
         instance.billing = true;
         let (uin, hourly) = (instance.uin, instance.hourly_fixed);
+        let now = self.now;
+        self.open_usage(id, now);
         if let Some(account) = self.account_of_uin(uin) {
             account.fixed_rate += hourly;
         }

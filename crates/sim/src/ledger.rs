@@ -101,12 +101,16 @@ pub struct Ledger {
     pub lines: Vec<BillLine>,
     open: BTreeMap<String, OpenUsage>,
     settled: BTreeMap<u64, Settled>,
+    /// Every billing instance's usage is cut into lines up to the hour that holds this instant.
+    #[serde(default)]
+    hours_cut_to: SimMs,
 }
 
 impl World {
     /// Accrues every billing instance's usage from where it stands to `to` at the rate in force,
-    /// writing a line at each hour it crosses. Called with the accounts' accrual, over the same
-    /// span, so the lines' usage sums to the accounts'.
+    /// writing a line at each hour it crosses, hour by hour. Needed only where a rate is about to
+    /// change (a spot price moves): between those, an instance's usage is one rate times its
+    /// time, so it is brought up to date lazily (see [`World::cut_hours`]).
     pub(crate) fn accrue_usage(&mut self, to: SimMs) {
         let mut ids: Vec<(u64, String)> = self
             .instances
@@ -115,35 +119,66 @@ impl World {
             .map(|i| (i.seq, i.id.clone()))
             .collect();
         ids.sort();
-        for (_, id) in ids {
-            let Some(instance) = self.instances.get(&id) else {
-                continue;
+        let mut hour_end = (self.now.div_euclid(HOUR_MS) + 1) * HOUR_MS;
+        while hour_end < to {
+            for (_, id) in &ids {
+                self.accrue_instance_usage(id, hour_end);
+            }
+            hour_end += HOUR_MS;
+        }
+        for (_, id) in &ids {
+            self.accrue_instance_usage(id, to);
+        }
+        self.ledger.hours_cut_to = self.ledger.hours_cut_to.max(to);
+    }
+
+    /// Writes the lines of every hour that ended by `to` (a cheap check when none did): bills
+    /// read at any moment show every finished hour, as Tencent's hourly settlement does.
+    pub(crate) fn cut_hours(&mut self, to: SimMs) {
+        if to.div_euclid(HOUR_MS) > self.ledger.hours_cut_to.div_euclid(HOUR_MS) {
+            self.accrue_usage(to);
+        }
+    }
+
+    /// An instance's billing starts at `at`: its usage is counted from there.
+    pub(crate) fn open_usage(&mut self, id: &str, at: SimMs) {
+        self.ledger.open.entry(id.to_owned()).or_insert(OpenUsage {
+            begin: at,
+            until: at,
+            accrued: Decimal::ZERO,
+        });
+    }
+
+    /// Accrues one instance's usage from where it stands to `to` at the rate in force, writing a
+    /// line at each hour it crosses.
+    pub(crate) fn accrue_instance_usage(&mut self, id: &str, to: SimMs) {
+        let Some(instance) = self.instances.get(id).filter(|i| i.billing) else {
+            return;
+        };
+        let rate = instance.hourly_fixed
+            + if instance.is_spot() {
+                self.spot_prices
+                    .get(&instance.market_key())
+                    .copied()
+                    .unwrap_or_default()
+            } else {
+                Decimal::ZERO
             };
-            let rate = instance.hourly_fixed
-                + if instance.is_spot() {
-                    self.spot_prices
-                        .get(&instance.market_key())
-                        .copied()
-                        .unwrap_or_default()
-                } else {
-                    Decimal::ZERO
-                };
-            let from = self.ledger.open.get(&id).map_or(self.now, |open| open.until);
-            let mut at = from;
-            while at < to {
-                let hour_end = (at.div_euclid(HOUR_MS) + 1) * HOUR_MS;
-                let step = hour_end.min(to);
-                let open = self.ledger.open.entry(id.clone()).or_insert(OpenUsage {
-                    begin: at,
-                    until: at,
-                    accrued: Decimal::ZERO,
-                });
-                open.accrued += rate * Decimal::from(step - at);
-                open.until = step;
-                at = step;
-                if step == hour_end {
-                    self.close_usage(&id, step);
-                }
+        let mut at = self.ledger.open.get(id).map_or(self.now, |open| open.until);
+        while at < to {
+            let hour_end = (at.div_euclid(HOUR_MS) + 1) * HOUR_MS;
+            let step = hour_end.min(to);
+            let open = self.ledger.open.entry(id.to_owned()).or_insert(OpenUsage {
+                begin: at,
+                until: at,
+                accrued: Decimal::ZERO,
+            });
+            open.accrued += rate * Decimal::from(step - at);
+            open.until = step;
+            at = step;
+            if step == hour_end {
+                self.close_usage(id, step);
+                self.open_usage(id, step);
             }
         }
     }

@@ -87,8 +87,10 @@ impl Control {
             if !w.spot_prices.contains_key(&key) {
                 return Err(ControlError(StatusCode::NOT_FOUND, format!("no spot market `{key}`")));
             }
-            w.spot_prices.insert(key, price);
             let now = w.now;
+            // Spot usage so far at the old price.
+            w.accrue_usage(now);
+            w.spot_prices.insert(key, price);
             w.reclaim_outbid(now);
             Ok(())
         })
