@@ -20,7 +20,7 @@ const TENCENT_BUCKETS: [f64; 12] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 const ACK_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0];
 
 /// Upper bounds of the tracker round buckets, in seconds.
-const ROUND_BUCKETS: [f64; 11] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+const POLL_BUCKETS: [f64; 11] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -59,7 +59,8 @@ pub struct Metrics {
     tencent_answered: Mutex<Option<Instant>>,
     gateway_reconnects: Family<KindLabels, Counter>,
     ack_seconds: Histograms<KindLabels>,
-    tracker_rounds: Histogram,
+    tracker_polls: Histogram,
+    tracker_lateness: Histogram,
 }
 
 impl Default for Metrics {
@@ -72,7 +73,8 @@ impl Default for Metrics {
             tencent_answered: Mutex::new(None),
             gateway_reconnects: Family::default(),
             ack_seconds: Family::new_with_constructor(ack_histogram),
-            tracker_rounds: Histogram::new(ROUND_BUCKETS),
+            tracker_polls: Histogram::new(POLL_BUCKETS),
+            tracker_lateness: Histogram::new(POLL_BUCKETS),
         }
     }
 }
@@ -99,9 +101,14 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// A tracker round that polled instances took `took`.
-    pub fn tracker_round(&self, took: Duration) {
-        self.tracker_rounds.observe(took.as_secs_f64());
+    /// A tracker call took `took` from choosing its instances to storing what it found.
+    pub fn tracker_poll(&self, took: Duration) {
+        self.tracker_polls.observe(took.as_secs_f64());
+    }
+
+    /// A tracker call's most overdue instance was asked about `late` after it was due.
+    pub fn tracker_lateness(&self, late: time::Duration) {
+        self.tracker_lateness.observe(late.as_seconds_f64().max(0.0));
     }
 
     /// Registers every metric (under the registry's `cvmbot` prefix). The families are shared, so
@@ -141,10 +148,16 @@ impl Metrics {
             self.ack_seconds.clone(),
         );
         registry.register_with_unit(
-            "tracker_round_duration",
-            "Time of a tracker round that polled instances (DescribeInstances and storing what changed)",
+            "tracker_poll_duration",
+            "Time from the tracker choosing up to 100 due instances to storing what DescribeInstances said of them (the rate limit's wait included)",
             Unit::Seconds,
-            self.tracker_rounds.clone(),
+            self.tracker_polls.clone(),
+        );
+        registry.register_with_unit(
+            "tracker_poll_lateness",
+            "How long after it was due the most overdue instance of each tracker call was asked about (grows when more is due than Tencent's rate limit allows)",
+            Unit::Seconds,
+            self.tracker_lateness.clone(),
         );
     }
 }

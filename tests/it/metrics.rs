@@ -315,7 +315,7 @@ on_both_backends! {
         }
         let acked = sample(&scrape, "cvmbot_discord_interaction_ack_duration_seconds_bucket{kind=\"button\",le=\"3\"}");
         assert_eq!(acked, Some(1.0), "the approval was acknowledged within Discord's 3 s:\n{scrape}");
-        assert!(sample(&scrape, "cvmbot_tracker_round_duration_seconds_count").is_some_and(|n| n >= 1.0));
+        assert!(sample(&scrape, "cvmbot_tracker_poll_duration_seconds_count").is_some_and(|n| n >= 1.0));
         assert!(
             sample(&scrape, "cvmbot_tencent_calls_total{action=\"DescribeInstances\",code=\"ok\"}").is_some_and(|n| n >= 1.0),
             "the tracker polled"
