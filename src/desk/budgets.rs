@@ -121,10 +121,11 @@ impl Desk {
         })
     }
 
-    /// Tells the alert channel of each budget threshold the month's spend or forecast reached
-    /// that it was not told of yet: the highest newly reached per figure, the forecast first.
-    /// Every crossing reached is recorded with the notice in one transaction, so none is told
-    /// twice, across restarts and by a second replica.
+    /// Tells the alert channel of every budget threshold the month's spend or forecast reached
+    /// that it was not told of yet, each in a post of its own: the forecast's first, then the
+    /// spend's, each lowest first (a forecast reaches a threshold before the spend does). Each
+    /// crossing is recorded in the transaction that queues its notice, so none is told twice,
+    /// across restarts and by a second replica.
     pub async fn watch_budgets(&self) -> Result<(), DeskError> {
         if self.settings().budgets.is_empty() {
             return Ok(());
@@ -139,23 +140,15 @@ impl Desk {
             let now = self.clock().now();
             let month = budget::month_of(now);
             let mut tx = self.store().begin().await?;
-            let mut new = Vec::new();
+            let mut told = 0;
             for crossing in crossings {
-                let kind = crossing.figure.as_str();
-                if tx
-                    .record_budget_alert(&budget.name, &month, crossing.threshold, kind, now)
+                let figure = crossing.figure;
+                if !tx
+                    .record_budget_alert(&budget.name, &month, crossing.threshold, figure.as_str(), now)
                     .await?
                 {
-                    new.push(crossing);
-                }
-            }
-            // Several thresholds reached at once (a first pass mid-month) are one notice per
-            // figure, of the highest: the lower ones are recorded as told.
-            let mut told = 0;
-            for figure in [crate::domain::Figure::Forecast, crate::domain::Figure::Actual] {
-                let Some(crossing) = new.iter().filter(|c| c.figure == figure).max_by_key(|c| c.threshold) else {
                     continue;
-                };
+                }
                 let event = Event::BudgetCrossed {
                     budget: budget.name.clone(),
                     scope: budget.scope.describe(),

@@ -113,29 +113,30 @@ pub struct Crossing {
 }
 
 impl Budget {
-    /// The thresholds `spent` and `forecast` have reached, lowest first, a forecast crossing
-    /// before the actual one of the same threshold (a forecast reaches it first). Forecast
-    /// crossings only when the budget asks for them.
+    /// The thresholds `spent` and `forecast` have reached, in the order they are told: the
+    /// forecast's first (a forecast reaches a threshold before the spend does), then the spend's,
+    /// each lowest first. Forecast crossings only when the budget asks for them.
     pub fn crossings(&self, spent: Yuan, forecast: Yuan) -> Vec<Crossing> {
         let reached = |figure: Yuan, threshold: u32| {
             figure.amount() * Decimal::from(100) >= self.monthly.amount() * Decimal::from(threshold)
         };
-        let mut crossings = Vec::new();
-        for &threshold in &self.thresholds {
-            if self.forecast && reached(forecast.max(spent), threshold) {
-                crossings.push(Crossing {
-                    threshold,
-                    figure: Figure::Forecast,
-                });
-            }
-            if reached(spent, threshold) {
-                crossings.push(Crossing {
-                    threshold,
-                    figure: Figure::Actual,
-                });
-            }
-        }
-        crossings
+        let forecasts = self
+            .thresholds
+            .iter()
+            .filter(|&&threshold| self.forecast && reached(forecast.max(spent), threshold))
+            .map(|&threshold| Crossing {
+                threshold,
+                figure: Figure::Forecast,
+            });
+        let actuals = self
+            .thresholds
+            .iter()
+            .filter(|&&threshold| reached(spent, threshold))
+            .map(|&threshold| Crossing {
+                threshold,
+                figure: Figure::Actual,
+            });
+        forecasts.chain(actuals).collect()
     }
 
     /// Whether a further `monthly` on top of `committed` (spent this month, and committed but not
@@ -206,8 +207,8 @@ mod tests {
         let listed: Vec<(u32, Figure)> = crossings.iter().map(|c| (c.threshold, c.figure)).collect();
         assert_eq!(
             listed,
-            vec![(50, Figure::Forecast), (50, Figure::Actual), (80, Figure::Forecast)],
-            "250 is 50 %, the forecast 420 is 84 %"
+            vec![(50, Figure::Forecast), (80, Figure::Forecast), (50, Figure::Actual)],
+            "250 is 50 %, the forecast 420 is 84 %: the forecasts first, each lowest first"
         );
         assert!(budget(true).crossings(yuan("249.99"), yuan("249.99")).is_empty());
     }
