@@ -240,4 +240,5 @@ pub struct BudgetSettings {
     pub thresholds: Option<Vec<i64>>,
     pub forecast: Option<bool>,
     pub over: Option<String>,
+    pub counts: Option<String>,
 }

@@ -411,7 +411,9 @@ impl Session {
     }
 
     /// Month-equivalent fen committed since `since` by `requester_id` and by everyone, counting
-    /// pending requests too when `with_pending`, and never `except` (the request being decided).
+    /// pending requests too when `with_pending`, and never `except` (the request being decided):
+    /// in one sum, what the two caps' budgets hold (the desk judges them, like every budget of
+    /// requests, from [`Session::commitments_since`] over the same states).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn committed_since(
         &mut self,
@@ -420,13 +422,8 @@ impl Session {
         with_pending: bool,
         except: Option<RequestId>,
     ) -> StoreResult<(i64, i64)> {
-        // `done`: a carried-out renewal or fleet change keeps what it committed (a release's or an
-        // extension's month-equivalent is 0).
-        let states = if with_pending {
-            "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
-        } else {
-            "'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
-        };
+        // The states a budget of requests holds, as the caps always counted.
+        let states = super::Holding::Requested { with_pending }.states();
         let sql = AssertSqlSafe(format!(
             "SELECT CAST(COALESCE(SUM(CASE WHEN requester_id = $1 THEN monthly_fen ELSE 0 END), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(monthly_fen), 0) AS BIGINT) \
