@@ -129,3 +129,26 @@ fn a_cap_holds_whatever_a_later_layer_writes_of_the_budgets_and_only_its_own_key
         "\"\" is no cap"
     );
 }
+
+#[test]
+fn a_team_may_be_the_holders_of_a_discord_role() {
+    let text = "[[budgets]]\nname = \"ops\"\nteam_role = \"777\"\nmonthly = \"500\"\n";
+    let config = load(&[("budgets", text)], &env()).expect("valid");
+    let ops = budget(&config, "ops").expect("ops");
+    assert_eq!(ops.scope, BudgetScope::TeamRole(crate::domain::RoleId::new(777)));
+    assert_eq!(ops.scope.describe(), "team <@&777>");
+
+    let both = "[[budgets]]\nname = \"ops\"\nteam_role = \"777\"\nrequester = \"7\"\nmonthly = \"500\"\n";
+    let error = load(&[("budgets", both)], &env()).expect_err("two scopes");
+    assert_eq!(error.key, "budgets.0");
+    assert!(error.problem.contains("team_role = \"<Discord role id>\""), "{error}");
+    let error = load(
+        &[(
+            "budgets",
+            "[[budgets]]\nname = \"ops\"\nteam_role = \"ops\"\nmonthly = \"5\"\n",
+        )],
+        &env(),
+    )
+    .expect_err("not an id");
+    assert!(error.to_string().contains("team_role"), "{error}");
+}

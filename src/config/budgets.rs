@@ -4,7 +4,7 @@
 
 use super::ConfigError;
 use super::settings::{BudgetSettings, PolicySettings};
-use crate::domain::{Budget, BudgetScope, Counts, OverBudget, UserId};
+use crate::domain::{Budget, BudgetScope, Counts, OverBudget, RoleId, UserId};
 use crate::money::Yuan;
 
 /// The thresholds a budget has when it names none, percent.
@@ -72,21 +72,30 @@ pub(super) fn budgets(
 
 /// One entry, or the field at fault and what is wrong with it.
 fn budget(entry: &BudgetSettings, name: &str, key: &dyn Fn(&str) -> String) -> Result<Budget, (&'static str, String)> {
-    let scopes = [entry.requester.is_some(), entry.team.is_some(), entry.tag.is_some()];
+    let scopes = [
+        entry.requester.is_some(),
+        entry.team.is_some(),
+        entry.team_role.is_some(),
+        entry.tag.is_some(),
+    ];
     if scopes.iter().filter(|set| **set).count() != 1 {
         return Err((
             "",
             format!(
                 "budget `{name}` must have exactly one scope: requester = \"<Discord user id>\", \
-                 team = [\"<user id>\", …] or tag = \"key=value\" (set {}, {} or {})",
+                 team = [\"<user id>\", …], team_role = \"<Discord role id>\" or tag = \"key=value\" \
+                 (set {}, {}, {} or {})",
                 key("requester"),
                 key("team"),
+                key("team_role"),
                 key("tag")
             ),
         ));
     }
     let scope = if let Some(id) = entry.requester {
         BudgetScope::Requester(UserId::new(id.0))
+    } else if let Some(role) = entry.team_role {
+        BudgetScope::TeamRole(RoleId::new(role.0))
     } else if let Some(team) = &entry.team {
         if team.is_empty() {
             return Err(("team", "must list the team's Discord user ids, at least one".into()));

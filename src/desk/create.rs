@@ -52,7 +52,9 @@ impl Desk {
         } = assessment?;
         let monthly = quote.monthly_equivalent();
         let mut approvals_needed = self.approvals_for(requester, &operation, monthly)?;
-        let budgets = self.budgets_touched(requester.id, &operation).await?;
+        let budgets = self
+            .budgets_touched((requester.id, &requester.roles), &operation)
+            .await?;
         let mut warnings = Vec::new();
         check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)?;
         let dry_run_request_id = self.judge_dry_run(&operation, dry_run, &mut warnings).await?;

@@ -177,7 +177,9 @@ impl Desk {
         let policy = &self.settings().policy;
         let monthly = quote.monthly_equivalent();
         let hash = approval_hash(&record.operation, &quote);
-        let budgets = self.budgets_touched(record.requester_id, &record.operation).await?;
+        let budgets = self
+            .budgets_touched((record.requester_id, &record.requester_roles), &record.operation)
+            .await?;
         let Some((mut tx, _)) = self
             .lock_in(id, RequestState::Approved, Some(&record.approval_hash))
             .await?

@@ -56,7 +56,10 @@ impl Desk {
         // spend asks Tencent for the bills).
         let budgets = if ballot.approve && !self.settings().budgets.is_empty() {
             match self.store().session().await?.request(id).await? {
-                Some(record) => self.budgets_touched(record.requester_id, &record.operation).await?,
+                Some(record) => {
+                    self.budgets_touched((record.requester_id, &record.requester_roles), &record.operation)
+                        .await?
+                }
                 None => Vec::new(),
             }
         } else {

@@ -3,7 +3,7 @@
 //! the alert channel hears of it, and what happens to a request that would take the scope over.
 //! The monthly caps are budgets that count requests. Pure rules; the desk supplies the figures.
 
-use super::UserId;
+use super::{RoleId, UserId};
 use crate::money::Yuan;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -21,18 +21,23 @@ pub enum BudgetScope {
     Team(Vec<UserId>),
     /// What everyone asked for, together (`policy.team_monthly_cap`).
     Everyone,
+    /// What the holders of this Discord role asked for, together: the roles a requester held
+    /// when they filed.
+    TeamRole(RoleId),
     /// The servers bought with this tag (`key`, `value`).
     Tag(String, String),
 }
 
 impl BudgetScope {
-    /// Whether a request by `requester` for servers tagged `tags` falls in the scope. Every
-    /// request falls in [`BudgetScope::EachRequester`]: in its requester's share of it.
-    pub fn covers(&self, requester: UserId, tags: &BTreeMap<String, String>) -> bool {
+    /// Whether a request by `requester`, holding `roles` as they filed it, for servers tagged
+    /// `tags` falls in the scope. Every request falls in [`BudgetScope::EachRequester`]: in its
+    /// requester's share of it.
+    pub fn covers(&self, requester: UserId, roles: &[RoleId], tags: &BTreeMap<String, String>) -> bool {
         match self {
             BudgetScope::Requester(id) => *id == requester,
             BudgetScope::EachRequester | BudgetScope::Everyone => true,
             BudgetScope::Team(members) => members.contains(&requester),
+            BudgetScope::TeamRole(role) => roles.contains(role),
             BudgetScope::Tag(key, value) => tags.get(key) == Some(value),
         }
     }
@@ -51,7 +56,7 @@ impl BudgetScope {
         matches!(self, BudgetScope::Tag(..))
     }
 
-    /// As people read it: `requester <@1>`, `team <@1>, <@2>`, `tag project=web`.
+    /// As people read it: `requester <@1>`, `team <@1>, <@2>`, `team <@&9>`, `tag project=web`.
     pub fn describe(&self) -> String {
         match self {
             BudgetScope::Requester(id) => format!("requester <@{id}>"),
@@ -61,6 +66,7 @@ impl BudgetScope {
                 format!("team {}", names.join(", "))
             }
             BudgetScope::Everyone => "everyone".to_owned(),
+            BudgetScope::TeamRole(role) => format!("team <@&{role}>"),
             BudgetScope::Tag(key, value) => format!("tag {key}={value}"),
         }
     }
@@ -380,11 +386,14 @@ mod tests {
     fn scopes_cover_their_requester_team_or_tag() {
         let alice = UserId::new(1);
         let tags: BTreeMap<String, String> = [("project".to_owned(), "web".to_owned())].into();
-        assert!(BudgetScope::Requester(alice).covers(alice, &BTreeMap::new()));
-        assert!(!BudgetScope::Requester(alice).covers(UserId::new(2), &tags));
-        assert!(BudgetScope::Team(vec![UserId::new(2), alice]).covers(alice, &BTreeMap::new()));
-        assert!(BudgetScope::Tag("project".into(), "web".into()).covers(UserId::new(9), &tags));
-        assert!(!BudgetScope::Tag("project".into(), "api".into()).covers(alice, &tags));
+        assert!(BudgetScope::Requester(alice).covers(alice, &[], &BTreeMap::new()));
+        assert!(!BudgetScope::Requester(alice).covers(UserId::new(2), &[], &tags));
+        assert!(BudgetScope::Team(vec![UserId::new(2), alice]).covers(alice, &[], &BTreeMap::new()));
+        assert!(BudgetScope::Tag("project".into(), "web".into()).covers(UserId::new(9), &[], &tags));
+        assert!(!BudgetScope::Tag("project".into(), "api".into()).covers(alice, &[], &tags));
+        let ops = RoleId::new(7);
+        assert!(BudgetScope::TeamRole(ops).covers(alice, &[RoleId::new(3), ops], &BTreeMap::new()));
+        assert!(!BudgetScope::TeamRole(ops).covers(alice, &[RoleId::new(3)], &tags));
     }
 
     #[test]
@@ -444,8 +453,8 @@ mod tests {
         let (alice, bob) = (UserId::new(1), UserId::new(2));
         let share = BudgetScope::EachRequester.for_requester(alice);
         assert_eq!(share, BudgetScope::Requester(alice));
-        assert!(!share.covers(bob, &BTreeMap::new()));
-        assert!(BudgetScope::Everyone.covers(bob, &BTreeMap::new()));
+        assert!(!share.covers(bob, &[], &BTreeMap::new()));
+        assert!(BudgetScope::Everyone.covers(bob, &[], &BTreeMap::new()));
         assert_eq!(BudgetScope::Everyone.for_requester(alice), BudgetScope::Everyone);
     }
 }

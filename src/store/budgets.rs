@@ -2,9 +2,10 @@
 //! threshold and figure), a lock per budget so concurrent filings can't both pass a budget only
 //! one fits under, and the month's requests a budget holds against its amount.
 
+use super::records::roles_from_stored;
 use super::session::on_backend;
 use super::{Session, StoreResult, to_ms};
-use crate::domain::{RequestId, StoredId, UserId};
+use crate::domain::{RequestId, RoleId, StoredId, UserId};
 use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
@@ -40,12 +41,14 @@ impl Holding {
 }
 
 /// A request of the month that a budget holds against its amount.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Commitment {
     /// The request.
     pub request_id: RequestId,
     /// Who asked.
     pub requester_id: UserId,
+    /// The roles they held when they asked.
+    pub requester_roles: Vec<RoleId>,
     /// Its month-equivalent, fen.
     pub monthly_fen: i64,
 }
@@ -101,20 +104,23 @@ impl Session {
             Holding::Requested { .. } => "",
         };
         let sql = AssertSqlSafe(format!(
-            "SELECT id, requester_id, monthly_fen FROM requests WHERE created_at >= $1 {positive} \
+            "SELECT id, requester_id, monthly_fen, requester_roles FROM requests WHERE created_at >= $1 {positive} \
              AND state IN ({}) ORDER BY id",
             holding.states()
         ));
-        on_backend!(self, |conn| Ok(sqlx::query_as::<_, (i64, i64, i64)>(sql)
+        let rows = on_backend!(self, |conn| sqlx::query_as::<_, (i64, i64, i64, String)>(sql)
             .bind(to_ms(since))
             .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(id, requester, monthly_fen)| Commitment {
-                request_id: RequestId::new(id),
-                requester_id: UserId::from_stored(requester),
-                monthly_fen,
+            .await?);
+        rows.into_iter()
+            .map(|(id, requester, monthly_fen, roles)| {
+                Ok(Commitment {
+                    request_id: RequestId::new(id),
+                    requester_id: UserId::from_stored(requester),
+                    requester_roles: roles_from_stored(&roles)?,
+                    monthly_fen,
+                })
             })
-            .collect()))
+            .collect()
     }
 }

@@ -60,9 +60,10 @@ impl Session {
     pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<RequestId> {
         const SQL: &str = "INSERT INTO requests (state, requester_id, requester_name, guild_id, channel_id, spec, quote, \
              approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, dry_run_request_id, \
-             balance_warning, created_at, updated_at, expires_at, kind) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16) RETURNING id";
+             balance_warning, created_at, updated_at, expires_at, kind, requester_roles) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16, $17) RETURNING id";
         let (payload, quote) = (new.operation.payload(), json(&new.quote));
+        let roles = super::records::roles_to_stored(&new.requester.roles);
         on_backend!(self, |conn| {
             Ok(RequestId::new(
                 sqlx::query_scalar::<_, i64>(SQL)
@@ -82,6 +83,7 @@ impl Session {
                     .bind(&new.balance_warning)
                     .bind(to_ms(new.expires_at))
                     .bind(new.operation.kind().as_str())
+                    .bind(&roles)
                     .fetch_one(&mut *conn)
                     .await?,
             ))

@@ -5,7 +5,7 @@
 
 use super::{tags_of, this_month};
 use crate::desk::{Desk, DeskError};
-use crate::domain::{Budget, Counts, Held, Operation, OverBudget, RequestId, UserId};
+use crate::domain::{Budget, Counts, Held, Operation, OverBudget, RequestId, RoleId, UserId};
 use crate::money::Yuan;
 use crate::store::{Holding, Session};
 use time::OffsetDateTime;
@@ -33,11 +33,12 @@ pub(in crate::desk) struct Touched {
 }
 
 impl Desk {
-    /// The budgets a request by `requester_id` for `operation` falls in, in name order, each with
-    /// its spend so far this month. Tencent's bills are read only when one of them counts spend.
+    /// The budgets a request by `requester_id`, holding `roles` (as they file it, or as stored
+    /// with it), for `operation` falls in, in name order, each with its spend so far this month.
+    /// Tencent's bills are read only when one of them counts spend.
     pub(in crate::desk) async fn budgets_touched(
         &self,
-        requester_id: UserId,
+        (requester_id, roles): (UserId, &[RoleId]),
         operation: &Operation,
     ) -> Result<Vec<Touched>, DeskError> {
         let tags = tags_of(operation);
@@ -45,7 +46,7 @@ impl Desk {
             .settings()
             .budgets
             .iter()
-            .filter(|b| b.scope.covers(requester_id, &tags))
+            .filter(|b| b.scope.covers(requester_id, roles, &tags))
             .collect();
         budgets.sort_by(|a, b| a.name.cmp(&b.name));
         let bills = if budgets.iter().any(|b| b.counts == Counts::Spend) {

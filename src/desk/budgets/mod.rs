@@ -42,9 +42,13 @@ fn tags_of(operation: &Operation) -> BTreeMap<String, String> {
     }
 }
 
-/// Whether `record` falls in `scope`.
+/// Whether `record` falls in `scope` (by the roles its requester held when they filed it).
 fn covers(scope: &BudgetScope, record: &RequestRecord) -> bool {
-    scope.covers(record.requester_id, &tags_of(&record.operation))
+    scope.covers(
+        record.requester_id,
+        &record.requester_roles,
+        &tags_of(&record.operation),
+    )
 }
 
 /// The billing month of `now` so far.
@@ -146,7 +150,7 @@ impl Desk {
                     None => false,
                 }
             } else {
-                scope.covers(commitment.requester_id, &BTreeMap::new())
+                scope.covers(commitment.requester_id, &commitment.requester_roles, &BTreeMap::new())
             };
             if covered {
                 sum = sum.saturating_add(Fen::new(commitment.monthly_fen));

@@ -173,3 +173,29 @@ on_both_backends! {
         budgeted.desk.create(&alice(), &payg_form(), Origin::default()).await.expect("alice is not of the team");
     }
 }
+
+on_both_backends! {
+    async fn a_team_by_role_counts_the_requests_of_those_who_held_the_role_when_they_filed(backend) {
+        let Some(app) = spawn_app(backend, "").await else { return };
+        let ops = cvmbot::domain::RoleId::new(777);
+        let person = |id: u64, roles: Vec<cvmbot::domain::RoleId>| Person { id: UserId::new(id), name: format!("p{id}"), roles };
+        let (first, second, outsider) = (person(8001, vec![ops]), person(8002, vec![ops]), person(8003, vec![]));
+        // Filed before the budget existed: the roles its requester held are stored with it.
+        let filed = app.desk().create(&first, &payg_form(), Origin::default()).await.expect("filed").record;
+        assert_eq!(filed.requester_roles, vec![ops]);
+        let room = cvmbot::money::Fen::new(filed.monthly_fen - 100).to_yuan();
+        let budget = format!("[[budgets]]\nname = \"ops\"\nteam_role = \"{ops}\"\ncounts = \"requested\"\nmonthly = \"{}\"\n", room.amount());
+        let budgeted = app.replica(&budget).await;
+
+        // Its approval is judged by the roles it was filed with (the approver holds none of them).
+        let refused = budgeted.desk.vote(filed.id, &bob(), &approve()).await.expect_err("over the team's budget");
+        assert!(refused.user_message().contains("budget \"ops\" (team <@&777>)"), "{}", refused.user_message());
+        assert_eq!(budgeted.desk.view(filed.id).await.expect("view").record.state, RequestState::Pending);
+        // The role's other holder is in the team's budget (their request alone is over it)...
+        let refused = budgeted.desk.create(&second, &payg_form(), Origin::default()).await.expect_err("over");
+        assert!(refused.user_message().contains("budget \"ops\""), "{}", refused.user_message());
+        // ...and someone without the role is not of the team.
+        let other = budgeted.desk.create(&outsider, &payg_form(), Origin::default()).await.expect("filed").record;
+        assert!(other.requester_roles.is_empty());
+    }
+}
