@@ -365,10 +365,12 @@ impl Session {
             .await?))
     }
 
-    /// Locks the monthly caps for the rest of the transaction: every check of a cap takes this lock
-    /// before it sums what was committed, so two requests can't both pass a cap only one fits
-    /// under (on PostgreSQL the row lock waits for the other transaction to commit; SQLite has one
-    /// writer at a time anyway).
+    /// Takes the filing lock for the rest of the transaction: the claims a filing makes (no other
+    /// open release or renewal of these servers, no second fleet of a name, …) and the release a
+    /// lifetime files take it first, so two of them can't both pass (on PostgreSQL the row lock
+    /// waits for the other transaction to commit; SQLite has one writer at a time anyway). Its row
+    /// is named for the caps, which took it once; they are budgets now, each under its own lock
+    /// ([`Session::lock_budget`]).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lock_monthly_caps(&mut self) -> StoreResult<()> {
         // An upsert, so the lock holds even if the row was lost: it locks the row it inserts or updates.
