@@ -191,4 +191,6 @@ fn deserialize(layers: &Layers) -> Result<FileSettings, ConfigError> {
 }
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod tests;

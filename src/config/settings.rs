@@ -235,9 +235,11 @@ pub struct BudgetSettings {
     pub name: String,
     pub requester: Option<Snowflake>,
     pub team: Option<Vec<Snowflake>>,
+    pub team_role: Option<Snowflake>,
     pub tag: Option<String>,
     pub monthly: Option<Amount>,
     pub thresholds: Option<Vec<i64>>,
     pub forecast: Option<bool>,
     pub over: Option<String>,
+    pub counts: Option<String>,
 }

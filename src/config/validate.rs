@@ -43,7 +43,8 @@ pub(super) fn validate(
     let parse = presets(&check, settings)?;
     let digest_at = others(&check, settings)?;
     let service = service(&check, settings)?;
-    let budgets = super::budgets::budgets(&settings.budgets, |key, problem| check.error(key, problem))?;
+    let mut budgets = super::budgets::budgets(&settings.budgets, |key, problem| check.error(key, problem))?;
+    budgets.extend(super::budgets::caps(&settings.policy));
     let mut desk = desk_settings(settings, &tencent, policy, parse);
     desk.budgets = budgets;
     let workers = worker_settings(settings, digest_at);
@@ -333,8 +334,6 @@ fn policy(check: &Checker<'_>, settings: &FileSettings) -> Result<Policy, Config
         max_count: p.max_count,
         expiry: p.request_expiry.0,
         tiers,
-        requester_monthly_cap: p.requester_monthly_cap.0,
-        team_monthly_cap: p.team_monthly_cap.0,
         balance_check,
         requote_after: p.requote_after.0,
         release: release_policy(check, &p.release)?,

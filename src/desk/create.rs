@@ -1,7 +1,8 @@
 //! Filing a request: parse, check the policy, price and dry-run the operation, check the cost
-//! tier, the balance, the caps and the budgets, store.
+//! tier, the balance and the budgets (the monthly caps among them), store.
 
-use super::costs::{CapCheck, check_balance};
+use super::budgets::Judging;
+use super::costs::check_balance;
 use super::keys::AuditAction;
 use super::operations::Assessment;
 use super::steps::Step;
@@ -33,7 +34,7 @@ impl Desk {
     }
 
     /// The rest of filing an operation: what is sold, the price and the dry run, the cost tier,
-    /// the balance and the caps; then the request is stored with its card queued.
+    /// the balance and the budgets; then the request is stored with its card queued.
     #[instrument(skip_all, fields(requester = %requester.id, kind = %operation.kind()))]
     pub async fn file(
         &self,
@@ -51,21 +52,21 @@ impl Desk {
         } = assessment?;
         let monthly = quote.monthly_equivalent();
         let mut approvals_needed = self.approvals_for(requester, &operation, monthly)?;
-        let budgets = self.budgets_touched(requester.id, &operation).await?;
+        let budgets = self
+            .budgets_touched((requester.id, &requester.roles), &operation)
+            .await?;
         let mut warnings = Vec::new();
         check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)?;
         let dry_run_request_id = self.judge_dry_run(&operation, dry_run, &mut warnings).await?;
 
         let now = self.clock().now();
         let mut tx = self.store().begin().await?;
-        let caps = CapCheck {
+        let judging = Judging {
             requester_id: requester.id,
-            with_pending: true,
-            except: None,
+            again: None,
         };
-        self.check_caps(&mut tx, monthly, caps, now).await?;
-        // A budget it would go over refuses it, or asks one more approval than its tier.
-        approvals_needed += self.check_budgets(&mut tx, &budgets, monthly, None, now).await?;
+        // A budget it would go over (a cap is one) refuses it, or asks one more approval than its tier.
+        approvals_needed += self.check_budgets(&mut tx, &budgets, monthly, judging, now).await?;
         self.check_in_transaction(&mut tx, &operation).await?;
         let filing = Filing {
             requester,

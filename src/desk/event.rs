@@ -271,7 +271,8 @@ pub enum Event {
     DatabaseUnwritable { error: String },
     /// The database takes writes again.
     DatabaseWritable,
-    /// A budget's spend this billing month, or its forecast for the month, reached a threshold.
+    /// A budget's spend this billing month, or its forecast for the month, reached a threshold;
+    /// or, for a budget of requests, what was approved this calendar month did.
     BudgetCrossed {
         /// The budget's name.
         budget: String,
@@ -283,12 +284,15 @@ pub enum Event {
         threshold: u32,
         /// Which figure reached it.
         figure: crate::domain::Figure,
-        /// Spent so far this month.
+        /// Spent so far this month; for a budget of requests, the month-equivalents approved.
         spent: Yuan,
-        /// Where the month is heading at the scope's hourly burn.
+        /// Where the month is heading at the scope's hourly burn (for requests, `spent` again).
         forecast: Yuan,
         /// The budget per month.
         monthly: Yuan,
+        /// What the budget counts (notices queued before budgets could count requests: spend).
+        #[serde(default)]
+        counts: crate::domain::Counts,
     },
     /// The daily summary.
     Digest {

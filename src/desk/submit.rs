@@ -4,8 +4,9 @@
 //! `submitting` and is resent later with the same token, which Tencent answers with the same
 //! result instead of doing it again.
 
+use super::budgets::Judging;
 use super::cloud::failure_of;
-use super::costs::{CapCheck, check_balance};
+use super::costs::check_balance;
 use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::operations::Executed;
 use super::steps::Step;
@@ -149,9 +150,9 @@ impl Desk {
     }
 
     /// Renews an old quote before buying and judges it again by the whole policy: the tier of the
-    /// new price (above the last one is refused), the monthly caps and the balance. A higher price
-    /// sends the request back for approval with the approvals the new price needs; one the policy
-    /// no longer allows is refused with the reason.
+    /// new price (above the last one is refused), the budgets (the monthly caps among them) and
+    /// the balance. A higher price sends the request back for approval with the approvals the new
+    /// price needs; one the policy no longer allows is refused with the reason.
     async fn requote(&self, record: RequestRecord) -> Result<SubmitOutcome, DeskError> {
         let id = record.id;
         let (answer, balance) = tokio::join!(self.requote_price(&record), self.tencent().describe_account_balance(),);
@@ -176,26 +177,24 @@ impl Desk {
         let policy = &self.settings().policy;
         let monthly = quote.monthly_equivalent();
         let hash = approval_hash(&record.operation, &quote);
-        let budgets = self.budgets_touched(record.requester_id, &record.operation).await?;
+        let budgets = self
+            .budgets_touched((record.requester_id, &record.requester_roles), &record.operation)
+            .await?;
         let Some((mut tx, _)) = self
             .lock_in(id, RequestState::Approved, Some(&record.approval_hash))
             .await?
         else {
             return Ok(SubmitOutcome::Skipped);
         };
-        let caps = CapCheck {
+        let judging = Judging {
             requester_id: record.requester_id,
-            with_pending: false,
-            except: Some(id),
+            again: Some(id),
         };
         let mut warnings = Vec::new();
         let verdict = match policy.approvals_needed(monthly) {
-            Ok(needed) => match self.check_caps(&mut tx, monthly, caps, now).await {
-                Ok(()) => match self.check_budgets(&mut tx, &budgets, monthly, Some(id), now).await {
-                    Ok(extra) => check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)
-                        .map(|()| needed + extra),
-                    Err(refusal) => Err(refusal),
-                },
+            Ok(needed) => match self.check_budgets(&mut tx, &budgets, monthly, judging, now).await {
+                Ok(extra) => check_balance(policy.balance_check, &balance, quote.up_front(), &mut warnings)
+                    .map(|()| needed + extra),
                 Err(refusal) => Err(refusal),
             },
             Err(refusal) => Err(refusal.into()),

@@ -1,7 +1,7 @@
 //! Deciding requests: votes, cancellation and expiry. Each is one transaction that locks the
 //! request, judges with the policy, and changes state only from the state it expects.
 
-use super::costs::CapCheck;
+use super::budgets::Judging;
 use super::keys::{AuditAction, DedupeKey, RequestNews};
 use super::outbox::notice_row;
 use super::steps::Step;
@@ -56,7 +56,10 @@ impl Desk {
         // spend asks Tencent for the bills).
         let budgets = if ballot.approve && !self.settings().budgets.is_empty() {
             match self.store().session().await?.request(id).await? {
-                Some(record) => self.budgets_touched(record.requester_id, &record.operation).await?,
+                Some(record) => {
+                    self.budgets_touched((record.requester_id, &record.requester_roles), &record.operation)
+                        .await?
+                }
                 None => Vec::new(),
             }
         } else {
@@ -100,17 +103,15 @@ impl Desk {
                 .count()
                 + 1;
             if approvals as u32 >= record.approvals_needed {
-                let caps = CapCheck {
+                let judging = Judging {
                     requester_id: record.requester_id,
-                    with_pending: false,
-                    except: Some(id),
+                    again: Some(id),
                 };
-                self.check_caps(&mut tx, Fen::new(record.monthly_fen).to_yuan(), caps, now)
-                    .await?;
-                // Spend may have grown since filing: a budget that refuses still refuses, and one
-                // that asks for another approval asks it now if filing did not.
+                // Spend and approvals may have grown since filing: a budget that refuses (a cap is
+                // one) still refuses, and one that asks for another approval asks it now if
+                // filing did not.
                 let monthly = Fen::new(record.monthly_fen).to_yuan();
-                let extra = self.check_budgets(&mut tx, &budgets, monthly, Some(id), now).await?;
+                let extra = self.check_budgets(&mut tx, &budgets, monthly, judging, now).await?;
                 let tier = self
                     .settings()
                     .policy

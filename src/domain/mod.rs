@@ -15,7 +15,7 @@ pub mod request;
 pub mod spec;
 pub mod spend;
 
-pub use budget::{Budget, BudgetScope, Figure, OverBudget};
+pub use budget::{Budget, BudgetScope, Counts, Figure, Held, OverBudget};
 pub use fleet::{FleetChangeSpec, FleetName, FleetSpec, Placement};
 pub use form::{FieldError, PurchaseForm, SpecErrors};
 pub use ids::{ChannelId, GuildId, MessageId, RequestId, RoleId, StoredId, UserId};

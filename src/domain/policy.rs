@@ -1,5 +1,6 @@
-//! The purchasing policy: who may request and approve, what may be bought, how many approvals a
-//! cost needs, and the caps. Pure decisions; the desk supplies the facts.
+//! The purchasing policy: who may request and approve, what may be bought, and how many approvals a
+//! cost needs. Pure decisions; the desk supplies the facts. (The monthly caps are budgets: see
+//! `budget.rs`.)
 
 use super::ids::{RoleId, UserId};
 use super::request::RequestState;
@@ -170,10 +171,6 @@ pub struct Policy {
     pub expiry: Duration,
     /// Approvals by cost tier, ascending.
     pub tiers: Vec<Tier>,
-    /// Cap per requester per calendar month, month-equivalent CNY.
-    pub requester_monthly_cap: Option<Yuan>,
-    /// Cap for the whole team per calendar month.
-    pub team_monthly_cap: Option<Yuan>,
     /// Balance shortfall handling.
     pub balance_check: BalanceCheck,
     /// Quotes older than this are renewed before submission.
@@ -318,27 +315,6 @@ impl Policy {
         })
     }
 
-    /// Whether a further `monthly` fits under the caps, given what was already committed this month.
-    pub fn check_caps(&self, monthly: Yuan, requester_committed: Yuan, team_committed: Yuan) -> Result<(), Refusal> {
-        if let Some(cap) = self.requester_monthly_cap
-            && requester_committed.plus(monthly) > cap
-        {
-            return Err(Refusal(format!(
-                "This would take your requests this month to {} per month-equivalent, over your cap of {cap}.",
-                requester_committed.plus(monthly)
-            )));
-        }
-        if let Some(cap) = self.team_monthly_cap
-            && team_committed.plus(monthly) > cap
-        {
-            return Err(Refusal(format!(
-                "This would take the team's purchases this month to {} per month-equivalent, over the team cap of {cap}.",
-                team_committed.plus(monthly)
-            )));
-        }
-        Ok(())
-    }
-
     /// Whether `voter` may vote now. Self-approval is refused whatever else is true.
     pub fn check_vote(&self, voter: &Person, facts: VoteFacts<'_>) -> Result<(), VoteRefusal> {
         if facts.state != RequestState::Pending {
@@ -363,11 +339,6 @@ impl Policy {
             return Err(VoteRefusal::AlreadyVoted);
         }
         Ok(())
-    }
-
-    /// Whether any monthly cap is configured (so committed spend must be summed).
-    pub fn has_caps(&self) -> bool {
-        self.requester_monthly_cap.is_some() || self.team_monthly_cap.is_some()
     }
 
     /// Whether `person` may cancel a request filed by `requester_id`.

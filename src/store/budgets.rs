@@ -1,20 +1,54 @@
-//! Budgets' memory and guard: which threshold crossings were told (once per budget, billing
-//! month, threshold and figure), a lock per budget so concurrent filings can't both pass a
-//! budget only one fits under, and the month-equivalents committed but not spending yet.
+//! Budgets' memory and guard: which threshold crossings were told (once per budget, month,
+//! threshold and figure), a lock per budget so concurrent filings can't both pass a budget only
+//! one fits under, and the month's requests a budget holds against its amount.
 
+use super::records::roles_from_stored;
 use super::session::on_backend;
 use super::{Session, StoreResult, to_ms};
-use crate::domain::{RequestId, StoredId, UserId};
+use crate::domain::{RequestId, RoleId, StoredId, UserId};
+use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
 
-/// A request committed this month whose servers do not cost money yet (waiting for approval, or
-/// approved and not yet bought).
+/// Which of the month's requests a budget holds against its amount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holding {
+    /// For a budget of spend: those that commit money but do not spend it yet (pending, approved,
+    /// or being bought); what they bought is counted as spend.
+    NotSpendingYet,
+    /// For a budget of requests, as the monthly caps count: every request but those rejected,
+    /// refused, cancelled, expired or failed; pending ones only `with_pending` (at a filing, not at
+    /// an approval).
+    Requested {
+        /// Whether pending requests count.
+        with_pending: bool,
+    },
+}
+
+impl Holding {
+    /// The states held, as SQL. (`done`: a carried-out renewal or fleet change keeps what it
+    /// committed; a release's or an extension's month-equivalent is 0.)
+    pub(super) fn states(self) -> &'static str {
+        match self {
+            Holding::NotSpendingYet => "'pending', 'approved', 'submitting'",
+            Holding::Requested { with_pending: true } => {
+                "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
+            }
+            Holding::Requested { with_pending: false } => {
+                "'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
+            }
+        }
+    }
+}
+
+/// A request of the month that a budget holds against its amount.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Commitment {
     /// The request.
     pub request_id: RequestId,
     /// Who asked.
     pub requester_id: UserId,
+    /// The roles they held when they asked.
+    pub requester_roles: Vec<RoleId>,
     /// Its month-equivalent, fen.
     pub monthly_fen: i64,
 }
@@ -61,22 +95,32 @@ impl Session {
         })
     }
 
-    /// Requests filed since `since` that commit money but do not spend it yet: pending, approved,
-    /// or being bought.
+    /// Requests filed since `since` in the states `holding` names. (A budget of spend holds only
+    /// positive month-equivalents; a budget of requests sums them all, as the caps did.)
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn commitments_since(&mut self, since: OffsetDateTime) -> StoreResult<Vec<Commitment>> {
-        const SQL: &str = "SELECT id, requester_id, monthly_fen FROM requests WHERE created_at >= $1 \
-             AND monthly_fen > 0 AND state IN ('pending', 'approved', 'submitting') ORDER BY id";
-        on_backend!(self, |conn| Ok(sqlx::query_as::<_, (i64, i64, i64)>(SQL)
+    pub async fn commitments_since(&mut self, since: OffsetDateTime, holding: Holding) -> StoreResult<Vec<Commitment>> {
+        let positive = match holding {
+            Holding::NotSpendingYet => "AND monthly_fen > 0",
+            Holding::Requested { .. } => "",
+        };
+        let sql = AssertSqlSafe(format!(
+            "SELECT id, requester_id, monthly_fen, requester_roles FROM requests WHERE created_at >= $1 {positive} \
+             AND state IN ({}) ORDER BY id",
+            holding.states()
+        ));
+        let rows = on_backend!(self, |conn| sqlx::query_as::<_, (i64, i64, i64, String)>(sql)
             .bind(to_ms(since))
             .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(id, requester, monthly_fen)| Commitment {
-                request_id: RequestId::new(id),
-                requester_id: UserId::from_stored(requester),
-                monthly_fen,
+            .await?);
+        rows.into_iter()
+            .map(|(id, requester, monthly_fen, roles)| {
+                Ok(Commitment {
+                    request_id: RequestId::new(id),
+                    requester_id: UserId::from_stored(requester),
+                    requester_roles: roles_from_stored(&roles)?,
+                    monthly_fen,
+                })
             })
-            .collect()))
+            .collect()
     }
 }

@@ -25,7 +25,7 @@ mod session;
 pub use audit::{AuditEntry, AuditFilter};
 pub use backup::Backup;
 pub use balance::BalanceWatch;
-pub use budgets::Commitment;
+pub use budgets::{Commitment, Holding};
 pub use figures::{Backlog, StateCount};
 pub use fleets::{FleetRecord, FleetState, SlotRecord, SlotState};
 pub use instances::{InstanceRecord, InstanceUpdate, NewInstance};

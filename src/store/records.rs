@@ -3,8 +3,8 @@
 use super::session::RowExt;
 use super::{StoreError, StoreResult, from_ms};
 use crate::domain::{
-    ChannelId, GuildId, MessageId, Operation, OperationKind, Person, Quote, RequestId, RequestState, StoredId, UserId,
-    VoteVia,
+    ChannelId, GuildId, MessageId, Operation, OperationKind, Person, Quote, RequestId, RequestState, RoleId, StoredId,
+    UserId, VoteVia,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -35,6 +35,8 @@ pub struct RequestRecord {
     pub requester_id: UserId,
     /// Their display name when they filed it.
     pub requester_name: String,
+    /// The roles they held when they filed it (none for requests filed before these were kept).
+    pub requester_roles: Vec<RoleId>,
     /// The guild (server) it was filed from, if any.
     pub guild_id: Option<GuildId>,
     /// The channel it was filed from, then the one its card was posted in, if any.
@@ -100,7 +102,7 @@ impl RequestRecord {
 pub(super) const REQUEST_COLUMNS: &str = "id, state, requester_id, requester_name, guild_id, channel_id, message_id, \
      thread_id, spec, quote, approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, \
      dry_run_request_id, balance_warning, created_at, updated_at, expires_at, attempt, client_token, next_attempt_at, \
-     keep_trying_until, failure, decided_by, note, card_version, card_shown, unclear_answers, kind";
+     keep_trying_until, failure, decided_by, note, card_version, card_shown, unclear_answers, kind, requester_roles";
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
@@ -121,6 +123,7 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
         state: RequestState::parse(&state_text).ok_or_else(|| corrupt("request state", &state_text))?,
         requester_id: UserId::from_stored(row.int("requester_id")?),
         requester_name: row.text("requester_name")?,
+        requester_roles: roles_from_stored(&row.text("requester_roles")?)?,
         guild_id: snowflake(row.opt_int("guild_id")?),
         channel_id: snowflake(row.opt_int("channel_id")?),
         message_id: snowflake(row.opt_int("message_id")?),
@@ -148,6 +151,20 @@ pub(super) fn decode_request(row: &impl RowExt) -> StoreResult<RequestRecord> {
         card_shown: row.int("card_shown")?,
         unclear_answers: row.int("unclear_answers")? as u32,
     })
+}
+
+/// Roles as stored: a JSON array of role ids as strings (`["900"]`).
+pub(super) fn roles_to_stored(roles: &[RoleId]) -> String {
+    let ids: Vec<String> = roles.iter().map(ToString::to_string).collect();
+    serde_json::to_string(&ids).expect("strings serialize")
+}
+
+/// Reads [`roles_to_stored`]'s text.
+pub(super) fn roles_from_stored(text: &str) -> StoreResult<Vec<RoleId>> {
+    let ids: Vec<String> = serde_json::from_str(text).map_err(|e| corrupt("requester roles", e))?;
+    ids.iter()
+        .map(|id| id.parse().map(RoleId::new).map_err(|e| corrupt("requester role", e)))
+        .collect()
 }
 
 fn operation(kind: &str, payload: &str) -> StoreResult<Operation> {

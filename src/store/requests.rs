@@ -60,9 +60,10 @@ impl Session {
     pub async fn insert_request(&mut self, new: &NewRequest) -> StoreResult<RequestId> {
         const SQL: &str = "INSERT INTO requests (state, requester_id, requester_name, guild_id, channel_id, spec, quote, \
              approval_hash, monthly_fen, approvals_needed, quoted_at, quote_request_id, dry_run_request_id, \
-             balance_warning, created_at, updated_at, expires_at, kind) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16) RETURNING id";
+             balance_warning, created_at, updated_at, expires_at, kind, requester_roles) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16, $17) RETURNING id";
         let (payload, quote) = (new.operation.payload(), json(&new.quote));
+        let roles = super::records::roles_to_stored(&new.requester.roles);
         on_backend!(self, |conn| {
             Ok(RequestId::new(
                 sqlx::query_scalar::<_, i64>(SQL)
@@ -82,6 +83,7 @@ impl Session {
                     .bind(&new.balance_warning)
                     .bind(to_ms(new.expires_at))
                     .bind(new.operation.kind().as_str())
+                    .bind(&roles)
                     .fetch_one(&mut *conn)
                     .await?,
             ))
@@ -363,10 +365,12 @@ impl Session {
             .await?))
     }
 
-    /// Locks the monthly caps for the rest of the transaction: every check of a cap takes this lock
-    /// before it sums what was committed, so two requests can't both pass a cap only one fits
-    /// under (on PostgreSQL the row lock waits for the other transaction to commit; SQLite has one
-    /// writer at a time anyway).
+    /// Takes the filing lock for the rest of the transaction: the claims a filing makes (no other
+    /// open release or renewal of these servers, no second fleet of a name, …) and the release a
+    /// lifetime files take it first, so two of them can't both pass (on PostgreSQL the row lock
+    /// waits for the other transaction to commit; SQLite has one writer at a time anyway). Its row
+    /// is named for the caps, which took it once; they are budgets now, each under its own lock
+    /// ([`Session::lock_budget`]).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lock_monthly_caps(&mut self) -> StoreResult<()> {
         // An upsert, so the lock holds even if the row was lost: it locks the row it inserts or updates.
@@ -411,7 +415,9 @@ impl Session {
     }
 
     /// Month-equivalent fen committed since `since` by `requester_id` and by everyone, counting
-    /// pending requests too when `with_pending`, and never `except` (the request being decided).
+    /// pending requests too when `with_pending`, and never `except` (the request being decided):
+    /// in one sum, what the two caps' budgets hold (the desk judges them, like every budget of
+    /// requests, from [`Session::commitments_since`] over the same states).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn committed_since(
         &mut self,
@@ -420,13 +426,8 @@ impl Session {
         with_pending: bool,
         except: Option<RequestId>,
     ) -> StoreResult<(i64, i64)> {
-        // `done`: a carried-out renewal or fleet change keeps what it committed (a release's or an
-        // extension's month-equivalent is 0).
-        let states = if with_pending {
-            "'pending', 'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
-        } else {
-            "'approved', 'submitting', 'submitted', 'active', 'partially_active', 'launch_failed', 'done'"
-        };
+        // The states a budget of requests holds, as the caps always counted.
+        let states = super::Holding::Requested { with_pending }.states();
         let sql = AssertSqlSafe(format!(
             "SELECT CAST(COALESCE(SUM(CASE WHEN requester_id = $1 THEN monthly_fen ELSE 0 END), 0) AS BIGINT), \
                     CAST(COALESCE(SUM(monthly_fen), 0) AS BIGINT) \

@@ -517,18 +517,24 @@ pub fn notice(notice: &Event, request_headline: Option<&str>, style: TimeStyle) 
             spent,
             forecast,
             monthly,
+            counts,
         } => {
             let cents = |y: &crate::money::Yuan| crate::money::Yuan::new(y.amount().round_dp(2));
             let (spent, forecast) = (cents(spent), cents(forecast));
             let share = |y: crate::money::Yuan| crate::domain::budget::percent(y, *monthly);
-            match figure {
-                crate::domain::Figure::Forecast => format!(
+            match (counts, figure) {
+                (crate::domain::Counts::Requested, _) => format!(
+                    "📋 Budget \"{budget}\" ({scope}) has reached {threshold} % of its {monthly} for {month}: \
+                     {spent} per month-equivalent requested and approved so far ({} %).",
+                    share(spent)
+                ),
+                (_, crate::domain::Figure::Forecast) => format!(
                     "📈 Budget \"{budget}\" ({scope}) is forecast to reach {threshold} % of its {monthly} for {month}: \
                      {forecast} by the month's end at today's burn ({} %), {spent} spent so far ({} %).",
                     share(forecast),
                     share(spent)
                 ),
-                crate::domain::Figure::Actual => format!(
+                (_, crate::domain::Figure::Actual) => format!(
                     "💸 Budget \"{budget}\" ({scope}) has reached {threshold} % of its {monthly} for {month}: \
                      {spent} spent so far ({} %), forecast {forecast} by the month's end.",
                     share(spent)
@@ -650,6 +656,7 @@ mod tests {
             spent: yuan("250.123456"),
             forecast: yuan("420"),
             monthly: yuan("500"),
+            counts: crate::domain::Counts::Spend,
         };
         let text = |figure| notice(&event(figure), None, TimeStyle::Utc).text.unwrap_or_default();
         let forecast = text(crate::domain::Figure::Forecast);
@@ -667,5 +674,31 @@ mod tests {
             actual.contains("has reached 80 % of its 500.00 CNY for 2025-01"),
             "{actual}"
         );
+    }
+
+    #[test]
+    fn a_budget_of_requests_is_told_of_in_month_equivalents_requested_not_spent() {
+        let yuan = |text: &str| text.parse::<Yuan>().expect("yuan");
+        let event = Event::BudgetCrossed {
+            budget: "asks".into(),
+            scope: "requester <@7>".into(),
+            month: "2025-01".into(),
+            threshold: 50,
+            figure: crate::domain::Figure::Actual,
+            spent: yuan("300"),
+            forecast: yuan("300"),
+            monthly: yuan("500"),
+            counts: crate::domain::Counts::Requested,
+        };
+        let text = notice(&event, None, TimeStyle::Utc).text.unwrap_or_default();
+        assert!(
+            text.contains("Budget \"asks\" (requester <@7>) has reached 50 % of its 500.00 CNY for 2025-01"),
+            "{text}"
+        );
+        assert!(
+            text.contains("300.00 CNY per month-equivalent requested and approved so far (60 %)"),
+            "{text}"
+        );
+        assert!(!text.contains("spent") && !text.contains("forecast"), "{text}");
     }
 }

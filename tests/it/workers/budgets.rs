@@ -78,7 +78,9 @@ on_both_backends! {
         let keys = rig.posted_keys();
         assert_eq!(count(&keys, FORECAST_100), 1, "not told again after the restart: {keys:?}");
         assert_eq!(count(&keys, ACTUAL_50), 1, "not told again after the restart: {keys:?}");
-        assert_eq!(keys.iter().filter(|k| k.starts_with("budget:")).count(), 2, "one post per crossing: {keys:?}");
+        // The forecast passed 50 % and 100 % in one look: each is a crossing of its own.
+        assert_eq!(count(&keys, "budget:alice:2025-01:50:forecast"), 1, "{keys:?}");
+        assert_eq!(keys.iter().filter(|k| k.starts_with("budget:")).count(), 3, "one post per crossing: {keys:?}");
 
         let alerts: Vec<_> = posts(&rig.t.notifier)
             .into_iter()
@@ -207,5 +209,32 @@ on_both_backends! {
         assert_eq!(first.view.record.approvals_needed, 2);
         let second = budgeted.desk.vote(record.id, &carol(), &approve).await.expect("counted");
         assert_eq!(second.decided, Some(RequestState::Approved));
+    }
+}
+
+on_both_backends! {
+    async fn thresholds_reached_together_are_each_told_once_the_forecasts_first_lowest_first(backend) {
+        let extra = format!(
+            "[[budgets]]\nname = \"alice\"\nrequester = \"{}\"\nmonthly = \"0.01\"\nthresholds = [50, 80, 100]\nover = \"approval\"\n",
+            alice().id
+        );
+        let Some(mut rig) = Rig::start(backend, &extra).await else { return };
+        buy_over_budget(&rig).await;
+        // Three hours of a running server before the first look: every threshold of 0.01 CNY is behind.
+        rig.drive(Duration::from_secs(3 * 3600), Duration::from_secs(600)).await;
+        watch(&rig).await;
+        let expected: Vec<String> = ["50:forecast", "80:forecast", "100:forecast", "50:actual", "80:actual", "100:actual"]
+            .iter()
+            .map(|crossing| format!("budget:alice:2025-01:{crossing}"))
+            .collect();
+        let told = |rig: &Rig| -> Vec<String> { rig.posted_keys().into_iter().filter(|k| k.starts_with("budget:")).collect() };
+        assert_eq!(told(&rig), expected, "each crossing its own post, in order");
+
+        rig.restart().await;
+        watch(&rig).await;
+        assert_eq!(told(&rig), expected, "none told again after a restart");
+        let texts = rig.texts_in(ALERT_CHANNEL);
+        assert!(texts.iter().any(|t| t.contains("is forecast to reach 80 %")), "{texts:?}");
+        assert!(texts.iter().any(|t| t.contains("has reached 50 %")), "{texts:?}");
     }
 }

@@ -13,6 +13,7 @@ mod expiry;
 mod fence;
 mod fleets;
 mod lifetime;
+mod requested_budgets;
 mod restart;
 mod running;
 mod spend;
