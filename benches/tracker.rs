@@ -352,7 +352,8 @@ async fn run(args: &Args, url: &str, dir: &std::path::Path) -> anyhow::Result<Fi
 
     control.clear_requests().await?;
     let later = Clock::manual(OffsetDateTime::now_utc() + Duration::from_secs(3600));
-    let desk = App::with_store(config, app.store().clone(), later).await?.desk;
+    // A store of its own: the workers' store stopped writing when their lease was given up.
+    let desk = App::build(config, later).await?.desk;
     Memory::reset();
     let round_started = Instant::now();
     let full_round_calls = Tracker::new(desk, settings.tracker.clone()).round().await?;
